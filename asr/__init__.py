@@ -1,0 +1,32 @@
+"""asr: a CTC speech recognizer: log-mel front end, strided-conv subsampling, Conformer encoder.
+
+    import asr
+    model = asr.load_model("exp/model")      # or asr.load_model() for the bundled default
+    print(model.transcribe("audio.wav").text)
+"""
+
+from .audio import SAMPLE_RATE, load_audio
+from .errors import ASRError, AudioError, ConfigError, ManifestError, ModelError, TokenizerError
+from .model import CTCModel, ModelConfig
+from .transcribe import ASRModel, Segment, Transcript, Word, available_models, load_model
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "SAMPLE_RATE",
+    "load_audio",
+    "load_model",
+    "available_models",
+    "ASRModel",
+    "Transcript",
+    "Segment",
+    "Word",
+    "CTCModel",
+    "ModelConfig",
+    "ASRError",
+    "AudioError",
+    "ConfigError",
+    "ManifestError",
+    "ModelError",
+    "TokenizerError",
+]

@@ -1,0 +1,156 @@
+"""Model directories (config.json + model.safetensors + tokenizer) and training checkpoints.
+
+A model directory describes itself: loading it rebuilds the network and tokenizer with nothing
+re-declared, and never unpickles. Training checkpoints are torch files written atomically and read with
+``weights_only=True``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from .errors import ModelError
+from .model import CTCModel, ModelConfig
+from .tokenizer import Tokenizer, load_tokenizer
+
+__all__ = [
+    "FORMAT_VERSION",
+    "save_model_dir",
+    "load_model_dir",
+    "atomic_save",
+    "save_checkpoint",
+    "load_checkpoint",
+    "list_checkpoints",
+    "average_checkpoints",
+]
+
+FORMAT_VERSION = 1
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+_CKPT = re.compile(r"^ckpt-(\d+)\.pt$")
+
+
+def _write_atomic(path: Path, write) -> None:
+    """Write through a temp file in the same folder, then rename: a kill never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def save_model_dir(
+    directory: str | os.PathLike, cfg: ModelConfig, state: dict, tokenizer: Tokenizer, info: dict | None = None
+) -> Path:
+    """Write config.json, model.safetensors and the tokenizer's files; returns the directory."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    tokenizer.save(directory)
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in state.items()}
+    _write_atomic(directory / WEIGHTS_FILE, lambda p: save_file(tensors, p))
+    config = {"format_version": FORMAT_VERSION, "model": cfg.to_dict(), "tokenizer": tokenizer.to_dict()}
+    config["info"] = info or {}
+    text = json.dumps(config, indent=2) + "\n"
+    _write_atomic(directory / CONFIG_FILE, lambda p: Path(p).write_text(text))
+    return directory
+
+
+def read_model_config(directory: str | os.PathLike) -> dict:
+    directory = Path(directory)
+    path = directory / CONFIG_FILE
+    if not path.is_file():
+        raise ModelError(f"{directory}: not a model directory (no {CONFIG_FILE})")
+    try:
+        config = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise ModelError(f"{path}: invalid JSON ({e})") from None
+    version = config.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ModelError(f"{path}: format_version {version!r} is not supported (expected {FORMAT_VERSION})")
+    for key in ("model", "tokenizer"):
+        if not isinstance(config.get(key), dict):
+            raise ModelError(f"{path}: missing field {key!r}")
+    return config
+
+
+def load_model_dir(
+    directory: str | os.PathLike, device: str | torch.device = "cpu"
+) -> tuple[CTCModel, Tokenizer, dict]:
+    """Rebuild (model in eval mode, tokenizer, config dict) from a model directory."""
+    directory = Path(directory)
+    config = read_model_config(directory)
+    cfg = ModelConfig.from_dict(config["model"], source=str(directory / CONFIG_FILE))
+    tokenizer = load_tokenizer(config["tokenizer"], directory)
+    if tokenizer.vocab_size != cfg.vocab_size:
+        raise ModelError(f"{directory}: tokenizer has {tokenizer.vocab_size} ids, model expects {cfg.vocab_size}")
+    weights = directory / WEIGHTS_FILE
+    if not weights.is_file():
+        raise ModelError(f"{directory}: {WEIGHTS_FILE} is missing")
+    model = CTCModel(cfg)
+    try:
+        model.load_state_dict(load_file(str(weights)))
+    except (RuntimeError, OSError) as e:
+        raise ModelError(f"{weights}: weights do not match config.json ({str(e).splitlines()[0]})") from None
+    return model.to(device).eval(), tokenizer, config
+
+
+def atomic_save(obj: dict, path: str | os.PathLike) -> None:
+    """torch.save through a temp file and rename."""
+    _write_atomic(Path(path), lambda p: torch.save(obj, p))
+
+
+def checkpoint_path(directory: str | os.PathLike, step: int) -> Path:
+    return Path(directory) / f"ckpt-{step:08d}.pt"
+
+
+def list_checkpoints(directory: str | os.PathLike) -> list[Path]:
+    """Complete checkpoints in step order (temp files from an interrupted write are ignored)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in directory.iterdir() if (m := _CKPT.match(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def save_checkpoint(state: dict, directory: str | os.PathLike, step: int, keep: int) -> Path:
+    """Write ckpt-STEP.pt atomically, then delete all but the newest ``keep`` checkpoints."""
+    path = checkpoint_path(directory, step)
+    atomic_save(state, path)
+    if keep > 0:
+        for old in list_checkpoints(directory)[:-keep]:
+            old.unlink()
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:
+        raise ModelError(f"{path}: unreadable checkpoint ({str(e).splitlines()[0]})") from None
+
+
+def average_checkpoints(paths: list[Path]) -> dict:
+    """Element-wise mean of the checkpoints' model weights (integer buffers taken from the last)."""
+    if not paths:
+        raise ModelError("no checkpoints to average")
+    total: dict[str, torch.Tensor] = {}
+    for path in paths:
+        state = load_checkpoint(path)["model"]
+        for key, value in state.items():
+            if value.is_floating_point():
+                total[key] = total.get(key, 0) + value.double()
+            else:
+                total[key] = value
+    return {k: (v / len(paths)).float() if v.is_floating_point() else v for k, v in total.items()}

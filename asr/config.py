@@ -1,0 +1,132 @@
+"""TrainConfig: one dataclass; YAML files map 1:1 onto its fields; ``key=value`` overrides on top."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import yaml
+
+from .errors import ConfigError
+from .model import ModelConfig
+
+__all__ = ["TrainConfig", "load_train_config", "apply_overrides"]
+
+
+@dataclass
+class TrainConfig:
+    train_manifest: str = ""
+    valid_manifest: str = ""  # empty: no validation
+    out_dir: str = "exp"
+    tokenizer: str = "char"  # "char" or "bpe" (trained on the training transcripts)
+    bpe_vocab_size: int = 256
+    model: ModelConfig = field(default_factory=ModelConfig)
+    epochs: int = 10
+    max_steps: int = 0  # stop after this many optimizer steps; 0 = run all epochs
+    batch_seconds: float = 60.0  # padded audio seconds per batch (per process)
+    num_buckets: int = 10
+    accum_steps: int = 1  # micro-batches per optimizer step
+    lr: float = 1e-3  # peak learning rate
+    warmup_steps: int = 1000
+    lr_schedule: str = "cosine"  # "cosine", "inverse_sqrt" or "constant" after linear warm-up
+    min_lr_ratio: float = 0.05  # cosine floor as a fraction of the peak
+    weight_decay: float = 1e-3
+    grad_clip: float = 5.0
+    amp: bool = True  # mixed precision; only ever on CUDA
+    device: str = "auto"  # "auto", "cpu", "cuda", "cuda:1", ...
+    threads: int = 0  # torch CPU threads; 0 = leave torch's default
+    seed: int = 0
+    speed_perturb: bool = False
+    num_workers: int = 0  # DataLoader worker processes
+    log_every: int = 10  # steps between progress-bar / TensorBoard updates
+    checkpoint_every: int = 500  # steps between checkpoints (and one at every epoch end)
+    keep_checkpoints: int = 5
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _coerce(where: str, value: Any, default: Any) -> Any:
+    """Check a value against the type of the field's default (ints are accepted for floats)."""
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, str):
+        ok = isinstance(value, str)
+    elif isinstance(default, list):
+        ok = isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    else:
+        ok = True
+    if not ok:
+        raise ConfigError(f"{where}: expected {type(default).__name__}, got {value!r}")
+    return value
+
+
+def _build(cls, data: dict, where: str):
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {data!r}")
+    defaults = cls()
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"{where}: unknown field(s) {', '.join(unknown)}")
+    values = {}
+    for key, value in data.items():
+        default = getattr(defaults, key)
+        if dataclasses.is_dataclass(default):
+            values[key] = _build(type(default), value, f"{where}: {key}")
+        else:
+            values[key] = _coerce(f"{where}: {key}", value, default)
+    return cls(**values)
+
+
+def apply_overrides(data: dict, overrides: Sequence[str]) -> dict:
+    """Apply ``a.b=value`` overrides (values parsed as YAML) to a nested dict."""
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r}: expected key=value")
+        key, raw = item.split("=", 1)
+        try:
+            value = yaml.safe_load(raw) if raw else ""
+        except yaml.YAMLError:
+            raise ConfigError(f"override {item!r}: value is not valid YAML") from None
+        node = data
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"override {item!r}: {part} is not a section")
+        node[parts[-1]] = value
+    return data
+
+
+def load_train_config(path: str | Path | None, overrides: Sequence[str] = ()) -> TrainConfig:
+    """Read a YAML TrainConfig (or start from defaults when ``path`` is None) and apply overrides.
+
+    Relative manifest and output paths in the file are taken relative to the current directory.
+    """
+    data: dict = {}
+    where = "config"
+    if path is not None:
+        where = str(path)
+        try:
+            data = yaml.safe_load(Path(path).read_text()) or {}
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: no such config file") from None
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{path}: invalid YAML ({e})") from None
+    data = apply_overrides(data, overrides)
+    cfg = _build(TrainConfig, data, where)
+    if cfg.tokenizer not in ("char", "bpe"):
+        raise ConfigError(f"{where}: tokenizer must be 'char' or 'bpe', got {cfg.tokenizer!r}")
+    if cfg.lr_schedule not in ("cosine", "inverse_sqrt", "constant"):
+        raise ConfigError(f"{where}: lr_schedule must be cosine, inverse_sqrt or constant")
+    if not cfg.train_manifest:
+        raise ConfigError(f"{where}: train_manifest is required")
+    return cfg

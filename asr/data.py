@@ -1,0 +1,214 @@
+"""Manifests, the on-the-fly audio dataset, the duration-bucketed batch sampler and collation."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import torch
+
+from .audio import SAMPLE_RATE, load_audio, resample
+from .errors import ManifestError, TokenizerError
+from .tokenizer import Tokenizer
+
+__all__ = [
+    "Utterance",
+    "read_manifest",
+    "write_manifest",
+    "AudioDataset",
+    "DurationBatchSampler",
+    "collate",
+    "SPEED_FACTORS",
+]
+
+SPEED_FACTORS = (0.9, 1.0, 1.1)
+
+
+@dataclass
+class Utterance:
+    id: str
+    audio: str  # absolute path
+    duration: float  # seconds
+    text: str
+    line: int = 0  # line in the manifest, for error messages
+
+
+def read_manifest(path: str | os.PathLike) -> list[Utterance]:
+    """Read JSON lines ``{"id", "audio", "duration", "text"}``; relative audio paths are resolved
+    against the manifest's folder. A malformed line raises ManifestError naming file and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise ManifestError(f"{path}: no such manifest")
+    utts = []
+    seen: set[str] = set()
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            where = f"{path}:{lineno}"
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise ManifestError(f"{where}: invalid JSON ({e.msg})") from None
+            if not isinstance(item, dict):
+                raise ManifestError(f"{where}: expected a JSON object")
+            missing = [k for k in ("id", "audio", "duration", "text") if k not in item]
+            if missing:
+                raise ManifestError(f"{where}: missing field(s) {', '.join(missing)}")
+            duration = item["duration"]
+            if isinstance(duration, bool) or not isinstance(duration, (int, float)) or not duration > 0:
+                raise ManifestError(f"{where}: field 'duration' must be a positive number, got {duration!r}")
+            if not isinstance(item["text"], str) or not isinstance(item["audio"], str):
+                raise ManifestError(f"{where}: fields 'audio' and 'text' must be strings")
+            uid = str(item["id"])
+            if uid in seen:
+                raise ManifestError(f"{where}: duplicate id {uid!r}")
+            seen.add(uid)
+            audio = Path(item["audio"])
+            audio = audio if audio.is_absolute() else path.parent / audio
+            utts.append(Utterance(uid, str(audio), float(duration), item["text"], lineno))
+    if not utts:
+        raise ManifestError(f"{path}: manifest is empty")
+    return utts
+
+
+def write_manifest(path: str | os.PathLike, utts: Sequence[Utterance], relative: bool = True) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        for u in utts:
+            audio = os.path.relpath(u.audio, path.parent) if relative else u.audio
+            f.write(json.dumps({"id": u.id, "audio": audio, "duration": round(u.duration, 4), "text": u.text}) + "\n")
+
+
+def encode_targets(utts: Sequence[Utterance], tokenizer: Tokenizer, manifest: str) -> list[list[int]]:
+    """Tokenize every transcript up front so a bad one fails at once, naming its line."""
+    targets = []
+    for u in utts:
+        try:
+            ids = tokenizer.encode(u.text)
+        except TokenizerError as e:
+            raise TokenizerError(f"{manifest}:{u.line}: {e}") from None
+        if not ids:
+            raise TokenizerError(f"{manifest}:{u.line}: empty transcript")
+        targets.append(ids)
+    return targets
+
+
+class AudioDataset(torch.utils.data.Dataset):
+    """Loads each utterance's audio on access; optional speed perturbation (0.9/1.0/1.1).
+
+    The perturbation for item ``i`` in epoch ``e`` is drawn from a generator seeded with (seed, e, i), so it
+    is the same however the data is split among workers or resumed.
+    """
+
+    def __init__(
+        self, utts: Sequence[Utterance], targets: Sequence[list[int]], speed_perturb: bool = False, seed: int = 0
+    ):
+        self.utts, self.targets = list(utts), list(targets)
+        self.speed_perturb, self.seed, self.epoch = speed_perturb, seed, 0
+
+    def __len__(self) -> int:
+        return len(self.utts)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __getitem__(self, index: int) -> dict:
+        utt = self.utts[index]
+        wave = load_audio(utt.audio)
+        if self.speed_perturb:
+            factor = random.Random(f"{self.seed}-{self.epoch}-{index}").choice(SPEED_FACTORS)
+            if factor != 1.0:
+                # Treat the samples as recorded at rate*factor and bring them back to rate: speed x factor.
+                wave = resample(wave, int(round(SAMPLE_RATE * factor)), SAMPLE_RATE)
+        return {"id": utt.id, "wave": wave, "target": torch.tensor(self.targets[index], dtype=torch.long)}
+
+
+def collate(items: list[dict]) -> dict:
+    """Pad waves (B, S) and targets (B, U); carry int64 lengths beside each."""
+    waves = [it["wave"] for it in items]
+    lengths = torch.tensor([w.numel() for w in waves], dtype=torch.long)
+    batch = {
+        "ids": [it["id"] for it in items],
+        "wave": torch.nn.utils.rnn.pad_sequence(waves, batch_first=True),
+        "lengths": lengths,
+    }
+    if "target" in items[0]:
+        targets = [it["target"] for it in items]
+        batch["targets"] = torch.nn.utils.rnn.pad_sequence(targets, batch_first=True)
+        batch["target_lengths"] = torch.tensor([t.numel() for t in targets], dtype=torch.long)
+    return batch
+
+
+class DurationBatchSampler(torch.utils.data.Sampler):
+    """Batches of similar-length utterances whose padded duration stays under ``max_seconds``.
+
+    Utterances are sorted by duration and cut into ``num_buckets`` buckets (fewer when the data holds
+    fewer batches' worth of audio); each epoch shuffles within
+    buckets, packs batches, and shuffles the batch order, all from ``Random(seed + epoch)`` so the order is
+    reproducible. With ``world_size > 1`` each rank takes every world_size-th batch and all ranks get the
+    same number. ``start_batch`` skips batches already consumed (resume mid-epoch).
+    """
+
+    def __init__(
+        self,
+        durations: Sequence[float],
+        max_seconds: float,
+        num_buckets: int = 10,
+        shuffle: bool = True,
+        seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
+    ):
+        if max_seconds <= 0:
+            raise ValueError("max_seconds must be positive")
+        self.durations = list(durations)
+        self.max_seconds, self.num_buckets, self.shuffle, self.seed = max_seconds, max(1, num_buckets), shuffle, seed
+        self.rank, self.world_size = rank, world_size
+        self.epoch, self.start_batch = 0, 0
+
+    def set_epoch(self, epoch: int, start_batch: int = 0) -> None:
+        self.epoch, self.start_batch = epoch, start_batch
+
+    def _pack(self, order: list[int]) -> list[list[int]]:
+        batches, batch, longest = [], [], 0.0
+        for i in order:
+            d = self.durations[i]
+            if batch and max(longest, d) * (len(batch) + 1) > self.max_seconds:
+                batches.append(batch)
+                batch, longest = [], 0.0
+            batch.append(i)
+            longest = max(longest, d)
+        if batch:
+            batches.append(batch)
+        return batches
+
+    def epoch_batches(self, epoch: int) -> list[list[int]]:
+        """This rank's batches for ``epoch``, in order."""
+        rng = random.Random(self.seed + epoch)
+        order = sorted(range(len(self.durations)), key=lambda i: self.durations[i])
+        # No more buckets than batches' worth of audio: a bucket smaller than a batch would cap batch size.
+        buckets = min(self.num_buckets, max(1, int(sum(self.durations) // self.max_seconds)))
+        size = math.ceil(len(order) / buckets)
+        batches = []
+        for b in range(0, len(order), size):
+            bucket = order[b : b + size]
+            if self.shuffle:
+                rng.shuffle(bucket)  # buckets are narrow in duration, so packing them unsorted pads little
+            batches.extend(self._pack(bucket))
+        if self.shuffle:
+            rng.shuffle(batches)
+        per_rank = len(batches) // self.world_size if self.world_size > 1 else len(batches)
+        return batches[self.rank :: self.world_size][:per_rank]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        yield from self.epoch_batches(self.epoch)[self.start_batch :]
+
+    def __len__(self) -> int:
+        return len(self.epoch_batches(self.epoch)) - self.start_batch

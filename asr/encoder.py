@@ -1,0 +1,149 @@
+"""Conformer (Gulati et al., 2020) and Transformer encoders over subsampled frames.
+
+Why not ``torchaudio.models.Conformer``: its convolution module runs the depthwise convolution over
+padded frames without masking them, so the last frames of a short utterance in a padded batch differ from
+the same utterance alone. Here the padding mask is built once at entry and applied before every
+time convolution, so a padded batch gives the same outputs as one utterance at a time.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .features import lengths_to_mask
+
+__all__ = ["ConformerBlock", "TransformerBlock", "Encoder"]
+
+
+class _FeedForward(nn.Module):
+    def __init__(self, d_model: int, ff_dim: int, dropout: float):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.LayerNorm(d_model),
+            nn.Linear(d_model, ff_dim),
+            nn.SiLU(),
+            nn.Dropout(dropout),
+            nn.Linear(ff_dim, d_model),
+            nn.Dropout(dropout),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class _SelfAttention(nn.Module):
+    def __init__(self, d_model: int, n_heads: int, dropout: float):
+        super().__init__()
+        self.norm = nn.LayerNorm(d_model)
+        self.attn = nn.MultiheadAttention(d_model, n_heads, dropout=dropout, batch_first=True)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
+        x = self.norm(x)
+        x, _ = self.attn(x, x, x, key_padding_mask=pad, need_weights=False)
+        return self.dropout(x)
+
+
+class _ConvModule(nn.Module):
+    """Pointwise conv + GLU, masked depthwise conv, LayerNorm, SiLU, pointwise conv.
+
+    LayerNorm over channels stands where the paper has BatchNorm: per-frame statistics cannot be
+    polluted by padding or depend on which utterances share a batch.
+    """
+
+    def __init__(self, d_model: int, kernel_size: int, dropout: float):
+        super().__init__()
+        if kernel_size % 2 == 0:
+            raise ValueError(f"conv_kernel must be odd, got {kernel_size}")
+        self.norm = nn.LayerNorm(d_model)
+        self.pointwise_in = nn.Conv1d(d_model, 2 * d_model, 1)
+        self.depthwise = nn.Conv1d(d_model, d_model, kernel_size, padding=kernel_size // 2, groups=d_model)
+        self.conv_norm = nn.LayerNorm(d_model)
+        self.pointwise_out = nn.Conv1d(d_model, d_model, 1)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+        x = self.norm(x).transpose(1, 2)  # (B, D, T)
+        x = nn.functional.glu(self.pointwise_in(x), dim=1)
+        x = x * keep[:, None, :].to(x.dtype)  # padded frames must not leak into real ones
+        x = self.depthwise(x)
+        x = nn.functional.silu(self.conv_norm(x.transpose(1, 2)))  # (B, T, D)
+        return self.dropout(self.pointwise_out(x.transpose(1, 2)).transpose(1, 2))
+
+
+class ConformerBlock(nn.Module):
+    """Half FFN, self-attention, convolution, half FFN, final LayerNorm; (B, T, D) in and out."""
+
+    def __init__(self, d_model: int, n_heads: int, ff_dim: int, conv_kernel: int, dropout: float):
+        super().__init__()
+        self.ff1 = _FeedForward(d_model, ff_dim, dropout)
+        self.attn = _SelfAttention(d_model, n_heads, dropout)
+        self.conv = _ConvModule(d_model, conv_kernel, dropout)
+        self.ff2 = _FeedForward(d_model, ff_dim, dropout)
+        self.norm = nn.LayerNorm(d_model)
+
+    def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+        x = x + 0.5 * self.ff1(x)
+        x = x + self.attn(x, ~keep)
+        x = x + self.conv(x, keep)
+        x = x + 0.5 * self.ff2(x)
+        return self.norm(x)
+
+
+class TransformerBlock(nn.Module):
+    """Pre-norm self-attention + feed-forward; (B, T, D) in and out."""
+
+    def __init__(self, d_model: int, n_heads: int, ff_dim: int, dropout: float):
+        super().__init__()
+        self.attn = _SelfAttention(d_model, n_heads, dropout)
+        self.ff = _FeedForward(d_model, ff_dim, dropout)
+
+    def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(x, ~keep)
+        return x + self.ff(x)
+
+
+def _sinusoids(length: int, dim: int, device: torch.device) -> torch.Tensor:
+    position = torch.arange(length, device=device, dtype=torch.float32)[:, None]
+    freq = torch.exp(torch.arange(0, dim, 2, device=device, dtype=torch.float32) * (-math.log(10000.0) / dim))
+    table = torch.zeros(length, dim, device=device)
+    table[:, 0::2] = torch.sin(position * freq)
+    table[:, 1::2] = torch.cos(position * freq)
+    return table
+
+
+class Encoder(nn.Module):
+    """A stack of Conformer or Transformer blocks: (B, T, D) + lengths -> (B, T, D) + lengths.
+
+    The Conformer takes no positional encoding (its depthwise convolutions carry relative position, as
+    in torchaudio's Conformer); the Transformer adds sinusoidal positions at entry.
+    """
+
+    def __init__(
+        self, kind: str, d_model: int, n_layers: int, n_heads: int, ff_dim: int, conv_kernel: int, dropout: float
+    ):
+        super().__init__()
+        if kind not in ("conformer", "transformer"):
+            raise ValueError(f"encoder must be 'conformer' or 'transformer', got {kind!r}")
+        if d_model % n_heads != 0:
+            raise ValueError(f"d_model ({d_model}) must be divisible by n_heads ({n_heads})")
+        self.kind = kind
+        if kind == "conformer":
+            blocks = [ConformerBlock(d_model, n_heads, ff_dim, conv_kernel, dropout) for _ in range(n_layers)]
+        else:
+            blocks = [TransformerBlock(d_model, n_heads, ff_dim, dropout) for _ in range(n_layers)]
+        self.blocks = nn.ModuleList(blocks)
+        self.dropout = nn.Dropout(dropout)
+        self.final_norm = nn.LayerNorm(d_model) if kind == "transformer" else nn.Identity()
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        keep = lengths_to_mask(lengths, x.shape[1])  # (B, T), built once for every block
+        if self.kind == "transformer":
+            x = x + _sinusoids(x.shape[1], x.shape[2], x.device).to(x.dtype)
+        x = self.dropout(x)
+        for block in self.blocks:
+            x = block(x, keep)
+        return self.final_norm(x), lengths

@@ -1,0 +1,37 @@
+"""Score a model on a manifest: WER/CER with error counts and a per-utterance report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .audio import load_audio
+from .data import read_manifest
+from .errors import AudioError
+from .metrics import ScoreReport, score
+from .transcribe import ASRModel
+
+__all__ = ["evaluate_manifest"]
+
+
+def evaluate_manifest(
+    model: ASRModel, manifest: str | Path, batch_size: int = 16
+) -> tuple[ScoreReport, list[str]]:
+    """Transcribe every utterance of ``manifest`` and score it.
+
+    Unreadable audio is skipped and reported (returned as error messages), never fatal for the rest.
+    """
+    utts = read_manifest(manifest)
+    good, hyps, failures = [], [], []
+    chunk = 16 * batch_size  # audio held in memory at once: enough to batch by length, bounded
+    for start in range(0, len(utts), chunk):
+        waves = []
+        for utt in utts[start : start + chunk]:
+            try:
+                waves.append(load_audio(utt.audio))
+                good.append(utt)
+            except AudioError as e:
+                failures.append(f"{manifest}:{utt.line}: {e}")
+        if waves:
+            hyps += [t.text for t in model.transcribe_batch(waves, sample_rate=model.sample_rate, batch_size=batch_size)]
+    report = score([u.id for u in good], [u.text for u in good], hyps)
+    return report, failures

@@ -1,0 +1,104 @@
+"""Log-mel front end, per-utterance normalization and SpecAugment.
+
+Front-end constants are named here once; the duration of a feature frame (and of an encoder frame)
+is derived from them, never hard-coded elsewhere.
+"""
+
+from __future__ import annotations
+
+import torch
+import torchaudio
+from torch import nn
+
+from .audio import SAMPLE_RATE
+
+__all__ = ["N_MELS", "WIN_LENGTH", "HOP_LENGTH", "HOP_SECONDS", "num_frames", "lengths_to_mask", "LogMel", "SpecAugment"]
+
+N_MELS = 80
+WIN_LENGTH = SAMPLE_RATE * 25 // 1000  # 25 ms window = 400 samples
+HOP_LENGTH = SAMPLE_RATE * 10 // 1000  # 10 ms hop = 160 samples
+HOP_SECONDS = HOP_LENGTH / SAMPLE_RATE
+N_FFT = 512
+_LOG_FLOOR = 1e-6
+
+
+def num_frames(num_samples: torch.Tensor) -> torch.Tensor:
+    """Feature frames for a number of samples: centred frames, one per hop, plus one."""
+    return torch.div(num_samples, HOP_LENGTH, rounding_mode="floor") + 1
+
+
+def lengths_to_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
+    """(B,) lengths -> (B, max_len) bool mask, True on real frames."""
+    return torch.arange(max_len, device=lengths.device)[None, :] < lengths[:, None]
+
+
+class LogMel(nn.Module):
+    """Waveform (B, S) + sample counts -> normalized log-mel (B, T, n_mels) + frame counts.
+
+    Frames are centred with zero padding, so a frame near the end of a short utterance sees the same
+    zeros whether the utterance is alone or padded in a batch. Each utterance is normalized to zero mean
+    and unit variance per mel bin over its own real frames; padded frames are set to 0.
+    """
+
+    def __init__(self, n_mels: int = N_MELS):
+        super().__init__()
+        self.mel = torchaudio.transforms.MelSpectrogram(
+            sample_rate=SAMPLE_RATE,
+            n_fft=N_FFT,
+            win_length=WIN_LENGTH,
+            hop_length=HOP_LENGTH,
+            n_mels=n_mels,
+            center=True,
+            pad_mode="constant",
+            power=2.0,
+        )
+
+    def forward(self, wave: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        frames = num_frames(lengths)
+        with torch.autocast(device_type=wave.device.type, enabled=False):
+            feats = self.mel(wave.float()).clamp_min(_LOG_FLOOR).log().transpose(1, 2)  # (B, T, n_mels)
+        mask = lengths_to_mask(frames, feats.shape[1]).unsqueeze(-1)  # (B, T, 1)
+        count = frames.clamp_min(1).to(feats.dtype)[:, None, None]
+        mean = (feats * mask).sum(dim=1, keepdim=True) / count
+        var = (((feats - mean) * mask) ** 2).sum(dim=1, keepdim=True) / count
+        feats = (feats - mean) / (var + 1e-5).sqrt()
+        return feats.masked_fill(~mask, 0.0), frames
+
+
+class SpecAugment(nn.Module):
+    """Frequency and time masks (Park et al., 2019), drawn per utterance, within its real frames.
+
+    Active only in training mode. Time-mask width is capped by ``time_mask_ratio`` of each utterance's
+    length so short utterances are not wiped out. Randomness comes from torch's global generator, whose
+    state training checkpoints save.
+    """
+
+    def __init__(self, freq_masks: int, freq_width: int, time_masks: int, time_width: int, time_ratio: float):
+        super().__init__()
+        self.freq_masks, self.freq_width = freq_masks, freq_width
+        self.time_masks, self.time_width, self.time_ratio = time_masks, time_width, time_ratio
+
+    @staticmethod
+    def _band_mask(n_masks: int, max_width: torch.Tensor, extent: torch.Tensor, size: int) -> torch.Tensor:
+        """(B, size) bool: union of ``n_masks`` random bands of width < max_width inside [0, extent)."""
+        batch = extent.shape[0]
+        device = extent.device
+        pos = torch.arange(size, device=device)[None, None, :]
+        width = (torch.rand(batch, n_masks, device=device) * (max_width[:, None] + 1)).floor()
+        start = (torch.rand(batch, n_masks, device=device) * (extent[:, None] - width).clamp_min(1)).floor()
+        bands = (pos >= start[..., None]) & (pos < (start + width)[..., None])
+        return bands.any(dim=1)
+
+    def forward(self, feats: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.training:
+            return feats, lengths
+        batch, time, mels = feats.shape
+        if self.freq_masks > 0 and self.freq_width > 0:
+            width = torch.full((batch,), float(self.freq_width), device=feats.device)
+            extent = torch.full((batch,), float(mels), device=feats.device)
+            feats = feats.masked_fill(self._band_mask(self.freq_masks, width, extent, mels)[:, None, :], 0.0)
+        if self.time_masks > 0 and self.time_width > 0:
+            extent = lengths.to(feats.dtype)
+            width = torch.minimum(extent * self.time_ratio, torch.full_like(extent, float(self.time_width)))
+            feats = feats.masked_fill(self._band_mask(self.time_masks, width, extent, time)[:, :, None], 0.0)
+        return feats, lengths

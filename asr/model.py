@@ -1,0 +1,121 @@
+"""CTCModel = log-mel front end -> strided-conv subsampling -> encoder -> linear CTC head."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from .errors import ConfigError
+from .features import HOP_SECONDS, N_MELS, LogMel, SpecAugment, num_frames
+from .encoder import Encoder
+from .subsampling import StridedConvSubsampling
+from .tokenizer import BLANK
+
+__all__ = ["ModelConfig", "CTCModel", "ctc_loss", "min_ctc_frames"]
+
+
+@dataclass
+class ModelConfig:
+    """Everything needed to rebuild the network; stored in a model directory's config.json."""
+
+    vocab_size: int = 29  # tokenizer ids + the blank; set from the tokenizer at training time
+    n_mels: int = N_MELS
+    strides: list[int] = field(default_factory=lambda: [2, 2, 2])  # prod = time subsampling factor
+    subsampling_kernel: int = 3
+    subsampling_channels: int = 256
+    separable: bool = False  # depthwise-separable subsampling convolutions
+    encoder: str = "conformer"  # or "transformer"
+    d_model: int = 144
+    n_layers: int = 8
+    n_heads: int = 4
+    ff_dim: int = 576
+    conv_kernel: int = 15  # Conformer depthwise kernel, in encoder frames
+    dropout: float = 0.1
+    freq_masks: int = 2  # SpecAugment, training only
+    freq_mask_width: int = 27
+    time_masks: int = 5
+    time_mask_width: int = 40  # feature frames
+    time_mask_ratio: float = 0.05  # cap of each time mask as a fraction of the utterance
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str = "model config") -> "ModelConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ConfigError(f"{source}: unknown model field(s) {', '.join(unknown)}")
+        return cls(**data)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+class CTCModel(nn.Module):
+    """Waveforms (B, S) + sample counts -> CTC log-probabilities (B, T', vocab_size) + frame counts."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.frontend = LogMel(cfg.n_mels)
+        self.specaugment = SpecAugment(
+            cfg.freq_masks, cfg.freq_mask_width, cfg.time_masks, cfg.time_mask_width, cfg.time_mask_ratio
+        )
+        self.subsampling = StridedConvSubsampling(
+            cfg.n_mels, cfg.d_model, cfg.strides, cfg.subsampling_kernel, cfg.subsampling_channels, cfg.separable
+        )
+        self.encoder = Encoder(
+            cfg.encoder, cfg.d_model, cfg.n_layers, cfg.n_heads, cfg.ff_dim, cfg.conv_kernel, cfg.dropout
+        )
+        self.head = nn.Linear(cfg.d_model, cfg.vocab_size)
+
+    @property
+    def frame_seconds(self) -> float:
+        """Duration of one encoder output frame: feature hop times the subsampling factor."""
+        return HOP_SECONDS * self.subsampling.factor
+
+    def output_lengths(self, num_samples: torch.Tensor) -> torch.Tensor:
+        """Encoder frames for a number of input samples."""
+        return self.subsampling.output_lengths(num_frames(num_samples))
+
+    def forward(self, wave: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x, lengths = self.frontend(wave, lengths)  # (B, T, n_mels)
+        x, lengths = self.specaugment(x, lengths)
+        x, lengths = self.subsampling(x, lengths)  # (B, T', d_model)
+        x, lengths = self.encoder(x, lengths)
+        logits = self.head(x)  # (B, T', vocab)
+        return logits.float().log_softmax(dim=-1), lengths
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+def min_ctc_frames(targets: torch.Tensor, target_lengths: torch.Tensor) -> torch.Tensor:
+    """Fewest frames CTC needs per utterance: one per label plus one blank between each repeated pair."""
+    same = targets[:, 1:] == targets[:, :-1]  # (B, U-1)
+    valid = torch.arange(1, targets.shape[1], device=targets.device)[None, :] < target_lengths[:, None]
+    return target_lengths + (same & valid).sum(dim=1)
+
+
+def ctc_loss(
+    log_probs: torch.Tensor, lengths: torch.Tensor, targets: torch.Tensor, target_lengths: torch.Tensor
+) -> tuple[torch.Tensor, int]:
+    """Token-averaged CTC loss over the utterances whose labels fit their frames.
+
+    Infeasible utterances (too few frames) would get an infinite loss that ``zero_infinity`` silently turns
+    into 0; they are dropped here and counted instead. Returns (loss, number of infeasible utterances).
+    """
+    feasible = lengths >= min_ctc_frames(targets, target_lengths)
+    per_utt = nn.functional.ctc_loss(
+        log_probs.transpose(0, 1),  # (T', B, V) as ctc_loss wants
+        targets,
+        lengths,
+        target_lengths,
+        blank=BLANK,
+        reduction="none",
+        zero_infinity=True,
+    )
+    tokens = (target_lengths * feasible).sum().clamp_min(1)
+    loss = (per_utt * feasible).sum() / tokens
+    return loss, int((~feasible).sum())

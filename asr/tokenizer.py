@@ -1,0 +1,139 @@
+"""Text normalization and the two tokenizers: characters and SentencePiece BPE.
+
+Token id 0 is always the CTC blank; a tokenizer's own ids start at 1. Both tokenizers describe
+themselves with ``to_dict()`` (stored in a model's config.json) and write their files with ``save()``.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import string
+from pathlib import Path
+from typing import Iterable, Protocol
+
+import sentencepiece as spm
+
+from .errors import ModelError, TokenizerError
+
+__all__ = ["BLANK", "normalize_text", "Tokenizer", "CharTokenizer", "BPETokenizer", "train_bpe", "load_tokenizer"]
+
+BLANK = 0
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u02bc": "'"})
+_NOT_WORD = re.compile(r"[^\w']+")
+_EDGE_QUOTES = re.compile(r"(?<!\w)'+|'+(?!\w)")
+
+
+def normalize_text(text: str) -> str:
+    """The one normalizer used for training targets and for scoring.
+
+    Upper case; typographic apostrophes become ``'``; punctuation, hyphens and underscores become word
+    breaks; quotes at word edges are dropped (``'TIS`` -> ``TIS``), apostrophes inside words kept
+    (``DON'T``); whitespace collapsed. Digits and non-English letters are kept, so a character
+    tokenizer can report them as outside its vocabulary rather than silently dropping them.
+    """
+    text = text.translate(_APOSTROPHES).upper().replace("_", " ")
+    text = _NOT_WORD.sub(" ", text)
+    text = _EDGE_QUOTES.sub("", text)
+    return " ".join(text.split())
+
+
+class Tokenizer(Protocol):
+    vocab_size: int  # including the blank
+
+    def encode(self, text: str) -> list[int]: ...
+    def decode(self, ids: Iterable[int]) -> str: ...
+    def to_dict(self) -> dict: ...
+    def save(self, directory: Path) -> None: ...
+
+
+def _raise_oov(text: str, bad: Iterable[str]) -> None:
+    chars = " ".join(repr(c) for c in sorted(set(bad)))
+    raise TokenizerError(f"characters outside the vocabulary: {chars} in {text!r}")
+
+
+class CharTokenizer:
+    """Letters, apostrophe and the word separator (a space): 29 ids with the blank."""
+
+    def __init__(self, symbols: list[str] | None = None):
+        self.symbols = symbols if symbols is not None else [" ", "'"] + list(string.ascii_uppercase)
+        self._ids = {s: i + 1 for i, s in enumerate(self.symbols)}
+        self.vocab_size = len(self.symbols) + 1
+
+    def encode(self, text: str) -> list[int]:
+        norm = normalize_text(text)
+        bad = [c for c in norm if c not in self._ids]
+        if bad:
+            _raise_oov(text, bad)
+        return [self._ids[c] for c in norm]
+
+    def decode(self, ids: Iterable[int]) -> str:
+        return " ".join("".join(self.symbols[i - 1] for i in ids if i != BLANK).split())
+
+    def to_dict(self) -> dict:
+        return {"type": "char", "symbols": self.symbols}
+
+    def save(self, directory: Path) -> None:
+        """Nothing to write: the symbols live in config.json."""
+
+
+class BPETokenizer:
+    """SentencePiece BPE; model ids are SentencePiece ids + 1 (0 is the blank)."""
+
+    FILE = "tokenizer.model"
+
+    def __init__(self, model_proto: bytes):
+        self.model_proto = model_proto
+        self.sp = spm.SentencePieceProcessor(model_proto=model_proto)
+        self.vocab_size = self.sp.get_piece_size() + 1
+
+    @classmethod
+    def from_file(cls, path: Path) -> "BPETokenizer":
+        return cls(Path(path).read_bytes())
+
+    def encode(self, text: str) -> list[int]:
+        norm = normalize_text(text)
+        ids = self.sp.encode(norm)
+        if self.sp.unk_id() in ids:
+            _raise_oov(text, [c for c in norm if c != " " and self.sp.piece_to_id(c) == self.sp.unk_id()] or ["?"])
+        return [i + 1 for i in ids]
+
+    def decode(self, ids: Iterable[int]) -> str:
+        return self.sp.decode([i - 1 for i in ids if i != BLANK])
+
+    def to_dict(self) -> dict:
+        return {"type": "bpe", "file": self.FILE}
+
+    def save(self, directory: Path) -> None:
+        (Path(directory) / self.FILE).write_bytes(self.model_proto)
+
+
+def train_bpe(texts: Iterable[str], vocab_size: int) -> BPETokenizer:
+    """Train a BPE model on normalized ``texts``; the vocabulary shrinks if the text is too small."""
+    out = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=(normalize_text(t) for t in texts),
+        model_writer=out,
+        vocab_size=vocab_size,
+        model_type="bpe",
+        character_coverage=1.0,
+        unk_id=0,
+        bos_id=-1,
+        eos_id=-1,
+        hard_vocab_limit=False,
+        minloglevel=2,
+    )
+    return BPETokenizer(out.getvalue())
+
+
+def load_tokenizer(spec: dict, directory: Path) -> Tokenizer:
+    """Rebuild a tokenizer from its ``to_dict()`` and the directory holding its files."""
+    kind = spec.get("type")
+    if kind == "char":
+        return CharTokenizer(list(spec["symbols"]))
+    if kind == "bpe":
+        path = Path(directory) / spec.get("file", BPETokenizer.FILE)
+        if not path.is_file():
+            raise ModelError(f"{path}: BPE tokenizer file is missing")
+        return BPETokenizer.from_file(path)
+    raise ModelError(f"{directory}: unknown tokenizer type {kind!r}")

@@ -1,0 +1,343 @@
+"""Training loop: AdamW, warm-up + decay, clipping, accumulation, AMP on CUDA, atomic checkpoints and an
+exact resume (model, optimizer, step, sampler position and RNG state).
+
+Layout of ``out_dir``::
+
+    tokenizer/        tokenizer.json (+ tokenizer.model for BPE), written once
+    checkpoints/      ckpt-STEP.pt, the newest ``keep_checkpoints``
+    model/            model directory with the final weights (``asr average`` writes others)
+    log.jsonl         one line per optimizer step and per validation
+    train_config.yaml the resolved configuration
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from pathlib import Path
+
+import torch
+import yaml
+from tqdm import tqdm
+
+from .audio import SAMPLE_RATE
+from .checkpoint import list_checkpoints, load_checkpoint, save_checkpoint, save_model_dir
+from .config import TrainConfig
+from .data import AudioDataset, DurationBatchSampler, collate, encode_targets, read_manifest
+from .decoding import greedy_decode
+from .errors import ConfigError
+from .metrics import score
+from .model import CTCModel, ModelConfig, ctc_loss, min_ctc_frames
+from .tokenizer import CharTokenizer, Tokenizer, load_tokenizer, train_bpe
+
+__all__ = ["train", "lr_at", "resolve_device", "load_exp_tokenizer"]
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device {name!r} requested but CUDA is not available")
+    return device
+
+
+def lr_at(step: int, cfg: TrainConfig, total_steps: int) -> float:
+    """Learning rate for optimizer step ``step`` (0-based): linear warm-up, then the chosen decay."""
+    warmup = max(cfg.warmup_steps, 1)
+    if step < warmup:
+        return cfg.lr * (step + 1) / warmup
+    if cfg.lr_schedule == "inverse_sqrt":
+        return cfg.lr * math.sqrt(warmup / (step + 1))
+    if cfg.lr_schedule == "cosine":
+        progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
+        floor = cfg.min_lr_ratio
+        return cfg.lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
+    return cfg.lr
+
+
+def load_exp_tokenizer(out_dir: Path) -> Tokenizer:
+    folder = Path(out_dir) / "tokenizer"
+    return load_tokenizer(json.loads((folder / "tokenizer.json").read_text()), folder)
+
+
+def _prepare_tokenizer(cfg: TrainConfig, out: Path, texts: list[str]) -> Tokenizer:
+    """Load the experiment's tokenizer if it exists (resume), else build and save it."""
+    folder = out / "tokenizer"
+    if (folder / "tokenizer.json").is_file():
+        return load_exp_tokenizer(out)
+    tokenizer: Tokenizer = CharTokenizer() if cfg.tokenizer == "char" else train_bpe(texts, cfg.bpe_vocab_size)
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer.save(folder)
+    (folder / "tokenizer.json").write_text(json.dumps(tokenizer.to_dict(), indent=2) + "\n")
+    return tokenizer
+
+
+def _loader(dataset, sampler, cfg: TrainConfig, seed: int) -> torch.utils.data.DataLoader:
+    # Its own generator: a DataLoader otherwise draws its worker seed from torch's global RNG, which would
+    # shift dropout and SpecAugment after a resume.
+    return torch.utils.data.DataLoader(
+        dataset,
+        batch_sampler=sampler,
+        collate_fn=collate,
+        num_workers=cfg.num_workers,
+        generator=torch.Generator().manual_seed(seed),
+    )
+
+
+def _rng_state() -> dict:
+    state = {"torch": torch.get_rng_state(), "python": random.getstate()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    random.setstate(state["python"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+class _Log:
+    """log.jsonl writer (+ TensorBoard scalars when tensorboard is installed)."""
+
+    def __init__(self, out: Path, resume_step: int):
+        self.path = out / "log.jsonl"
+        if self.path.exists():  # drop what a killed run logged after its last checkpoint
+            lines = [ln for ln in self.path.read_text().splitlines() if ln.strip()]
+            kept = [ln for ln in lines if json.loads(ln).get("step", 0) <= resume_step]
+            self.path.write_text("".join(ln + "\n" for ln in kept))
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.tb = SummaryWriter(str(out / "tensorboard"))
+        except ImportError:
+            self.tb = None
+
+    def write(self, record: dict, scalars: bool = True) -> None:
+        with open(self.path, "a") as f:
+            f.write(json.dumps(record) + "\n")
+        if self.tb is not None and scalars:
+            for key, value in record.items():
+                if key not in ("step", "kind") and isinstance(value, (int, float)):
+                    self.tb.add_scalar(f"{record.get('kind', 'train')}/{key}", value, record["step"])
+
+    def close(self) -> None:
+        if self.tb is not None:
+            self.tb.close()
+
+
+@torch.no_grad()
+def validate(model: CTCModel, loader, tokenizer: Tokenizer, device: torch.device) -> dict:
+    """Token-averaged CTC loss and greedy WER/CER over a validation loader."""
+    model.eval()
+    total_loss, total_tokens, ids, refs, hyps = 0.0, 0, [], [], []
+    for batch in loader:
+        log_probs, lengths = model(batch["wave"].to(device), batch["lengths"].to(device))
+        targets, target_lengths = batch["targets"].to(device), batch["target_lengths"].to(device)
+        loss, _ = ctc_loss(log_probs, lengths, targets, target_lengths)
+        total_loss += float(loss) * int(target_lengths.sum())
+        total_tokens += int(target_lengths.sum())
+        for uid, hyp, tgt, n in zip(batch["ids"], greedy_decode(log_probs, lengths), targets, target_lengths):
+            ids.append(uid)
+            refs.append(tokenizer.decode(tgt[:n].tolist()))
+            hyps.append(tokenizer.decode(hyp.tokens))
+    model.train()
+    report = score(ids, refs, hyps)
+    return {"loss": total_loss / max(total_tokens, 1), "wer": report.wer.rate, "cer": report.cer.rate}
+
+
+class Trainer:
+    """Holds the run state; ``run()`` trains until the epochs or ``max_steps`` are done."""
+
+    def __init__(self, cfg: TrainConfig, resume: bool = False):
+        self.cfg, self.out = cfg, Path(cfg.out_dir)
+        self.device = resolve_device(cfg.device)
+        if cfg.threads > 0:
+            torch.set_num_threads(cfg.threads)
+        torch.manual_seed(cfg.seed)
+        random.seed(cfg.seed)
+        utts = read_manifest(cfg.train_manifest)
+        self.tokenizer = _prepare_tokenizer(cfg, self.out, [u.text for u in utts])
+        targets = encode_targets(utts, self.tokenizer, cfg.train_manifest)
+        self.model_cfg = ModelConfig.from_dict({**cfg.model.to_dict(), "vocab_size": self.tokenizer.vocab_size})
+        self.model = CTCModel(self.model_cfg).to(self.device)
+        self.dataset = AudioDataset(utts, targets, cfg.speed_perturb, cfg.seed)
+        self.sampler = DurationBatchSampler([u.duration for u in utts], cfg.batch_seconds, cfg.num_buckets, True, cfg.seed)
+        self.valid_loader = self._valid_loader()
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.amp = cfg.amp and self.device.type == "cuda"
+        self.amp_dtype = torch.bfloat16 if self.amp and torch.cuda.is_bf16_supported() else torch.float16
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp and self.amp_dtype == torch.float16)
+        per_epoch = math.ceil(len(self.sampler.epoch_batches(0)) / cfg.accum_steps)
+        self.total_steps = cfg.max_steps or per_epoch * cfg.epochs
+        self.step = self.epoch = self.batch_in_epoch = 0
+        self.counters = {"skipped_steps": 0, "infeasible_utterances": 0}
+        self._report_infeasible(utts, targets)
+        if resume:
+            self._resume()
+        self.out.mkdir(parents=True, exist_ok=True)
+        (self.out / "train_config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+        self.log = _Log(self.out, self.step)
+
+    def _valid_loader(self):
+        if not self.cfg.valid_manifest:
+            return None
+        utts = read_manifest(self.cfg.valid_manifest)
+        targets = encode_targets(utts, self.tokenizer, self.cfg.valid_manifest)
+        sampler = DurationBatchSampler([u.duration for u in utts], self.cfg.batch_seconds, 1, shuffle=False)
+        return _loader(AudioDataset(utts, targets), sampler, self.cfg, self.cfg.seed)
+
+    def _report_infeasible(self, utts, targets) -> None:
+        """Warn about utterances with more labels than the output frames can carry (CTC cannot emit them)."""
+        samples = torch.tensor([round(u.duration * SAMPLE_RATE) for u in utts])
+        frames = self.model.output_lengths(samples)
+        need = torch.stack([min_ctc_frames(torch.tensor([t]), torch.tensor([len(t)]))[0] for t in targets])
+        bad = int((frames < need).sum())
+        if bad:
+            tqdm.write(
+                f"warning: {bad} of {len(utts)} training utterances have more labels than the "
+                f"{self.model.subsampling.factor}x-subsampled frames can carry; they are dropped from the loss "
+                "(use BPE or less subsampling)"
+            )
+
+    def _resume(self) -> None:
+        ckpts = list_checkpoints(self.out / "checkpoints")
+        if not ckpts:
+            tqdm.write(f"no checkpoint in {self.out / 'checkpoints'}; starting from scratch")
+            return
+        state = load_checkpoint(ckpts[-1], self.device)
+        if state["model_config"] != self.model_cfg.to_dict():
+            raise ConfigError(f"{ckpts[-1]}: the model section of the config differs from the checkpoint's")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scaler.load_state_dict(state["scaler"]) if state["scaler"] else None
+        self.step, self.epoch, self.batch_in_epoch = state["step"], state["epoch"], state["batch_in_epoch"]
+        self.counters = dict(state["counters"])
+        _set_rng_state(state["rng"])
+        tqdm.write(f"resumed from {ckpts[-1]} (step {self.step}, epoch {self.epoch}, batch {self.batch_in_epoch})")
+
+    def _checkpoint(self) -> None:
+        state = {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else {},
+            "step": self.step,
+            "epoch": self.epoch,
+            "batch_in_epoch": self.batch_in_epoch,
+            "rng": _rng_state(),
+            "counters": dict(self.counters),
+            "model_config": self.model_cfg.to_dict(),
+            "train_config": self.cfg.to_dict(),
+        }
+        save_checkpoint(state, self.out / "checkpoints", self.step, self.cfg.keep_checkpoints)
+
+    def _micro_step(self, batch: dict, scale: float) -> tuple[float, int]:
+        """Forward + backward of one micro-batch; returns (loss, infeasible). A non-finite loss is not
+        back-propagated."""
+        with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp):
+            log_probs, lengths = self.model(batch["wave"].to(self.device), batch["lengths"].to(self.device))
+        loss, infeasible = ctc_loss(
+            log_probs, lengths, batch["targets"].to(self.device), batch["target_lengths"].to(self.device)
+        )
+        if torch.isfinite(loss):
+            self.scaler.scale(loss * scale).backward()
+        return float(loss), infeasible
+
+    def _optimizer_step(self) -> tuple[float, bool]:
+        """Clip, step and zero the gradients; a non-finite gradient norm skips the update."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr_at(self.step, self.cfg, self.total_steps)
+        self.scaler.unscale_(self.optimizer)
+        norm = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip))
+        ok = math.isfinite(norm)
+        if ok:
+            self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+        return norm, ok
+
+    def _log_step(self, losses: list[float], norm: float, audio_seconds: float, elapsed: float, bar) -> None:
+        finite = [x for x in losses if math.isfinite(x)]
+        record = {
+            "kind": "train",
+            "step": self.step,
+            "epoch": self.epoch,
+            "loss": sum(finite) / len(finite) if finite else float("nan"),
+            "lr": self.optimizer.param_groups[0]["lr"],
+            "grad_norm": norm,
+            "speed": audio_seconds / max(elapsed, 1e-9),  # audio seconds per wall second
+        }
+        self.log.write(record, scalars=self.step % self.cfg.log_every == 0)
+        bar.update(1)
+        if self.step % self.cfg.log_every == 0 or self.step == 1:
+            bar.set_postfix(loss=f"{record['loss']:.3f}", lr=f"{record['lr']:.2e}", speed=f"{record['speed']:.1f}x")
+
+    def _end_epoch(self) -> None:
+        self.epoch += 1
+        self.batch_in_epoch = 0
+        if self.valid_loader is not None:
+            metrics = validate(self.model, self.valid_loader, self.tokenizer, self.device)
+            self.log.write({"kind": "valid", "step": self.step, "epoch": self.epoch, **metrics})
+            tqdm.write(
+                f"epoch {self.epoch}: valid loss {metrics['loss']:.3f}  WER {100 * metrics['wer']:.2f}%  "
+                f"CER {100 * metrics['cer']:.2f}%"
+            )
+        self._checkpoint()
+
+    def _train_epoch(self, bar) -> bool:
+        """Train over the rest of the current epoch; returns True when max_steps is reached."""
+        cfg = self.cfg
+        self.dataset.set_epoch(self.epoch)
+        self.sampler.set_epoch(self.epoch, self.batch_in_epoch)
+        remaining = len(self.sampler)
+        losses, audio_seconds, started = [], 0.0, time.perf_counter()
+        for i, batch in enumerate(_loader(self.dataset, self.sampler, cfg, cfg.seed + self.epoch)):
+            loss, infeasible = self._micro_step(batch, 1.0 / cfg.accum_steps)
+            self.counters["infeasible_utterances"] += infeasible
+            self.counters["skipped_steps"] += 0 if math.isfinite(loss) else 1
+            losses.append(loss)
+            audio_seconds += float(batch["lengths"].sum()) / SAMPLE_RATE
+            self.batch_in_epoch += 1
+            if self.batch_in_epoch % cfg.accum_steps and i + 1 < remaining:
+                continue
+            norm, ok = self._optimizer_step()
+            self.counters["skipped_steps"] += 0 if ok else 1
+            self.step += 1
+            self._log_step(losses, norm, audio_seconds, time.perf_counter() - started, bar)
+            losses, audio_seconds, started = [], 0.0, time.perf_counter()
+            if self.step % cfg.checkpoint_every == 0:
+                self._checkpoint()
+            if cfg.max_steps and self.step >= cfg.max_steps:
+                return True
+        return False
+
+    def run(self) -> Path:
+        """Train, write the final model directory and return its path."""
+        self.model.train()
+        bar = tqdm(total=self.total_steps, initial=self.step, desc="train", unit="step", dynamic_ncols=True)
+        try:
+            while self.epoch < self.cfg.epochs and not (self.cfg.max_steps and self.step >= self.cfg.max_steps):
+                if self._train_epoch(bar):
+                    if self.batch_in_epoch >= len(self.sampler.epoch_batches(self.epoch)):
+                        self._end_epoch()
+                    else:
+                        self._checkpoint()
+                    break
+                self._end_epoch()
+        finally:
+            bar.close()
+            self.log.close()
+        if self.counters["skipped_steps"] or self.counters["infeasible_utterances"]:
+            tqdm.write(f"skipped non-finite steps: {self.counters['skipped_steps']}, "
+                       f"utterances dropped as infeasible for CTC: {self.counters['infeasible_utterances']}")
+        info = {"step": self.step, "epoch": self.epoch, "parameters": self.model.num_parameters()}
+        return save_model_dir(self.out / "model", self.model_cfg, self.model.state_dict(), self.tokenizer, info)
+
+
+def train(cfg: TrainConfig, resume: bool = False) -> Path:
+    """Train from ``cfg`` (continuing from the newest checkpoint when ``resume``); returns the model dir."""
+    return Trainer(cfg, resume).run()
