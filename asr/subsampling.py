@@ -97,6 +97,7 @@ class StridedConvSubsampling(nn.Module):
         return lengths
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = x * lengths_to_mask(lengths, x.shape[1])[:, :, None].to(x.dtype)  # whatever the padding held
         x = x.transpose(1, 2)  # (B, n_mels, T): Conv1d runs over the last axis
         for layer in self.layers:
             x, lengths = layer(x, lengths)

@@ -245,7 +245,7 @@ class Trainer:
         )
         if torch.isfinite(loss):
             self.scaler.scale(loss * scale).backward()
-        return float(loss), infeasible
+        return float(loss.detach()), infeasible
 
     def _optimizer_step(self) -> tuple[float, bool]:
         """Clip, step and zero the gradients; a non-finite gradient norm skips the update."""

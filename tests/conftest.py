@@ -1,0 +1,73 @@
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from asr.config import TrainConfig
+from asr.model import ModelConfig
+
+DATA = Path(__file__).parent / "data"
+TINY = DATA / "tiny"
+
+torch.set_num_threads(2)
+
+
+def tiny_model_config(**overrides) -> ModelConfig:
+    """A ~100k-parameter Conformer at 4x: characters fit (8x would be too few frames for them)."""
+    base = ModelConfig(
+        strides=[2, 2],
+        subsampling_channels=64,
+        d_model=64,
+        n_layers=2,
+        n_heads=4,
+        ff_dim=128,
+        conv_kernel=7,
+        dropout=0.0,
+        freq_masks=0,
+        time_masks=0,
+    )
+    return ModelConfig.from_dict({**base.to_dict(), **overrides})
+
+
+def tiny_train_config(out_dir: Path, **overrides) -> TrainConfig:
+    fields = dict(
+        train_manifest=str(TINY / "train.jsonl"),
+        out_dir=str(out_dir),
+        tokenizer="char",
+        model=tiny_model_config(),
+        epochs=1000,
+        max_steps=120,
+        batch_seconds=12.0,
+        lr=3e-3,
+        warmup_steps=20,
+        lr_schedule="constant",
+        checkpoint_every=40,
+        keep_checkpoints=3,
+        threads=2,
+    )
+    fields.update(overrides)
+    return TrainConfig(**fields)
+
+
+@pytest.fixture(scope="session")
+def tiny_manifest() -> Path:
+    return TINY / "train.jsonl"
+
+
+@pytest.fixture(scope="session")
+def trained_exp(tmp_path_factory) -> Path:
+    """An experiment directory trained on the tiny fixtures until it reproduces them (shared by tests)."""
+    from asr.train import train
+
+    out = tmp_path_factory.mktemp("exp")
+    train(tiny_train_config(out))
+    return out
+
+
+@pytest.fixture()
+def model_dir(trained_exp, tmp_path) -> Path:
+    """A private copy of the trained model directory."""
+    dst = tmp_path / "model"
+    shutil.copytree(trained_exp / "model", dst)
+    return dst

@@ -1,0 +1,64 @@
+import json
+
+import pytest
+import soundfile as sf
+import torch
+import torchaudio
+
+import asr
+from asr.errors import AudioError, ModelError
+from conftest import TINY
+
+TEXTS = [json.loads(line)["text"] for line in (TINY / "train.jsonl").read_text().splitlines()]
+
+
+def test_transcribe_path_and_array(model_dir):
+    model = asr.load_model(model_dir, device="cpu")
+    transcript = model.transcribe(TINY / "tiny-05.flac")
+    assert isinstance(transcript, asr.Transcript) and transcript.text == TEXTS[5]
+    assert transcript.segments[0].text == TEXTS[5] and transcript.duration == pytest.approx(1.408, abs=1e-3)
+    data, rate = sf.read(TINY / "tiny-06.flac", dtype="float32")
+    upsampled = torchaudio.functional.resample(torch.from_numpy(data), rate, 22050)
+    assert model.transcribe(upsampled.numpy(), sample_rate=22050).text == TEXTS[6]
+
+
+def test_transcribe_batch_keeps_order_and_matches_single(model_dir):
+    model = asr.load_model(model_dir, device="cpu")
+    paths = [TINY / f"tiny-0{i}.flac" for i in (7, 3, 0, 5)]
+    batch = model.transcribe_batch(paths, batch_size=3)
+    assert [t.text for t in batch] == [TEXTS[i] for i in (7, 3, 0, 5)]
+    assert [t.text for t in batch] == [model.transcribe(p).text for p in paths]
+    with pytest.raises(AudioError, match="missing.wav: no such file"):
+        model.transcribe_batch([paths[0], TINY / "missing.wav"])
+
+
+def test_model_directory_loads_without_unpickling(model_dir, monkeypatch):
+    assert sorted(p.name for p in model_dir.iterdir()) == ["config.json", "model.safetensors"]
+    config = json.loads((model_dir / "config.json").read_text())
+    assert config["format_version"] == 1 and config["model"]["strides"] == [2, 2]
+    assert config["tokenizer"]["type"] == "char"
+
+    def no_pickle(*args, **kwargs):
+        raise AssertionError("a model directory must load without torch.load / pickle")
+
+    monkeypatch.setattr(torch, "load", no_pickle)
+    assert asr.load_model(model_dir, device="cpu").transcribe(TINY / "tiny-00.flac").text == TEXTS[0]
+
+
+def test_broken_model_directories(model_dir, tmp_path):
+    with pytest.raises(ModelError, match="not a model directory"):
+        asr.load_model(tmp_path)
+    (model_dir / "model.safetensors").unlink()
+    with pytest.raises(ModelError, match="model.safetensors is missing"):
+        asr.load_model(model_dir)
+
+
+def test_default_model_and_available_models(model_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("ASR_PRETRAINED_DIR", str(tmp_path / "none"))
+    assert asr.available_models() == []
+    with pytest.raises(ModelError, match="no pretrained model is installed"):
+        asr.load_model()
+    monkeypatch.setenv("ASR_PRETRAINED_DIR", str(model_dir.parent))
+    assert asr.available_models() == ["model"]
+    assert asr.load_model(device="cpu").transcribe(TINY / "tiny-01.flac").text == TEXTS[1]
+    assert asr.load_model("model", device="cpu").path == model_dir

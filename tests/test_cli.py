@@ -1,0 +1,99 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import soundfile as sf
+import yaml
+
+from conftest import TINY, tiny_train_config
+
+FILES = sorted(str(p) for p in TINY.glob("*.flac"))
+TEXTS = [json.loads(line)["text"] for line in (TINY / "train.jsonl").read_text().splitlines()]
+
+
+def asr(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "asr.cli", *map(str, args)], capture_output=True, text=True, env=env)
+
+
+def _assert_clean_error(result, *needles):
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    for needle in needles:
+        assert needle in result.stderr, result.stderr
+
+
+def test_round_trip_train_average_evaluate_transcribe(tmp_path):
+    exp = tmp_path / "exp"
+    conf = tmp_path / "tiny.yaml"
+    conf.write_text(yaml.safe_dump(tiny_train_config(exp).to_dict()))
+    trained = asr("train", "--config", conf, f"valid_manifest={TINY / 'train.jsonl'}")
+    assert trained.returncode == 0, trained.stderr
+    assert "epoch 120: valid loss" in trained.stdout and "WER 0.00%" in trained.stdout  # validated each epoch
+
+    averaged = asr("average", exp, "--last", "2", "--out", tmp_path / "avg")
+    assert averaged.returncode == 0, averaged.stderr
+    assert sorted(p.name for p in (tmp_path / "avg").iterdir()) == ["config.json", "model.safetensors"]
+
+    evaluated = asr("evaluate", "--model", tmp_path / "avg", "--manifest", TINY / "train.jsonl", "--output-dir", tmp_path)
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert "WER 0.00% [0 / 23, 0 sub, 0 del, 0 ins]" in evaluated.stdout
+    rows = (tmp_path / "errs-train.tsv").read_text().splitlines()
+    assert rows[0].startswith("id\terrors") and len(rows) == 9
+
+    out = asr("transcribe", "--model", tmp_path / "avg", "--format", "jsonl", *FILES)
+    assert out.returncode == 0, out.stderr
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [x["path"] for x in lines] == FILES and [x["text"] for x in lines] == TEXTS
+
+
+def test_transcribe_reports_bad_files_and_keeps_going(model_dir, tmp_path):
+    (tmp_path / "notes.wav").write_text("not audio")
+    sf.write(tmp_path / "empty.wav", np.zeros(0, dtype=np.float32), 16000)
+    paths = [FILES[0], tmp_path / "missing.wav", tmp_path / "notes.wav", tmp_path / "empty.wav", FILES[1]]
+    result = asr("transcribe", "--model", model_dir, *paths)
+    _assert_clean_error(result, "missing.wav: no such file", "notes.wav: not a readable audio file",
+                        "empty.wav: contains no samples", "3 of 5 file(s) failed")
+    assert result.stdout.splitlines() == [f"{FILES[0]}\t{TEXTS[0]}", f"{FILES[1]}\t{TEXTS[1]}"]
+
+    out_dir = tmp_path / "out"
+    single = asr("transcribe", "--model", model_dir, "--output-dir", out_dir, FILES[2])
+    assert single.returncode == 0 and (out_dir / "tiny-02.txt").read_text().strip() == TEXTS[2]
+
+
+def test_evaluate_skips_bad_audio_but_scores_the_rest(model_dir, tmp_path):
+    lines = (TINY / "train.jsonl").read_text().splitlines()
+    items = [json.loads(x) for x in lines[:3]]
+    for item in items:
+        item["audio"] = str(TINY / item["audio"])
+    items[1]["audio"] = str(tmp_path / "gone.flac")
+    manifest = tmp_path / "dev.jsonl"
+    manifest.write_text("".join(json.dumps(x) + "\n" for x in items))
+    result = asr("evaluate", "--model", model_dir, "--manifest", manifest, "--output-dir", tmp_path)
+    _assert_clean_error(result, "dev.jsonl:2:", "gone.flac: no such file")
+    assert "utterances 2" in result.stdout and "WER 0.00%" in result.stdout
+
+
+def test_train_errors_name_the_manifest_line(tmp_path):
+    manifest = tmp_path / "bad.jsonl"
+    item = {"id": "x", "audio": str(TINY / "tiny-00.flac"), "duration": 1.0, "text": "ROOM 101"}
+    manifest.write_text(json.dumps({**item, "id": "ok", "text": "HELLO"}) + "\n" + json.dumps(item) + "\n")
+    result = asr("train", f"train_manifest={manifest}", f"out_dir={tmp_path / 'e'}")
+    _assert_clean_error(result, "bad.jsonl:2: characters outside the vocabulary: '0' '1'")
+
+    manifest.write_text(json.dumps(item) + "\n{broken\n")
+    result = asr("train", f"train_manifest={manifest}", f"out_dir={tmp_path / 'e'}")
+    _assert_clean_error(result, "bad.jsonl:2: invalid JSON")
+
+    result = asr("train", f"train_manifest={manifest}", "no_such_field=1")
+    _assert_clean_error(result, "unknown field(s) no_such_field")
+
+
+def test_missing_default_model_is_a_clear_error(tmp_path, monkeypatch):
+    import os
+
+    env = {**os.environ, "ASR_PRETRAINED_DIR": str(tmp_path)}
+    result = asr("transcribe", FILES[0], env=env)
+    _assert_clean_error(result, "no pretrained model is installed")
+    result = asr("transcribe", "--model", tmp_path / "nowhere", FILES[0], env=env)
+    _assert_clean_error(result, "nowhere: no such model directory")

@@ -1,0 +1,95 @@
+import json
+
+import pytest
+import torch
+
+from asr.config import load_train_config
+from asr.data import AudioDataset, DurationBatchSampler, collate, encode_targets, read_manifest
+from asr.errors import ConfigError, ManifestError, TokenizerError
+from asr.tokenizer import CharTokenizer
+
+
+def _write(path, lines):
+    path.write_text("".join(x if isinstance(x, str) else json.dumps(x) + "\n" for x in lines))
+    return path
+
+
+GOOD = {"id": "a", "audio": "a.wav", "duration": 1.0, "text": "HI"}
+
+
+@pytest.mark.parametrize(
+    "bad,message",
+    [
+        ("{not json\n", "m.jsonl:2: invalid JSON"),
+        ({"id": "b", "audio": "b.wav", "text": "X"}, "m.jsonl:2: missing field\\(s\\) duration"),
+        ({"id": "b", "audio": "b.wav", "duration": "long", "text": "X"}, "m.jsonl:2: field 'duration'"),
+        ({"id": "b", "audio": "b.wav", "duration": -1, "text": "X"}, "m.jsonl:2: field 'duration'"),
+        ({"id": "a", "audio": "b.wav", "duration": 1, "text": "X"}, "m.jsonl:2: duplicate id 'a'"),
+        ("[1, 2]\n", "m.jsonl:2: expected a JSON object"),
+    ],
+)
+def test_malformed_manifest_line_is_named(tmp_path, bad, message):
+    with pytest.raises(ManifestError, match=message):
+        read_manifest(_write(tmp_path / "m.jsonl", [GOOD, bad]))
+
+
+def test_manifest_paths_resolve_relative_to_manifest(tmp_path, tiny_manifest):
+    utts = read_manifest(tiny_manifest)
+    assert len(utts) == 8 and all(u.audio.startswith(str(tiny_manifest.parent)) for u in utts)
+    with pytest.raises(ManifestError, match="no such manifest"):
+        read_manifest(tmp_path / "missing.jsonl")
+
+
+def test_out_of_vocabulary_text_names_manifest_line(tmp_path):
+    utts = read_manifest(_write(tmp_path / "m.jsonl", [GOOD, {**GOOD, "id": "b", "text": "ROOM 101"}]))
+    with pytest.raises(TokenizerError, match="m.jsonl:2: characters outside the vocabulary: '0' '1'"):
+        encode_targets(utts, CharTokenizer(), str(tmp_path / "m.jsonl"))
+
+
+def test_sampler_budget_determinism_and_resume():
+    durations = [0.5 + (i * 7919 % 100) / 10 for i in range(300)]
+    sampler = DurationBatchSampler(durations, max_seconds=40, num_buckets=5, seed=3)
+    epoch0 = sampler.epoch_batches(0)
+    assert sorted(i for b in epoch0 for i in b) == list(range(300))  # every utterance once
+    assert all(max(durations[i] for i in b) * len(b) <= 40 or len(b) == 1 for b in epoch0)
+    assert epoch0 == DurationBatchSampler(durations, 40, 5, seed=3).epoch_batches(0)  # deterministic
+    assert epoch0 != sampler.epoch_batches(1)  # reshuffled per epoch
+    sampler.set_epoch(0, start_batch=5)
+    assert list(sampler) == epoch0[5:] and len(sampler) == len(epoch0) - 5
+
+
+def test_sampler_splits_across_ranks():
+    durations = [1.0 + i % 13 for i in range(101)]
+    ranks = [DurationBatchSampler(durations, 20, 4, seed=1, rank=r, world_size=2).epoch_batches(0) for r in (0, 1)]
+    assert len(ranks[0]) == len(ranks[1]) > 0
+    assert not set(map(tuple, ranks[0])) & set(map(tuple, ranks[1]))
+
+
+def test_dataset_speed_perturbation_is_seeded(tiny_manifest):
+    utts = read_manifest(tiny_manifest)
+    targets = encode_targets(utts, CharTokenizer(), str(tiny_manifest))
+    plain = AudioDataset(utts, targets)[0]["wave"].numel()
+    ds = AudioDataset(utts, targets, speed_perturb=True, seed=1)
+    sizes = set()
+    for epoch in range(12):
+        ds.set_epoch(epoch)
+        sizes.add(ds[0]["wave"].numel())
+        assert ds[0]["wave"].numel() == ds[0]["wave"].numel()  # same (seed, epoch, item), same draw
+    assert plain in sizes and any(abs(s / plain - 1 / 1.1) < 0.01 for s in sizes)
+    batch = collate([ds[i] for i in range(3)])
+    assert batch["wave"].shape[0] == 3 and batch["lengths"].dtype == torch.long
+    assert batch["targets"].shape[1] == int(batch["target_lengths"].max())
+
+
+def test_train_config_yaml_and_overrides(tmp_path):
+    conf = tmp_path / "c.yaml"
+    conf.write_text("train_manifest: t.jsonl\nlr: 0.002\nmodel:\n  strides: [2, 2]\n  d_model: 96\n")
+    cfg = load_train_config(conf, ["lr=1e-4", "model.n_layers=3", "speed_perturb=true"])
+    assert cfg.lr == 1e-4 and cfg.model.n_layers == 3 and cfg.model.strides == [2, 2] and cfg.model.d_model == 96
+    assert cfg.speed_perturb is True
+    with pytest.raises(ConfigError, match="unknown field\\(s\\) lr_peak"):
+        load_train_config(conf, ["lr_peak=1"])
+    with pytest.raises(ConfigError, match="model: n_layers: expected int"):
+        load_train_config(conf, ["model.n_layers=many"])
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_train_config(tmp_path / "missing.yaml")

@@ -1,0 +1,59 @@
+import pytest
+import torch
+
+from asr.audio import load_audio
+from asr.model import CTCModel, ctc_loss, min_ctc_frames
+from conftest import TINY, tiny_model_config
+
+
+@pytest.mark.parametrize("encoder", ["conformer", "transformer"])
+@pytest.mark.parametrize("strides", [[2, 2], [2, 2, 2]])
+def test_padded_batch_equals_one_at_a_time(encoder, strides):
+    torch.manual_seed(0)
+    model = CTCModel(tiny_model_config(encoder=encoder, strides=strides, vocab_size=29)).eval()
+    waves = [load_audio(TINY / f"tiny-0{i}.flac") for i in (3, 7, 0)]  # different lengths, real speech
+    lengths = torch.tensor([w.numel() for w in waves])
+    batch = torch.nn.utils.rnn.pad_sequence(waves, batch_first=True)
+    with torch.no_grad():
+        out, out_lengths = model(batch, lengths)
+        for i, wave in enumerate(waves):
+            alone, n = model(wave[None], lengths[i : i + 1])
+            assert out_lengths[i] == n[0] == alone.shape[1]
+            torch.testing.assert_close(out[i, : n[0]], alone[0], atol=1e-4, rtol=1e-4)
+
+
+def test_output_lengths_match_forward_and_frame_duration():
+    model = CTCModel(tiny_model_config(strides=[2, 2, 2], vocab_size=29)).eval()
+    assert model.frame_seconds == pytest.approx(0.08)  # 10 ms hop x 8
+    for n in (1, 159, 160, 161, 4000, 16000):
+        with torch.no_grad():
+            out, lengths = model(torch.randn(1, n), torch.tensor([n]))
+        assert out.shape[1] == lengths.item() == model.output_lengths(torch.tensor([n])).item()
+        assert torch.allclose(out.exp().sum(-1), torch.ones(1, out.shape[1]), atol=1e-4)
+
+
+def test_min_ctc_frames_counts_repeats():
+    targets = torch.tensor([[1, 1, 2, 2, 2, 0], [3, 4, 3, 0, 0, 0]])
+    assert min_ctc_frames(targets, torch.tensor([5, 3])).tolist() == [8, 3]
+
+
+def test_ctc_loss_drops_infeasible_utterances():
+    torch.manual_seed(0)
+    log_probs = torch.randn(2, 4, 5).log_softmax(-1)
+    targets = torch.tensor([[1, 2, 0, 0, 0, 0], [1, 2, 3, 4, 1, 2]])  # second needs 6 frames, has 4
+    loss, infeasible = ctc_loss(log_probs, torch.tensor([4, 4]), targets, torch.tensor([2, 6]))
+    alone, none = ctc_loss(log_probs[:1], torch.tensor([4]), targets[:1, :2], torch.tensor([2]))
+    assert infeasible == 1 and none == 0
+    assert torch.isfinite(loss) and loss.item() > 0
+    torch.testing.assert_close(loss, alone)
+
+
+def test_specaugment_only_in_training():
+    torch.manual_seed(0)
+    model = CTCModel(tiny_model_config(vocab_size=29, freq_masks=2, time_masks=2))
+    feats = torch.randn(2, 100, 80)
+    lengths = torch.tensor([100, 60])
+    masked, _ = model.specaugment.train()(feats, lengths)
+    assert (masked == 0).any() and not torch.equal(masked, feats)
+    same, _ = model.specaugment.eval()(feats, lengths)
+    assert torch.equal(same, feats)

@@ -1,0 +1,38 @@
+import pytest
+
+from asr.errors import TokenizerError
+from asr.tokenizer import BLANK, BPETokenizer, CharTokenizer, load_tokenizer, normalize_text, train_bpe
+
+
+def test_normalize_text():
+    assert normalize_text("  Hello, world!  It's \u2019twas  ") == "HELLO WORLD IT'S TWAS"
+    assert normalize_text("well-known_fact") == "WELL KNOWN FACT"
+    assert normalize_text("'quoted'") == "QUOTED"
+
+
+def test_char_round_trip_and_blank():
+    tok = CharTokenizer()
+    ids = tok.encode("don't stop")
+    assert BLANK not in ids and tok.vocab_size == 29
+    assert tok.decode(ids) == "DON'T STOP"
+    assert tok.decode([BLANK] + ids + [BLANK]) == "DON'T STOP"
+
+
+def test_char_out_of_vocabulary_names_the_character():
+    with pytest.raises(TokenizerError, match="'7'"):
+        CharTokenizer().encode("route 7")
+    with pytest.raises(TokenizerError, match="'É'"):
+        CharTokenizer().encode("café")
+
+
+def test_bpe_train_save_load(tmp_path):
+    texts = ["the quick brown fox jumps over the lazy dog", "a stitch in time saves nine", "hello there"] * 20
+    tok = train_bpe(texts, vocab_size=40)
+    ids = tok.encode("the lazy fox")
+    assert min(ids) >= 1 and tok.decode(ids) == "THE LAZY FOX"
+    tok.save(tmp_path)
+    again = load_tokenizer(tok.to_dict(), tmp_path)
+    assert isinstance(again, BPETokenizer) and again.encode("the lazy fox") == ids
+    assert again.vocab_size == tok.vocab_size
+    with pytest.raises(TokenizerError, match="'7'"):
+        tok.encode("route 7")  # digits never occur in the training text

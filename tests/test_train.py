@@ -1,0 +1,96 @@
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+import yaml
+
+import asr
+import asr.train
+from asr.checkpoint import average_checkpoints, list_checkpoints, load_checkpoint
+from asr.metrics import score
+from asr.data import read_manifest
+from conftest import TINY, tiny_train_config
+
+
+def test_tiny_model_learns_its_training_utterances(trained_exp, tiny_manifest):
+    """The whole pipeline learns: greedy decoding reproduces every transcript exactly."""
+    model = asr.load_model(trained_exp / "model", device="cpu")
+    utts = read_manifest(tiny_manifest)
+    hyps = [t.text for t in model.transcribe_batch([u.audio for u in utts])]
+    report = score([u.id for u in utts], [u.text for u in utts], hyps)
+    assert report.wer.errors == 0, report.summary() + "\n" + "\n".join(hyps)
+    log = [json.loads(line) for line in (trained_exp / "log.jsonl").read_text().splitlines()]
+    assert log[-1]["step"] == 120 and log[-1]["loss"] < log[0]["loss"] / 10
+
+
+def test_checkpoints_kept_and_averaged(trained_exp, tmp_path):
+    ckpts = list_checkpoints(trained_exp / "checkpoints")
+    # every epoch end (one step here) writes one too; only the newest keep_checkpoints=3 remain
+    assert [p.name for p in ckpts] == ["ckpt-00000118.pt", "ckpt-00000119.pt", "ckpt-00000120.pt"]
+    (trained_exp / "checkpoints" / ".ckpt-00000160.pt.x.tmp").write_bytes(b"half a file")
+    assert list_checkpoints(trained_exp / "checkpoints") == ckpts  # temp files from a kill are ignored
+    avg = average_checkpoints(ckpts[-2:])
+    a, b = (load_checkpoint(p)["model"] for p in ckpts[-2:])
+    key = "head.weight"
+    torch.testing.assert_close(avg[key], (a[key] + b[key]) / 2)
+    state = load_checkpoint(ckpts[-1])
+    assert {"model", "optimizer", "step", "epoch", "batch_in_epoch", "rng"} <= set(state)
+
+
+def test_non_finite_loss_skips_the_step(tmp_path, monkeypatch):
+    real = asr.train.ctc_loss
+    calls = []
+
+    def flaky(*args):
+        calls.append(1)
+        loss, infeasible = real(*args)
+        return (loss * float("nan") if len(calls) == 2 else loss), infeasible
+
+    monkeypatch.setattr(asr.train, "ctc_loss", flaky)
+    trainer = asr.train.Trainer(tiny_train_config(tmp_path, max_steps=4, batch_seconds=30.0))
+    trainer.run()
+    assert trainer.counters["skipped_steps"] == 1
+    assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
+    losses = [json.loads(line)["loss"] for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert len(losses) == 4 and losses[1] != losses[1] and all(x == x for x in losses[:1] + losses[2:])
+
+
+def _train_cmd(conf, *extra):
+    return [sys.executable, "-m", "asr.cli", "train", "--config", str(conf), *extra]
+
+
+def _losses(exp):
+    rows = [json.loads(line) for line in (exp / "log.jsonl").read_text().splitlines()]
+    return {r["step"]: r["loss"] for r in rows if r["kind"] == "train"}
+
+
+def test_killed_run_resumes_with_the_same_loss_curve(tmp_path):
+    """SIGKILL a training run after its first checkpoint; --resume must retrace the uninterrupted run."""
+    cfg = tiny_train_config(
+        tmp_path / "unused", max_steps=30, batch_seconds=4.0, accum_steps=2, checkpoint_every=5,
+        lr_schedule="cosine", speed_perturb=True,
+    ).to_dict()
+    cfg["model"].update(dropout=0.1, freq_masks=2, freq_mask_width=10, time_masks=2, time_mask_width=10)
+    conf = tmp_path / "conf.yaml"
+    conf.write_text(yaml.safe_dump(cfg))
+    full, killed = tmp_path / "full", tmp_path / "killed"
+    subprocess.run(_train_cmd(conf, f"out_dir={full}"), check=True, capture_output=True)
+
+    proc = subprocess.Popen(_train_cmd(conf, f"out_dir={killed}"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not list_checkpoints(killed / "checkpoints") and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    proc.kill()
+    proc.wait()
+    assert proc.returncode == -9, "the run finished before it could be killed"
+    resumed_from = load_checkpoint(list_checkpoints(killed / "checkpoints")[-1])["step"]
+    assert resumed_from < 30
+    subprocess.run(_train_cmd(conf, f"out_dir={killed}", "--resume"), check=True, capture_output=True)
+
+    expected, got = _losses(full), _losses(killed)
+    assert sorted(got) == sorted(expected) == list(range(1, 31))
+    for step in expected:
+        assert got[step] == pytest.approx(expected[step], rel=1e-5, abs=1e-6), step
