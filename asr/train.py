@@ -195,7 +195,8 @@ class Trainer:
         """Warn about utterances with more labels than the output frames can carry (CTC cannot emit them)."""
         samples = torch.tensor([round(u.duration * SAMPLE_RATE) for u in utts])
         frames = self.model.output_lengths(samples)
-        need = torch.stack([min_ctc_frames(torch.tensor([t]), torch.tensor([len(t)]))[0] for t in targets])
+        padded = torch.nn.utils.rnn.pad_sequence([torch.tensor(t) for t in targets], batch_first=True)
+        need = min_ctc_frames(padded, torch.tensor([len(t) for t in targets]))
         bad = int((frames < need).sum())
         if bad:
             tqdm.write(
@@ -214,7 +215,8 @@ class Trainer:
             raise ConfigError(f"{ckpts[-1]}: the model section of the config differs from the checkpoint's")
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
-        self.scaler.load_state_dict(state["scaler"]) if state["scaler"] else None
+        if state["scaler"]:
+            self.scaler.load_state_dict(state["scaler"])
         self.step, self.epoch, self.batch_in_epoch = state["step"], state["epoch"], state["batch_in_epoch"]
         self.counters = dict(state["counters"])
         _set_rng_state(state["rng"])

@@ -94,3 +94,13 @@ def test_killed_run_resumes_with_the_same_loss_curve(tmp_path):
     assert sorted(got) == sorted(expected) == list(range(1, 31))
     for step in expected:
         assert got[step] == pytest.approx(expected[step], rel=1e-5, abs=1e-6), step
+
+
+def test_infeasible_utterances_are_reported_and_counted(tmp_path, capsys):
+    """At 16x there are ~6 frames per second: too few for these character sequences."""
+    cfg = tiny_train_config(tmp_path, max_steps=2, batch_seconds=30.0)
+    cfg.model.strides = [2, 2, 2, 2]
+    trainer = asr.train.Trainer(cfg)
+    assert "8 of 8 training utterances have more labels than the 16x-subsampled frames" in capsys.readouterr().out
+    trainer.run()
+    assert trainer.counters["infeasible_utterances"] == 16  # dropped from the loss, not zeroed silently
