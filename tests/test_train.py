@@ -104,3 +104,23 @@ def test_infeasible_utterances_are_reported_and_counted(tmp_path, capsys):
     assert "8 of 8 training utterances have more labels than the 16x-subsampled frames" in capsys.readouterr().out
     trainer.run()
     assert trainer.counters["infeasible_utterances"] == 16  # dropped from the loss, not zeroed silently
+
+
+def test_bpe_experiment_saves_its_tokenizer_with_the_model(tmp_path):
+    cfg = tiny_train_config(tmp_path, tokenizer="bpe", bpe_vocab_size=40, max_steps=2, batch_seconds=30.0)
+    cfg.model.strides = [2, 2, 2]  # BPE pieces make 8x feasible
+    model_dir = asr.train.train(cfg)
+    assert (model_dir / "tokenizer.model").is_file()
+    model = asr.load_model(model_dir, device="cpu")
+    assert model.config["tokenizer"]["type"] == "bpe" and model.tokenizer.vocab_size == model.config["model"]["vocab_size"]
+    assert model.tokenizer.decode(model.tokenizer.encode("open the door")) == "OPEN THE DOOR"
+    assert isinstance(model.transcribe(TINY / "tiny-00.flac").text, str)
+
+
+def test_learning_rate_schedule():
+    cfg = tiny_train_config("unused", lr=1e-3, warmup_steps=10, lr_schedule="cosine", min_lr_ratio=0.1)
+    lrs = [asr.train.lr_at(s, cfg, total_steps=110) for s in range(110)]
+    assert lrs[0] == pytest.approx(1e-4) and lrs[9] == pytest.approx(1e-3)  # linear warm-up
+    assert all(a >= b for a, b in zip(lrs[9:], lrs[10:])) and lrs[-1] == pytest.approx(1e-4, rel=0.01)
+    cfg.lr_schedule = "inverse_sqrt"
+    assert asr.train.lr_at(39, cfg, 110) == pytest.approx(1e-3 * (10 / 40) ** 0.5)
