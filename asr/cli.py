@@ -31,6 +31,8 @@ def _cmd_average(args) -> int:
     from .train import load_exp_tokenizer
 
     exp = Path(args.exp_dir)
+    if args.last < 1:
+        raise ASRError(f"--last must be at least 1, got {args.last}")
     paths = list_checkpoints(exp / "checkpoints")[-args.last :]
     if not paths:
         raise ASRError(f"{exp / 'checkpoints'}: no checkpoints to average")
