@@ -172,6 +172,7 @@ class DurationBatchSampler(torch.utils.data.Sampler):
         self.max_seconds, self.num_buckets, self.shuffle, self.seed = max_seconds, max(1, num_buckets), shuffle, seed
         self.rank, self.world_size = rank, world_size
         self.epoch, self.start_batch = 0, 0
+        self._cached: tuple[int, list[list[int]]] | None = None  # (epoch, batches): len() and iter() share it
 
     def set_epoch(self, epoch: int, start_batch: int = 0) -> None:
         self.epoch, self.start_batch = epoch, start_batch
@@ -190,7 +191,12 @@ class DurationBatchSampler(torch.utils.data.Sampler):
         return batches
 
     def epoch_batches(self, epoch: int) -> list[list[int]]:
-        """This rank's batches for ``epoch``, in order."""
+        """This rank's batches for ``epoch``, in order (computed once per epoch)."""
+        if self._cached is None or self._cached[0] != epoch:
+            self._cached = (epoch, self._make_batches(epoch))
+        return self._cached[1]
+
+    def _make_batches(self, epoch: int) -> list[list[int]]:
         rng = random.Random(self.seed + epoch)
         order = sorted(range(len(self.durations)), key=lambda i: self.durations[i])
         # No more buckets than batches' worth of audio: a bucket smaller than a batch would cap batch size.
