@@ -17,7 +17,7 @@ import torchaudio
 
 from .errors import AudioError
 
-__all__ = ["SAMPLE_RATE", "AudioInput", "load_audio", "audio_duration", "resample"]
+__all__ = ["SAMPLE_RATE", "AudioInput", "load_audio", "load_audio_files", "audio_duration", "resample"]
 
 SAMPLE_RATE = 16000  # Hz; every model in this package consumes 16 kHz mono
 
@@ -80,6 +80,18 @@ def load_audio(
     if not bool(torch.isfinite(wave).all()):
         raise AudioError(f"{name}: contains non-finite samples (NaN or Inf)")
     return resample(wave, rate, target_rate).contiguous()
+
+
+def load_audio_files(paths: list) -> tuple[list[int], list[torch.Tensor], dict[int, AudioError]]:
+    """Load many files, skipping bad ones: (indices loaded, their waves, {index: error} for the rest)."""
+    loaded, waves, errors = [], [], {}
+    for i, path in enumerate(paths):
+        try:
+            waves.append(load_audio(path))
+            loaded.append(i)
+        except AudioError as e:
+            errors[i] = e
+    return loaded, waves, errors
 
 
 def audio_duration(path: str | os.PathLike) -> float:

@@ -76,8 +76,7 @@ def _write_output(path: str, transcript, fmt: str, output_dir: Path | None, many
 
 
 def _cmd_transcribe(args) -> int:
-    from .audio import load_audio
-    from .errors import AudioError
+    from .audio import load_audio_files
     from .transcribe import load_model
 
     model = load_model(args.model, device=args.device)
@@ -86,14 +85,12 @@ def _cmd_transcribe(args) -> int:
         output_dir.mkdir(parents=True, exist_ok=True)
     failed = 0
     for start in range(0, len(args.paths), args.batch_size):
-        paths, waves = [], []
-        for path in args.paths[start : start + args.batch_size]:
-            try:
-                waves.append(load_audio(path))
-                paths.append(path)
-            except AudioError as e:
-                print(f"asr: error: {e}", file=sys.stderr)
-                failed += 1
+        chunk = args.paths[start : start + args.batch_size]
+        loaded, waves, errors = load_audio_files(chunk)
+        for error in errors.values():
+            print(f"asr: error: {error}", file=sys.stderr)
+        failed += len(errors)
+        paths = [chunk[i] for i in loaded]
         transcripts = model.transcribe_batch(waves, sample_rate=model.sample_rate) if waves else []
         for path, transcript in zip(paths, transcripts):
             _write_output(path, transcript, args.format, output_dir, len(args.paths) > 1)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .audio import load_audio
+from .audio import load_audio_files
 from .data import read_manifest
-from .errors import AudioError
 from .metrics import ScoreReport, score
 from .transcribe import ASRModel
 
@@ -24,13 +23,10 @@ def evaluate_manifest(
     good, hyps, failures = [], [], []
     chunk = 16 * batch_size  # audio held in memory at once: enough to batch by length, bounded
     for start in range(0, len(utts), chunk):
-        waves = []
-        for utt in utts[start : start + chunk]:
-            try:
-                waves.append(load_audio(utt.audio))
-                good.append(utt)
-            except AudioError as e:
-                failures.append(f"{manifest}:{utt.line}: {e}")
+        batch = utts[start : start + chunk]
+        loaded, waves, errors = load_audio_files([u.audio for u in batch])
+        good += [batch[i] for i in loaded]
+        failures += [f"{manifest}:{batch[i].line}: {e}" for i, e in errors.items()]
         if waves:
             hyps += [t.text for t in model.transcribe_batch(waves, sample_rate=model.sample_rate, batch_size=batch_size)]
     report = score([u.id for u in good], [u.text for u in good], hyps)
