@@ -25,6 +25,18 @@ def _cmd_train(args) -> int:
     return 0
 
 
+def _cmd_tokenizer(args) -> int:
+    from .config import load_train_config
+    from .data import read_manifest
+    from .train import prepare_tokenizer
+
+    cfg = load_train_config(args.config, args.overrides)
+    texts = [u.text for u in read_manifest(cfg.train_manifest)]
+    tokenizer = prepare_tokenizer(cfg, Path(cfg.out_dir), texts)
+    print(f"{cfg.tokenizer} tokenizer with {tokenizer.vocab_size} ids (blank included) in {cfg.out_dir}/tokenizer")
+    return 0
+
+
 def _cmd_average(args) -> int:
     from .checkpoint import average_checkpoints, list_checkpoints, load_checkpoint, save_model_dir
     from .model import ModelConfig
@@ -108,6 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in out_dir")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="override fields, e.g. lr=5e-4 model.n_layers=4")
     p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("tokenizer", help="build an experiment's tokenizer from its training transcripts")
+    p.add_argument("--config", help="the YAML TrainConfig that training will use")
+    p.add_argument("overrides", nargs="*", metavar="key=value")
+    p.set_defaults(func=_cmd_tokenizer)
 
     p = sub.add_parser("average", help="average the last N checkpoints of an experiment into a model directory")
     p.add_argument("exp_dir", help="the training out_dir")

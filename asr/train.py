@@ -32,7 +32,7 @@ from .metrics import score
 from .model import CTCModel, ModelConfig, ctc_loss, min_ctc_frames
 from .tokenizer import CharTokenizer, Tokenizer, load_tokenizer, train_bpe
 
-__all__ = ["train", "lr_at", "resolve_device", "load_exp_tokenizer"]
+__all__ = ["train", "lr_at", "resolve_device", "load_exp_tokenizer", "prepare_tokenizer"]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -63,7 +63,7 @@ def load_exp_tokenizer(out_dir: Path) -> Tokenizer:
     return load_tokenizer(json.loads((folder / "tokenizer.json").read_text()), folder)
 
 
-def _prepare_tokenizer(cfg: TrainConfig, out: Path, texts: list[str]) -> Tokenizer:
+def prepare_tokenizer(cfg: TrainConfig, out: Path, texts: list[str]) -> Tokenizer:
     """Load the experiment's tokenizer if it exists (resume), else build and save it."""
     folder = out / "tokenizer"
     if (folder / "tokenizer.json").is_file():
@@ -161,7 +161,7 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         random.seed(cfg.seed)
         utts = read_manifest(cfg.train_manifest)
-        self.tokenizer = _prepare_tokenizer(cfg, self.out, [u.text for u in utts])
+        self.tokenizer = prepare_tokenizer(cfg, self.out, [u.text for u in utts])
         targets = encode_targets(utts, self.tokenizer, cfg.train_manifest)
         self.model_cfg = ModelConfig.from_dict({**cfg.model.to_dict(), "vocab_size": self.tokenizer.vocab_size})
         self.model = CTCModel(self.model_cfg).to(self.device)

@@ -1,0 +1,84 @@
+"""The synthetic-corpus recipe at a tiny scale (needs espeak-ng and flite; .ci/run installs them)."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from asr.audio import SAMPLE_RATE, load_audio
+from asr.data import read_manifest
+
+RECIPE = Path(__file__).parent.parent / "recipes" / "synthetic"
+pytestmark = pytest.mark.skipif(
+    not (shutil.which("espeak-ng") and shutil.which("flite")), reason="needs espeak-ng and flite (apt-get install)"
+)
+
+BOOK = """The Project Gutenberg eBook of {title}
+*** START OF THE PROJECT GUTENBERG EBOOK {title} ***
+
+CHAPTER I.
+
+{body}
+
+[Illustration: a picture]
+
+*** END OF THE PROJECT GUTENBERG EBOOK {title} ***
+License text that must not be read.
+"""
+
+
+def _book(folder: Path, stem: str, body: str) -> None:
+    (folder / f"{stem}.txt").write_text(BOOK.format(title=stem, body=body))
+
+
+def test_text_preparation_normalizes_and_holds_out_books(tmp_path):
+    books = tmp_path / "books"
+    books.mkdir()
+    _book(books, "Train-Book_1", "Mr. Holmes paid 1,250 pounds in 1845. It was the 2nd time!\nShe said no.\n\nThe dog sat by the fire all night long.")
+    _book(books, "The-Time-Machine_35", "The traveller came back from the future at last.")
+    _book(books, "The-Jungle-Book_236", "The wolf cubs played in the cave near the river.")
+    subprocess.run([sys.executable, RECIPE / "prepare_text.py", "--text-dir", books, "--out", tmp_path / "text"], check=True, capture_output=True)
+    train = (tmp_path / "text" / "train.txt").read_text().splitlines()
+    assert sorted(train) == [
+        "IT WAS THE SECOND TIME",
+        "MISTER HOLMES PAID ONE THOUSAND TWO HUNDRED FIFTY POUNDS IN EIGHTEEN FORTY FIVE",
+        "SHE SAID NO",
+        "THE DOG SAT BY THE FIRE ALL NIGHT LONG",
+    ]
+    assert (tmp_path / "text" / "test.txt").read_text().splitlines() == ["THE TRAVELLER CAME BACK FROM THE FUTURE AT LAST"]
+    assert (tmp_path / "text" / "dev.txt").read_text().splitlines() == ["THE WOLF CUBS PLAYED IN THE CAVE NEAR THE RIVER"]
+
+
+def test_tiny_corpus_has_valid_audio_and_held_out_voices(tmp_path):
+    text = tmp_path / "text"
+    text.mkdir()
+    (text / "train.txt").write_text("THE CAT SAT ON THE MAT\nA BIRD IN THE HAND\nOPEN THE WINDOW PLEASE\nIT IS COLD TODAY\n")
+    (text / "dev.txt").write_text("WHERE IS THE RIVER\n")
+    (text / "test.txt").write_text("THE TRAVELLER CAME BACK\nHE SAW THE FUTURE\n")
+    out = tmp_path / "corpus"
+    result = subprocess.run(
+        [sys.executable, RECIPE / "synthesize.py", "--text", text, "--out", out, "--hours", "0.003",
+         "--dev-hours", "0.0005", "--test-hours", "0.001", "--jobs", "2"],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    splits = {s: read_manifest(out / f"{s}.jsonl") for s in ("train", "dev", "test")}
+    assert len(splits["train"]) == 4 and len(splits["test"]) == 2
+    for utts in splits.values():
+        for utt in utts:
+            wave = load_audio(utt.audio)
+            assert abs(wave.numel() / SAMPLE_RATE - utt.duration) < 0.01 and utt.duration > 0.5
+            assert 0.1 < float(wave.abs().max()) <= 1.0
+    records = {s: [json.loads(line) for line in (out / f"{s}.jsonl").read_text().splitlines()] for s in splits}
+    voices = {s: {r["voice"] for r in rs} for s, rs in records.items()}
+    assert not voices["test"] & voices["train"] and not voices["dev"] & voices["train"]
+    assert not {u.text for u in splits["test"]} & {u.text for u in splits["train"]}
+    held_out = json.loads((out / "voices.json").read_text())
+    assert not set(held_out["test"]) & set(held_out["train"]) and len(held_out["train"]) > 50
+    # an interrupted run continues: existing files are reused, not re-synthesized
+    first = Path(splits["train"][0].audio).stat().st_mtime_ns
+    subprocess.run(result.args, check=True, capture_output=True)
+    assert Path(splits["train"][0].audio).stat().st_mtime_ns == first
