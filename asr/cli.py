@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 from .errors import ASRError
@@ -58,12 +59,16 @@ def _cmd_average(args) -> int:
 
 
 def _cmd_evaluate(args) -> int:
+    import torch
+
     from .evaluate import evaluate_manifest
     from .metrics import write_utterance_report
     from .transcribe import load_model
 
     model = load_model(args.model, device=args.device)
-    report, failures = evaluate_manifest(model, args.manifest, args.batch_size)
+    started = time.perf_counter()
+    report, failures, audio_seconds = evaluate_manifest(model, args.manifest, args.batch_size)
+    elapsed = time.perf_counter() - started
     for message in failures:
         print(f"asr: skipped {message}", file=sys.stderr)
     out_dir = Path(args.output_dir)
@@ -71,6 +76,8 @@ def _cmd_evaluate(args) -> int:
     per_utt = out_dir / f"errs-{Path(args.manifest).stem}.tsv"
     write_utterance_report(report, per_utt)
     print(report.summary())
+    print(f"decoded {audio_seconds:.1f} s of audio in {elapsed:.1f} s: real-time factor {elapsed / max(audio_seconds, 1e-9):.4f} "
+          f"(audio loading included, {torch.get_num_threads()} threads, {model.device})")
     print(f"per-utterance report: {per_utt}")
     return 1 if failures else 0
 
@@ -138,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", default=".", help="where errs-MANIFEST.tsv is written (default .)")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("transcribe", help="transcribe audio files")
@@ -147,12 +155,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", help="write one file per input here instead of printing")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
     p.set_defaults(func=_cmd_transcribe)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "threads", 0) > 0:
+        import torch
+
+        torch.set_num_threads(args.threads)
     try:
         return args.func(args)
     except ASRError as e:

@@ -14,10 +14,11 @@ __all__ = ["evaluate_manifest"]
 
 def evaluate_manifest(
     model: ASRModel, manifest: str | Path, batch_size: int = 16
-) -> tuple[ScoreReport, list[str]]:
+) -> tuple[ScoreReport, list[str], float]:
     """Transcribe every utterance of ``manifest`` and score it.
 
-    Unreadable audio is skipped and reported (returned as error messages), never fatal for the rest.
+    Returns (report, error messages for unreadable audio, seconds of audio decoded). Bad audio is skipped
+    and reported, never fatal for the rest.
     """
     utts = read_manifest(manifest)
     good, hyps, failures = [], [], []
@@ -30,4 +31,4 @@ def evaluate_manifest(
         if waves:
             hyps += [t.text for t in model.transcribe_batch(waves, sample_rate=model.sample_rate, batch_size=batch_size)]
     report = score([u.id for u in good], [u.text for u in good], hyps)
-    return report, failures
+    return report, failures, sum(u.duration for u in good)
