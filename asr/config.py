@@ -27,6 +27,7 @@ class TrainConfig:
     max_steps: int = 0  # stop after this many optimizer steps; 0 = run all epochs
     batch_seconds: float = 60.0  # padded audio seconds per batch (per process)
     num_buckets: int = 10
+    sortagrad: bool = False  # first epoch shortest batches first
     accum_steps: int = 1  # micro-batches per optimizer step
     lr: float = 1e-3  # peak learning rate
     warmup_steps: int = 1000

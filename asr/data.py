@@ -153,7 +153,8 @@ class DurationBatchSampler(torch.utils.data.Sampler):
     fewer batches' worth of audio); each epoch shuffles within
     buckets, packs batches, and shuffles the batch order, all from ``Random(seed + epoch)`` so the order is
     reproducible. With ``world_size > 1`` each rank takes every world_size-th batch and all ranks get the
-    same number. ``start_batch`` skips batches already consumed (resume mid-epoch).
+    same number. ``sortagrad`` orders the first epoch's batches shortest first (Amodei et al., 2016:
+    short utterances get CTC past its blank-only plateau sooner). ``start_batch`` skips batches already consumed (resume mid-epoch).
     """
 
     def __init__(
@@ -165,12 +166,13 @@ class DurationBatchSampler(torch.utils.data.Sampler):
         seed: int = 0,
         rank: int = 0,
         world_size: int = 1,
+        sortagrad: bool = False,
     ):
         if max_seconds <= 0:
             raise ValueError("max_seconds must be positive")
         self.durations = list(durations)
         self.max_seconds, self.num_buckets, self.shuffle, self.seed = max_seconds, max(1, num_buckets), shuffle, seed
-        self.rank, self.world_size = rank, world_size
+        self.rank, self.world_size, self.sortagrad = rank, world_size, sortagrad
         self.epoch, self.start_batch = 0, 0
         self._cached: tuple[int, list[list[int]]] | None = None  # (epoch, batches): len() and iter() share it
 
@@ -208,7 +210,9 @@ class DurationBatchSampler(torch.utils.data.Sampler):
             if self.shuffle:
                 rng.shuffle(bucket)  # buckets are narrow in duration, so packing them unsorted pads little
             batches.extend(self._pack(bucket))
-        if self.shuffle:
+        if self.sortagrad and epoch == 0:
+            batches.sort(key=lambda b: max(self.durations[i] for i in b))  # shortest first
+        elif self.shuffle:
             rng.shuffle(batches)
         per_rank = len(batches) // self.world_size if self.world_size > 1 else len(batches)
         return batches[self.rank :: self.world_size][:per_rank]

@@ -166,7 +166,9 @@ class Trainer:
         self.model_cfg = ModelConfig.from_dict({**cfg.model.to_dict(), "vocab_size": self.tokenizer.vocab_size})
         self.model = CTCModel(self.model_cfg).to(self.device)
         self.dataset = AudioDataset(utts, targets, cfg.speed_perturb, cfg.seed)
-        self.sampler = DurationBatchSampler([u.duration for u in utts], cfg.batch_seconds, cfg.num_buckets, True, cfg.seed)
+        self.sampler = DurationBatchSampler(
+            [u.duration for u in utts], cfg.batch_seconds, cfg.num_buckets, True, cfg.seed, sortagrad=cfg.sortagrad
+        )
         self.valid_loader = self._valid_loader()
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.amp = cfg.amp and self.device.type == "cuda"

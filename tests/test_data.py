@@ -58,6 +58,15 @@ def test_sampler_budget_determinism_and_resume():
     assert list(sampler) == epoch0[5:] and len(sampler) == len(epoch0) - 5
 
 
+def test_sortagrad_orders_only_the_first_epoch():
+    durations = [0.5 + (i * 7919 % 100) / 10 for i in range(300)]
+    sampler = DurationBatchSampler(durations, max_seconds=40, num_buckets=5, seed=3, sortagrad=True)
+    longest = [max(durations[i] for i in b) for b in sampler.epoch_batches(0)]
+    assert longest == sorted(longest)
+    later = [max(durations[i] for i in b) for b in sampler.epoch_batches(1)]
+    assert later != sorted(later)
+
+
 def test_sampler_splits_across_ranks():
     durations = [1.0 + i % 13 for i in range(101)]
     ranks = [DurationBatchSampler(durations, 20, 4, seed=1, rank=r, world_size=2).epoch_batches(0) for r in (0, 1)]

@@ -1,0 +1,46 @@
+"""The bundled model: loads by default and transcribes its example recordings accurately."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import asr
+from asr.metrics import score
+from asr.transcribe import pretrained_dir
+
+NAME = "conformer-ctc-synthetic"
+MODEL = pretrained_dir() / NAME
+EXAMPLES = MODEL / "examples"
+REFS = [json.loads(line) for line in (EXAMPLES / "references.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture(autouse=True)
+def _bundled_models(monkeypatch):
+    monkeypatch.delenv("ASR_PRETRAINED_DIR", raising=False)
+
+
+def test_bundled_model_is_the_default_and_small():
+    assert NAME in asr.available_models()
+    model = asr.load_model(device="cpu")
+    assert model.path == MODEL
+    assert model.config["model"]["strides"] == [2, 2, 2] and model.frame_seconds == pytest.approx(0.08)
+    assert sum(p.stat().st_size for p in MODEL.rglob("*") if p.is_file()) < 50 * 2**20
+
+
+def test_bundled_examples_are_transcribed_accurately():
+    model = asr.load_model(device="cpu")
+    hyps = [t.text for t in model.transcribe_batch([EXAMPLES / r["audio"] for r in REFS])]
+    report = score([r["id"] for r in REFS], [r["text"] for r in REFS], hyps)
+    assert report.wer.rate <= 0.10, report.summary() + "\n" + "\n".join(hyps)
+
+
+def test_cli_transcribes_the_examples_with_the_default_model():
+    paths = [str(EXAMPLES / r["audio"]) for r in REFS]
+    result = subprocess.run([sys.executable, "-m", "asr.cli", "transcribe", *paths], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split("\t")[0] for line in lines] == paths
+    report = score([r["id"] for r in REFS], [r["text"] for r in REFS], [line.split("\t")[1] for line in lines])
+    assert report.wer.rate <= 0.10, result.stdout
