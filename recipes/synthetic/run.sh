@@ -11,7 +11,7 @@
 #   3 train     asr train (resumes from the newest checkpoint if one exists)
 #   4 average   the last $AVG checkpoints
 #   5 evaluate  greedy WER/CER on dev and test -> $EXP/eval/
-#   6 export    the averaged model -> pretrained/$NAME (plus examples and model card data)
+#   6 export    the averaged model -> pretrained/$NAME, with example recordings by held-out voices
 # Needs: apt-get install espeak-ng flite
 set -euo pipefail
 
@@ -60,5 +60,6 @@ if run 6; then
   echo "stage 6: export to pretrained/$name"
   mkdir -p "pretrained/$name"   # README.md and examples/ there are kept
   cp "$exp/model-avg$avg"/* "pretrained/$name/"
+  python recipes/synthetic/make_examples.py --text "$data/text/test.txt" --out "pretrained/$name/examples"
   echo "$name" > pretrained/DEFAULT
 fi
