@@ -22,6 +22,7 @@ class TrainConfig:
     out_dir: str = "exp"
     tokenizer: str = "char"  # "char" or "bpe" (trained on the training transcripts)
     bpe_vocab_size: int = 256
+    init_from: str = ""  # model directory whose weights (and tokenizer) start a new run: fine-tuning
     model: ModelConfig = field(default_factory=ModelConfig)
     epochs: int = 10
     max_steps: int = 0  # stop after this many optimizer steps; 0 = run all epochs

@@ -23,7 +23,14 @@ import yaml
 from tqdm import tqdm
 
 from .audio import SAMPLE_RATE
-from .checkpoint import list_checkpoints, load_checkpoint, save_checkpoint, save_model_dir
+from .checkpoint import (
+    list_checkpoints,
+    load_checkpoint,
+    load_model_dir,
+    read_model_config,
+    save_checkpoint,
+    save_model_dir,
+)
 from .config import TrainConfig
 from .data import AudioDataset, DurationBatchSampler, collate, encode_targets, read_manifest
 from .decoding import greedy_decode
@@ -64,11 +71,17 @@ def load_exp_tokenizer(out_dir: Path) -> Tokenizer:
 
 
 def prepare_tokenizer(cfg: TrainConfig, out: Path, texts: list[str]) -> Tokenizer:
-    """Load the experiment's tokenizer if it exists (resume), else build and save it."""
+    """Load the experiment's tokenizer if it exists (resume), else take ``init_from``'s, else build one;
+    a new one is saved under ``out/tokenizer``."""
     folder = out / "tokenizer"
     if (folder / "tokenizer.json").is_file():
         return load_exp_tokenizer(out)
-    tokenizer: Tokenizer = CharTokenizer() if cfg.tokenizer == "char" else train_bpe(texts, cfg.bpe_vocab_size)
+    if cfg.init_from:
+        tokenizer = load_tokenizer(read_model_config(cfg.init_from)["tokenizer"], Path(cfg.init_from))
+    elif cfg.tokenizer == "char":
+        tokenizer = CharTokenizer()
+    else:
+        tokenizer = train_bpe(texts, cfg.bpe_vocab_size)
     folder.mkdir(parents=True, exist_ok=True)
     tokenizer.save(folder)
     (folder / "tokenizer.json").write_text(json.dumps(tokenizer.to_dict(), indent=2) + "\n")
@@ -179,8 +192,8 @@ class Trainer:
         self.step = self.epoch = self.batch_in_epoch = 0
         self.counters = {"skipped_steps": 0, "infeasible_utterances": 0}
         self._report_infeasible(utts, targets)
-        if resume:
-            self._resume()
+        if not (resume and self._resume()) and cfg.init_from:
+            self._init_from(cfg.init_from)
         self.out.mkdir(parents=True, exist_ok=True)
         (self.out / "train_config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
         self.log = _Log(self.out, self.step)
@@ -207,11 +220,23 @@ class Trainer:
                 "(use BPE or less subsampling)"
             )
 
-    def _resume(self) -> None:
+    def _init_from(self, directory: str) -> None:
+        """Start from a trained model's weights (fresh optimizer and schedule): fine-tuning or continuing
+        a finished run with a new learning-rate schedule."""
+        model, _, _ = load_model_dir(directory)
+        try:  # dropout or SpecAugment may differ; the shapes may not
+            self.model.load_state_dict(model.state_dict())
+        except RuntimeError as e:
+            raise ConfigError(f"init_from {directory}: its network differs from this config's model section "
+                              f"({str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else e})") from None
+        tqdm.write(f"initialized the weights from {directory}")
+
+    def _resume(self) -> bool:
+        """Restore the newest checkpoint; False when there is none."""
         ckpts = list_checkpoints(self.out / "checkpoints")
         if not ckpts:
             tqdm.write(f"no checkpoint in {self.out / 'checkpoints'}; starting from scratch")
-            return
+            return False
         state = load_checkpoint(ckpts[-1], self.device)
         if state["model_config"] != self.model_cfg.to_dict():
             raise ConfigError(f"{ckpts[-1]}: the model section of the config differs from the checkpoint's")
@@ -223,6 +248,7 @@ class Trainer:
         self.counters = dict(state["counters"])
         _set_rng_state(state["rng"])
         tqdm.write(f"resumed from {ckpts[-1]} (step {self.step}, epoch {self.epoch}, batch {self.batch_in_epoch})")
+        return True
 
     def _checkpoint(self) -> None:
         state = {

@@ -124,3 +124,16 @@ def test_learning_rate_schedule():
     assert all(a >= b for a, b in zip(lrs[9:], lrs[10:])) and lrs[-1] == pytest.approx(1e-4, rel=0.01)
     cfg.lr_schedule = "inverse_sqrt"
     assert asr.train.lr_at(39, cfg, 110) == pytest.approx(1e-3 * (10 / 40) ** 0.5)
+
+
+def test_init_from_starts_a_new_run_from_a_trained_model(trained_exp, tmp_path):
+    """init_from copies weights and tokenizer, with a fresh step count; a shape mismatch is a clear error."""
+    trainer = asr.train.Trainer(tiny_train_config(tmp_path / "ft", init_from=str(trained_exp / "model")))
+    trained = asr.load_model(trained_exp / "model").model.state_dict()
+    for key, value in trainer.model.state_dict().items():
+        torch.testing.assert_close(value, trained[key])
+    assert trainer.step == 0 and (tmp_path / "ft" / "tokenizer" / "tokenizer.json").is_file()
+    bigger = tiny_train_config(tmp_path / "bad", init_from=str(trained_exp / "model"))
+    bigger.model.d_model *= 2
+    with pytest.raises(asr.errors.ConfigError, match="init_from"):
+        asr.train.Trainer(bigger)
