@@ -1,0 +1,94 @@
+"""The n-gram estimator: proper distributions, ARPA round trip, KenLM reads what we write."""
+
+import random
+
+import pytest
+
+from asr.errors import ASRError
+from asr.lm import BOS, EOS, UNK, ArpaLM, NgramCounts, arpa_words, build_lm, estimate_kneser_ney, read_arpa
+
+NOUNS = "CAT DOG MAN WOMAN SHIP HOUSE GARDEN RIVER KING CHILD BIRD HORSE".split()
+VERBS = "SAW LIKED FOUND FOLLOWED CALLED HEARD PAINTED WATCHED".split()
+ADJS = "OLD RED SMALL QUIET BRAVE GREEN".split()
+
+
+def sentences(n: int, seed: int = 0) -> list[str]:
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        words = ["THE", rng.choice(NOUNS), rng.choice(VERBS), "THE"]
+        if rng.random() < 0.5:
+            words.append(rng.choice(ADJS))
+        words.append(rng.choice(NOUNS))
+        if rng.random() < 0.3:
+            words += ["AND", rng.choice(VERBS), "A", rng.choice(NOUNS)]
+        out.append(" ".join(words))
+    return out
+
+
+@pytest.fixture(scope="module")
+def text_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("lmtext") / "text.txt"
+    path.write_text("\n".join(sentences(3000)) + "\n\n")
+    return path
+
+
+@pytest.mark.parametrize("order,prune", [(2, ()), (3, ()), (3, (0, 1, 1)), (4, (0, 0, 1, 2))])
+def test_every_context_distribution_sums_to_one(text_file, order, prune):
+    counts = NgramCounts(order)
+    for line in text_file.read_text().split("\n"):
+        if line:
+            counts.add(line.split())
+    tables = estimate_kneser_ney(counts, prune)
+    lm = ArpaLM(tables, order)
+    vocab = [g[0] for g in tables[1] if g[0] != BOS]
+    assert UNK in vocab and EOS in vocab
+    contexts = [(), (BOS,), ("THE",), ("THE", "OLD"), (BOS, "THE"), ("NEVER", "SEEN"), ("SAW", "THE", "RED")]
+    contexts += [g[:-1] for g in list(tables[order])[:40]]  # contexts of kept top-order n-grams
+    for ctx in contexts:
+        total = sum(10 ** lm.logprob(w, ctx) for w in vocab)
+        assert total == pytest.approx(1.0, abs=1e-6), ctx
+    if prune:  # pruning keeps fewer top-order n-grams and still normalizes
+        assert len(tables[order]) < len(counts.counts[order])
+    # seen continuations are more likely than unseen ones
+    assert lm.logprob("CAT", ("SAW", "THE")) > lm.logprob("CAT", ("CAT", "CAT"))
+
+
+def test_arpa_round_trip_and_kenlm_agrees(text_file, tmp_path):
+    summary = build_lm([text_file], 3, tmp_path / "lm", prune=(0, 1))
+    arpa = tmp_path / "lm" / "lm.arpa"
+    assert summary["sentences"] == 3000 and summary["ngrams"][0] == len(arpa_words(arpa))
+    lm = read_arpa(arpa)
+    assert [len(t) for t in lm.tables[1:]] == summary["ngrams"]
+    held_out = [s.split() for s in sentences(200, seed=1)]
+    assert lm.perplexity(held_out) < 20  # a 3-gram model of this small grammar predicts unseen sentences well
+    from flashlight.lib.text.decoder import kenlm
+    from flashlight.lib.text.dictionary import Dictionary
+
+    words = Dictionary()
+    for w in arpa_words(arpa):
+        words.add_entry(w)
+    model = kenlm.KenLM(str(arpa), words)
+    state, history = model.start(False), (BOS,)
+    for w in held_out[0]:
+        state, score = model.score(state, words.get_index(w))
+        assert score == pytest.approx(lm.logprob(w, history), abs=1e-4)
+        history += (w,)
+    _, score = model.finish(state)
+    assert score == pytest.approx(lm.logprob(EOS, history), abs=1e-4)
+
+
+def test_bad_input_is_a_clear_error(tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n ... \n")
+    with pytest.raises(ASRError, match="no sentences"):
+        build_lm([empty], 3, tmp_path / "out")
+    tiny = tmp_path / "tiny.txt"
+    tiny.write_text("ONE TWO\n")
+    assert build_lm([tiny], 3, tmp_path / "out")["fallback_discount_orders"] == [1, 2, 3]
+    with pytest.raises(ASRError, match="missing.txt: cannot read"):
+        build_lm([tmp_path / "missing.txt"], 3, tmp_path / "out")
+    bad = tmp_path / "bad.arpa"
+    bad.write_text("\\data\\\nngram 1=1\n\n\\1-grams:\nnot-a-number THE\n")
+    with pytest.raises(ASRError, match="bad.arpa:5: malformed 1-gram"):
+        read_arpa(bad)
