@@ -1,20 +1,40 @@
-"""CTC decoding: greedy best path (beam search and LM decoding build on the same Hypothesis)."""
+"""CTC decoding: greedy best path, and beam search with an optional word n-gram LM.
+
+Beam search runs flashlight-text's CTC decoder through ``torchaudio.models.decoder.ctc_decoder``:
+
+* lexicon-free: any token sequence; no LM (our LMs are word LMs);
+* with a lexicon: hypotheses are sequences of known words, each spelled with the model's own tokenizer,
+  scored with a KenLM-readable ARPA model (``asr lm build``). Words outside the LM's vocabulary cannot
+  be produced: that is the price of the LM's help.
+
+An LM directory holds ``lm.json`` (file names and tuned ``lm_weight`` / ``word_score`` / ``beam_size``)
+and ``lm.arpa`` (and ``lm.bin`` when KenLM's build_binary made one).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+import json
+import os
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 
-from .tokenizer import BLANK
+from .errors import ASRError, ModelError, TokenizerError
+from .lm import BOS, EOS, UNK, arpa_words
+from .tokenizer import BLANK, BLANK_NAME, CharTokenizer, Tokenizer
 
-__all__ = ["Hypothesis", "greedy_decode"]
+__all__ = ["Hypothesis", "greedy_decode", "LMConfig", "load_lm_config", "BeamSearchDecoder"]
 
 
 @dataclass
 class Hypothesis:
     tokens: list[int]  # token ids, blanks and repeats removed
     frames: list[int]  # encoder frame at which each token is emitted (first frame of its run)
+    score: float = 0.0  # decoder score (0 for greedy)
 
 
 def greedy_decode(log_probs: torch.Tensor, lengths: torch.Tensor) -> list[Hypothesis]:
@@ -31,3 +51,163 @@ def greedy_decode(log_probs: torch.Tensor, lengths: torch.Tensor) -> list[Hypoth
         frames = emit[b].nonzero().squeeze(1)
         hyps.append(Hypothesis(best[b, frames].tolist(), frames.tolist()))
     return hyps
+
+
+LM_CONFIG = "lm.json"
+
+
+@dataclass
+class LMConfig:
+    """An LM directory: the n-gram file and the decoding weights tuned for it."""
+
+    path: Path  # the directory
+    file: str = "lm.arpa"  # ARPA or KenLM binary, relative to the directory
+    lm_weight: float = 0.8
+    word_score: float = 0.0
+    beam_size: int = 50
+    info: dict = field(default_factory=dict)
+
+    @property
+    def model_file(self) -> Path:
+        return self.path / self.file
+
+    def save(self) -> None:
+        data = {"file": self.file, "lm_weight": self.lm_weight, "word_score": self.word_score,
+                "beam_size": self.beam_size, "info": self.info}
+        (self.path / LM_CONFIG).write_text(json.dumps(data, indent=2) + "\n")
+
+
+def load_lm_config(directory: str | os.PathLike) -> LMConfig:
+    """Read ``directory/lm.json`` (or a bare directory holding lm.arpa / lm.bin with default weights)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ModelError(f"{directory}: no such LM directory")
+    path = directory / LM_CONFIG
+    data: dict = {}
+    if path.is_file():
+        try:
+            data = json.loads(path.read_text())
+        except json.JSONDecodeError as e:
+            raise ModelError(f"{path}: invalid JSON ({e})") from None
+    elif (directory / "lm.bin").is_file():
+        data = {"file": "lm.bin"}
+    known = {"file", "lm_weight", "word_score", "beam_size", "info"}
+    unknown = set(data) - known
+    if unknown:
+        raise ModelError(f"{path}: unknown field(s) {', '.join(sorted(unknown))}")
+    cfg = LMConfig(directory, **data)
+    if not cfg.model_file.is_file():
+        raise ModelError(f"{cfg.model_file}: LM file is missing")
+    return cfg
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Silence file descriptor 2 (C++ libraries write there directly) for the duration."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+class BeamSearchDecoder:
+    """CTC beam search; with ``lm`` (an :class:`LMConfig`) a lexicon of the LM's words constrains it.
+
+    ``lm_weight`` / ``word_score`` / ``beam_size`` default to the LM directory's tuned values.
+    ``beam_threshold`` prunes hypotheses scoring that far below the best; ``beam_size_token`` limits the
+    tokens tried per frame (the most likely ones).
+    """
+
+    def __init__(
+        self,
+        tokenizer: Tokenizer,
+        lm: LMConfig | None = None,
+        *,
+        beam_size: int | None = None,
+        lm_weight: float | None = None,
+        word_score: float | None = None,
+        beam_threshold: float = 25.0,
+        beam_size_token: int | None = 32,
+    ):
+        try:
+            from torchaudio.models.decoder import ctc_decoder
+        except ImportError as e:  # flashlight-text missing
+            raise ASRError(f"beam search needs flashlight-text (pip install flashlight-text): {e}") from None
+        self.tokenizer, self.lm = tokenizer, lm
+        names = tokenizer.token_names()
+        # Words end at the separator for characters; BPE pieces carry their own word starts, so the
+        # blank stands in for flashlight's silence token.
+        sil = "|" if isinstance(tokenizer, CharTokenizer) else BLANK_NAME
+        self._sil = names.index(sil)
+        self.beam_size = beam_size or (lm.beam_size if lm else 50)
+        options = dict(
+            nbest=1,
+            beam_size=self.beam_size,
+            beam_size_token=min(beam_size_token or len(names), len(names)),
+            beam_threshold=beam_threshold,
+            blank_token=BLANK_NAME,
+            sil_token=sil,
+        )
+        if lm is None:
+            self._decoder = ctc_decoder(lexicon=None, tokens=names, lm=None, **options)
+            self.lexicon_size = 0
+            return
+        options.update(
+            lm_weight=lm.lm_weight if lm_weight is None else lm_weight,
+            word_score=lm.word_score if word_score is None else word_score,
+            unk_word=UNK,
+        )
+        lines = self._lexicon(lm.model_file, sil)
+        self.lexicon_size = len(lines)
+        fd, lexicon = tempfile.mkstemp(prefix="asr-lexicon-", suffix=".txt")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write("\n".join(lines) + "\n")
+            with _quiet_stderr():  # KenLM draws a progress bar of stars on stderr while it reads the file
+                self._decoder = ctc_decoder(lexicon=lexicon, tokens=names, lm=str(lm.model_file), **options)
+        except RuntimeError as e:
+            raise ModelError(f"{lm.model_file}: cannot load the LM ({e})") from None
+        finally:
+            os.unlink(lexicon)
+
+    def _lexicon(self, lm_file: Path, sil: str) -> list[str]:
+        """``WORD piece piece ...`` for every LM word the tokenizer can spell (ARPA vocabulary; a binary LM
+        needs its ARPA beside it for the word list)."""
+        arpa = lm_file if lm_file.suffix != ".bin" else lm_file.with_suffix(".arpa")
+        if not arpa.is_file():
+            raise ModelError(f"{arpa}: the word list for the lexicon comes from the ARPA file, which is missing")
+        names = self.tokenizer.token_names()
+        lines = []
+        for word in arpa_words(arpa):
+            if word in (BOS, EOS, UNK):
+                continue
+            try:
+                ids = self.tokenizer.encode(word)
+            except TokenizerError:
+                continue  # a word the model cannot spell cannot be recognized either
+            spelling = [names[i] for i in ids] + (["|"] if sil == "|" else [])
+            lines.append(f"{word}\t{' '.join(spelling)}")
+        lines.append(f"{UNK}\t{names[1]}")  # flashlight needs <unk> in the word list; unk_score keeps it out
+        return lines
+
+    def __call__(self, log_probs: torch.Tensor, lengths: torch.Tensor) -> list[Hypothesis]:
+        emissions = log_probs.detach().float().cpu().contiguous()
+        results = self._decoder(emissions, lengths.detach().cpu().to(torch.int32))
+        hyps = []
+        for nbest in results:
+            if not nbest:
+                hyps.append(Hypothesis([], []))
+                continue
+            best = nbest[0]
+            tokens, frames = best.tokens.tolist(), best.timesteps.tolist()
+            while tokens and tokens[0] == self._sil:  # flashlight pads the path with silence at both ends
+                tokens, frames = tokens[1:], frames[1:]
+            while tokens and tokens[-1] == self._sil:
+                tokens, frames = tokens[:-1], frames[:-1]
+            hyps.append(Hypothesis(tokens, frames, float(best.score)))
+        return hyps

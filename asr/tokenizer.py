@@ -14,6 +14,7 @@ from typing import Iterable, Protocol
 
 import sentencepiece as spm
 
+from .numbers import spell_numbers
 from .errors import ModelError, TokenizerError
 
 __all__ = ["BLANK", "normalize_text", "Tokenizer", "CharTokenizer", "BPETokenizer", "train_bpe", "load_tokenizer"]
@@ -25,14 +26,15 @@ _EDGE_QUOTES = re.compile(r"(?<!\w)'+|'+(?!\w)")
 
 
 def normalize_text(text: str) -> str:
-    """The one normalizer used for training targets and for scoring.
+    """The one normalizer used for training targets, LM text and every score.
 
-    Upper case; typographic apostrophes become ``'``; punctuation, hyphens and underscores become word
-    breaks; quotes at word edges are dropped (``'TIS`` -> ``TIS``), apostrophes inside words kept
-    (``DON'T``); whitespace collapsed. Digits and non-English letters are kept, so a character
+    Numbers are spelled out LibriSpeech style (``1845`` -> ``EIGHTEEN FORTY FIVE``, ``3rd`` -> ``THIRD``,
+    see :mod:`asr.numbers`); upper case; typographic apostrophes become ``'``; punctuation, hyphens and
+    underscores become word breaks; quotes at word edges are dropped (``'TIS`` -> ``TIS``), apostrophes
+    inside words kept (``DON'T``); whitespace collapsed. Non-English letters are kept, so a character
     tokenizer can report them as outside its vocabulary rather than silently dropping them.
     """
-    text = text.translate(_APOSTROPHES).upper().replace("_", " ")
+    text = spell_numbers(text.translate(_APOSTROPHES)).upper().replace("_", " ")
     text = _NOT_WORD.sub(" ", text)
     text = _EDGE_QUOTES.sub("", text)
     return " ".join(text.split())
@@ -45,6 +47,28 @@ class Tokenizer(Protocol):
     def decode(self, ids: Iterable[int]) -> str: ...
     def to_dict(self) -> dict: ...
     def save(self, directory: Path) -> None: ...
+    def token_names(self) -> list[str]: ...  # one unique name per id, "<blank>" for id 0
+    def word_spans(self, ids: list[int]) -> list[tuple[int, int]]: ...  # [start, end) positions of each word
+
+
+BLANK_NAME = "<blank>"
+
+
+def _spans(starts: list[bool], separators: list[bool]) -> list[tuple[int, int]]:
+    """Group token positions into words: a word begins at a start flag or after a separator; separators
+    belong to no word."""
+    spans: list[tuple[int, int]] = []
+    begin = None
+    for i, (start, sep) in enumerate(zip(starts, separators)):
+        if sep or (start and begin is not None):
+            if begin is not None:
+                spans.append((begin, i))
+            begin = None
+        if not sep and begin is None:
+            begin = i
+    if begin is not None:
+        spans.append((begin, len(starts)))
+    return spans
 
 
 def _raise_oov(text: str, bad: Iterable[str]) -> None:
@@ -69,6 +93,12 @@ class CharTokenizer:
 
     def decode(self, ids: Iterable[int]) -> str:
         return " ".join("".join(self.symbols[i - 1] for i in ids if i != BLANK).split())
+
+    def token_names(self) -> list[str]:
+        return [BLANK_NAME] + ["|" if s == " " else s for s in self.symbols]
+
+    def word_spans(self, ids: list[int]) -> list[tuple[int, int]]:
+        return _spans([False] * len(ids), [self.symbols[i - 1] == " " for i in ids])
 
     def to_dict(self) -> dict:
         return {"type": "char", "symbols": self.symbols}
@@ -100,6 +130,13 @@ class BPETokenizer:
 
     def decode(self, ids: Iterable[int]) -> str:
         return self.sp.decode([i - 1 for i in ids if i != BLANK])
+
+    def token_names(self) -> list[str]:
+        return [BLANK_NAME] + [self.sp.id_to_piece(i) for i in range(self.sp.get_piece_size())]
+
+    def word_spans(self, ids: list[int]) -> list[tuple[int, int]]:
+        pieces = [self.sp.id_to_piece(i - 1) for i in ids]
+        return _spans([p.startswith("\u2581") for p in pieces], [False] * len(pieces))
 
     def to_dict(self) -> dict:
         return {"type": "bpe", "file": self.FILE}

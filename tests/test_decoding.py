@@ -1,0 +1,69 @@
+"""Beam search (lexicon-free and with a word n-gram LM) on the tiny trained model."""
+
+import json
+
+import pytest
+
+import asr
+from asr.decoding import BeamSearchDecoder, LMConfig, greedy_decode, load_lm_config
+from asr.errors import ModelError
+from asr.lm import build_lm
+from conftest import TINY
+
+TEXTS = [json.loads(line)["text"] for line in (TINY / "train.jsonl").read_text().splitlines()]
+FILES = sorted(TINY.glob("*.flac"))
+
+
+def make_lm(directory, sentences, **weights):
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "text.txt").write_text("\n".join(sentences) + "\n")
+    summary = build_lm([directory / "text.txt"], 2, directory)
+    cfg = LMConfig(directory, file=summary["arpa"], **weights)
+    cfg.save()
+    return cfg
+
+
+def test_beam_search_without_lm_agrees_with_greedy(model_dir):
+    model = asr.load_model(model_dir, device="cpu")
+    log_probs, lengths = model.encode([asr.audio.load_audio(f) for f in FILES])
+    beam = BeamSearchDecoder(model.tokenizer, beam_size=8)(log_probs, lengths)
+    greedy = greedy_decode(log_probs, lengths)
+    assert [model.tokenizer.decode(h.tokens) for h in beam] == TEXTS
+    assert [h.tokens for h in beam] == [h.tokens for h in greedy]
+    assert all(len(h.frames) == len(h.tokens) for h in beam)
+
+
+def test_lm_decoding_through_the_model_directory(model_dir):
+    make_lm(model_dir / "lm", TEXTS * 3, lm_weight=0.5, word_score=0.5, beam_size=20)
+    model = asr.load_model(model_dir, device="cpu")
+    assert model.has_lm
+    got = [t.text for t in model.transcribe_batch(FILES, lm=True)]
+    assert got == TEXTS
+
+
+def test_lexicon_restricts_output_to_the_lm_vocabulary(model_dir, tmp_path):
+    """Without WORLD in the LM's text, LM decoding cannot produce it, however clear the audio."""
+    cfg = make_lm(tmp_path / "lm", [t for t in TEXTS if "WORLD" not in t] * 3, lm_weight=1.0)
+    vocab = {w for t in TEXTS if "WORLD" not in t for w in t.split()}
+    model = asr.load_model(model_dir, device="cpu")
+    assert model.transcribe(FILES[0]).text == "HELLO WORLD"  # greedy hears it
+    text = model.transcribe(FILES[0], lm=cfg.path).text
+    assert "WORLD" not in text and set(text.split()) <= vocab
+    decoder = model.decoder(lm=cfg.path)
+    assert decoder.lexicon_size == len(vocab) + 1  # + <unk>
+    assert model.decoder(lm=cfg.path) is decoder  # built once per option set
+
+
+def test_lm_configuration_errors(model_dir, tmp_path):
+    model = asr.load_model(model_dir, device="cpu")
+    with pytest.raises(ModelError, match="has no lm/ directory"):
+        model.transcribe(FILES[0], lm=True)
+    with pytest.raises(ModelError, match="no such LM directory"):
+        load_lm_config(tmp_path / "nowhere")
+    (tmp_path / "lm").mkdir()
+    (tmp_path / "lm" / "lm.json").write_text('{"file": "lm.arpa", "lm_wieght": 1}')
+    with pytest.raises(ModelError, match="unknown field.*lm_wieght"):
+        load_lm_config(tmp_path / "lm")
+    (tmp_path / "lm" / "lm.json").write_text('{"file": "lm.arpa"}')
+    with pytest.raises(ModelError, match="lm.arpa: LM file is missing"):
+        load_lm_config(tmp_path / "lm")
