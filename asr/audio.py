@@ -38,11 +38,15 @@ def resample(wave: torch.Tensor, orig_freq: int, new_freq: int = SAMPLE_RATE) ->
         return _resampler(int(orig_freq), int(new_freq))(wave)
 
 
-def _read_file(path: Path) -> tuple[np.ndarray, int]:
+def _check_path(path: Path) -> None:
     if not path.exists():
         raise AudioError(f"{path}: no such file")
     if path.is_dir():
         raise AudioError(f"{path}: is a directory, not an audio file")
+
+
+def _read_file(path: Path) -> tuple[np.ndarray, int]:
+    _check_path(path)
     try:
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except Exception as e:  # libsndfile raises several types for unreadable input
@@ -96,6 +100,7 @@ def load_audio_files(paths: list) -> tuple[list[int], list[torch.Tensor], dict[i
 
 def audio_duration(path: str | os.PathLike) -> float:
     """Duration in seconds from the file header (no decoding)."""
+    _check_path(Path(path))
     try:
         info = sf.info(str(path))
     except Exception as e:

@@ -1,6 +1,8 @@
 """Python inference API: load a model directory and turn audio into a Transcript.
 
-``transcribe`` is a pipeline of named steps: load audio -> batch -> encode -> decode -> format.
+``transcribe`` is a pipeline of named steps: read audio (long files streamed and cut at pauses into
+segments of at most ~20 s) -> batch segments -> encode -> decode (greedy, beam search, or beam search
+with the model's n-gram LM) -> word times (optional) -> stitch segments back with absolute times.
 """
 
 from __future__ import annotations
@@ -8,15 +10,18 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import torch
+from tqdm import tqdm
 
-from .audio import SAMPLE_RATE, AudioInput, load_audio
+from .align import align_words
+from .audio import SAMPLE_RATE, AudioInput, audio_duration, load_audio
 from .checkpoint import load_model_dir
-from .decoding import Hypothesis, greedy_decode
+from .decoding import BeamSearchDecoder, Hypothesis, LMConfig, greedy_decode, load_lm_config
 from .errors import ModelError
 from .model import CTCModel
+from .segment import MAX_SEGMENT_SECONDS, MIN_SEGMENT_SECONDS, iter_segments, split_wave
 from .tokenizer import Tokenizer
 
 __all__ = ["Word", "Segment", "Transcript", "ASRModel", "load_model", "available_models", "pretrained_dir"]
@@ -27,6 +32,7 @@ class Word:
     word: str
     start: float  # seconds
     end: float
+    score: float = 0.0  # mean token log-probability on the aligned frames (higher = more confident)
 
 
 @dataclass
@@ -34,6 +40,7 @@ class Segment:
     start: float  # seconds
     end: float
     text: str
+    words: list[Word] = field(default_factory=list)
 
 
 @dataclass
@@ -47,16 +54,31 @@ class Transcript:
         return {
             "text": self.text,
             "duration": round(self.duration, 3),
-            "segments": [vars(s) for s in self.segments],
+            "segments": [{"start": s.start, "end": s.end, "text": s.text} for s in self.segments],
             "words": [vars(w) for w in self.words],
         }
 
 
+@dataclass
+class _Piece:
+    """One segment of one input, waiting for (or back from) the model."""
+
+    index: int  # which input
+    offset: float  # seconds from the start of the input
+    wave: torch.Tensor
+
+
 class ASRModel:
-    """A loaded model directory: network, tokenizer and the device they run on."""
+    """A loaded model directory: network, tokenizer and the device they run on.
+
+    If the directory holds ``lm/`` (an n-gram LM from ``asr lm build`` with tuned weights), ``lm=True``
+    decodes with it.
+    """
 
     def __init__(self, model: CTCModel, tokenizer: Tokenizer, config: dict, path: Path, device: torch.device):
         self.model, self.tokenizer, self.config, self.path, self.device = model, tokenizer, config, path, device
+        self._decoders: dict = {}
+        self.max_segment_seconds = MAX_SEGMENT_SECONDS
 
     @property
     def sample_rate(self) -> int:
@@ -66,26 +88,125 @@ class ASRModel:
     def frame_seconds(self) -> float:
         return self.model.frame_seconds
 
-    def transcribe(self, audio: AudioInput, *, sample_rate: int | None = None) -> Transcript:
-        """Transcribe one file path, or an array of samples with its ``sample_rate``."""
-        return self.transcribe_batch([audio], sample_rate=sample_rate)[0]
+    @property
+    def has_lm(self) -> bool:
+        return (self.path / "lm").is_dir()
+
+    def decoder(self, beam_size: int | None = None, lm: bool | str | os.PathLike | None = None, **weights):
+        """The decode function for these options (built once, then cached): greedy when ``beam_size``
+        is None and no LM; beam search otherwise. ``lm`` is True (the model's ``lm/``) or an LM directory;
+        ``weights`` may override ``lm_weight`` / ``word_score``."""
+        lm_cfg: LMConfig | None = None
+        if lm is True:
+            if not self.has_lm:
+                raise ModelError(f"{self.path}: this model has no lm/ directory; pass an LM directory instead")
+            lm_cfg = load_lm_config(self.path / "lm")
+        elif lm:
+            lm_cfg = load_lm_config(lm)
+        if lm_cfg is None and not beam_size:
+            return greedy_decode
+        key = (beam_size, str(lm_cfg.path) if lm_cfg else None, tuple(sorted(weights.items())))
+        if key not in self._decoders:
+            self._decoders[key] = BeamSearchDecoder(self.tokenizer, lm_cfg, beam_size=beam_size, **weights)
+        return self._decoders[key]
+
+    def transcribe(
+        self,
+        audio: AudioInput,
+        *,
+        sample_rate: int | None = None,
+        beam_size: int | None = None,
+        lm: bool | str | os.PathLike | None = None,
+        word_timestamps: bool = False,
+        progress: bool = False,
+        **weights,
+    ) -> Transcript:
+        """Transcribe one file path (any length), or an array of samples with its ``sample_rate``.
+
+        ``beam_size``: beam search instead of greedy; ``lm``: beam search with the model's LM (True) or
+        an LM directory; ``lm_weight=`` / ``word_score=`` override the LM's tuned weights;
+        ``word_timestamps``: fill ``Transcript.words`` with start/end seconds.
+        """
+        return self.transcribe_batch(
+            [audio], sample_rate=sample_rate, beam_size=beam_size, lm=lm, word_timestamps=word_timestamps,
+            progress=progress, **weights,
+        )[0]
 
     def transcribe_batch(
-        self, audios: Sequence[AudioInput], *, sample_rate: int | None = None, batch_size: int = 16
+        self,
+        audios: Sequence[AudioInput],
+        *,
+        sample_rate: int | None = None,
+        batch_size: int = 16,
+        beam_size: int | None = None,
+        lm: bool | str | os.PathLike | None = None,
+        word_timestamps: bool = False,
+        progress: bool = False,
+        **weights,
     ) -> list[Transcript]:
-        """Transcribe many inputs, batched by similar length for speed; results keep the input order.
+        """Transcribe many inputs; segments are batched by similar length; results keep the input order.
 
-        Raises AudioError on the first unreadable input (the CLI loads files one by one instead, to skip
-        and report bad ones).
+        Raises AudioError on the first unreadable input (the CLI goes file by file instead, to skip and
+        report bad ones).
         """
-        waves = [load_audio(a, sample_rate) for a in audios]
-        order = sorted(range(len(waves)), key=lambda i: waves[i].numel())
-        results: list[Transcript | None] = [None] * len(waves)
-        for start in range(0, len(order), batch_size):
-            chunk = order[start : start + batch_size]
-            for i, transcript in zip(chunk, self._transcribe_waves([waves[i] for i in chunk])):
-                results[i] = transcript
-        return results  # type: ignore[return-value]
+        decode = self.decoder(beam_size, lm, **weights)
+        parts: list[list[tuple[float, float, str, list[Word]]]] = [[] for _ in audios]
+        durations = [0.0] * len(audios)
+        bar = tqdm(total=None, unit="audio s", desc="segments", disable=None if progress else True, leave=False)
+        window: list[_Piece] = []
+        for piece in self._pieces(audios, sample_rate, durations):
+            window.append(piece)
+            if len(window) >= 4 * batch_size:  # sort a bounded window by length: little padding, bounded memory
+                self._run(window, batch_size, decode, word_timestamps, parts, bar)
+                window = []
+        self._run(window, batch_size, decode, word_timestamps, parts, bar)
+        bar.close()
+        return [self._stitch(p, d) for p, d in zip(parts, durations)]
+
+    def _pieces(self, audios: Sequence[AudioInput], sample_rate: int | None, durations: list[float]) -> Iterator[_Piece]:
+        """Segments of every input in order; fills ``durations`` (seconds per input) on the way."""
+        limit = self.max_segment_seconds
+        for index, audio in enumerate(audios):
+            if isinstance(audio, (str, os.PathLike)) and audio_duration(audio) > limit:
+                durations[index] = audio_duration(audio)
+                segments = iter_segments(audio, max_seconds=limit, min_seconds=min(MIN_SEGMENT_SECONDS, limit / 2))
+            else:
+                wave = load_audio(audio, sample_rate)
+                durations[index] = wave.numel() / SAMPLE_RATE
+                segments = (
+                    split_wave(wave, max_seconds=limit, min_seconds=min(MIN_SEGMENT_SECONDS, limit / 2))
+                    if wave.numel() > limit * SAMPLE_RATE else iter([(0.0, wave)])
+                )
+            for offset, wave in segments:
+                yield _Piece(index, offset, wave)
+
+    def _run(self, window: list[_Piece], batch_size: int, decode, word_timestamps: bool, parts, bar) -> None:
+        window.sort(key=lambda p: p.wave.numel())
+        for start in range(0, len(window), batch_size):
+            chunk = window[start : start + batch_size]
+            log_probs, lengths = self.encode([p.wave for p in chunk])
+            hyps: list[Hypothesis] = decode(log_probs, lengths)
+            for b, (piece, hyp) in enumerate(zip(chunk, hyps)):
+                text = self.tokenizer.decode(hyp.tokens)
+                seconds = piece.wave.numel() / SAMPLE_RATE
+                words = []
+                if word_timestamps and hyp.tokens:
+                    aligned = align_words(log_probs[b, : lengths[b]].cpu(), hyp.tokens, self.tokenizer,
+                                          self.frame_seconds, piece.wave, piece.offset)
+                    words = [Word(w.word, w.start, w.end, w.score) for w in aligned]
+                parts[piece.index].append((piece.offset, piece.offset + seconds, text, words))
+                bar.update(round(seconds, 2))
+
+    @staticmethod
+    def _stitch(parts: list[tuple[float, float, str, list[Word]]], duration: float) -> Transcript:
+        parts.sort(key=lambda p: p[0])
+        segments = [Segment(round(s, 3), round(e, 3), text, words) for s, e, text, words in parts if text]
+        return Transcript(
+            text=" ".join(s.text for s in segments),
+            segments=segments,
+            words=[w for s in segments for w in s.words],
+            duration=duration,
+        )
 
     @torch.inference_mode()
     def encode(self, waves: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -93,16 +214,6 @@ class ASRModel:
         lengths = torch.tensor([w.numel() for w in waves], dtype=torch.long)
         batch = torch.nn.utils.rnn.pad_sequence(list(waves), batch_first=True)
         return self.model(batch.to(self.device), lengths.to(self.device))
-
-    def _transcribe_waves(self, waves: Sequence[torch.Tensor]) -> list[Transcript]:
-        log_probs, lengths = self.encode(waves)
-        hyps = greedy_decode(log_probs, lengths)
-        return [self._format(h, w.numel() / SAMPLE_RATE) for h, w in zip(hyps, waves)]
-
-    def _format(self, hyp: Hypothesis, duration: float) -> Transcript:
-        text = self.tokenizer.decode(hyp.tokens)
-        segments = [Segment(0.0, round(duration, 3), text)] if text else []
-        return Transcript(text=text, segments=segments, duration=duration)
 
 
 def pretrained_dir() -> Path:

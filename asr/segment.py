@@ -1,0 +1,123 @@
+"""Audio of any length: stream a file in blocks and cut it at pauses into segments the model can take.
+
+Memory stays bounded by one segment plus one block whatever the file's length: the file is read with
+``soundfile.blocks`` at its own rate, cut, and only each segment is resampled to 16 kHz.
+
+Where to cut: once the buffer holds ``max_seconds``, the cut goes at the quietest ``PAUSE`` seconds
+(lowest mean energy) between ``min_seconds`` and ``max_seconds``, in the middle of that pause, so cuts
+land in silences between words whenever the speech has any. Each segment is then trimmed of its
+leading and trailing silence (:func:`trim_silence`); segments that are all silence are dropped, so the
+offsets, not the segment lengths, carry the times.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import soundfile as sf
+import torch
+
+from .audio import SAMPLE_RATE, audio_duration, resample
+from .errors import AudioError
+
+__all__ = ["MAX_SEGMENT_SECONDS", "iter_segments", "split_wave", "cut_point", "trim_silence"]
+
+MAX_SEGMENT_SECONDS = 12.0  # the bundled model was trained on sentences of 1-12 s; longer segments cost it ~1 WER point
+MIN_SEGMENT_SECONDS = 5.0
+PAUSE = 0.2  # seconds: the length of the quiet stretch a cut looks for
+_BLOCK = 1.0  # seconds read per block
+
+
+def cut_point(wave: np.ndarray, rate: int, min_seconds: float, max_seconds: float) -> int:
+    """Sample index at which to cut ``wave``: the centre of its quietest PAUSE-long stretch that lies
+    between ``min_seconds`` and ``max_seconds``."""
+    hop = max(int(0.01 * rate), 1)
+    lo, hi = int(min_seconds * rate), min(int(max_seconds * rate), len(wave))
+    if hi - lo < hop * 2:
+        return hi
+    region = wave[lo : hi - (hi - lo) % hop]
+    energy = (region.reshape(-1, hop) ** 2).mean(axis=1)
+    width = max(int(PAUSE / 0.01), 1)
+    smooth = np.convolve(energy, np.ones(width) / width, mode="same") if len(energy) > width else energy
+    return lo + int(np.argmin(smooth)) * hop + hop // 2
+
+
+EDGE = 0.15  # seconds of silence kept at each end of a trimmed segment
+_SILENCE_BELOW_PEAK_DB = 40.0  # a frame this far below the segment's loud frames counts as silence
+_SILENCE_DBFS = -65.0  # ... and so does anything below this absolute level
+
+
+def trim_silence(wave: np.ndarray, rate: int) -> tuple[int, int]:
+    """[start, end) sample range of ``wave`` without its leading and trailing silence (keeping EDGE seconds
+    of it). Models trained on sentence-long utterances do worse on segments that open or close with
+    long silences, which is what cutting a recording at pauses produces."""
+    hop = max(int(0.01 * rate), 1)
+    n = len(wave) // hop
+    if n < 3:
+        return 0, len(wave)
+    energy = 10 * np.log10((wave[: n * hop].reshape(n, hop).astype(np.float64) ** 2).mean(axis=1) + 1e-12)
+    threshold = max(np.percentile(energy, 95) - _SILENCE_BELOW_PEAK_DB, _SILENCE_DBFS)
+    voiced = np.nonzero(energy > threshold)[0]
+    if not len(voiced):
+        return 0, 0
+    margin = int(EDGE / 0.01)
+    start = max(int(voiced[0]) - margin, 0) * hop
+    end = min((int(voiced[-1]) + 1 + margin) * hop, len(wave))
+    return start, end
+
+
+def _emit(segment: np.ndarray, rate: int, consumed: int):
+    """(start seconds, 16 kHz tensor) of ``segment`` trimmed of edge silence; nothing if all silent."""
+    start, end = trim_silence(segment, rate)
+    if end > start:
+        yield (consumed + start) / rate, resample(torch.from_numpy(segment[start:end].copy()), rate, SAMPLE_RATE)
+
+
+def _cut(chunks: Iterator[np.ndarray], rate: int, name: str, min_seconds: float, max_seconds: float):
+    """Cut a stream of mono float32 chunks at ``rate`` into (start seconds, 16 kHz tensor) segments."""
+    buffer = np.zeros(0, dtype=np.float32)
+    consumed = 0  # samples (at ``rate``) already yielded
+    limit = int(max_seconds * rate)
+    for chunk in chunks:
+        if not np.isfinite(chunk).all():
+            raise AudioError(f"{name}: contains non-finite samples (NaN or Inf) near {consumed / rate:.1f} s")
+        buffer = np.concatenate([buffer, chunk])
+        while len(buffer) >= limit:
+            cut = cut_point(buffer, rate, min_seconds, max_seconds)
+            yield from _emit(buffer[:cut], rate, consumed)
+            consumed += cut
+            buffer = buffer[cut:]
+    if len(buffer):
+        yield from _emit(buffer, rate, consumed)
+    elif consumed == 0:
+        raise AudioError(f"{name}: contains no samples")
+
+
+def iter_segments(
+    path: str | os.PathLike, min_seconds: float = MIN_SEGMENT_SECONDS, max_seconds: float = MAX_SEGMENT_SECONDS
+) -> Iterator[tuple[float, torch.Tensor]]:
+    """Stream ``path`` as (start seconds, 16 kHz mono segment) pairs, cut at pauses."""
+    path = Path(path)
+    audio_duration(path)  # clear AudioError for a missing, directory or unreadable path
+    info = sf.info(str(path))
+    block = max(int(_BLOCK * info.samplerate), 1)
+    try:
+        blocks = sf.blocks(str(path), blocksize=block, dtype="float32", always_2d=True)
+        yield from _cut((b.mean(axis=1) for b in blocks), info.samplerate, str(path), min_seconds, max_seconds)
+    except AudioError:
+        raise
+    except Exception as e:  # libsndfile errors mid-file
+        raise AudioError(f"{path}: not a readable audio file ({str(e).strip()})") from None
+
+
+def split_wave(
+    wave: torch.Tensor, min_seconds: float = MIN_SEGMENT_SECONDS, max_seconds: float = MAX_SEGMENT_SECONDS
+) -> Iterator[tuple[float, torch.Tensor]]:
+    """The same cutting for a 16 kHz wave already in memory."""
+    data = wave.detach().cpu().float().numpy()
+    block = int(_BLOCK * SAMPLE_RATE)
+    yield from _cut((data[i : i + block] for i in range(0, len(data), block)), SAMPLE_RATE, "audio array",
+                    min_seconds, max_seconds)
