@@ -1,4 +1,4 @@
-"""The ``asr`` console script: train, average, evaluate, transcribe.
+"""The ``asr`` console script: train, tokenizer, average, evaluate, transcribe, lm.
 
 Errors a user can cause print one line (``asr: error: ...``) and exit non-zero, without a traceback.
 """
@@ -58,64 +58,122 @@ def _cmd_average(args) -> int:
     return 0
 
 
+def _decoding(args) -> dict:
+    """Decoding options shared by evaluate and transcribe."""
+    options: dict = {"beam_size": args.beam_size, "lm": args.lm_dir or args.lm}
+    if args.lm_weight is not None:
+        options["lm_weight"] = args.lm_weight
+    if args.word_score is not None:
+        options["word_score"] = args.word_score
+    return options
+
+
 def _cmd_evaluate(args) -> int:
     import torch
 
     from .evaluate import evaluate_manifest
-    from .metrics import write_utterance_report
+    from .metrics import write_alignments, write_utterance_report
     from .transcribe import load_model
 
     model = load_model(args.model, device=args.device)
     started = time.perf_counter()
-    report, failures, audio_seconds = evaluate_manifest(model, args.manifest, args.batch_size)
+    report, failures, audio_seconds = evaluate_manifest(model, args.manifest, args.batch_size, **_decoding(args))
     elapsed = time.perf_counter() - started
     for message in failures:
         print(f"asr: skipped {message}", file=sys.stderr)
     out_dir = Path(args.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    per_utt = out_dir / f"errs-{Path(args.manifest).stem}.tsv"
+    name = Path(args.manifest).stem
+    per_utt, aligned, summary = out_dir / f"errs-{name}.tsv", out_dir / f"errs-{name}.txt", out_dir / f"wer-{name}.json"
     write_utterance_report(report, per_utt)
+    write_alignments(report, aligned)
+    rtf = elapsed / max(audio_seconds, 1e-9)
+    summary.write_text(json.dumps({**report.to_dict(), "manifest": str(args.manifest), "model": str(model.path),
+                                   "decoding": {k: str(v) if isinstance(v, Path) else v for k, v in _decoding(args).items()},
+                                   "audio_seconds": audio_seconds, "decode_seconds": elapsed, "rtf": rtf}, indent=2) + "\n")
     print(report.summary())
-    print(f"decoded {audio_seconds:.1f} s of audio in {elapsed:.1f} s: real-time factor {elapsed / max(audio_seconds, 1e-9):.4f} "
+    print(report.confusion_summary())
+    print(f"decoded {audio_seconds:.1f} s of audio in {elapsed:.1f} s: real-time factor {rtf:.4f} "
           f"(audio loading included, {torch.get_num_threads()} threads, {model.device})")
-    print(f"per-utterance report: {per_utt}")
+    print(f"reports: {per_utt} (per utterance), {aligned} (aligned), {summary} (summary)")
     return 1 if failures else 0
 
 
-def _write_output(path: str, transcript, fmt: str, output_dir: Path | None, many: bool) -> None:
-    if fmt == "jsonl":
-        line = json.dumps({"path": path, **transcript.to_dict()})
-    else:
-        line = f"{path}\t{transcript.text}" if many else transcript.text
-    if output_dir is None:
-        print(line, flush=True)
-        return
-    suffix = ".json" if fmt == "jsonl" else ".txt"
-    (output_dir / (Path(path).stem + suffix)).write_text((line if fmt == "jsonl" else transcript.text) + "\n")
-
-
 def _cmd_transcribe(args) -> int:
-    from .audio import load_audio_files
+    from tqdm import tqdm
+
+    from .errors import AudioError
+    from .output import SUFFIXES, format_transcript
     from .transcribe import load_model
 
     model = load_model(args.model, device=args.device)
     output_dir = Path(args.output_dir) if args.output_dir else None
     if output_dir:
         output_dir.mkdir(parents=True, exist_ok=True)
+    options = _decoding(args)
+    options["word_timestamps"] = args.word_timestamps or args.format in ("json", "srt", "vtt")
+    many = len(args.paths) > 1
     failed = 0
+
+    def emit(path: str, transcript) -> None:
+        if output_dir is not None:
+            (output_dir / (Path(path).stem + SUFFIXES[args.format])).write_text(format_transcript(transcript, args.format, path))
+        elif args.format == "text" and many:
+            tqdm.write(f"{path}\t{transcript.text}")
+        else:
+            tqdm.write(format_transcript(transcript, args.format, path), end="")
+
+    bar = tqdm(total=len(args.paths), unit="file", desc="transcribe", disable=None if many else True)
     for start in range(0, len(args.paths), args.batch_size):
         chunk = args.paths[start : start + args.batch_size]
-        loaded, waves, errors = load_audio_files(chunk)
-        for error in errors.values():
-            print(f"asr: error: {error}", file=sys.stderr)
-        failed += len(errors)
-        paths = [chunk[i] for i in loaded]
-        transcripts = model.transcribe_batch(waves, sample_rate=model.sample_rate) if waves else []
-        for path, transcript in zip(paths, transcripts):
-            _write_output(path, transcript, args.format, output_dir, len(args.paths) > 1)
+        try:  # a batch at once; if any file in it is bad, file by file so the others still come out
+            results = list(zip(chunk, model.transcribe_batch(chunk, batch_size=args.batch_size, progress=not many, **options)))
+        except AudioError:
+            results = []
+            for path in chunk:
+                try:
+                    results.append((path, model.transcribe(path, progress=not many, **options)))
+                except AudioError as e:
+                    print(f"asr: error: {e}", file=sys.stderr)
+                    failed += 1
+        for path, transcript in results:
+            emit(path, transcript)
+        bar.update(len(chunk))
+    bar.close()
     if failed:
         print(f"asr: {failed} of {len(args.paths)} file(s) failed", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _cmd_lm_build(args) -> int:
+    from .decoding import LMConfig
+    from .lm import build_lm
+
+    files = [Path(f) for f in args.text]
+    if args.text_dir:
+        found = sorted(Path(args.text_dir).rglob("*.txt"))
+        if not found:
+            raise ASRError(f"{args.text_dir}: no .txt files found")
+        files += found
+    if not files:
+        raise ASRError("give --text-dir DIR and/or --text FILE ...")
+    started = time.perf_counter()
+    summary = build_lm(files, args.order, args.out, tuple(args.prune))
+    cfg = LMConfig(Path(args.out), file=summary.get("binary", summary["arpa"]), info=summary)
+    cfg.save()
+    print(f"{args.order}-gram LM from {summary['sentences']} sentences / {summary['words']} words "
+          f"in {time.perf_counter() - started:.1f} s: n-grams per order {summary['ngrams']}; written to {args.out}")
+    if summary["fallback_discount_orders"]:
+        print(f"note: orders {summary['fallback_discount_orders']} used fallback discounts (too little text)")
+    return 0
+
+
+def _add_decoding_options(p) -> None:
+    p.add_argument("--beam-size", type=int, help="beam search with this beam (default: greedy; with --lm: the LM's)")
+    p.add_argument("--lm", action="store_true", help="beam search with the model's own n-gram LM (its lm/ directory)")
+    p.add_argument("--lm-dir", help="beam search with this LM directory (from `asr lm build`)")
+    p.add_argument("--lm-weight", type=float, help="LM weight (default: the LM directory's tuned value)")
+    p.add_argument("--word-score", type=float, help="word insertion score (default: the tuned value)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -146,17 +204,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    _add_decoding_options(p)
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("transcribe", help="transcribe audio files")
     p.add_argument("paths", nargs="+", metavar="PATH", help="audio files (wav, flac, ogg, mp3, ...)")
     p.add_argument("--model", help="model directory or bundled model name (default: the bundled default)")
-    p.add_argument("--format", choices=["text", "jsonl"], default="text")
+    p.add_argument("--format", choices=["text", "json", "jsonl", "srt", "vtt"], default="text",
+                   help="text; json (segments, words, times); jsonl (one line per file); srt / vtt subtitles")
+    p.add_argument("--word-timestamps", action="store_true", help="word start/end times in jsonl (json, srt and vtt always have them)")
     p.add_argument("--output-dir", help="write one file per input here instead of printing")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    _add_decoding_options(p)
     p.set_defaults(func=_cmd_transcribe)
+
+    p = sub.add_parser("lm", help="n-gram language models")
+    lm_sub = p.add_subparsers(dest="lm_command", required=True)
+    p = lm_sub.add_parser("build", help="estimate a Kneser-Ney n-gram LM (ARPA) from text, one sentence per line")
+    p.add_argument("--text-dir", help="every *.txt file under this directory")
+    p.add_argument("--text", nargs="*", default=[], metavar="FILE", help="text files")
+    p.add_argument("--order", type=int, default=3, help="n-gram order (default 3)")
+    p.add_argument("--prune", type=int, nargs="*", default=[0, 1, 1], metavar="N",
+                   help="per order, drop n-grams seen at most N times (default 0 1 1: keep all unigrams, drop "
+                        "singleton 2- and 3-grams)")
+    p.add_argument("--out", required=True, help="output LM directory (lm.arpa + lm.json)")
+    p.set_defaults(func=_cmd_lm_build)
     return parser
 
 

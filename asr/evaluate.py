@@ -13,9 +13,10 @@ __all__ = ["evaluate_manifest"]
 
 
 def evaluate_manifest(
-    model: ASRModel, manifest: str | Path, batch_size: int = 16
+    model: ASRModel, manifest: str | Path, batch_size: int = 16, **decoding
 ) -> tuple[ScoreReport, list[str], float]:
-    """Transcribe every utterance of ``manifest`` and score it.
+    """Transcribe every utterance of ``manifest`` and score it; ``decoding`` options (beam_size, lm,
+    lm_weight, word_score) go to :meth:`ASRModel.transcribe_batch`.
 
     Returns (report, error messages for unreadable audio, seconds of audio decoded). Bad audio is skipped
     and reported, never fatal for the rest.
@@ -29,6 +30,8 @@ def evaluate_manifest(
         good += [batch[i] for i in loaded]
         failures += [f"{manifest}:{batch[i].line}: {e}" for i, e in errors.items()]
         if waves:
-            hyps += [t.text for t in model.transcribe_batch(waves, sample_rate=model.sample_rate, batch_size=batch_size)]
+            hyps += [t.text for t in model.transcribe_batch(
+                waves, sample_rate=model.sample_rate, batch_size=batch_size, **decoding
+            )]
     report = score([u.id for u in good], [u.text for u in good], hyps)
     return report, failures, sum(u.duration for u in good)

@@ -76,10 +76,10 @@ def test_evaluate_skips_bad_audio_but_scores_the_rest(model_dir, tmp_path):
 
 def test_train_errors_name_the_manifest_line(tmp_path):
     manifest = tmp_path / "bad.jsonl"
-    item = {"id": "x", "audio": str(TINY / "tiny-00.flac"), "duration": 1.0, "text": "ROOM 101"}
+    item = {"id": "x", "audio": str(TINY / "tiny-00.flac"), "duration": 1.0, "text": "CAFÉ NOIR"}
     manifest.write_text(json.dumps({**item, "id": "ok", "text": "HELLO"}) + "\n" + json.dumps(item) + "\n")
     result = asr("train", f"train_manifest={manifest}", f"out_dir={tmp_path / 'e'}")
-    _assert_clean_error(result, "bad.jsonl:2: characters outside the vocabulary: '0' '1'")
+    _assert_clean_error(result, "bad.jsonl:2: characters outside the vocabulary: 'É'")
 
     manifest.write_text(json.dumps(item) + "\n{broken\n")
     result = asr("train", f"train_manifest={manifest}", f"out_dir={tmp_path / 'e'}")
@@ -97,3 +97,42 @@ def test_missing_default_model_is_a_clear_error(tmp_path, monkeypatch):
     _assert_clean_error(result, "no pretrained model is installed")
     result = asr("transcribe", "--model", tmp_path / "nowhere", FILES[0], env=env)
     _assert_clean_error(result, "nowhere: no such model directory")
+
+
+def test_lm_build_then_transcribe_with_lm_and_subtitles(model_dir, tmp_path):
+    text = tmp_path / "text"
+    text.mkdir()
+    (text / "a.txt").write_text("\n".join(TEXTS) + "\n")
+    (text / "b.txt").write_text("\n".join(TEXTS[::-1]) + "\n")
+    built = asr("lm", "build", "--text-dir", text, "--order", "2", "--out", model_dir / "lm")
+    assert built.returncode == 0, built.stderr
+    assert "2-gram LM from 16 sentences" in built.stdout
+    assert json.loads((model_dir / "lm" / "lm.json").read_text())["file"] == "lm.arpa"
+
+    out = asr("transcribe", "--model", model_dir, "--lm", "--format", "jsonl", "--word-timestamps", *FILES[:3])
+    assert out.returncode == 0, out.stderr
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [x["text"] for x in lines] == TEXTS[:3]
+    assert [w["word"] for w in lines[0]["words"]] == TEXTS[0].split()
+    assert "Reading" not in out.stderr  # KenLM's loading chatter is kept off the terminal
+
+    out_dir = tmp_path / "subs"
+    for fmt, suffix in (("srt", ".srt"), ("vtt", ".vtt"), ("json", ".json")):
+        result = asr("transcribe", "--model", model_dir, "--format", fmt, "--output-dir", out_dir, FILES[0])
+        assert result.returncode == 0, result.stderr
+    assert (out_dir / "tiny-00.srt").read_text().startswith("1\n00:00:00,")
+    assert TEXTS[0] in (out_dir / "tiny-00.srt").read_text()
+    assert (out_dir / "tiny-00.vtt").read_text().startswith("WEBVTT\n\n00:00:00.")
+    data = json.loads((out_dir / "tiny-00.json").read_text())
+    assert data["text"] == TEXTS[0] and len(data["words"]) == 2
+
+    evaluated = asr("evaluate", "--model", model_dir, "--manifest", TINY / "train.jsonl", "--output-dir", tmp_path,
+                    "--lm", "--beam-size", "10")
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert "WER 0.00% [0 / 23, 0 sub, 0 del, 0 ins] 95% CI [0.00, 0.00]" in evaluated.stdout
+    summary = json.loads((tmp_path / "wer-train.json").read_text())
+    assert summary["wer"] == 0 and summary["decoding"] == {"beam_size": 10, "lm": True}
+    assert "REF:  hello world" in (tmp_path / "errs-train.txt").read_text()
+
+    bad = asr("lm", "build", "--text-dir", tmp_path / "empty", "--out", tmp_path / "x")
+    _assert_clean_error(bad, "no .txt files found")
