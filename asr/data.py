@@ -152,8 +152,10 @@ class DurationBatchSampler(torch.utils.data.Sampler):
     Utterances are sorted by duration and cut into ``num_buckets`` buckets (fewer when the data holds
     fewer batches' worth of audio); each epoch shuffles within
     buckets, packs batches, and shuffles the batch order, all from ``Random(seed + epoch)`` so the order is
-    reproducible. With ``world_size > 1`` each rank takes every world_size-th batch and all ranks get the
-    same number. ``sortagrad`` orders the first epoch's batches shortest first (Amodei et al., 2016:
+    reproducible. With ``world_size > 1`` the batches are packed for ``world_size`` times the budget and each
+    is dealt out between the ranks (rank r takes every world_size-th utterance by duration), so every rank
+    gets the same number of batches, each within its own budget, and together they see exactly what one
+    process with the whole budget sees (a batch with fewer utterances than ranks is left out). ``sortagrad`` orders the first epoch's batches shortest first (Amodei et al., 2016:
     short utterances get CTC past its blank-only plateau sooner). ``start_batch`` skips batches already consumed (resume mid-epoch).
     """
 
@@ -180,10 +182,12 @@ class DurationBatchSampler(torch.utils.data.Sampler):
         self.epoch, self.start_batch = epoch, start_batch
 
     def _pack(self, order: list[int]) -> list[list[int]]:
+        # A global batch of n utterances gives each rank at most ceil(n / world_size) of them.
+        share = lambda n: -(-n // self.world_size)  # noqa: E731
         batches, batch, longest = [], [], 0.0
         for i in order:
             d = self.durations[i]
-            if batch and max(longest, d) * (len(batch) + 1) > self.max_seconds:
+            if batch and max(longest, d) * share(len(batch) + 1) > self.max_seconds:
                 batches.append(batch)
                 batch, longest = [], 0.0
             batch.append(i)
@@ -214,8 +218,14 @@ class DurationBatchSampler(torch.utils.data.Sampler):
             batches.sort(key=lambda b: max(self.durations[i] for i in b))  # shortest first
         elif self.shuffle:
             rng.shuffle(batches)
-        per_rank = len(batches) // self.world_size if self.world_size > 1 else len(batches)
-        return batches[self.rank :: self.world_size][:per_rank]
+        if self.world_size == 1:
+            return batches
+        shares = []
+        for batch in batches:
+            if len(batch) >= self.world_size:
+                by_length = sorted(batch, key=lambda i: (self.durations[i], i))
+                shares.append(by_length[self.rank :: self.world_size])
+        return shares
 
     def __iter__(self) -> Iterator[list[int]]:
         yield from self.epoch_batches(self.epoch)[self.start_batch :]

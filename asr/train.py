@@ -1,6 +1,13 @@
 """Training loop: AdamW, warm-up + decay, clipping, accumulation, AMP on CUDA, atomic checkpoints and an
 exact resume (model, optimizer, step, sampler position and RNG state).
 
+Multi-GPU / multi-node: launch the same command under ``torchrun`` (``torchrun --nproc_per_node=N -m
+asr.cli train ...``); the Trainer reads RANK / WORLD_SIZE / LOCAL_RANK, joins the process group (NCCL on
+GPUs, gloo on CPUs) and wraps the model in DistributedDataParallel. Each step's global batch (world size x
+``batch_seconds``) is dealt out between the ranks and the loss is weighted by each rank's share of the
+tokens, so N processes compute the update one process would on the whole batch. Only rank 0 writes.
+A checkpoint may be resumed with a different world size (the epoch position carries over as a fraction).
+
 Layout of ``out_dir``::
 
     tokenizer/        tokenizer.json (+ tokenizer.model for BPE), written once
@@ -14,11 +21,13 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import time
 from pathlib import Path
 
 import torch
+import torch.distributed as dist
 import yaml
 from tqdm import tqdm
 
@@ -42,9 +51,10 @@ from .tokenizer import CharTokenizer, Tokenizer, load_tokenizer, train_bpe
 __all__ = ["train", "lr_at", "resolve_device", "load_exp_tokenizer", "prepare_tokenizer"]
 
 
-def resolve_device(name: str) -> torch.device:
+def resolve_device(name: str, local_rank: int = 0) -> torch.device:
+    """``auto``: this process's GPU (``cuda:LOCAL_RANK`` under torchrun) if there is one, else the CPU."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device {name!r} requested but CUDA is not available")
@@ -114,6 +124,27 @@ def _set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def cfg_seed_for(step: int, rank: int) -> int:
+    """Seed of rank ``rank``'s RNG after resuming at ``step`` (checkpoints hold rank 0's RNG state)."""
+    return 1_000_003 * step + rank
+
+
+def _distributed() -> tuple[int, int, int]:
+    """(rank, world_size, local_rank) from torchrun's environment; (0, 1, 0) when run directly."""
+    env = os.environ
+    return int(env.get("RANK", 0)), int(env.get("WORLD_SIZE", 1)), int(env.get("LOCAL_RANK", 0))
+
+
+class _NoLog:
+    """What ranks other than 0 log: nothing."""
+
+    def write(self, record: dict, scalars: bool = True) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 class _Log:
     """log.jsonl writer (+ TensorBoard scalars when tensorboard is installed)."""
 
@@ -168,21 +199,34 @@ class Trainer:
 
     def __init__(self, cfg: TrainConfig, resume: bool = False):
         self.cfg, self.out = cfg, Path(cfg.out_dir)
-        self.device = resolve_device(cfg.device)
+        self.rank, self.world_size, local_rank = _distributed()
+        self.device = resolve_device(cfg.device, local_rank)
+        self._own_group = False
+        if self.world_size > 1 and not dist.is_initialized():
+            if self.device.type == "cuda":
+                torch.cuda.set_device(self.device)
+            dist.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
+            self._own_group = True
+        self.main = self.rank == 0  # only rank 0 writes tokenizer, checkpoints, logs and the model
         if cfg.threads > 0:
             torch.set_num_threads(cfg.threads)
-        torch.manual_seed(cfg.seed)
-        random.seed(cfg.seed)
+        torch.manual_seed(cfg.seed + self.rank)  # SpecAugment masks differ across ranks
+        random.seed(cfg.seed + self.rank)
         utts = read_manifest(cfg.train_manifest)
+        if not self.main:
+            dist.barrier()  # rank 0 builds the tokenizer first
         self.tokenizer = prepare_tokenizer(cfg, self.out, [u.text for u in utts])
+        if self.main and self.world_size > 1:
+            dist.barrier()
         targets = encode_targets(utts, self.tokenizer, cfg.train_manifest)
         self.model_cfg = ModelConfig.from_dict({**cfg.model.to_dict(), "vocab_size": self.tokenizer.vocab_size})
         self.model = CTCModel(self.model_cfg).to(self.device)
         self.dataset = AudioDataset(utts, targets, cfg.speed_perturb, cfg.seed)
         self.sampler = DurationBatchSampler(
-            [u.duration for u in utts], cfg.batch_seconds, cfg.num_buckets, True, cfg.seed, sortagrad=cfg.sortagrad
+            [u.duration for u in utts], cfg.batch_seconds, cfg.num_buckets, True, cfg.seed,
+            rank=self.rank, world_size=self.world_size, sortagrad=cfg.sortagrad,
         )
-        self.valid_loader = self._valid_loader()
+        self.valid_loader = self._valid_loader() if self.main else None
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.amp = cfg.amp and self.device.type == "cuda"
         self.amp_dtype = torch.bfloat16 if self.amp and torch.cuda.is_bf16_supported() else torch.float16
@@ -194,9 +238,18 @@ class Trainer:
         self._report_infeasible(utts, targets)
         if not (resume and self._resume()) and cfg.init_from:
             self._init_from(cfg.init_from)
-        self.out.mkdir(parents=True, exist_ok=True)
-        (self.out / "train_config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
-        self.log = _Log(self.out, self.step)
+        self.net: torch.nn.Module = self.model  # what the forward pass goes through
+        if self.world_size > 1:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.net = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+        if self.main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            (self.out / "train_config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+        self.log = _Log(self.out, self.step) if self.main else _NoLog()
+
+    def _say(self, message: str) -> None:
+        if self.main:
+            tqdm.write(message)
 
     def _valid_loader(self):
         if not self.cfg.valid_manifest:
@@ -214,7 +267,7 @@ class Trainer:
         need = min_ctc_frames(padded, torch.tensor([len(t) for t in targets]))
         bad = int((frames < need).sum())
         if bad:
-            tqdm.write(
+            self._say(
                 f"warning: {bad} of {len(utts)} training utterances have more labels than the "
                 f"{self.model.subsampling.factor}x-subsampled frames can carry; they are dropped from the loss "
                 "(use BPE or less subsampling)"
@@ -229,13 +282,13 @@ class Trainer:
         except RuntimeError as e:
             raise ConfigError(f"init_from {directory}: its network differs from this config's model section "
                               f"({str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else e})") from None
-        tqdm.write(f"initialized the weights from {directory}")
+        self._say(f"initialized the weights from {directory}")
 
     def _resume(self) -> bool:
         """Restore the newest checkpoint; False when there is none."""
         ckpts = list_checkpoints(self.out / "checkpoints")
         if not ckpts:
-            tqdm.write(f"no checkpoint in {self.out / 'checkpoints'}; starting from scratch")
+            self._say(f"no checkpoint in {self.out / 'checkpoints'}; starting from scratch")
             return False
         state = load_checkpoint(ckpts[-1], self.device)
         if state["model_config"] != self.model_cfg.to_dict():
@@ -245,9 +298,19 @@ class Trainer:
         if state["scaler"]:
             self.scaler.load_state_dict(state["scaler"])
         self.step, self.epoch, self.batch_in_epoch = state["step"], state["epoch"], state["batch_in_epoch"]
+        saved_world = state.get("world_size", 1)
+        if saved_world != self.world_size and self.batch_in_epoch:
+            # Batches are packed per world size: carry the position over as the same fraction of the epoch.
+            old = state.get("epoch_batches") or 1
+            new = len(self.sampler.epoch_batches(self.epoch))
+            self.batch_in_epoch = min(round(self.batch_in_epoch * new / old), new)
+            self._say(f"world size {saved_world} -> {self.world_size}: resuming at batch {self.batch_in_epoch} "
+                       f"of {new} in epoch {self.epoch}")
         self.counters = dict(state["counters"])
         _set_rng_state(state["rng"])
-        tqdm.write(f"resumed from {ckpts[-1]} (step {self.step}, epoch {self.epoch}, batch {self.batch_in_epoch})")
+        if self.rank:
+            torch.manual_seed(cfg_seed_for(self.step, self.rank))
+        self._say(f"resumed from {ckpts[-1]} (step {self.step}, epoch {self.epoch}, batch {self.batch_in_epoch})")
         return True
 
     def _checkpoint(self) -> None:
@@ -262,20 +325,32 @@ class Trainer:
             "counters": dict(self.counters),
             "model_config": self.model_cfg.to_dict(),
             "train_config": self.cfg.to_dict(),
+            "world_size": self.world_size,
+            "epoch_batches": len(self.sampler.epoch_batches(self.epoch)),
         }
-        save_checkpoint(state, self.out / "checkpoints", self.step, self.cfg.keep_checkpoints)
+        if self.main:
+            save_checkpoint(state, self.out / "checkpoints", self.step, self.cfg.keep_checkpoints)
 
     def _micro_step(self, batch: dict, scale: float) -> tuple[float, int]:
         """Forward + backward of one micro-batch; returns (loss, infeasible). A non-finite loss is not
         back-propagated."""
         with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp):
-            log_probs, lengths = self.model(batch["wave"].to(self.device), batch["lengths"].to(self.device))
-        loss, infeasible = ctc_loss(
-            log_probs, lengths, batch["targets"].to(self.device), batch["target_lengths"].to(self.device)
-        )
-        if torch.isfinite(loss):
+            log_probs, lengths = self.net(batch["wave"].to(self.device), batch["lengths"].to(self.device))
+        targets, target_lengths = batch["targets"].to(self.device), batch["target_lengths"].to(self.device)
+        loss, infeasible = ctc_loss(log_probs, lengths, targets, target_lengths)
+        finite = bool(torch.isfinite(loss))
+        if self.world_size > 1:
+            # The loss is averaged over this rank's tokens and DDP averages gradients over ranks; weighting
+            # by this rank's share of all ranks' tokens makes the update the token average of the global
+            # batch, exactly what one process with all of it computes. All ranks skip a non-finite step.
+            tokens = (target_lengths * (lengths >= min_ctc_frames(targets, target_lengths))).sum().float()
+            stats = torch.stack([tokens, torch.tensor(0.0 if finite else 1.0, device=tokens.device)])
+            dist.all_reduce(stats)
+            finite = finite and stats[1].item() == 0
+            scale = scale * self.world_size * float(tokens) / max(float(stats[0]), 1.0)
+        if finite:
             self.scaler.scale(loss * scale).backward()
-        return float(loss.detach()), infeasible
+        return float(loss.detach()) if finite else float("nan"), infeasible
 
     def _optimizer_step(self) -> tuple[float, bool]:
         """Clip, step and zero the gradients; a non-finite gradient norm skips the update."""
@@ -309,14 +384,16 @@ class Trainer:
     def _end_epoch(self) -> None:
         self.epoch += 1
         self.batch_in_epoch = 0
-        if self.valid_loader is not None:
+        if self.main and self.valid_loader is not None:
             metrics = validate(self.model, self.valid_loader, self.tokenizer, self.device)
             self.log.write({"kind": "valid", "step": self.step, "epoch": self.epoch, **metrics})
-            tqdm.write(
+            self._say(
                 f"epoch {self.epoch}: valid loss {metrics['loss']:.3f}  WER {100 * metrics['wer']:.2f}%  "
                 f"CER {100 * metrics['cer']:.2f}%"
             )
         self._checkpoint()
+        if self.world_size > 1:
+            dist.barrier()  # the other ranks wait for rank 0's validation
 
     def _train_epoch(self, bar) -> bool:
         """Train over the rest of the current epoch; returns True when max_steps is reached."""
@@ -348,7 +425,8 @@ class Trainer:
     def run(self) -> Path:
         """Train, write the final model directory and return its path."""
         self.model.train()
-        bar = tqdm(total=self.total_steps, initial=self.step, desc="train", unit="step", dynamic_ncols=True)
+        bar = tqdm(total=self.total_steps, initial=self.step, desc="train", unit="step", dynamic_ncols=True,
+                   disable=not self.main)
         try:
             while self.epoch < self.cfg.epochs and not (self.cfg.max_steps and self.step >= self.cfg.max_steps):
                 if self._train_epoch(bar):
@@ -362,10 +440,17 @@ class Trainer:
             bar.close()
             self.log.close()
         if self.counters["skipped_steps"] or self.counters["infeasible_utterances"]:
-            tqdm.write(f"skipped non-finite steps: {self.counters['skipped_steps']}, "
+            self._say(f"skipped non-finite steps: {self.counters['skipped_steps']}, "
                        f"utterances dropped as infeasible for CTC: {self.counters['infeasible_utterances']}")
-        info = {"step": self.step, "epoch": self.epoch, "parameters": self.model.num_parameters()}
-        return save_model_dir(self.out / "model", self.model_cfg, self.model.state_dict(), self.tokenizer, info)
+        info = {"step": self.step, "epoch": self.epoch, "parameters": self.model.num_parameters(),
+                "world_size": self.world_size}
+        model_dir = self.out / "model"
+        if self.main:
+            save_model_dir(model_dir, self.model_cfg, self.model.state_dict(), self.tokenizer, info)
+        if self._own_group:
+            dist.barrier()
+            dist.destroy_process_group()
+        return model_dir
 
 
 def train(cfg: TrainConfig, resume: bool = False) -> Path:
