@@ -168,6 +168,31 @@ def _cmd_lm_build(args) -> int:
     return 0
 
 
+def _cmd_lm_tune(args) -> int:
+    from .decoding import load_lm_config
+    from .evaluate import tune_lm_weights
+    from .transcribe import load_model
+
+    model = load_model(args.model, device=args.device)
+    lm_dir = Path(args.lm_dir) if args.lm_dir else model.path / "lm"
+    rows = tune_lm_weights(model, lm_dir, args.manifest, args.lm_weights, args.word_scores, args.beam_size)
+    print("| LM weight | word score | beam | WER % | CER % | decode s |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for r in sorted(rows, key=lambda r: (r["lm_weight"], r["word_score"])):
+        print(f"| {r['lm_weight']} | {r['word_score']} | {r['beam_size']} | {100 * r['wer']:.2f} | "
+              f"{100 * r['cer']:.2f} | {r['decode_seconds']:.1f} |")
+    best = rows[0]
+    print(f"best on {args.manifest}: lm_weight {best['lm_weight']}, word_score {best['word_score']}: "
+          f"WER {100 * best['wer']:.2f}%")
+    if args.save:
+        cfg = load_lm_config(lm_dir)
+        cfg.lm_weight, cfg.word_score, cfg.beam_size = best["lm_weight"], best["word_score"], best["beam_size"]
+        cfg.info = {**cfg.info, "tuned_on": str(args.manifest), "tuned_wer": best["wer"]}
+        cfg.save()
+        print(f"saved as the defaults in {lm_dir / 'lm.json'}")
+    return 0
+
+
 def _add_decoding_options(p) -> None:
     p.add_argument("--beam-size", type=int, help="beam search with this beam (default: greedy; with --lm: the LM's)")
     p.add_argument("--lm", action="store_true", help="beam search with the model's own n-gram LM (its lm/ directory)")
@@ -231,6 +256,17 @@ def build_parser() -> argparse.ArgumentParser:
                         "singleton 2- and 3-grams)")
     p.add_argument("--out", required=True, help="output LM directory (lm.arpa + lm.json)")
     p.set_defaults(func=_cmd_lm_build)
+    p = lm_sub.add_parser("tune", help="grid-search LM weight and word score on a dev manifest")
+    p.add_argument("--model", help="model directory or bundled model name (default: the bundled default)")
+    p.add_argument("--lm-dir", help="LM directory (default: the model's lm/)")
+    p.add_argument("--manifest", required=True, help="dev manifest (never the test set)")
+    p.add_argument("--lm-weights", type=float, nargs="+", default=[0.3, 0.5, 0.7, 1.0, 1.3])
+    p.add_argument("--word-scores", type=float, nargs="+", default=[-0.5, 0.0, 0.5, 1.0, 1.5])
+    p.add_argument("--beam-size", type=int, default=50)
+    p.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--save", action="store_true", help="write the best setting into the LM's lm.json")
+    p.set_defaults(func=_cmd_lm_tune)
     return parser
 
 

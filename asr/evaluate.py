@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from .audio import load_audio_files
@@ -9,7 +10,7 @@ from .data import read_manifest
 from .metrics import ScoreReport, score
 from .transcribe import ASRModel
 
-__all__ = ["evaluate_manifest"]
+__all__ = ["evaluate_manifest", "tune_lm_weights"]
 
 
 def evaluate_manifest(
@@ -35,3 +36,37 @@ def evaluate_manifest(
             )]
     report = score([u.id for u in good], [u.text for u in good], hyps)
     return report, failures, sum(u.duration for u in good)
+
+
+def tune_lm_weights(
+    model: ASRModel,
+    lm_dir: str | Path,
+    manifest: str | Path,
+    lm_weights: list[float],
+    word_scores: list[float],
+    beam_size: int = 50,
+    batch_size: int = 16,
+) -> list[dict]:
+    """Grid search of LM weight x word insertion score on a dev manifest: the network runs once, each
+    setting re-decodes its log-probs. Returns one row per setting (WER, CER, decode seconds), best first."""
+    from .audio import load_audio
+    from .decoding import BeamSearchDecoder, load_lm_config
+
+    lm = load_lm_config(lm_dir)
+    utts = read_manifest(manifest)
+    emissions = []
+    for start in range(0, len(utts), batch_size):
+        batch = utts[start : start + batch_size]
+        log_probs, lengths = model.encode([load_audio(u.audio) for u in batch])
+        emissions += [(log_probs[i : i + 1, : lengths[i]].cpu(), lengths[i : i + 1].cpu()) for i in range(len(batch))]
+    rows = []
+    for weight in lm_weights:
+        for word_score in word_scores:
+            decoder = BeamSearchDecoder(model.tokenizer, lm, beam_size=beam_size, lm_weight=weight, word_score=word_score)
+            started = time.perf_counter()
+            hyps = [model.tokenizer.decode(decoder(lp, n)[0].tokens) for lp, n in emissions]
+            elapsed = time.perf_counter() - started
+            report = score([u.id for u in utts], [u.text for u in utts], hyps)
+            rows.append({"lm_weight": weight, "word_score": word_score, "beam_size": beam_size,
+                         "wer": report.wer.rate, "cer": report.cer.rate, "decode_seconds": elapsed})
+    return sorted(rows, key=lambda r: (r["wer"], r["cer"]))

@@ -9,14 +9,17 @@
 #   1 corpus    espeak-ng + flite speech, held-out voices for dev/test, noise + reverb on train
 #   2 tokenizer BPE on the training transcripts
 #   3 train     asr train (resumes from the newest checkpoint if one exists)
-#   4 average   the last $AVG checkpoints
-#   5 evaluate  greedy WER/CER on dev and test -> $EXP/eval/
-#   6 export    the averaged model -> pretrained/$NAME, with example recordings by held-out voices
+#   4 continue  more epochs from the stage-3 averaged model with a fresh schedule (conf/cpu_small_continue.yaml)
+#   5 average   the last $AVG checkpoints of stage 4
+#   6 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
+#   7 evaluate  greedy, beam and beam+LM WER/CER on dev and test -> $EXP-continue/eval/, RESULTS table
+#   8 export    the averaged model + LM -> pretrained/$NAME, with example recordings by held-out voices
 # Needs: apt-get install espeak-ng flite
 set -euo pipefail
 
-stage=0; stop_stage=6; hours=20; text_dir=../shared/corpus/books
+stage=0; stop_stage=8; hours=20; text_dir=../shared/corpus/books
 data=data/synthetic; exp=exp/synthetic; conf=recipes/synthetic/conf/cpu_small.yaml
+conf2=recipes/synthetic/conf/cpu_small_continue.yaml
 avg=5; name=conformer-ctc-synthetic; jobs=2
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -46,20 +49,36 @@ if run 3; then
   asr train --config "$conf" "train_manifest=$data/train.jsonl" "valid_manifest=$data/dev.jsonl" "out_dir=$exp" --resume
 fi
 if run 4; then
-  echo "stage 4: average the last $avg checkpoints"
-  asr average "$exp" --last "$avg" --out "$exp/model-avg$avg"
+  echo "stage 4: continue from the averaged stage-3 model"
+  [ -d "$exp/model-avg$avg" ] || asr average "$exp" --last "$avg" --out "$exp/model-avg$avg"
+  asr train --config "$conf2" "train_manifest=$data/train.jsonl" "valid_manifest=$data/dev.jsonl" \
+    "init_from=$exp/model-avg$avg" "out_dir=$exp-continue" --resume
 fi
+final=$exp-continue/model-avg$avg
 if run 5; then
-  echo "stage 5: evaluate"
-  mkdir -p "$exp/eval"
-  for set in dev test; do
-    asr evaluate --model "$exp/model-avg$avg" --manifest "$data/$set.jsonl" --output-dir "$exp/eval" | tee "$exp/eval/wer-$set.txt"
-  done
+  echo "stage 5: average the last $avg checkpoints"
+  asr average "$exp-continue" --last "$avg" --out "$final"
 fi
 if run 6; then
-  echo "stage 6: export to pretrained/$name"
+  echo "stage 6: n-gram LM from $data/text/lm_train.txt, tuned on dev"
+  asr lm build --text "$data/text/lm_train.txt" --order 3 --prune 0 1 1 --out "$final/lm"
+  asr lm tune --model "$final" --manifest "$data/dev.jsonl" --save | tee "$exp-continue/lm-tuning.md"
+fi
+if run 7; then
+  echo "stage 7: evaluate greedy / beam / beam+LM"
+  ev=$exp-continue/eval
+  for set in dev test; do
+    asr evaluate --model "$final" --manifest "$data/$set.jsonl" --output-dir "$ev/greedy" --threads 2
+    asr evaluate --model "$final" --manifest "$data/$set.jsonl" --output-dir "$ev/beam" --threads 2 --beam-size 50
+    asr evaluate --model "$final" --manifest "$data/$set.jsonl" --output-dir "$ev/lm" --threads 2 --lm
+  done
+  python recipes/common/wer_table.py "$ev" --out "$ev/results.md"
+fi
+if run 8; then
+  echo "stage 8: export to pretrained/$name"
   mkdir -p "pretrained/$name"   # README.md and examples/ there are kept
-  cp "$exp/model-avg$avg"/* "pretrained/$name/"
+  rm -rf "pretrained/$name/lm"
+  cp -r "$final"/* "pretrained/$name/"
   python recipes/synthetic/make_examples.py --text "$data/text/test.txt" --out "pretrained/$name/examples"
   echo "$name" > pretrained/DEFAULT
 fi
