@@ -85,8 +85,10 @@ def _cmd_evaluate(args) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     name = Path(args.manifest).stem
     per_utt, aligned, summary = out_dir / f"errs-{name}.tsv", out_dir / f"errs-{name}.txt", out_dir / f"wer-{name}.json"
+    recogs = out_dir / f"recogs-{name}.txt"
     write_utterance_report(report, per_utt)
     write_alignments(report, aligned)
+    recogs.write_text("".join(f"{u.id}\tref={u.ref}\n{u.id}\thyp={u.hyp}\n" for u in report.utterances))
     rtf = elapsed / max(audio_seconds, 1e-9)
     summary.write_text(json.dumps({**report.to_dict(), "manifest": str(args.manifest), "model": str(model.path),
                                    "decoding": {k: str(v) if isinstance(v, Path) else v for k, v in _decoding(args).items()},
@@ -95,7 +97,7 @@ def _cmd_evaluate(args) -> int:
     print(report.confusion_summary())
     print(f"decoded {audio_seconds:.1f} s of audio in {elapsed:.1f} s: real-time factor {rtf:.4f} "
           f"(audio loading included, {torch.get_num_threads()} threads, {model.device})")
-    print(f"reports: {per_utt} (per utterance), {aligned} (aligned), {summary} (summary)")
+    print(f"reports: {per_utt} (per utterance), {aligned} (aligned), {recogs} (recognitions), {summary} (summary)")
     return 1 if failures else 0
 
 

@@ -38,15 +38,27 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def summary(rows: list[dict]) -> str:
+    """icefall-style wer-summary.txt: one line per set and method, best first within a set."""
+    lines = ["set\tmethod\tWER\tCER"]
+    for r in sorted(rows, key=lambda r: (r["set"], r["wer"])):
+        lines.append(f"{r['set']}\t{r['method']}\t{100 * r['wer']:.2f}\t{100 * r['cer']:.2f}")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("eval_dir", type=Path)
     parser.add_argument("--out", type=Path, help="also write the table here")
+    parser.add_argument("--summary", type=Path, help="also write a plain wer-summary.txt here")
     args = parser.parse_args()
-    table = markdown(collect(args.eval_dir))
+    rows = collect(args.eval_dir)
+    table = markdown(rows)
     print(table, end="")
     if args.out:
         args.out.write_text(table)
+    if args.summary:
+        args.summary.write_text(summary(rows))
 
 
 if __name__ == "__main__":

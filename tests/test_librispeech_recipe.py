@@ -1,0 +1,116 @@
+"""The LibriSpeech recipe end to end on a tiny corpus laid out exactly like LibriSpeech (espeak-ng speech)."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import yaml
+
+import asr
+from asr.evaluate import evaluate_manifest
+from conftest import SENTENCES, speak, tiny_train_config
+
+pytestmark = pytest.mark.skipif(not shutil.which("espeak-ng"), reason="needs espeak-ng (.ci/run installs it)")
+REPO = Path(__file__).resolve().parent.parent
+SUBSETS = {"train-clean-100": (2, 2, 3), "dev-clean": (1, 1, 2), "dev-other": (1, 1, 2), "test-clean": (1, 1, 2),
+           "test-other": (1, 1, 2)}  # speakers, chapters per speaker, utterances per chapter
+
+
+def make_tree(root: Path) -> dict:
+    """LibriSpeech/SUBSET/SPEAKER/CHAPTER/SPEAKER-CHAPTER-NNNN.flac + SPEAKER-CHAPTER.trans.txt, plus broken bits."""
+    counts, k = {}, 0
+    for s, (speakers, chapters, utts) in enumerate(SUBSETS.values()):
+        for spk in range(speakers):
+            for ch in range(chapters):
+                speaker, chapter = f"{100 + 10 * s + spk}", f"{2000 + 10 * s + ch}"
+                folder = root / "LibriSpeech" / s_name(s) / speaker / chapter
+                folder.mkdir(parents=True)
+                lines = []
+                for n in range(utts):
+                    uid = f"{speaker}-{chapter}-{n:04d}"
+                    text = SENTENCES[k % len(SENTENCES)].upper()
+                    k += 1
+                    sf.write(folder / f"{uid}.flac", speak(text, voice=["en-us", "en"][n % 2]).numpy(), 16000)
+                    lines.append(f"{uid} {text}")
+                (folder / f"{speaker}-{chapter}.trans.txt").write_text("\n".join(lines) + "\n")
+        counts[s_name(s)] = speakers * chapters * utts
+    train = root / "LibriSpeech" / "train-clean-100"
+    bad = train / "900" / "9000"  # chapter whose transcript is missing
+    bad.mkdir(parents=True)
+    sf.write(bad / "900-9000-0000.flac", np.zeros(1600, dtype=np.float32), 16000)
+    (train / "901" / "9001").mkdir(parents=True)  # empty chapter
+    corrupt = train / "902" / "9002"
+    corrupt.mkdir(parents=True)
+    (corrupt / "902-9002-0000.flac").write_bytes(b"fLaC but not really")
+    sf.write(corrupt / "902-9002-0001.flac", speak("the end").numpy(), 16000)
+    (corrupt / "902-9002.trans.txt").write_text("902-9002-0000 BROKEN AUDIO\n902-9002-0001 THE END\n902-9002-0002 NO AUDIO\n")
+    counts["train-clean-100"] += 1  # 902-9002-0001 is fine
+    return counts
+
+
+def s_name(i: int) -> str:
+    return list(SUBSETS)[i]
+
+
+def test_every_stage_of_run_sh(tmp_path):
+    counts = make_tree(tmp_path / "corpus")
+    conf = tmp_path / "tiny.yaml"
+    cfg = tiny_train_config(tmp_path / "unused", tokenizer="bpe", bpe_vocab_size=60, max_steps=24,
+                            checkpoint_every=6, keep_checkpoints=4, batch_seconds=8.0)
+    conf.write_text(yaml.safe_dump(cfg.to_dict()))
+    data, exp = tmp_path / "data", tmp_path / "exp"
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    result = subprocess.run(
+        ["bash", str(REPO / "recipes/librispeech/run.sh"), "--root", str(tmp_path / "corpus"), "--data", str(data),
+         "--conf", str(conf), "--exp", str(exp), "--avg", "2", "--beam", "5", "--ngpu", "1"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+    # stage 0: manifests, with the broken parts reported and skipped
+    for subset, n in counts.items():
+        assert len((data / f"{subset}.jsonl").read_text().splitlines()) == n, subset
+    assert len((data / "train.jsonl").read_text().splitlines()) == counts["train-clean-100"]
+    problems = (data / "prepare-problems.txt").read_text()
+    for needle in ("9000: no .trans.txt", "9001: empty chapter", "902-9002-0000.flac: unreadable FLAC",
+                   "902-9002-0002: transcript line without audio"):
+        assert needle in problems, problems
+    # stages 1-3: tokenizer, checkpoints, averaged model
+    assert (exp / "tokenizer" / "tokenizer.model").is_file()
+    assert [p.name for p in sorted((exp / "checkpoints").glob("ckpt-*.pt"))][-1] == "ckpt-00000024.pt"
+    model_dir = exp / "model-avg2"
+    assert json.loads((model_dir / "config.json").read_text())["info"]["averaged"][-1] == "ckpt-00000024.pt"
+    # stages 5-6: every set decoded two ways, a table whose numbers a fresh evaluation reproduces
+    sets = ["dev-clean", "dev-other", "test-clean", "test-other"]
+    for method in ("greedy", "beam"):
+        for s in sets:
+            for name in (f"wer-{s}.json", f"recogs-{s}.txt", f"errs-{s}.txt"):
+                assert (exp / "decode" / method / name).is_file(), (method, name)
+    table = (exp / "RESULTS.md").read_text()
+    summary = (exp / "decode" / "wer-summary.txt").read_text().splitlines()
+    assert len(summary) == 1 + 2 * len(sets)
+    model = asr.load_model(model_dir, device="cpu")
+    for s in sets:
+        report, failures, _ = evaluate_manifest(model, data / f"{s}.jsonl")
+        assert not failures
+        row = next(line for line in table.splitlines() if line.startswith(f"| {s} | greedy |"))
+        assert row.split("|")[3].strip() == f"{100 * report.wer.rate:.2f}", (row, report.summary())
+        assert f"{s}\tgreedy\t{100 * report.wer.rate:.2f}\t" in "\n".join(summary)
+
+
+def test_prepare_without_network_fails_fast(tmp_path):
+    sys.path.insert(0, str(REPO / "recipes" / "librispeech"))
+    try:
+        import prepare
+    finally:
+        sys.path.pop(0)
+    with pytest.raises(prepare.PrepareError, match="offline"):
+        prepare.download("dev-clean", tmp_path, base_url="http://127.0.0.1:9/", timeout=2)
+    with pytest.raises(prepare.PrepareError, match="unknown subset"):
+        prepare.download("dev-cleen", tmp_path)
