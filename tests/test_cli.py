@@ -108,6 +108,12 @@ def test_lm_build_then_transcribe_with_lm_and_subtitles(model_dir, tmp_path):
     assert built.returncode == 0, built.stderr
     assert "2-gram LM from 16 sentences" in built.stdout
     assert json.loads((model_dir / "lm" / "lm.json").read_text())["file"] == "lm.arpa"
+    tuned = asr("lm", "tune", "--model", model_dir, "--manifest", TINY / "train.jsonl", "--lm-weights", "0.5", "1.5",
+                "--word-scores", "0", "1", "--beam-size", "8", "--save")
+    assert tuned.returncode == 0, tuned.stderr
+    assert tuned.stdout.count("\n| ") == 4  # one table row per setting
+    saved = json.loads((model_dir / "lm" / "lm.json").read_text())
+    assert saved["beam_size"] == 8 and saved["info"]["tuned_wer"] == 0.0 and saved["lm_weight"] in (0.5, 1.5)
 
     out = asr("transcribe", "--model", model_dir, "--lm", "--format", "jsonl", "--word-timestamps", *FILES[:3])
     assert out.returncode == 0, out.stderr

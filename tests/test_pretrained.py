@@ -11,10 +11,12 @@ from asr.metrics import score
 from asr.transcribe import pretrained_dir
 
 NAME = "conformer-ctc-synthetic"
-# Issue 4 asks for WER <= 10% on the examples; the shipped weights measure 57.7% (15 / 26 words, see the
-# model card). This bound checks the shipped weights at the accuracy they really have, so a broken
-# export or front-end change fails here; tighten it when a better model ships.
-EXAMPLES_MAX_WER = 0.62
+# Issue 4 asks for WER <= 10% on the examples; the shipped weights measure 38.5% greedy (10 / 26 words)
+# and 26.9% with the bundled LM (7 / 26; see the model card). These bounds check the shipped weights and LM
+# at the accuracy they really have, so a broken export, front-end or decoder change fails here; tighten
+# them when a better model ships.
+EXAMPLES_MAX_WER = 0.40
+EXAMPLES_MAX_WER_LM = 0.30
 MODEL = pretrained_dir() / NAME
 EXAMPLES = MODEL / "examples"
 REFS = [json.loads(line) for line in (EXAMPLES / "references.jsonl").read_text().splitlines()]
@@ -38,6 +40,11 @@ def test_bundled_examples_are_transcribed_accurately():
     hyps = [t.text for t in model.transcribe_batch([EXAMPLES / r["audio"] for r in REFS])]
     report = score([r["id"] for r in REFS], [r["text"] for r in REFS], hyps)
     assert report.wer.rate <= EXAMPLES_MAX_WER, report.summary() + "\n" + "\n".join(hyps)
+    with_lm = [t.text for t in model.transcribe_batch([EXAMPLES / r["audio"] for r in REFS], lm=True)]
+    lm_report = score([r["id"] for r in REFS], [r["text"] for r in REFS], with_lm)
+    assert lm_report.wer.rate <= EXAMPLES_MAX_WER_LM, lm_report.summary() + "\n" + "\n".join(with_lm)
+    assert lm_report.wer.errors < report.wer.errors  # the LM helps
+    assert model.has_lm and model.decoder(lm=True).lexicon_size > 20000
 
 
 def test_cli_transcribes_the_examples_with_the_default_model():
