@@ -108,7 +108,7 @@ def _cmd_transcribe(args) -> int:
     from .output import SUFFIXES, format_transcript
     from .transcribe import load_model
 
-    model = load_model(args.model, device=args.device)
+    model = load_model(args.model, device=args.device, backend=args.backend)
     output_dir = Path(args.output_dir) if args.output_dir else None
     if output_dir:
         output_dir.mkdir(parents=True, exist_ok=True)
@@ -195,6 +195,19 @@ def _cmd_lm_tune(args) -> int:
     return 0
 
 
+def _cmd_export(args) -> int:
+    from .export import ONNX_FILE, export_onnx
+    from .transcribe import load_model
+
+    model = load_model(args.model, device="cpu")
+    out = Path(args.out) if args.out else model.path / ONNX_FILE
+    started = time.perf_counter()
+    export_onnx(model.model, out)
+    print(f"exported {model.path} to {out} ({out.stat().st_size / 2**20:.1f} MiB, {time.perf_counter() - started:.1f} s): "
+          "one graph from 16 kHz waveform to CTC log-probs, front end included")
+    return 0
+
+
 def _add_decoding_options(p) -> None:
     p.add_argument("--beam-size", type=int, help="beam search with this beam (default: greedy; with --lm: the LM's)")
     p.add_argument("--lm", action="store_true", help="beam search with the model's own n-gram LM (its lm/ directory)")
@@ -244,8 +257,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--backend", choices=["torch", "onnx"], default="torch", help="onnx: run MODEL/model.onnx with onnxruntime")
     _add_decoding_options(p)
     p.set_defaults(func=_cmd_transcribe)
+
+    p = sub.add_parser("export", help="export a model to ONNX (waveform -> CTC log-probs, front end included)")
+    p.add_argument("--model", help="model directory or bundled model name (default: the bundled default)")
+    p.add_argument("--format", choices=["onnx"], default="onnx")
+    p.add_argument("--out", help="output file (default MODEL_DIR/model.onnx, which load_model(backend='onnx') uses)")
+    p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("lm", help="n-gram language models")
     lm_sub = p.add_subparsers(dest="lm_command", required=True)

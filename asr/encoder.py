@@ -34,17 +34,46 @@ class _FeedForward(nn.Module):
         return self.net(x)
 
 
+class MultiHeadSelfAttention(nn.Module):
+    """Scaled dot-product self-attention with a key padding mask.
+
+    The same parameters (names and layout) as ``nn.MultiheadAttention(batch_first=True)``, so weights
+    trained with either load into the other; written out because nn.MultiheadAttention's Python path
+    turns sequence lengths into constants when traced for ONNX export, and this one keeps them dynamic.
+    """
+
+    def __init__(self, d_model: int, n_heads: int, dropout: float):
+        super().__init__()
+        if d_model % n_heads:
+            raise ValueError(f"d_model {d_model} is not divisible by n_heads {n_heads}")
+        self.n_heads, self.head_dim, self.dropout = n_heads, d_model // n_heads, dropout
+        self.in_proj_weight = nn.Parameter(torch.empty(3 * d_model, d_model))
+        self.in_proj_bias = nn.Parameter(torch.zeros(3 * d_model))
+        self.out_proj = nn.Linear(d_model, d_model)
+        nn.init.xavier_uniform_(self.in_proj_weight)
+        nn.init.zeros_(self.out_proj.bias)
+
+    def forward(self, x: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
+        """x (B, T, d); pad (B, T) True on padded frames."""
+        batch = x.shape[0]
+        q, k, v = nn.functional.linear(x, self.in_proj_weight, self.in_proj_bias).chunk(3, dim=-1)
+        q, k, v = (t.reshape(batch, -1, self.n_heads, self.head_dim).transpose(1, 2) for t in (q, k, v))
+        keep = ~pad[:, None, None, :]  # (B, 1, 1, T): attend to real frames only
+        y = nn.functional.scaled_dot_product_attention(
+            q, k, v, attn_mask=keep, dropout_p=self.dropout if self.training else 0.0
+        )
+        return self.out_proj(y.transpose(1, 2).reshape(batch, -1, self.n_heads * self.head_dim))
+
+
 class _SelfAttention(nn.Module):
     def __init__(self, d_model: int, n_heads: int, dropout: float):
         super().__init__()
         self.norm = nn.LayerNorm(d_model)
-        self.attn = nn.MultiheadAttention(d_model, n_heads, dropout=dropout, batch_first=True)
+        self.attn = MultiHeadSelfAttention(d_model, n_heads, dropout)
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
-        x = self.norm(x)
-        x, _ = self.attn(x, x, x, key_padding_mask=pad, need_weights=False)
-        return self.dropout(x)
+        return self.dropout(self.attn(self.norm(x), pad))
 
 
 class _ConvModule(nn.Module):

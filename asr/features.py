@@ -12,14 +12,15 @@ from torch import nn
 
 from .audio import SAMPLE_RATE
 
-__all__ = ["N_MELS", "WIN_LENGTH", "HOP_LENGTH", "HOP_SECONDS", "num_frames", "lengths_to_mask", "LogMel", "SpecAugment"]
+__all__ = ["N_MELS", "WIN_LENGTH", "HOP_LENGTH", "HOP_SECONDS", "N_FFT", "LOG_FLOOR", "num_frames", "lengths_to_mask",
+           "normalize_per_utterance", "LogMel", "SpecAugment"]
 
 N_MELS = 80
 WIN_LENGTH = SAMPLE_RATE * 25 // 1000  # 25 ms window = 400 samples
 HOP_LENGTH = SAMPLE_RATE * 10 // 1000  # 10 ms hop = 160 samples
 HOP_SECONDS = HOP_LENGTH / SAMPLE_RATE
 N_FFT = 512
-_LOG_FLOOR = 1e-6
+LOG_FLOOR = 1e-6
 
 
 def num_frames(num_samples: torch.Tensor) -> torch.Tensor:
@@ -56,13 +57,18 @@ class LogMel(nn.Module):
     def forward(self, wave: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         frames = num_frames(lengths)
         with torch.autocast(device_type=wave.device.type, enabled=False):
-            feats = self.mel(wave.float()).clamp_min(_LOG_FLOOR).log().transpose(1, 2)  # (B, T, n_mels)
-        mask = lengths_to_mask(frames, feats.shape[1]).unsqueeze(-1)  # (B, T, 1)
-        count = frames.clamp_min(1).to(feats.dtype)[:, None, None]
-        mean = (feats * mask).sum(dim=1, keepdim=True) / count
-        var = (((feats - mean) * mask) ** 2).sum(dim=1, keepdim=True) / count
-        feats = (feats - mean) / (var + 1e-5).sqrt()
-        return feats.masked_fill(~mask, 0.0), frames
+            feats = self.mel(wave.float()).clamp_min(LOG_FLOOR).log().transpose(1, 2)  # (B, T, n_mels)
+        return normalize_per_utterance(feats, frames), frames
+
+
+def normalize_per_utterance(feats: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+    """Zero mean, unit variance per mel bin over each utterance's ``frames`` real frames; padding set to 0."""
+    mask = lengths_to_mask(frames, feats.shape[1]).unsqueeze(-1)  # (B, T, 1)
+    count = frames.clamp_min(1).to(feats.dtype)[:, None, None]
+    mean = (feats * mask).sum(dim=1, keepdim=True) / count
+    var = (((feats - mean) * mask) ** 2).sum(dim=1, keepdim=True) / count
+    feats = (feats - mean) / (var + 1e-5).sqrt()
+    return feats.masked_fill(~mask, 0.0)
 
 
 class SpecAugment(nn.Module):

@@ -75,8 +75,19 @@ class ASRModel:
     decodes with it.
     """
 
-    def __init__(self, model: CTCModel, tokenizer: Tokenizer, config: dict, path: Path, device: torch.device):
+    def __init__(self, model: CTCModel, tokenizer: Tokenizer, config: dict, path: Path, device: torch.device,
+                 backend: str = "torch"):
         self.model, self.tokenizer, self.config, self.path, self.device = model, tokenizer, config, path, device
+        self.backend = backend
+        self._onnx = None
+        if backend == "onnx":
+            from .export import ONNX_FILE, OnnxCTC
+
+            if not (path / ONNX_FILE).is_file():
+                raise ModelError(f"{path / ONNX_FILE}: missing; create it with `asr export --model {path}`")
+            self._onnx = OnnxCTC(path / ONNX_FILE, threads=torch.get_num_threads())
+        elif backend != "torch":
+            raise ModelError(f"unknown backend {backend!r}; use 'torch' or 'onnx'")
         self._decoders: dict = {}
         self.max_segment_seconds = MAX_SEGMENT_SECONDS
 
@@ -213,6 +224,8 @@ class ASRModel:
         """16 kHz mono waves -> CTC log-probs (B, T', V) and frame counts."""
         lengths = torch.tensor([w.numel() for w in waves], dtype=torch.long)
         batch = torch.nn.utils.rnn.pad_sequence(list(waves), batch_first=True)
+        if self._onnx is not None:
+            return self._onnx(batch, lengths)
         return self.model(batch.to(self.device), lengths.to(self.device))
 
 
@@ -243,8 +256,11 @@ def _default_model() -> Path:
     return root / name
 
 
-def load_model(name_or_path: str | os.PathLike | None = None, device: str | torch.device | None = None) -> ASRModel:
-    """Load a bundled model by name, a model directory by path, or (None) the default bundled model."""
+def load_model(
+    name_or_path: str | os.PathLike | None = None, device: str | torch.device | None = None, backend: str = "torch"
+) -> ASRModel:
+    """Load a bundled model by name, a model directory by path, or (None) the default bundled model.
+    ``backend="onnx"`` runs the network with onnxruntime from the directory's model.onnx (``asr export``)."""
     if name_or_path is None:
         path = _default_model()
     elif str(name_or_path) in available_models():
@@ -255,4 +271,4 @@ def load_model(name_or_path: str | os.PathLike | None = None, device: str | torc
             raise ModelError(f"{path}: no such model directory (bundled models: {', '.join(available_models()) or 'none'})")
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     model, tokenizer, config = load_model_dir(path, device)
-    return ASRModel(model, tokenizer, config, path, device)
+    return ASRModel(model, tokenizer, config, path, device, backend)
