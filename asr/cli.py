@@ -75,7 +75,7 @@ def _cmd_evaluate(args) -> int:
     from .metrics import write_alignments, write_utterance_report
     from .transcribe import load_model
 
-    model = load_model(args.model, device=args.device)
+    model = load_model(args.model, device=args.device, backend=args.backend, quantize=args.quantize)
     started = time.perf_counter()
     report, failures, audio_seconds = evaluate_manifest(model, args.manifest, args.batch_size, **_decoding(args))
     elapsed = time.perf_counter() - started
@@ -108,7 +108,7 @@ def _cmd_transcribe(args) -> int:
     from .output import SUFFIXES, format_transcript
     from .transcribe import load_model
 
-    model = load_model(args.model, device=args.device, backend=args.backend)
+    model = load_model(args.model, device=args.device, backend=args.backend, quantize=args.quantize)
     output_dir = Path(args.output_dir) if args.output_dir else None
     if output_dir:
         output_dir.mkdir(parents=True, exist_ok=True)
@@ -208,6 +208,11 @@ def _cmd_export(args) -> int:
     return 0
 
 
+def _add_backend_options(p) -> None:
+    p.add_argument("--backend", choices=["torch", "onnx"], default="torch", help="onnx: run MODEL/model.onnx with onnxruntime")
+    p.add_argument("--quantize", action="store_true", help="dynamic int8 linear layers (CPU, torch backend)")
+
+
 def _add_decoding_options(p) -> None:
     p.add_argument("--beam-size", type=int, help="beam search with this beam (default: greedy; with --lm: the LM's)")
     p.add_argument("--lm", action="store_true", help="beam search with the model's own n-gram LM (its lm/ directory)")
@@ -244,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    _add_backend_options(p)
     _add_decoding_options(p)
     p.set_defaults(func=_cmd_evaluate)
 
@@ -257,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
-    p.add_argument("--backend", choices=["torch", "onnx"], default="torch", help="onnx: run MODEL/model.onnx with onnxruntime")
+    _add_backend_options(p)
     _add_decoding_options(p)
     p.set_defaults(func=_cmd_transcribe)
 

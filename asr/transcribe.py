@@ -8,6 +8,7 @@ with the model's n-gram LM) -> word times (optional) -> stitch segments back wit
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -257,10 +258,14 @@ def _default_model() -> Path:
 
 
 def load_model(
-    name_or_path: str | os.PathLike | None = None, device: str | torch.device | None = None, backend: str = "torch"
+    name_or_path: str | os.PathLike | None = None,
+    device: str | torch.device | None = None,
+    backend: str = "torch",
+    quantize: bool = False,
 ) -> ASRModel:
     """Load a bundled model by name, a model directory by path, or (None) the default bundled model.
-    ``backend="onnx"`` runs the network with onnxruntime from the directory's model.onnx (``asr export``)."""
+    ``backend="onnx"`` runs the network with onnxruntime from the directory's model.onnx (``asr export``);
+    ``quantize=True`` converts the linear layers to dynamic int8 (CPU, PyTorch backend)."""
     if name_or_path is None:
         path = _default_model()
     elif str(name_or_path) in available_models():
@@ -271,4 +276,10 @@ def load_model(
             raise ModelError(f"{path}: no such model directory (bundled models: {', '.join(available_models()) or 'none'})")
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     model, tokenizer, config = load_model_dir(path, device)
+    if quantize:
+        if device.type != "cpu" or backend != "torch":
+            raise ModelError("quantize=True is for the PyTorch backend on the CPU")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # torch.ao's API, still the one that ships
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
     return ASRModel(model, tokenizer, config, path, device, backend)

@@ -63,3 +63,16 @@ def test_onnx_backend_transcribes_like_pytorch(tmp_path):
     for path in EXAMPLES:
         assert onnx_model.transcribe(path).text == torch_model.transcribe(path).text
     assert onnx_model.transcribe(EXAMPLES[0], lm=True).text == torch_model.transcribe(EXAMPLES[0], lm=True).text
+
+
+def test_int8_quantized_model_stays_close():
+    fp32 = asr.load_model(device="cpu")
+    int8 = asr.load_model(device="cpu", quantize=True)
+    assert any("quantized" in type(m).__module__ for m in int8.model.modules())
+    wave = load_audio(EXAMPLES[0])
+    a, _ = fp32.encode([wave])
+    b, _ = int8.encode([wave])
+    agree = (a.argmax(-1) == b.argmax(-1)).float().mean()
+    assert agree > 0.9  # int8 weights change a few frame decisions, not the transcript's substance
+    with pytest.raises(asr.errors.ModelError, match="PyTorch backend on the CPU"):
+        asr.load_model(device="cpu", backend="onnx", quantize=True)
