@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from pathlib import Path
 
 import torch
@@ -75,12 +76,15 @@ def export_onnx(model: CTCModel, path: str | os.PathLike, opset: int = 17) -> Pa
     lengths = torch.tensor([16000, 12000])
     path = Path(path)
     try:
-        torch.onnx.export(
-            net, (wave, lengths), str(path), input_names=["wave", "lengths"], output_names=["log_probs", "out_lengths"],
-            dynamic_axes={"wave": {0: "batch", 1: "samples"}, "lengths": {0: "batch"},
-                          "log_probs": {0: "batch", 1: "frames"}, "out_lengths": {0: "batch"}},
-            opset_version=opset, dynamo=False,
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and constant-folding notices
+            torch.onnx.export(
+                net, (wave, lengths), str(path), input_names=["wave", "lengths"],
+                output_names=["log_probs", "out_lengths"],
+                dynamic_axes={"wave": {0: "batch", 1: "samples"}, "lengths": {0: "batch"},
+                              "log_probs": {0: "batch", 1: "frames"}, "out_lengths": {0: "batch"}},
+                opset_version=opset, dynamo=False,
+            )
     except ImportError as e:
         raise ASRError(f"ONNX export needs the onnx package (pip install 'asr[onnx]'): {e}") from None
     return path

@@ -280,6 +280,6 @@ def load_model(
         if device.type != "cpu" or backend != "torch":
             raise ModelError("quantize=True is for the PyTorch backend on the CPU")
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # torch.ao's API, still the one that ships
+            warnings.simplefilter("ignore")  # torch.ao's API is deprecated but still the one that ships
             model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
     return ASRModel(model, tokenizer, config, path, device, backend)
