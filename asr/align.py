@@ -38,8 +38,8 @@ def _token_spans(log_probs: torch.Tensor, tokens: list[int]) -> list[tuple[int, 
     emissions = log_probs.detach().float().cpu()[None]
     targets = torch.tensor([tokens], dtype=torch.int32)
     labels, scores = AF.forced_align(emissions, targets, blank=BLANK)
-    spans = AF.merge_tokens(labels[0], scores[0].exp())
-    return [(s.start, s.end, float(torch.log(torch.tensor(max(s.score, 1e-30))))) for s in spans]
+    spans = AF.merge_tokens(labels[0], scores[0])  # a span's score: mean of its frames' log-probs
+    return [(s.start, s.end, float(s.score)) for s in spans]
 
 
 def frame_energy_db(wave: torch.Tensor, hop: float = ENERGY_HOP) -> torch.Tensor:

@@ -179,8 +179,9 @@ class ASRModel:
         """Segments of every input in order; fills ``durations`` (seconds per input) on the way."""
         limit = self.max_segment_seconds
         for index, audio in enumerate(audios):
-            if isinstance(audio, (str, os.PathLike)) and audio_duration(audio) > limit:
-                durations[index] = audio_duration(audio)
+            seconds = audio_duration(audio) if isinstance(audio, (str, os.PathLike)) else 0.0
+            if seconds > limit:
+                durations[index] = seconds
                 segments = iter_segments(audio, max_seconds=limit, min_seconds=min(MIN_SEGMENT_SECONDS, limit / 2))
             else:
                 wave = load_audio(audio, sample_rate)
