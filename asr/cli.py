@@ -77,7 +77,8 @@ def _cmd_evaluate(args) -> int:
 
     model = load_model(args.model, device=args.device, backend=args.backend, quantize=args.quantize)
     started = time.perf_counter()
-    report, failures, audio_seconds = evaluate_manifest(model, args.manifest, args.batch_size, **_decoding(args))
+    decoding = _decoding(args)
+    report, failures, audio_seconds = evaluate_manifest(model, args.manifest, args.batch_size, **decoding)
     elapsed = time.perf_counter() - started
     for message in failures:
         print(f"asr: skipped {message}", file=sys.stderr)
@@ -91,7 +92,7 @@ def _cmd_evaluate(args) -> int:
     recogs.write_text("".join(f"{u.id}\tref={u.ref}\n{u.id}\thyp={u.hyp}\n" for u in report.utterances))
     rtf = elapsed / max(audio_seconds, 1e-9)
     summary.write_text(json.dumps({**report.to_dict(), "manifest": str(args.manifest), "model": str(model.path),
-                                   "decoding": {k: str(v) if isinstance(v, Path) else v for k, v in _decoding(args).items()},
+                                   "decoding": {k: str(v) if isinstance(v, Path) else v for k, v in decoding.items()},
                                    "audio_seconds": audio_seconds, "decode_seconds": elapsed, "rtf": rtf}, indent=2) + "\n")
     print(report.summary())
     print(report.confusion_summary())

@@ -149,11 +149,9 @@ def estimate_kneser_ney(counts: NgramCounts, prune: tuple[int, ...] = (), fallba
                 kept[n - 1].add(g[:-1])
                 kept[n - 1].add(g[1:])
 
-    # Back-off weights that renormalize each context over what is kept.
-    arpa: list[dict] = [{} for _ in range(order + 1)]
-    for n in range(1, order + 1):
-        arpa[n] = {g: [prob[n][g], 1.0] for g in kept[n]}
-    lm = ArpaLM([{g: (_log10(v[0]), 0.0) for g, v in t.items()} for t in arpa], order)
+    # Back-off weights that renormalize each context over what is kept (lower orders first, since each
+    # order's weights need the lower orders' ARPA probabilities).
+    lm = ArpaLM([{}] + [{g: (_log10(prob[n][g]), 0.0) for g in kept[n]} for n in range(1, order + 1)], order)
     for n in range(1, order):
         kept_mass: dict = defaultdict(float)
         lower_mass: dict = defaultdict(float)
@@ -163,9 +161,8 @@ def estimate_kneser_ney(counts: NgramCounts, prune: tuple[int, ...] = (), fallba
             lower_mass[h] += 10 ** lm.logprob(gram[-1], gram[1:-1])
         for h, mass in kept_mass.items():
             bow = max(1.0 - mass, 1e-12) / max(1.0 - lower_mass[h], 1e-12)
-            arpa[n][h][1] = bow
             lm.tables[n][h] = (lm.tables[n][h][0], math.log10(bow))
-    return [{g: (_log10(p), math.log10(b)) for g, (p, b) in t.items()} for t in arpa]
+    return lm.tables
 
 
 def _log10(p: float) -> float:
