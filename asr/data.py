@@ -13,12 +13,13 @@ from typing import Iterator, Sequence
 import torch
 
 from .audio import SAMPLE_RATE, load_audio, resample
-from .errors import ManifestError, TokenizerError
+from .errors import AudioError, ManifestError, TokenizerError
 from .tokenizer import Tokenizer
 
 __all__ = [
     "Utterance",
     "read_manifest",
+    "existing_audio",
     "write_manifest",
     "AudioDataset",
     "DurationBatchSampler",
@@ -77,6 +78,23 @@ def read_manifest(path: str | os.PathLike) -> list[Utterance]:
     return utts
 
 
+def existing_audio(utts: Sequence[Utterance], manifest: str | os.PathLike) -> tuple[list[int], list[str]]:
+    """Indices of the utterances whose audio file exists, and a ``manifest:line: path: no such file``
+    message for each one that does not. Raises ManifestError when none exists (a wrong folder, most likely)."""
+    kept, problems = [], []
+    for i, u in enumerate(utts):
+        if os.path.isfile(u.audio):
+            kept.append(i)
+        else:
+            problems.append(f"{manifest}:{u.line}: {u.audio}: no such file")
+    if not kept:
+        raise ManifestError(
+            f"{manifest}: none of its {len(utts)} audio files exists (first: {utts[0].audio}); "
+            "relative paths are read from the manifest's folder"
+        )
+    return kept, problems
+
+
 def write_manifest(path: str | os.PathLike, utts: Sequence[Utterance], relative: bool = True) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -108,9 +126,10 @@ class AudioDataset(torch.utils.data.Dataset):
     """
 
     def __init__(
-        self, utts: Sequence[Utterance], targets: Sequence[list[int]], speed_perturb: bool = False, seed: int = 0
+        self, utts: Sequence[Utterance], targets: Sequence[list[int]], speed_perturb: bool = False, seed: int = 0,
+        manifest: str = "",
     ):
-        self.utts, self.targets = list(utts), list(targets)
+        self.utts, self.targets, self.manifest = list(utts), list(targets), str(manifest)
         self.speed_perturb, self.seed, self.epoch = speed_perturb, seed, 0
 
     def __len__(self) -> int:
@@ -121,7 +140,10 @@ class AudioDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int) -> dict:
         utt = self.utts[index]
-        wave = load_audio(utt.audio)
+        try:
+            wave = load_audio(utt.audio)
+        except AudioError as e:  # an unreadable file is left out of its batch and reported, not fatal
+            return {"id": utt.id, "error": f"{self.manifest}:{utt.line}: {e}"}
         if self.speed_perturb:
             factor = random.Random(f"{self.seed}-{self.epoch}-{index}").choice(SPEED_FACTORS)
             if factor != 1.0:
@@ -131,11 +153,17 @@ class AudioDataset(torch.utils.data.Dataset):
 
 
 def collate(items: list[dict]) -> dict:
-    """Pad waves (B, S) and targets (B, U); carry int64 lengths beside each."""
+    """Pad waves (B, S) and targets (B, U); carry int64 lengths beside each. Items whose audio could not
+    be read are left out; their messages are in ``batch["errors"]`` (B may be 0)."""
+    errors = [it["error"] for it in items if "error" in it]
+    items = [it for it in items if "error" not in it]
+    if not items:
+        return {"ids": [], "errors": errors, "wave": torch.zeros(0, 0), "lengths": torch.zeros(0, dtype=torch.long)}
     waves = [it["wave"] for it in items]
     lengths = torch.tensor([w.numel() for w in waves], dtype=torch.long)
     batch = {
         "ids": [it["id"] for it in items],
+        "errors": errors,
         "wave": torch.nn.utils.rnn.pad_sequence(waves, batch_first=True),
         "lengths": lengths,
     }

@@ -41,7 +41,7 @@ from .checkpoint import (
     save_model_dir,
 )
 from .config import TrainConfig
-from .data import AudioDataset, DurationBatchSampler, collate, encode_targets, read_manifest
+from .data import AudioDataset, DurationBatchSampler, collate, encode_targets, existing_audio, read_manifest
 from .decoding import greedy_decode
 from .errors import ConfigError
 from .metrics import score
@@ -180,6 +180,8 @@ def validate(model: CTCModel, loader, tokenizer: Tokenizer, device: torch.device
     model.eval()
     total_loss, total_tokens, ids, refs, hyps = 0.0, 0, [], [], []
     for batch in loader:
+        if not batch["ids"]:  # every file of the batch unreadable
+            continue
         log_probs, lengths = model(batch["wave"].to(device), batch["lengths"].to(device))
         targets, target_lengths = batch["targets"].to(device), batch["target_lengths"].to(device)
         loss, _ = ctc_loss(log_probs, lengths, targets, target_lengths)
@@ -212,7 +214,9 @@ class Trainer:
             torch.set_num_threads(cfg.threads)
         torch.manual_seed(cfg.seed + self.rank)  # SpecAugment masks differ across ranks
         random.seed(cfg.seed + self.rank)
-        utts = read_manifest(cfg.train_manifest)
+        bad_file = self.out / "bad-audio.txt"  # a resumed run does not report the same file twice
+        self.bad_audio = set(bad_file.read_text(encoding="utf-8").splitlines()) if bad_file.is_file() else set()
+        utts = self._readable(cfg.train_manifest)
         if not self.main:
             dist.barrier()  # rank 0 builds the tokenizer first
         self.tokenizer = prepare_tokenizer(cfg, self.out, [u.text for u in utts])
@@ -221,7 +225,7 @@ class Trainer:
         targets = encode_targets(utts, self.tokenizer, cfg.train_manifest)
         self.model_cfg = ModelConfig.from_dict({**cfg.model.to_dict(), "vocab_size": self.tokenizer.vocab_size})
         self.model = CTCModel(self.model_cfg).to(self.device)
-        self.dataset = AudioDataset(utts, targets, cfg.speed_perturb, cfg.seed)
+        self.dataset = AudioDataset(utts, targets, cfg.speed_perturb, cfg.seed, cfg.train_manifest)
         self.sampler = DurationBatchSampler(
             [u.duration for u in utts], cfg.batch_seconds, cfg.num_buckets, True, cfg.seed,
             rank=self.rank, world_size=self.world_size, sortagrad=cfg.sortagrad,
@@ -234,7 +238,7 @@ class Trainer:
         per_epoch = math.ceil(len(self.sampler.epoch_batches(0)) / cfg.accum_steps)
         self.total_steps = cfg.max_steps or per_epoch * cfg.epochs
         self.step = self.epoch = self.batch_in_epoch = 0
-        self.counters = {"skipped_steps": 0, "infeasible_utterances": 0}
+        self.counters = {"skipped_steps": 0, "infeasible_utterances": 0, "unreadable_utterances": 0}
         self._report_infeasible(utts, targets)
         if not (resume and self._resume()) and cfg.init_from:
             self._init_from(cfg.init_from)
@@ -254,10 +258,31 @@ class Trainer:
     def _valid_loader(self):
         if not self.cfg.valid_manifest:
             return None
-        utts = read_manifest(self.cfg.valid_manifest)
+        utts = self._readable(self.cfg.valid_manifest)
         targets = encode_targets(utts, self.tokenizer, self.cfg.valid_manifest)
         sampler = DurationBatchSampler([u.duration for u in utts], self.cfg.batch_seconds, 1, shuffle=False)
-        return _loader(AudioDataset(utts, targets), sampler, self.cfg, self.cfg.seed)
+        return _loader(AudioDataset(utts, targets, manifest=self.cfg.valid_manifest), sampler, self.cfg, self.cfg.seed)
+
+    def _readable(self, manifest: str) -> list:
+        """The manifest's utterances whose audio file exists; the others are reported and left out."""
+        utts = read_manifest(manifest)
+        kept, problems = existing_audio(utts, manifest)
+        for message in problems:
+            self._bad_audio(message)
+        return [utts[i] for i in kept]
+
+    def _bad_audio(self, message: str) -> None:
+        """Report an utterance left out for unreadable audio once (the first 10 on the terminal, all of them
+        in OUT_DIR/bad-audio.txt)."""
+        if message in self.bad_audio:
+            return
+        self.bad_audio.add(message)
+        if len(self.bad_audio) <= 10:
+            self._say(f"warning: skipping {message}")
+        if self.main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            with open(self.out / "bad-audio.txt", "a", encoding="utf-8") as f:
+                f.write(message + "\n")
 
     def _report_infeasible(self, utts, targets) -> None:
         """Warn about utterances with more labels than the output frames can carry (CTC cannot emit them)."""
@@ -306,7 +331,7 @@ class Trainer:
             self.batch_in_epoch = min(round(self.batch_in_epoch * new / old), new)
             self._say(f"world size {saved_world} -> {self.world_size}: resuming at batch {self.batch_in_epoch} "
                        f"of {new} in epoch {self.epoch}")
-        self.counters = dict(state["counters"])
+        self.counters.update(state["counters"])  # older checkpoints lack the newer counters
         _set_rng_state(state["rng"])
         if self.rank:
             torch.manual_seed(cfg_seed_for(self.step, self.rank))
@@ -333,7 +358,11 @@ class Trainer:
 
     def _micro_step(self, batch: dict, scale: float) -> tuple[float, int]:
         """Forward + backward of one micro-batch; returns (loss, infeasible). A non-finite loss is not
-        back-propagated."""
+        back-propagated; a batch whose every file was unreadable counts as non-finite."""
+        if not batch["ids"]:
+            if self.world_size > 1:  # the other ranks must skip this step too: no gradient from here
+                dist.all_reduce(torch.tensor([0.0, 1.0], device=self.device))
+            return float("nan"), 0
         with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp):
             log_probs, lengths = self.net(batch["wave"].to(self.device), batch["lengths"].to(self.device))
         targets, target_lengths = batch["targets"].to(self.device), batch["target_lengths"].to(self.device)
@@ -403,6 +432,9 @@ class Trainer:
         remaining = len(self.sampler)
         losses, audio_seconds, started = [], 0.0, time.perf_counter()
         for i, batch in enumerate(_loader(self.dataset, self.sampler, cfg, cfg.seed + self.epoch)):
+            for message in batch["errors"]:
+                self._bad_audio(message)
+            self.counters["unreadable_utterances"] += len(batch["errors"])
             loss, infeasible = self._micro_step(batch, 1.0 / cfg.accum_steps)
             self.counters["infeasible_utterances"] += infeasible
             self.counters["skipped_steps"] += 0 if math.isfinite(loss) else 1
@@ -439,9 +471,11 @@ class Trainer:
         finally:
             bar.close()
             self.log.close()
-        if self.counters["skipped_steps"] or self.counters["infeasible_utterances"]:
+        if any(self.counters.values()):
             self._say(f"skipped non-finite steps: {self.counters['skipped_steps']}, "
-                       f"utterances dropped as infeasible for CTC: {self.counters['infeasible_utterances']}")
+                       f"utterances dropped as infeasible for CTC: {self.counters['infeasible_utterances']}, "
+                       f"unreadable audio left out: {self.counters['unreadable_utterances']}"
+                       + (f" (listed in {self.out / 'bad-audio.txt'})" if self.bad_audio else ""))
         info = {"step": self.step, "epoch": self.epoch, "parameters": self.model.num_parameters(),
                 "world_size": self.world_size}
         model_dir = self.out / "model"

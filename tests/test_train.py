@@ -106,6 +106,38 @@ def test_infeasible_utterances_are_reported_and_counted(tmp_path, capsys):
     assert trainer.counters["infeasible_utterances"] == 16  # dropped from the loss, not zeroed silently
 
 
+def test_missing_and_corrupt_audio_are_skipped_and_reported(tmp_path, capsys):
+    """Training goes on without a missing file (found up front) and a corrupt one (found when loaded);
+    both are named with manifest and line on the terminal and in bad-audio.txt."""
+    lines = (TINY / "train.jsonl").read_text().splitlines()
+    rows = [json.loads(line) for line in lines]
+    for row in rows:
+        row["audio"] = str(TINY / row["audio"])
+    (tmp_path / "corrupt.flac").write_bytes(b"fLaC but not really")
+    rows.append({"id": "gone", "audio": str(tmp_path / "gone.flac"), "duration": 1.0, "text": "HELLO"})
+    rows.append({"id": "bad", "audio": str(tmp_path / "corrupt.flac"), "duration": 1.0, "text": "HELLO"})
+    manifest = tmp_path / "train.jsonl"
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "exp"
+    trainer = asr.train.Trainer(tiny_train_config(out, train_manifest=str(manifest), valid_manifest=str(manifest),
+                                                  max_steps=0, batch_seconds=30.0, epochs=2))
+    trainer.run()
+    printed = capsys.readouterr().out
+    assert f"{manifest}:{len(lines) + 1}: {tmp_path / 'gone.flac'}: no such file" in printed
+    assert f"{manifest}:{len(lines) + 2}:" in printed and "corrupt.flac" in printed
+    report = (out / "bad-audio.txt").read_text().splitlines()
+    assert len(report) == 2, report  # reported once, though read in every epoch and by validation
+    assert trainer.counters["unreadable_utterances"] == 2 and trainer.epoch == 2  # once per epoch
+    assert (out / "model" / "model.safetensors").is_file()
+
+
+def test_manifest_whose_audio_is_all_missing_fails_clearly(tmp_path):
+    manifest = tmp_path / "train.jsonl"
+    manifest.write_text((TINY / "train.jsonl").read_text())  # relative paths now point into tmp_path
+    with pytest.raises(asr.errors.ManifestError, match="none of its 8 audio files exists"):
+        asr.train.Trainer(tiny_train_config(tmp_path / "exp", train_manifest=str(manifest)))
+
+
 def test_bpe_experiment_saves_its_tokenizer_with_the_model(tmp_path):
     cfg = tiny_train_config(tmp_path, tokenizer="bpe", bpe_vocab_size=40, max_steps=2, batch_seconds=30.0)
     cfg.model.strides = [2, 2, 2]  # BPE pieces make 8x feasible
