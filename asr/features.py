@@ -57,7 +57,15 @@ class LogMel(nn.Module):
     def forward(self, wave: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         frames = num_frames(lengths)
         with torch.autocast(device_type=wave.device.type, enabled=False):
-            feats = self.mel(wave.float()).clamp_min(LOG_FLOOR).log().transpose(1, 2)  # (B, T, n_mels)
+            # torchaudio's MelSpectrogram holds the window and filterbank (and names them in model files);
+            # the power spectrum is taken here as re^2 + im^2 rather than |X| then squared (a square root
+            # and a power per bin, 1/5 of the front end's time on the CPU).
+            spec = torch.stft(
+                wave.float(), N_FFT, HOP_LENGTH, WIN_LENGTH, self.mel.spectrogram.window,
+                center=True, pad_mode="constant", return_complex=True,
+            )  # (B, bins, T)
+            power = spec.real.square() + spec.imag.square()
+            feats = torch.matmul(power.transpose(1, 2), self.mel.mel_scale.fb).clamp_min(LOG_FLOOR).log()  # (B, T, n_mels)
         return normalize_per_utterance(feats, frames), frames
 
 

@@ -28,7 +28,7 @@ __all__ = ["MAX_SEGMENT_SECONDS", "iter_segments", "split_wave", "cut_point", "t
 MAX_SEGMENT_SECONDS = 12.0  # the bundled model was trained on sentences of 1-12 s; longer segments cost it ~1 WER point
 MIN_SEGMENT_SECONDS = 5.0
 PAUSE = 0.2  # seconds: the length of the quiet stretch a cut looks for
-_BLOCK = 1.0  # seconds read per block
+_BLOCK = 4.0  # seconds read per block: 1 s blocks spent a third more time in libsndfile calls (10-min FLAC)
 
 
 def cut_point(wave: np.ndarray, rate: int, min_seconds: float, max_seconds: float) -> int:
@@ -106,7 +106,8 @@ def iter_segments(
     block = max(int(_BLOCK * info.samplerate), 1)
     try:
         blocks = sf.blocks(str(path), blocksize=block, dtype="float32", always_2d=True)
-        yield from _cut((b.mean(axis=1) for b in blocks), info.samplerate, str(path), min_seconds, max_seconds)
+        mono = (b[:, 0] if b.shape[1] == 1 else b.mean(axis=1) for b in blocks)  # a view when already mono
+        yield from _cut(mono, info.samplerate, str(path), min_seconds, max_seconds)
     except AudioError:
         raise
     except Exception as e:  # libsndfile errors mid-file

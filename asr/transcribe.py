@@ -1,7 +1,7 @@
 """Python inference API: load a model directory and turn audio into a Transcript.
 
 ``transcribe`` is a pipeline of named steps: read audio (long files streamed and cut at pauses into
-segments of at most ~20 s) -> batch segments -> encode -> decode (greedy, beam search, or beam search
+segments of at most 12 s, asr.segment) -> batch segments -> encode -> decode (greedy, beam search, or beam search
 with the model's n-gram LM) -> word times (optional) -> stitch segments back with absolute times.
 """
 
