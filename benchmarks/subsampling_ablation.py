@@ -1,11 +1,12 @@
 """Subsampling ablation, static part: the bundled model's encoder (6 Conformer blocks, d_model 144) behind
 2x, 4x, 8x and depthwise-separable 8x strided-conv subsampling: parameters, multiply-accumulates per second
 of audio (torch.utils.flop_counter, MACs = FLOPs / 2), model latency for 10 s and 30 s inputs on the CPU
-(batch 1, best of 5 after a warm-up) and peak memory of that forward pass (a fresh process per config,
-ru_maxrss minus the same process's RSS before the forward).
+(batch 1, best of 5 after a warm-up), throughput on a batch of 16 x 10 s (how `transcribe` batches the
+segments of a long file; best of 3), the share of the batch-16 time spent before the encoder (log-mel +
+subsampling: a cost every subsampling pays alike) and peak memory of a 30 s forward pass (a fresh process
+per config, ru_maxrss minus the same process's RSS before the forward).
 
-The WER half of the ablation (same training budget per config) is not in this script: it needs one training
-run per config (`asr train --config recipes/synthetic/conf/cpu_small.yaml model.strides=[2,2] ...`).
+The WER half of the ablation (same training budget per config) is benchmarks/subsampling_wer.py.
 
 Usage: python benchmarks/subsampling_ablation.py [--threads 2]
 """
@@ -51,14 +52,21 @@ def measure(name: str, threads: int) -> dict:
         for seconds in (10, 30):
             wave = torch.randn(1, 16000 * seconds) * 0.1
             lengths = torch.tensor([16000 * seconds])
-            model(wave, lengths)
-            best = float("inf")
-            for _ in range(5):
-                start = time.perf_counter()
-                model(wave, lengths)
-                best = min(best, time.perf_counter() - start)
-            row[f"ms_{seconds}s"] = 1000 * best
+            row[f"ms_{seconds}s"] = 1000 * _best(lambda: model(wave, lengths), 5)
+        wave, lengths = torch.randn(16, 160000) * 0.1, torch.full((16,), 160000)
+        row["batch16_s"] = _best(lambda: model(wave, lengths), 3)
+        row["front_share"] = _best(lambda: model.subsampling(*model.frontend(wave, lengths)), 3) / row["batch16_s"]
     return row
+
+
+def _best(fn, repeats: int) -> float:
+    fn()  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
 
 
 def peak_memory(name: str) -> float:
@@ -85,14 +93,16 @@ def main() -> None:
         rows.append(row)
         print(json.dumps(row), file=sys.stderr, flush=True)
     print(f"| subsampling | parameters | GMACs per audio second | latency 10 s (ms) | latency 30 s (ms) | "
-          f"forward peak memory 30 s (MiB) |   ({args.threads} threads)")
-    print("|---|---:|---:|---:|---:|---:|")
+          f"batch 16 x 10 s (ms) | of which log-mel + subsampling | forward peak memory 30 s (MiB) |   "
+          f"({args.threads} threads)")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(f"| {r['config']} | {r['params']:,} | {r['gmacs_per_audio_s']:.3f} | {r['ms_10s']:.1f} | "
-              f"{r['ms_30s']:.1f} | {r['peak_mib_30s']:.0f} |")
+              f"{r['ms_30s']:.1f} | {1000 * r['batch16_s']:.0f} | {100 * r['front_share']:.0f}% | {r['peak_mib_30s']:.0f} |")
     four, eight = rows[1], rows[2]
     print(f"\n8x vs 4x: {four['ms_10s'] / eight['ms_10s']:.2f}x faster at 10 s, {four['ms_30s'] / eight['ms_30s']:.2f}x "
-          f"at 30 s; {four['gmacs_per_audio_s'] / eight['gmacs_per_audio_s']:.2f}x fewer MACs")
+          f"at 30 s, {four['batch16_s'] / eight['batch16_s']:.2f}x on a batch of 16 x 10 s; "
+          f"{four['gmacs_per_audio_s'] / eight['gmacs_per_audio_s']:.2f}x fewer MACs")
 
 
 if __name__ == "__main__":
