@@ -59,7 +59,7 @@ class LogMel(nn.Module):
         with torch.autocast(device_type=wave.device.type, enabled=False):
             # torchaudio's MelSpectrogram holds the window and filterbank (and names them in model files);
             # the power spectrum is taken here as re^2 + im^2 rather than |X| then squared (a square root
-            # and a power per bin, 1/5 of the front end's time on the CPU).
+            # and a power per bin; see benchmarks/profile_transcribe.py).
             spec = torch.stft(
                 wave.float(), N_FFT, HOP_LENGTH, WIN_LENGTH, self.mel.spectrogram.window,
                 center=True, pad_mode="constant", return_complex=True,

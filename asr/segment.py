@@ -28,7 +28,7 @@ __all__ = ["MAX_SEGMENT_SECONDS", "iter_segments", "split_wave", "cut_point", "t
 MAX_SEGMENT_SECONDS = 12.0  # the bundled model was trained on sentences of 1-12 s; longer segments cost it ~1 WER point
 MIN_SEGMENT_SECONDS = 5.0
 PAUSE = 0.2  # seconds: the length of the quiet stretch a cut looks for
-_BLOCK = 4.0  # seconds read per block: 1 s blocks spent a third more time in libsndfile calls (10-min FLAC)
+_BLOCK = 4.0  # seconds read per block; 1 s blocks cost more in per-call overhead (benchmarks/profile_transcribe.py)
 
 
 def cut_point(wave: np.ndarray, rate: int, min_seconds: float, max_seconds: float) -> int:

@@ -1,8 +1,8 @@
 """Subsampling ablation, static part: the bundled model's encoder (6 Conformer blocks, d_model 144) behind
 2x, 4x, 8x and depthwise-separable 8x strided-conv subsampling: parameters, multiply-accumulates per second
 of audio (torch.utils.flop_counter, MACs = FLOPs / 2), model latency for 10 s and 30 s inputs on the CPU
-(batch 1, best of 5 after a warm-up), throughput on a batch of 16 x 10 s (how `transcribe` batches the
-segments of a long file; best of 3), the share of the batch-16 time spent before the encoder (log-mel +
+(batch 1, best of 10 after a warm-up), throughput on a batch of 16 x 10 s (how `transcribe` batches the
+segments of a long file; best of 5), the share of the batch-16 time spent before the encoder (log-mel +
 subsampling: a cost every subsampling pays alike) and peak memory of a 30 s forward pass (a fresh process
 per config, ru_maxrss minus the same process's RSS before the forward).
 
@@ -52,10 +52,10 @@ def measure(name: str, threads: int) -> dict:
         for seconds in (10, 30):
             wave = torch.randn(1, 16000 * seconds) * 0.1
             lengths = torch.tensor([16000 * seconds])
-            row[f"ms_{seconds}s"] = 1000 * _best(lambda: model(wave, lengths), 5)
+            row[f"ms_{seconds}s"] = 1000 * _best(lambda: model(wave, lengths), 10)
         wave, lengths = torch.randn(16, 160000) * 0.1, torch.full((16,), 160000)
-        row["batch16_s"] = _best(lambda: model(wave, lengths), 3)
-        row["front_share"] = _best(lambda: model.subsampling(*model.frontend(wave, lengths)), 3) / row["batch16_s"]
+        row["batch16_s"] = _best(lambda: model(wave, lengths), 5)
+        row["front_share"] = _best(lambda: model.subsampling(*model.frontend(wave, lengths)), 5) / row["batch16_s"]
     return row
 
 

@@ -68,29 +68,40 @@ def train(name: str, args: argparse.Namespace, tokenizer_from: Path | None) -> P
 
 
 def evaluate(name: str, out: Path, args: argparse.Namespace) -> dict:
+    """The run's numbers: greedy test scores (decoded once, then read from test-greedy.json) and what the
+    training log and wall.json say."""
     result_file = out / "test-greedy.json"
     if result_file.is_file():
-        return json.loads(result_file.read_text())
-    torch.set_num_threads(args.threads)
-    model = asr.load_model(out / "model", device="cpu")
-    report, failures, audio_s = evaluate_manifest(model, args.test)
-    if failures:
-        print("\n".join(failures), file=sys.stderr)
-    valid = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines() if '"valid"' in line]
-    steps = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines() if '"train"' in line]
-    row = {
-        "config": name,
-        "params": model.model.num_parameters(),
-        "train_wall_s": json.loads((out / "wall.json").read_text())["seconds"],
-        "steps": steps[-1]["step"] if steps else 0,
-        "dev_wer": valid[-1]["wer"] if valid else float("nan"),
-        "test_wer": report.wer.rate,
-        "test_wer_ci95": report.interval("word"),
-        "test_cer": report.cer.rate,
-        "test_words": report.wer.reference_length,
-        "test_audio_s": audio_s,
-    }
-    result_file.write_text(json.dumps(row, indent=2) + "\n")
+        row = json.loads(result_file.read_text())
+    else:
+        torch.set_num_threads(args.threads)
+        model = asr.load_model(out / "model", device="cpu")
+        report, failures, audio_s = evaluate_manifest(model, args.test)
+        if failures:
+            print("\n".join(failures), file=sys.stderr)
+        row = {
+            "config": name,
+            "params": model.model.num_parameters(),
+            "test_wer": report.wer.rate,
+            "test_wer_ci95": report.interval("word"),
+            "test_cer": report.cer.rate,
+            "test_words": report.wer.reference_length,
+            "test_audio_s": audio_s,
+        }
+        result_file.write_text(json.dumps(row, indent=2) + "\n")
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines() if line.strip()]
+    valid = [r for r in log if r["kind"] == "valid"]
+    train_steps = [r for r in log if r["kind"] == "train"]
+    last = train_steps[-50:]  # the mean training loss over the last 50 steps: smoother than one step's
+    speeds = sorted(r["speed"] for r in train_steps)
+    row.update(
+        median_speed=speeds[len(speeds) // 2] if speeds else float("nan"),  # robust to a busy machine's spells
+        train_wall_s=json.loads((out / "wall.json").read_text())["seconds"],
+        steps=train_steps[-1]["step"] if train_steps else 0,
+        final_train_loss=sum(r["loss"] for r in last) / max(len(last), 1),
+        dev_loss=valid[-1]["loss"] if valid else float("nan"),
+        dev_wer=valid[-1]["wer"] if valid else float("nan"),
+    )
     return row
 
 
@@ -119,16 +130,17 @@ def main() -> None:
         rows.append(evaluate(name, out, args))
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     (args.exp_dir / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
-    print(f"| subsampling | parameters | optimizer steps | training wall time (min) | dev WER | test WER (95% CI) | test CER |"
-          f"   ({args.epochs} epoch(s) of {args.train})")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print(f"| subsampling | parameters | optimizer steps | training wall time (min) | median training speed (audio s/s) | train loss, last 50 steps | "
+          f"dev CTC loss | dev WER | test WER (95% CI) | test CER |   ({args.epochs} epoch(s) of {args.train})")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['config']} | {r['params']:,} | {r['steps']} | {r['train_wall_s'] / 60:.1f} | "
-              f"{100 * r['dev_wer']:.2f}% | {100 * r['test_wer']:.2f}% ({100 * r['test_wer_ci95'][0]:.1f}-{100 * r['test_wer_ci95'][1]:.1f}) | {100 * r['test_cer']:.2f}% |")
+        print(f"| {r['config']} | {r['params']:,} | {r['steps']} | {r['train_wall_s'] / 60:.1f} | {r['median_speed']:.0f} | "
+              f"{r['final_train_loss']:.3f} | {r['dev_loss']:.3f} | {100 * r['dev_wer']:.2f}% | {100 * r['test_wer']:.2f}% ({100 * r['test_wer_ci95'][0]:.1f}-{100 * r['test_wer_ci95'][1]:.1f}) | {100 * r['test_cer']:.2f}% |")
     by_name = {r["config"]: r for r in rows}
     if "4x" in by_name and "8x" in by_name:
         four, eight = by_name["4x"], by_name["8x"]
-        print(f"\n8x vs 4x: training {four['train_wall_s'] / eight['train_wall_s']:.2f}x faster; "
+        print(f"\n8x vs 4x: training {four['train_wall_s'] / eight['train_wall_s']:.2f}x faster in wall time, "
+              f"{eight['median_speed'] / four['median_speed']:.2f}x in median step speed; "
               f"test WER {100 * (eight['test_wer'] - four['test_wer']):+.2f} points absolute")
 
 
