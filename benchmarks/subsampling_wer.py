@@ -7,7 +7,10 @@ budget is equal in data and updates, not in seconds, so the time column shows wh
 Each run is resumable (the trainer keeps checkpoints): kill the script and start it again with the same
 arguments, and it goes on where it stopped; finished runs and finished evaluations are skipped.
 
-Usage: python benchmarks/subsampling_wer.py [--epochs 1] [--exp-dir exp/ablation] [--configs 8x 4x ...]
+With --max-steps N the budget is N updates instead of whole epochs (its own run directory, NAME-Nsteps):
+give the faster configuration the updates it fits into the slower one's wall time.
+
+Usage: python benchmarks/subsampling_wer.py [--epochs 1 | --max-steps N] [--exp-dir exp/ablation] [--configs 8x 4x ...]
 Writes a Markdown table to stdout and the numbers to EXP_DIR/results.json.
 """
 
@@ -35,21 +38,25 @@ RECIPE = REPO / "recipes/synthetic/conf/cpu_small.yaml"
 
 def overrides(name: str, args: argparse.Namespace, out: Path) -> list[str]:
     spec = CONFIGS[name]
-    return [
+    budget = [f"max_steps={args.max_steps}", "epochs=1000"] if args.max_steps else [f"epochs={args.epochs}"]
+    return [*budget,
         f"out_dir={out}",
         f"train_manifest={args.train}",
         f"valid_manifest={args.dev}",
-        f"epochs={args.epochs}",
         f"warmup_steps={args.warmup_steps}",
         f"model.strides={json.dumps(spec['strides'])}",
         f"model.separable={str(spec.get('separable', False)).lower()}",
     ]
 
 
+def run_dir(name: str, args: argparse.Namespace) -> Path:
+    return args.exp_dir / (name.replace(" ", "-") + (f"-{args.max_steps}steps" if args.max_steps else ""))
+
+
 def train(name: str, args: argparse.Namespace, tokenizer_from: Path | None) -> Path:
     """Train (or resume) one configuration; returns its experiment directory. Wall seconds accumulate in
     wall.json across resumed runs."""
-    out = args.exp_dir / name.replace(" ", "-")
+    out = run_dir(name, args)
     if (out / "model" / "model.safetensors").is_file():
         return out
     out.mkdir(parents=True, exist_ok=True)
@@ -89,6 +96,7 @@ def evaluate(name: str, out: Path, args: argparse.Namespace) -> dict:
             "test_audio_s": audio_s,
         }
         result_file.write_text(json.dumps(row, indent=2) + "\n")
+    row["config"] = name + (f", {args.max_steps} updates" if args.max_steps else "")
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines() if line.strip()]
     valid = [r for r in log if r["kind"] == "valid"]
     train_steps = [r for r in log if r["kind"] == "train"]
@@ -109,6 +117,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", nargs="+", default=["8x", "8x separable", "4x", "2x"], choices=list(CONFIGS))
     parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--max-steps", type=int, default=0,
+                        help="a budget in updates instead of epochs (e.g. an equal wall-clock budget for a faster config)")
     parser.add_argument("--warmup-steps", type=int, default=150)
     parser.add_argument("--exp-dir", type=Path, default=Path("exp/ablation"))
     parser.add_argument("--train", type=Path, default=Path("data/synthetic/train.jsonl"))
