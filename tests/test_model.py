@@ -57,3 +57,36 @@ def test_specaugment_only_in_training():
     assert (masked == 0).any() and not torch.equal(masked, feats)
     same, _ = model.specaugment.eval()(feats, lengths)
     assert torch.equal(same, feats)
+
+
+def test_logmel_equals_torchaudio_melspectrogram():
+    """The front end computes the power spectrum itself (re^2 + im^2, for speed); its features must stay
+    those of torchaudio's MelSpectrogram with the same window and filterbank, which the models learned on."""
+    from asr.features import LOG_FLOOR, LogMel, normalize_per_utterance, num_frames
+
+    front = LogMel()
+    wave = torch.randn(3, 16000) * 0.1
+    lengths = torch.tensor([16000, 12000, 4000])
+    wave[1, 12000:] = 0
+    wave[2, 4000:] = 0
+    reference = normalize_per_utterance(front.mel(wave).clamp_min(LOG_FLOOR).log().transpose(1, 2), num_frames(lengths))
+    feats, frames = front(wave, lengths)
+    assert torch.equal(frames, num_frames(lengths))
+    torch.testing.assert_close(feats, reference, atol=1e-4, rtol=1e-4)
+
+
+def test_conv_module_matches_its_conv1d_definition():
+    """The pointwise convolutions run as matrix products (for speed) on the Conv1d weights; the module must
+    compute what the Conv1d layers it holds compute, padding mask included."""
+    from torch import nn
+
+    from asr.encoder import _ConvModule
+
+    torch.manual_seed(0)
+    conv = _ConvModule(16, 5, dropout=0.0).eval()
+    x = torch.randn(2, 9, 16)
+    keep = torch.tensor([[True] * 9, [True] * 6 + [False] * 3])
+    h = nn.functional.glu(conv.pointwise_in(conv.norm(x).transpose(1, 2)), dim=1) * keep[:, None, :]
+    h = nn.functional.silu(conv.conv_norm(conv.depthwise(h).transpose(1, 2)))
+    reference = conv.pointwise_out(h.transpose(1, 2)).transpose(1, 2)
+    torch.testing.assert_close(conv(x, keep), reference, atol=1e-5, rtol=1e-5)
