@@ -268,21 +268,21 @@ class Trainer:
         utts = read_manifest(manifest)
         kept, problems = existing_audio(utts, manifest)
         for message in problems:
-            self._bad_audio(message)
+            self._bad_audio(message, this_rank_only=False)
         return [utts[i] for i in kept]
 
-    def _bad_audio(self, message: str) -> None:
+    def _bad_audio(self, message: str, this_rank_only: bool = True) -> None:
         """Report an utterance left out for unreadable audio once (the first 10 on the terminal, all of them
-        in OUT_DIR/bad-audio.txt)."""
-        if message in self.bad_audio:
+        in OUT_DIR/bad-audio.txt). What every rank finds (missing files) is reported by rank 0; what only
+        this rank's batches hit (a corrupt file) by this rank, in one short appended line."""
+        if message in self.bad_audio or not (self.main or this_rank_only):
             return
         self.bad_audio.add(message)
         if len(self.bad_audio) <= 10:
-            self._say(f"warning: skipping {message}")
-        if self.main:
-            self.out.mkdir(parents=True, exist_ok=True)
-            with open(self.out / "bad-audio.txt", "a", encoding="utf-8") as f:
-                f.write(message + "\n")
+            tqdm.write(f"warning: skipping {message}" + (f" (rank {self.rank})" if self.rank else ""))
+        self.out.mkdir(parents=True, exist_ok=True)
+        with open(self.out / "bad-audio.txt", "a", encoding="utf-8") as f:
+            f.write(message + "\n")
 
     def _report_infeasible(self, utts, targets) -> None:
         """Warn about utterances with more labels than the output frames can carry (CTC cannot emit them)."""
