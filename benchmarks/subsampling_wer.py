@@ -64,9 +64,8 @@ def train(name: str, args: argparse.Namespace, tokenizer_from: Path | None) -> P
         shutil.copytree(tokenizer_from, out / "tokenizer")  # every run spells the text the same way
     wall_file = out / "wall.json"
     wall = json.loads(wall_file.read_text())["seconds"] if wall_file.is_file() else 0.0
-    cmd = [sys.executable, "-m", "asr.cli", "train", "--config", str(RECIPE), *overrides(name, args, out)]
-    if (out / "checkpoints").is_dir() and any((out / "checkpoints").iterdir()):
-        cmd.insert(4, "--resume")
+    # --resume goes on from the newest checkpoint, or starts from scratch when there is none
+    cmd = [sys.executable, "-m", "asr.cli", "train", "--resume", "--config", str(RECIPE), *overrides(name, args, out)]
     print(f"[{name}] {' '.join(cmd[3:])}", file=sys.stderr, flush=True)
     start = time.perf_counter()
     subprocess.run(cmd, check=True, cwd=REPO)
