@@ -9,15 +9,16 @@
 #   1 corpus    espeak-ng + flite speech, held-out voices for dev/test, noise + reverb on train
 #   2 tokenizer BPE on the training transcripts
 #   3 train     asr train (resumes from the newest checkpoint if one exists)
-#   4 continue  more epochs from the stage-3 averaged model with a fresh schedule (conf/cpu_small_continue.yaml)
-#   5 average   the last $AVG checkpoints of stage 4
-#   6 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
-#   7 evaluate  greedy, beam and beam+LM WER/CER on dev and test -> $EXP-continue/eval/, RESULTS table
-#   8 export    the averaged model + LM -> pretrained/$NAME, with example recordings by held-out voices
+#   4 continue  5 more epochs from the stage-3 averaged model, fresh schedule (conf/cpu_small_continue.yaml)
+#   5 continue  10 more epochs the same way from the stage-4 averaged model -> $EXP-continue2
+#   6 average   the last $AVG checkpoints of stage 5
+#   7 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
+#   8 evaluate  greedy, beam and beam+LM WER/CER on dev and test -> $EXP-continue2/eval/, RESULTS table
+#   9 export    the averaged model + LM -> pretrained/$NAME, with example recordings by held-out voices
 # Needs: apt-get install espeak-ng flite
 set -euo pipefail
 
-stage=0; stop_stage=8; hours=20; text_dir=../shared/corpus/books
+stage=0; stop_stage=9; hours=20; text_dir=../shared/corpus/books
 data=data/synthetic; exp=exp/synthetic; conf=recipes/synthetic/conf/cpu_small.yaml
 conf2=recipes/synthetic/conf/cpu_small_continue.yaml
 avg=5; name=conformer-ctc-synthetic; jobs=2
@@ -48,25 +49,34 @@ if run 3; then
   echo "stage 3: train"
   asr train --config "$conf" "train_manifest=$data/train.jsonl" "valid_manifest=$data/dev.jsonl" "out_dir=$exp" --resume
 fi
-if run 4; then
-  echo "stage 4: continue from the averaged stage-3 model"
-  [ -d "$exp/model-avg$avg" ] || asr average "$exp" --last "$avg" --out "$exp/model-avg$avg"
+# continue_from SRC_EXP OUT_EXP EPOCHS: a new run from SRC_EXP's averaged model (made if missing) with a
+# fresh warm-up + cosine schedule; resumes OUT_EXP's newest checkpoint after a kill.
+continue_from() {
+  [ -d "$1/model-avg$avg" ] || asr average "$1" --last "$avg" --out "$1/model-avg$avg"
   asr train --config "$conf2" "train_manifest=$data/train.jsonl" "valid_manifest=$data/dev.jsonl" \
-    "init_from=$exp/model-avg$avg" "out_dir=$exp-continue" --resume
+    "init_from=$1/model-avg$avg" "out_dir=$2" "epochs=$3" --resume
+}
+if run 4; then
+  echo "stage 4: 5 more epochs from the averaged stage-3 model"
+  continue_from "$exp" "$exp-continue" 5
 fi
-final=$exp-continue/model-avg$avg
 if run 5; then
-  echo "stage 5: average the last $avg checkpoints"
-  asr average "$exp-continue" --last "$avg" --out "$final"
+  echo "stage 5: 10 more epochs from the averaged stage-4 model"
+  continue_from "$exp-continue" "$exp-continue2" 10
 fi
+last=$exp-continue2; final=$last/model-avg$avg
 if run 6; then
-  echo "stage 6: n-gram LM from $data/text/lm_train.txt, tuned on dev"
-  asr lm build --text "$data/text/lm_train.txt" --order 3 --prune 0 1 1 --out "$final/lm"
-  asr lm tune --model "$final" --manifest "$data/dev.jsonl" --save | tee "$exp-continue/lm-tuning.md"
+  echo "stage 6: average the last $avg checkpoints"
+  asr average "$last" --last "$avg" --out "$final"
 fi
 if run 7; then
-  echo "stage 7: evaluate greedy / beam / beam+LM"
-  ev=$exp-continue/eval
+  echo "stage 7: n-gram LM from $data/text/lm_train.txt, tuned on dev"
+  asr lm build --text "$data/text/lm_train.txt" --order 3 --prune 0 1 1 --out "$final/lm"
+  asr lm tune --model "$final" --manifest "$data/dev.jsonl" --save | tee "$last/lm-tuning.md"
+fi
+if run 8; then
+  echo "stage 8: evaluate greedy / beam / beam+LM"
+  ev=$last/eval
   for set in dev test; do
     asr evaluate --model "$final" --manifest "$data/$set.jsonl" --output-dir "$ev/greedy" --threads 2
     asr evaluate --model "$final" --manifest "$data/$set.jsonl" --output-dir "$ev/beam" --threads 2 --beam-size 50
@@ -74,8 +84,8 @@ if run 7; then
   done
   python recipes/common/wer_table.py "$ev" --out "$ev/results.md"
 fi
-if run 8; then
-  echo "stage 8: export to pretrained/$name"
+if run 9; then
+  echo "stage 9: export to pretrained/$name"
   mkdir -p "pretrained/$name"   # README.md and examples/ there are kept
   rm -rf "pretrained/$name/lm"
   cp -r "$final"/* "pretrained/$name/"
