@@ -26,7 +26,11 @@ from .errors import AudioError
 __all__ = ["MAX_SEGMENT_SECONDS", "iter_segments", "split_wave", "cut_point", "trim_silence"]
 
 MAX_SEGMENT_SECONDS = 12.0  # the bundled model was trained on sentences of 1-12 s; longer segments cost it ~1 WER point
-MIN_SEGMENT_SECONDS = 5.0
+# 2 s and EDGE 0.02 s: the bundled model (trained on one sentence per utterance) does worse on
+# segments holding two sentences around a pause or opening/closing with silence. On three 10-minute files
+# (benchmarks/segmentation.py) a whole file was 0.4-1.4 WER points behind its utterances one by one with
+# these values, 2.7-4.4 with the earlier 5 s / 0.15 s.
+MIN_SEGMENT_SECONDS = 2.0
 PAUSE = 0.2  # seconds: the length of the quiet stretch a cut looks for
 _BLOCK = 4.0  # seconds read per block; 1 s blocks cost more in per-call overhead (benchmarks/profile_transcribe.py)
 
@@ -45,7 +49,7 @@ def cut_point(wave: np.ndarray, rate: int, min_seconds: float, max_seconds: floa
     return lo + int(np.argmin(smooth)) * hop + hop // 2
 
 
-EDGE = 0.15  # seconds of silence kept at each end of a trimmed segment
+EDGE = 0.02  # seconds of silence kept at each end of a trimmed segment (see MIN_SEGMENT_SECONDS)
 _SILENCE_BELOW_PEAK_DB = 40.0  # a frame this far below the segment's loud frames counts as silence
 _SILENCE_DBFS = -65.0  # ... and so does anything below this absolute level
 

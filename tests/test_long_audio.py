@@ -59,20 +59,27 @@ def test_segments_cover_the_speech_in_bounded_pieces(tmp_path):
     assert asr.load_model(device="cpu").transcribe(silent).text == ""
 
 
-@pytest.mark.skipif(not shutil.which("espeak-ng"), reason="needs espeak-ng (.ci/run installs it)")
-def test_ten_minute_file_matches_utterance_by_utterance(tmp_path):
-    rng = random.Random(0)
-    utterances, texts, pieces, seconds = [], [], [], 0.0
-    while seconds < 600:
+def known_long_file(path, seconds=600.0, seed=0):
+    """Random test sentences by random espeak-ng voices with 0.3-0.9 s pauses, written to ``path`` until it is
+    ``seconds`` long: (utterances, their texts, the file's duration)."""
+    rng = random.Random(seed)
+    utterances, texts, pieces, total = [], [], [], 0.0
+    while total < seconds:
         text = rng.choice(SENTENCES)
         wave = speak(text, voice=rng.choice(VOICES), speed=rng.choice([140, 160, 175]))
         utterances.append(wave)
         texts.append(text)
         gap = torch.zeros(int(16000 * rng.uniform(0.3, 0.9)))
         pieces += [wave, gap]
-        seconds += (wave.numel() + gap.numel()) / 16000
-    path = tmp_path / "ten-minutes.flac"
+        total += (wave.numel() + gap.numel()) / 16000
     sf.write(path, torch.cat(pieces).numpy(), 16000)
+    return utterances, texts, total
+
+
+@pytest.mark.skipif(not shutil.which("espeak-ng"), reason="needs espeak-ng (.ci/run installs it)")
+def test_ten_minute_file_matches_utterance_by_utterance(tmp_path):
+    path = tmp_path / "ten-minutes.flac"
+    utterances, texts, seconds = known_long_file(path)
     model = asr.load_model(device="cpu")
     one_by_one = model.transcribe_batch(utterances, sample_rate=16000)
     reference = score([str(i) for i in range(len(texts))], texts, [t.text for t in one_by_one])
