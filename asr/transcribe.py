@@ -90,7 +90,8 @@ class ASRModel:
         elif backend != "torch":
             raise ModelError(f"unknown backend {backend!r}; use 'torch' or 'onnx'")
         self._decoders: dict = {}
-        self.max_segment_seconds = MAX_SEGMENT_SECONDS
+        self.max_segment_seconds = MAX_SEGMENT_SECONDS  # long inputs are cut at pauses into segments of
+        self.min_segment_seconds = MIN_SEGMENT_SECONDS  # min..max seconds (asr/segment.py)
 
     @property
     def sample_rate(self) -> int:
@@ -177,17 +178,17 @@ class ASRModel:
 
     def _pieces(self, audios: Sequence[AudioInput], sample_rate: int | None, durations: list[float]) -> Iterator[_Piece]:
         """Segments of every input in order; fills ``durations`` (seconds per input) on the way."""
-        limit = self.max_segment_seconds
+        limit, shortest = self.max_segment_seconds, min(self.min_segment_seconds, self.max_segment_seconds / 2)
         for index, audio in enumerate(audios):
             seconds = audio_duration(audio) if isinstance(audio, (str, os.PathLike)) else 0.0
             if seconds > limit:
                 durations[index] = seconds
-                segments = iter_segments(audio, max_seconds=limit, min_seconds=min(MIN_SEGMENT_SECONDS, limit / 2))
+                segments = iter_segments(audio, max_seconds=limit, min_seconds=shortest)
             else:
                 wave = load_audio(audio, sample_rate)
                 durations[index] = wave.numel() / SAMPLE_RATE
                 segments = (
-                    split_wave(wave, max_seconds=limit, min_seconds=min(MIN_SEGMENT_SECONDS, limit / 2))
+                    split_wave(wave, max_seconds=limit, min_seconds=shortest)
                     if wave.numel() > limit * SAMPLE_RATE else iter([(0.0, wave)])
                 )
             for offset, wave in segments:

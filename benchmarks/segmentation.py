@@ -19,7 +19,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 import asr  # noqa: E402
 import asr.segment  # noqa: E402
-import asr.transcribe  # noqa: E402
 from asr.metrics import score  # noqa: E402
 from test_long_audio import known_long_file  # noqa: E402
 
@@ -43,7 +42,7 @@ def main() -> None:
             separate = score([str(i) for i in range(len(texts))], texts, [t.text for t in one]).wer.rate
             for min_seconds in args.min:
                 for edge in args.edge:
-                    asr.transcribe.MIN_SEGMENT_SECONDS, asr.segment.EDGE = min_seconds, edge
+                    model.min_segment_seconds, asr.segment.EDGE = min_seconds, edge
                     whole = model.transcribe(path)
                     joined = score(["all"], [" ".join(texts)], [whole.text]).wer.rate
                     print(f"| {seed} | {min_seconds:g} | {edge:g} | {len(whole.segments)} | {100 * joined:.2f}% | "
