@@ -19,9 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 import asr  # noqa: E402
-from asr.align import align_words  # noqa: E402
 from conftest import SENTENCES  # noqa: E402
-from test_timestamps import boundary_errors, words_with_known_times  # noqa: E402
+from test_timestamps import boundary_errors, raw_word_times, words_with_known_times  # noqa: E402
 
 
 def summary(name: str, starts: list[float], ends: list[float], missed: int, total: int) -> str:
@@ -42,10 +41,7 @@ def main() -> None:
     transcript = model.transcribe(wave, sample_rate=16000, word_timestamps=True)
     print(f"{len(truth)} words, {wave.numel() / 16000:.1f} s; recognized: {transcript.text}")
     print(summary("refined (transcribe)", *boundary_errors(truth, transcript.words), len(truth)))
-    log_probs, lengths = model.encode([wave])
-    tokens = model.decoder()(log_probs, lengths)[0].tokens
-    raw = align_words(log_probs[0, : lengths[0]], tokens, model.tokenizer, model.frame_seconds)
-    print(summary("raw CTC alignment", *boundary_errors(truth, raw), len(truth)))
+    print(summary("raw CTC alignment", *boundary_errors(truth, raw_word_times(model, wave)), len(truth)))
 
 
 if __name__ == "__main__":
