@@ -82,3 +82,17 @@ def test_tiny_corpus_has_valid_audio_and_held_out_voices(tmp_path):
     first = Path(splits["train"][0].audio).stat().st_mtime_ns
     subprocess.run(result.args, check=True, capture_output=True)
     assert Path(splits["train"][0].audio).stat().st_mtime_ns == first
+    # a flite-only supplement from sentence 2 on: its own manifest, ids and folder; voices.json unchanged
+    extra = subprocess.run(
+        [sys.executable, RECIPE / "synthesize.py", "--text", text, "--out", out, "--hours", "0.001", "--jobs", "2",
+         "--engine", "flite", "--splits", "train", "--start", "2", "--train-name", "train_flite"],
+        capture_output=True, text=True,
+    )
+    assert extra.returncode == 0, extra.stderr
+    flite = [json.loads(line) for line in (out / "train_flite.jsonl").read_text().splitlines()]
+    assert [r["text"] for r in flite] == ["OPEN THE WINDOW PLEASE", "IT IS COLD TODAY"]
+    assert [r["id"] for r in flite] == ["train_flite-000002", "train_flite-000003"]
+    assert {r["voice"] for r in flite} <= {v for v in held_out["train"] if v.startswith("flite:")}
+    assert all(load_audio(out / r["audio"]).numel() > SAMPLE_RATE // 2 for r in flite)
+    assert json.loads((out / "voices.json").read_text()) == held_out
+    assert len(read_manifest(out / "train.jsonl")) == 4

@@ -6,19 +6,23 @@
 #
 # Stages (each can be re-run; finished work is kept):
 #   0 text      sentences from the books, normalized, dev/test books held out
-#   1 corpus    espeak-ng + flite speech, held-out voices for dev/test, noise + reverb on train
-#   2 tokenizer BPE on the training transcripts
+#   1 corpus    espeak-ng + flite speech, held-out voices for dev/test, noise + reverb on train; then a
+#               supplement of flite-only speech ($hours/4 h, sentences the main corpus did not use), since
+#               uniform voice sampling leaves flite only ~4% of the main corpus
+#   2 tokenizer BPE on the training transcripts (of the main corpus)
 #   3 train     asr train (resumes from the newest checkpoint if one exists)
 #   4 continue  5 more epochs from the stage-3 averaged model, fresh schedule (conf/cpu_small_continue.yaml)
 #   5 continue  10 more epochs the same way from the stage-4 averaged model -> $EXP-continue2
-#   6 average   the last $AVG checkpoints of stage 5
-#   7 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
-#   8 evaluate  greedy, beam and beam+LM WER/CER on dev and test -> $EXP-continue2/eval/, RESULTS table
-#   9 export    the averaged model + LM -> pretrained/$NAME, with example recordings by held-out voices
+#   6 continue  6 more epochs from the stage-5 averaged model on the main corpus + the flite supplement,
+#               peak LR 5e-4 -> $EXP-continue3
+#   7 average   the last $AVG checkpoints of stage 6
+#   8 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
+#   9 evaluate  greedy, beam and beam+LM WER/CER on dev and test -> $EXP-continue3/eval/, RESULTS table
+#  10 export    the averaged model + LM -> pretrained/$NAME, with example recordings by held-out voices
 # Needs: apt-get install espeak-ng flite
 set -euo pipefail
 
-stage=0; stop_stage=9; hours=20; text_dir=../shared/corpus/books
+stage=0; stop_stage=10; hours=20; text_dir=../shared/corpus/books
 data=data/synthetic; exp=exp/synthetic; conf=recipes/synthetic/conf/cpu_small.yaml
 conf2=recipes/synthetic/conf/cpu_small_continue.yaml
 avg=5; name=conformer-ctc-synthetic; jobs=2
@@ -40,6 +44,11 @@ fi
 if run 1; then
   echo "stage 1: synthesize $hours h of training speech"
   python recipes/synthetic/synthesize.py --text "$data/text" --out "$data" --hours "$hours" --jobs "$jobs"
+  echo "stage 1: $(python -c "print($hours / 4)") h supplement of flite speech"
+  used=$(python -c "import json, sys; print(1 + max(int(json.loads(l)['id'].split('-')[1]) for l in open(sys.argv[1])))" "$data/train.jsonl")
+  python recipes/synthetic/synthesize.py --text "$data/text" --out "$data" --hours "$(python -c "print($hours / 4)")" \
+    --jobs "$jobs" --engine flite --splits train --start "$used" --train-name train_flite
+  cat "$data/train.jsonl" "$data/train_flite.jsonl" > "$data/train_all.jsonl"
 fi
 if run 2; then
   echo "stage 2: BPE tokenizer"
@@ -49,12 +58,12 @@ if run 3; then
   echo "stage 3: train"
   asr train --config "$conf" "train_manifest=$data/train.jsonl" "valid_manifest=$data/dev.jsonl" "out_dir=$exp" --resume
 fi
-# continue_from SRC_EXP OUT_EXP EPOCHS: a new run from SRC_EXP's averaged model (made if missing) with a
-# fresh warm-up + cosine schedule; resumes OUT_EXP's newest checkpoint after a kill.
+# continue_from SRC_EXP OUT_EXP EPOCHS [KEY=VALUE...]: a new run from SRC_EXP's averaged model (made if
+# missing) with a fresh warm-up + cosine schedule; resumes OUT_EXP's newest checkpoint after a kill.
 continue_from() {
   [ -d "$1/model-avg$avg" ] || asr average "$1" --last "$avg" --out "$1/model-avg$avg"
   asr train --config "$conf2" "train_manifest=$data/train.jsonl" "valid_manifest=$data/dev.jsonl" \
-    "init_from=$1/model-avg$avg" "out_dir=$2" "epochs=$3" --resume
+    "init_from=$1/model-avg$avg" "out_dir=$2" "epochs=$3" "${@:4}" --resume
 }
 if run 4; then
   echo "stage 4: 5 more epochs from the averaged stage-3 model"
@@ -64,18 +73,22 @@ if run 5; then
   echo "stage 5: 10 more epochs from the averaged stage-4 model"
   continue_from "$exp-continue" "$exp-continue2" 10
 fi
-last=$exp-continue2; final=$last/model-avg$avg
 if run 6; then
-  echo "stage 6: average the last $avg checkpoints"
+  echo "stage 6: 6 more epochs from the averaged stage-5 model, with the flite supplement"
+  continue_from "$exp-continue2" "$exp-continue3" 6 "train_manifest=$data/train_all.jsonl" lr=0.0005 seed=2
+fi
+last=$exp-continue3; final=$last/model-avg$avg
+if run 7; then
+  echo "stage 7: average the last $avg checkpoints"
   asr average "$last" --last "$avg" --out "$final"
 fi
-if run 7; then
-  echo "stage 7: n-gram LM from $data/text/lm_train.txt, tuned on dev"
+if run 8; then
+  echo "stage 8: n-gram LM from $data/text/lm_train.txt, tuned on dev"
   asr lm build --text "$data/text/lm_train.txt" --order 3 --prune 0 1 1 --out "$final/lm"
   asr lm tune --model "$final" --manifest "$data/dev.jsonl" --save | tee "$last/lm-tuning.md"
 fi
-if run 8; then
-  echo "stage 8: evaluate greedy / beam / beam+LM"
+if run 9; then
+  echo "stage 9: evaluate greedy / beam / beam+LM"
   ev=$last/eval
   for set in dev test; do
     asr evaluate --model "$final" --manifest "$data/$set.jsonl" --output-dir "$ev/greedy" --threads 2
@@ -84,8 +97,8 @@ if run 8; then
   done
   python recipes/common/wer_table.py "$ev" --out "$ev/results.md"
 fi
-if run 9; then
-  echo "stage 9: export to pretrained/$name"
+if run 10; then
+  echo "stage 10: export to pretrained/$name"
   mkdir -p "pretrained/$name"   # README.md and examples/ there are kept
   rm -rf "pretrained/$name/lm"
   cp -r "$final"/* "pretrained/$name/"
