@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import random
 import sys
 import tempfile
 from collections import defaultdict
@@ -25,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "recipes" / "syn
 
 import asr  # noqa: E402
 from asr.metrics import score  # noqa: E402
-from synthesize import Job, run_jobs  # noqa: E402
+from synthesize import plan, run_jobs  # noqa: E402
 
 
 def per_voice(errs: Path, manifest: Path) -> list[tuple[str, int, int, int]]:
@@ -48,11 +47,9 @@ def probe(model_name: str | None, manifest: Path, voices: list[str], n: int, wor
     """(voice, WER, reference words) of the model on the first n sentences of the manifest, spoken by each voice."""
     sentences = [json.loads(line)["text"] for line in manifest.read_text().splitlines()[:n]]
     with tempfile.TemporaryDirectory() as tmp:
-        jobs = []
-        for voice in voices:
-            rng = random.Random(voice)
-            jobs += [Job(f"{voice}-{i:04d}", text, voice, rng.uniform(0.8, 1.25), rng.uniform(0.25, 0.75), False,
-                         rng.randrange(2**31), str(Path(tmp) / f"{len(jobs) + i}.flac")) for i, text in enumerate(sentences)]
+        # the corpus builder's own plan, one voice at a time: every voice gets the same rates and pitches
+        jobs = [job for k, voice in enumerate(voices)
+                for job in plan(sentences, [voice], "probe", float("inf"), Path(tmp), False, 0, name=f"probe{k}")]
         # all speech first: worker processes forked after torch has started its threads can hang
         records, errors = run_jobs(jobs, workers, "probe")
         if errors:
