@@ -45,9 +45,8 @@ if run 1; then
   echo "stage 1: synthesize $hours h of training speech"
   python recipes/synthetic/synthesize.py --text "$data/text" --out "$data" --hours "$hours" --jobs "$jobs"
   echo "stage 1: $(python -c "print($hours / 4)") h supplement of flite speech"
-  used=$(python -c "import json, sys; print(1 + max(int(json.loads(l)['id'].split('-')[1]) for l in open(sys.argv[1])))" "$data/train.jsonl")
   python recipes/synthetic/synthesize.py --text "$data/text" --out "$data" --hours "$(python -c "print($hours / 4)")" \
-    --jobs "$jobs" --engine flite --splits train --start "$used" --train-name train_flite
+    --jobs "$jobs" --engine flite --splits train --start next --train-name train_flite
   cat "$data/train.jsonl" "$data/train_flite.jsonl" > "$data/train_all.jsonl"
 fi
 if run 2; then

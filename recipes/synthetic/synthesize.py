@@ -12,7 +12,7 @@ response. Existing FLAC files are kept, so an interrupted run continues where it
 Voices are drawn uniformly, so flite (3 training voices of 77) speaks only ~4% of a default corpus. A
 supplement corpus from training sentences the main one did not use evens that out, e.g. 5 h of flite:
     python recipes/synthetic/synthesize.py --text data/synthetic/text --out data/synthetic --hours 5 \
-        --engine flite --splits train --start 18341 --train-name train_flite
+        --engine flite --splits train --start next --train-name train_flite
 """
 
 from __future__ import annotations
@@ -154,6 +154,11 @@ def plan(sentences: list[str], voices: list[str], split: str, seconds: float, ou
     return jobs
 
 
+def next_sentence(manifest: Path) -> int:
+    """The first training sentence after those a manifest used (utterance ids are NAME-INDEX, see plan)."""
+    return 1 + max(int(json.loads(line)["id"].rsplit("-", 1)[1]) for line in manifest.read_text().splitlines())
+
+
 def run_jobs(jobs: list[Job], workers: int, desc: str) -> tuple[list[dict], list[str]]:
     records, errors = [], []
     with multiprocessing.Pool(workers) as pool:
@@ -174,10 +179,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", choices=["all", "espeak", "flite"], default="all",
                         help="speak the training sentences with only this engine's training voices")
     parser.add_argument("--splits", default="dev,test,train", help="which splits to build")
-    parser.add_argument("--start", type=int, default=0, help="first training sentence (skip those used already)")
+    parser.add_argument("--start", default="0",
+                        help="first training sentence, or 'next': the one after those OUT/train.jsonl used")
     parser.add_argument("--train-name", default="train", help="name of the training manifest, its folder and ids")
     args = parser.parse_args(argv)
     text, out = Path(args.text), Path(args.out)
+    if args.start == "next":
+        if not (out / "train.jsonl").is_file():
+            parser.error(f"--start next: no {out / 'train.jsonl'} to continue after")
+        args.start = next_sentence(out / "train.jsonl")
+    elif not args.start.isdigit():
+        parser.error(f"--start {args.start}: expected a sentence index or 'next'")
+    args.start = int(args.start)
     voices = voices_by_split()
     speakers = dict(voices)  # who speaks each split here; voices.json keeps the whole split
     if args.engine != "all":
