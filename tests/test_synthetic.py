@@ -55,12 +55,14 @@ def test_text_preparation_normalizes_and_holds_out_books(tmp_path):
 def test_tiny_corpus_has_valid_audio_and_held_out_voices(tmp_path):
     text = tmp_path / "text"
     text.mkdir()
-    (text / "train.txt").write_text("THE CAT SAT ON THE MAT\nA BIRD IN THE HAND\nOPEN THE WINDOW PLEASE\nIT IS COLD TODAY\n")
+    (text / "train.txt").write_text(
+        "THE CAT SAT ON THE MAT\nA BIRD IN THE HAND\nOPEN THE WINDOW PLEASE\nIT IS COLD TODAY\nTHE SUN IS UP NOW\nWE WALKED HOME\n"
+    )
     (text / "dev.txt").write_text("WHERE IS THE RIVER\n")
     (text / "test.txt").write_text("THE TRAVELLER CAME BACK\nHE SAW THE FUTURE\n")
     out = tmp_path / "corpus"
     result = subprocess.run(
-        [sys.executable, RECIPE / "synthesize.py", "--text", text, "--out", out, "--hours", "0.003",
+        [sys.executable, RECIPE / "synthesize.py", "--text", text, "--out", out, "--hours", "0.0015",
          "--dev-hours", "0.0005", "--test-hours", "0.001", "--jobs", "2"],
         capture_output=True, text=True,
     )
@@ -82,17 +84,24 @@ def test_tiny_corpus_has_valid_audio_and_held_out_voices(tmp_path):
     first = Path(splits["train"][0].audio).stat().st_mtime_ns
     subprocess.run(result.args, check=True, capture_output=True)
     assert Path(splits["train"][0].audio).stat().st_mtime_ns == first
-    # a flite-only supplement from sentence 2 on: its own manifest, ids and folder; voices.json unchanged
+    # a flite-only supplement from sentence 3 on: its own manifest, ids and folder; voices.json unchanged
     extra = subprocess.run(
-        [sys.executable, RECIPE / "synthesize.py", "--text", text, "--out", out, "--hours", "0.001", "--jobs", "2",
-         "--engine", "flite", "--splits", "train", "--start", "2", "--train-name", "train_flite"],
+        [sys.executable, RECIPE / "synthesize.py", "--text", text, "--out", out, "--hours", "0.0007", "--jobs", "2",
+         "--engine", "flite", "--splits", "train", "--start", "3", "--train-name", "train_flite"],
         capture_output=True, text=True,
     )
     assert extra.returncode == 0, extra.stderr
     flite = [json.loads(line) for line in (out / "train_flite.jsonl").read_text().splitlines()]
-    assert [r["text"] for r in flite] == ["OPEN THE WINDOW PLEASE", "IT IS COLD TODAY"]
-    assert [r["id"] for r in flite] == ["train_flite-000002", "train_flite-000003"]
+    assert [r["text"] for r in flite] == ["IT IS COLD TODAY", "THE SUN IS UP NOW"]
+    assert [r["id"] for r in flite] == ["train_flite-000003", "train_flite-000004"]
     assert {r["voice"] for r in flite} <= {v for v in held_out["train"] if v.startswith("flite:")}
     assert all(load_audio(out / r["audio"]).numel() > SAMPLE_RATE // 2 for r in flite)
     assert json.loads((out / "voices.json").read_text()) == held_out
     assert len(read_manifest(out / "train.jsonl")) == 4
+    # --start next begins after the last sentence any --after manifest used (train: 0-3, train_flite: 3-4)
+    more = [sys.executable, RECIPE / "synthesize.py", "--text", text, "--out", out, "--hours", "0.0003", "--jobs", "2",
+            "--splits", "train", "--start", "next", "--train-name", "train_more"]
+    assert subprocess.run(more + ["--after", "train,train_flite"], capture_output=True).returncode == 0
+    assert [u.id for u in read_manifest(out / "train_more.jsonl")] == ["train_more-000005"]
+    missing = subprocess.run(more + ["--after", "train,nothing"], capture_output=True, text=True)
+    assert missing.returncode == 2 and "nothing.jsonl" in missing.stderr and "Traceback" not in missing.stderr

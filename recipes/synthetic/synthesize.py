@@ -180,14 +180,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="speak the training sentences with only this engine's training voices")
     parser.add_argument("--splits", default="dev,test,train", help="which splits to build")
     parser.add_argument("--start", default="0",
-                        help="first training sentence, or 'next': the one after those OUT/train.jsonl used")
+                        help="first training sentence, or 'next': the one after those the --after manifests used")
+    parser.add_argument("--after", default="train",
+                        help="with --start next: names of the training manifests in OUT (comma-separated) whose "
+                             "sentences come first")
     parser.add_argument("--train-name", default="train", help="name of the training manifest, its folder and ids")
     args = parser.parse_args(argv)
     text, out = Path(args.text), Path(args.out)
     if args.start == "next":
-        if not (out / "train.jsonl").is_file():
-            parser.error(f"--start next: no {out / 'train.jsonl'} to continue after")
-        args.start = next_sentence(out / "train.jsonl")
+        manifests = [out / f"{name}.jsonl" for name in args.after.split(",")]
+        missing = [str(m) for m in manifests if not m.is_file()]
+        if missing:
+            parser.error(f"--start next: no {', '.join(missing)} to continue after")
+        args.start = max(next_sentence(m) for m in manifests)
     elif not args.start.isdigit():
         parser.error(f"--start {args.start}: expected a sentence index or 'next'")
     args.start = int(args.start)
