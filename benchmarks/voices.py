@@ -6,7 +6,7 @@ augmentation, with each given voice (recipes/synthetic/synthesize.py) and scores
 training voice reading unseen text separates "the voice is new" from "the text is new".
 
 Usage:
-    python benchmarks/voices.py --errs exp/synthetic-continue3/eval/greedy/errs-test.tsv \
+    python benchmarks/voices.py --errs exp/synthetic-continue4/eval/greedy/errs-test.tsv \
         --manifest data/synthetic/test.jsonl [--model DIR] [--probe flite:slt espeak:+f3 ...] [--n 40]
 """
 
