@@ -16,8 +16,8 @@
 #   5 continue  10 more epochs the same way from the stage-4 averaged model -> $EXP-continue2
 #   6 continue  6 more epochs from the stage-5 averaged model on the main corpus + the flite supplement,
 #               peak LR 5e-4 -> $EXP-continue3
-#   7 continue  EPOCHS4 more epochs from the stage-6 averaged model on all three training sets, without
-#               dropout or SpecAugment (the model underfits: 16% WER on clean training utterances) -> $EXP-continue4
+#   7 continue  5 more epochs from the stage-6 averaged model on all three training sets, without dropout
+#               or SpecAugment (v4 underfit: 23.6% WER on its first 300 training utterances) -> $EXP-continue4
 #   8 average   the last $AVG checkpoints of stage 7
 #   9 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
 #  10 evaluate  greedy, beam and beam+LM WER/CER on dev and test -> $EXP-continue4/eval/, RESULTS table
