@@ -47,12 +47,13 @@ fi
 if run 1; then
   echo "stage 1: synthesize $hours h of training speech"
   python recipes/synthetic/synthesize.py --text "$data/text" --out "$data" --hours "$hours" --jobs "$jobs"
-  echo "stage 1: $(python -c "print($hours / 4)") h supplement of flite speech"
-  python recipes/synthetic/synthesize.py --text "$data/text" --out "$data" --hours "$(python -c "print($hours / 4)")" \
+  flite_hours=$(python -c "print($hours / 4)"); more_hours=$(python -c "print($hours * 3 / 4)")
+  echo "stage 1: $flite_hours h supplement of flite speech"
+  python recipes/synthetic/synthesize.py --text "$data/text" --out "$data" --hours "$flite_hours" \
     --jobs "$jobs" --engine flite --splits train --start next --train-name train_flite
   cat "$data/train.jsonl" "$data/train_flite.jsonl" > "$data/train_all.jsonl"
-  echo "stage 1: $(python -c "print($hours * 3 / 4)") h more of unused sentences, all training voices"
-  python recipes/synthetic/synthesize.py --text "$data/text" --out "$data" --hours "$(python -c "print($hours * 3 / 4)")" \
+  echo "stage 1: $more_hours h more of unused sentences, all training voices"
+  python recipes/synthetic/synthesize.py --text "$data/text" --out "$data" --hours "$more_hours" \
     --jobs "$jobs" --splits train --start next --after train,train_flite --train-name train_more
   cat "$data/train_all.jsonl" "$data/train_more.jsonl" > "$data/train_full.jsonl"
 fi
@@ -84,7 +85,7 @@ if run 6; then
   continue_from "$exp-continue2" "$exp-continue3" 6 "train_manifest=$data/train_all.jsonl" lr=0.0005 seed=2
 fi
 if run 7; then
-  echo "stage 7: 5 more epochs from the averaged stage-6 model on 40 h, no dropout or SpecAugment"
+  echo "stage 7: 5 more epochs from the averaged stage-6 model on train_full, no dropout or SpecAugment"
   continue_from "$exp-continue3" "$exp-continue4" 5 "train_manifest=$data/train_full.jsonl" lr=0.0005 seed=3 \
     model.dropout=0.0 model.freq_masks=0 model.time_masks=0
 fi
