@@ -26,6 +26,9 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     epochs: int = 10
     max_steps: int = 0  # stop after this many optimizer steps; 0 = run all epochs
+    # Stop after this much training wall time (a resumed run counts the time before the kill); the cosine
+    # decay then follows the spent fraction of the budget instead of the steps. 0 = no limit.
+    time_budget_minutes: float = 0.0
     batch_seconds: float = 60.0  # padded audio seconds per batch (per process)
     num_buckets: int = 10
     sortagrad: bool = False  # first epoch shortest batches first

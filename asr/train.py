@@ -61,18 +61,28 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     return device
 
 
-def lr_at(step: int, cfg: TrainConfig, total_steps: int) -> float:
-    """Learning rate for optimizer step ``step`` (0-based): linear warm-up, then the chosen decay."""
+def lr_at(step: int, cfg: TrainConfig, total_steps: int, budget_spent: float | None = None) -> float:
+    """Learning rate for optimizer step ``step`` (0-based): linear warm-up, then the chosen decay.
+
+    With ``budget_spent`` (the fraction of ``time_budget_minutes`` used so far) the cosine decays over the
+    time budget instead: the warm-up ramp times the cosine of the spent fraction, so that the rate reaches
+    its floor as the time runs out whatever the speed of the machine.
+    """
     warmup = max(cfg.warmup_steps, 1)
+    ramp = min(1.0, (step + 1) / warmup)
+    if budget_spent is not None and cfg.lr_schedule == "cosine":
+        return cfg.lr * ramp * _cosine(min(1.0, budget_spent), cfg.min_lr_ratio)
     if step < warmup:
-        return cfg.lr * (step + 1) / warmup
+        return cfg.lr * ramp
     if cfg.lr_schedule == "inverse_sqrt":
         return cfg.lr * math.sqrt(warmup / (step + 1))
     if cfg.lr_schedule == "cosine":
-        progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
-        floor = cfg.min_lr_ratio
-        return cfg.lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
+        return cfg.lr * _cosine(min(1.0, (step - warmup) / max(1, total_steps - warmup)), cfg.min_lr_ratio)
     return cfg.lr
+
+
+def _cosine(progress: float, floor: float) -> float:
+    return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
 def load_exp_tokenizer(out_dir: Path) -> Tokenizer:
@@ -197,7 +207,7 @@ def validate(model: CTCModel, loader, tokenizer: Tokenizer, device: torch.device
 
 
 class Trainer:
-    """Holds the run state; ``run()`` trains until the epochs or ``max_steps`` are done."""
+    """Holds the run state; ``run()`` trains until the epochs, ``max_steps`` or the time budget are done."""
 
     def __init__(self, cfg: TrainConfig, resume: bool = False):
         self.cfg, self.out = cfg, Path(cfg.out_dir)
@@ -238,6 +248,8 @@ class Trainer:
         per_epoch = math.ceil(len(self.sampler.epoch_batches(0)) / cfg.accum_steps)
         self.total_steps = cfg.max_steps or per_epoch * cfg.epochs
         self.step = self.epoch = self.batch_in_epoch = 0
+        self.seconds_before = 0.0  # training wall time of the run before this process (a resume)
+        self.started = time.perf_counter()
         self.counters = {"skipped_steps": 0, "infeasible_utterances": 0, "unreadable_utterances": 0}
         self._report_infeasible(utts, targets)
         if not (resume and self._resume()) and cfg.init_from:
@@ -332,6 +344,7 @@ class Trainer:
             self._say(f"world size {saved_world} -> {self.world_size}: resuming at batch {self.batch_in_epoch} "
                        f"of {new} in epoch {self.epoch}")
         self.counters.update(state["counters"])  # older checkpoints lack the newer counters
+        self.seconds_before = state.get("train_seconds", 0.0)
         _set_rng_state(state["rng"])
         if self.rank:
             torch.manual_seed(cfg_seed_for(self.step, self.rank))
@@ -352,9 +365,30 @@ class Trainer:
             "train_config": self.cfg.to_dict(),
             "world_size": self.world_size,
             "epoch_batches": len(self.sampler.epoch_batches(self.epoch)),
+            "train_seconds": self._train_seconds(),
         }
         if self.main:
             save_checkpoint(state, self.out / "checkpoints", self.step, self.cfg.keep_checkpoints)
+
+    def _train_seconds(self) -> float:
+        """Training wall time so far, resumed runs included; under DDP the slowest rank's, so that all
+        ranks see the same value (and stop at the same step)."""
+        seconds = self.seconds_before + time.perf_counter() - self.started
+        if self.world_size > 1 and self.cfg.time_budget_minutes:
+            t = torch.tensor([seconds], dtype=torch.float64, device=self.device)
+            dist.all_reduce(t, op=dist.ReduceOp.MAX)
+            seconds = float(t)
+        return seconds
+
+    def _budget_spent(self) -> float | None:
+        """Fraction of the time budget used; None without one."""
+        if not self.cfg.time_budget_minutes:
+            return None
+        return self._train_seconds() / (60 * self.cfg.time_budget_minutes)
+
+    def _finished(self) -> bool:
+        spent = self._budget_spent()
+        return bool(self.cfg.max_steps and self.step >= self.cfg.max_steps) or (spent is not None and spent >= 1)
 
     def _micro_step(self, batch: dict, scale: float) -> tuple[float, int]:
         """Forward + backward of one micro-batch; returns (loss, infeasible). A non-finite loss is not
@@ -383,8 +417,9 @@ class Trainer:
 
     def _optimizer_step(self) -> tuple[float, bool]:
         """Clip, step and zero the gradients; a non-finite gradient norm skips the update."""
+        lr = lr_at(self.step, self.cfg, self.total_steps, self._budget_spent())
         for group in self.optimizer.param_groups:
-            group["lr"] = lr_at(self.step, self.cfg, self.total_steps)
+            group["lr"] = lr
         self.scaler.unscale_(self.optimizer)
         norm = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip))
         ok = math.isfinite(norm)
@@ -425,7 +460,7 @@ class Trainer:
             dist.barrier()  # the other ranks wait for rank 0's validation
 
     def _train_epoch(self, bar) -> bool:
-        """Train over the rest of the current epoch; returns True when max_steps is reached."""
+        """Train over the rest of the current epoch; returns True when max_steps or the time budget is reached."""
         cfg = self.cfg
         self.dataset.set_epoch(self.epoch)
         self.sampler.set_epoch(self.epoch, self.batch_in_epoch)
@@ -450,17 +485,18 @@ class Trainer:
             losses, audio_seconds, started = [], 0.0, time.perf_counter()
             if self.step % cfg.checkpoint_every == 0:
                 self._checkpoint()
-            if cfg.max_steps and self.step >= cfg.max_steps:
+            if self._finished():
                 return True
         return False
 
     def run(self) -> Path:
         """Train, write the final model directory and return its path."""
+        self.started = time.perf_counter()
         self.model.train()
         bar = tqdm(total=self.total_steps, initial=self.step, desc="train", unit="step", dynamic_ncols=True,
                    disable=not self.main)
         try:
-            while self.epoch < self.cfg.epochs and not (self.cfg.max_steps and self.step >= self.cfg.max_steps):
+            while self.epoch < self.cfg.epochs and not self._finished():
                 if self._train_epoch(bar):
                     if self.batch_in_epoch >= len(self.sampler.epoch_batches(self.epoch)):
                         self._end_epoch()
@@ -477,7 +513,7 @@ class Trainer:
                        f"unreadable audio left out: {self.counters['unreadable_utterances']}"
                        + (f" (listed in {self.out / 'bad-audio.txt'})" if self.bad_audio else ""))
         info = {"step": self.step, "epoch": self.epoch, "parameters": self.model.num_parameters(),
-                "world_size": self.world_size}
+                "world_size": self.world_size, "train_seconds": round(self._train_seconds(), 1)}
         model_dir = self.out / "model"
         if self.main:
             save_model_dir(model_dir, self.model_cfg, self.model.state_dict(), self.tokenizer, info)

@@ -65,13 +65,16 @@ def test_two_gloo_processes_match_one_process_on_the_same_data(tmp_path):
 
 
 def test_resume_with_a_different_world_size(tmp_path):
-    cfg = tiny_train_config(tmp_path / "exp", **{**DDP_CONFIG, "max_steps": 1, "checkpoint_every": 3})
+    # a time budget (large enough not to stop it) makes the ranks agree on the clock every step
+    cfg = tiny_train_config(tmp_path / "exp", **{**DDP_CONFIG, "max_steps": 1, "checkpoint_every": 3,
+                                                 "time_budget_minutes": 60.0})
     conf = tmp_path / "c.yaml"
     conf.write_text(yaml.safe_dump(cfg.to_dict()))
     first = torchrun(2, conf)
     assert first.returncode == 0, first.stderr[-3000:]
     mid_epoch = load_checkpoint(list_checkpoints(tmp_path / "exp" / "checkpoints")[-1])
     assert mid_epoch["step"] == 1 and mid_epoch["batch_in_epoch"] == 1 and mid_epoch["world_size"] == 2
+    assert 0 < mid_epoch["train_seconds"] < 3600
     second = subprocess.run([sys.executable, "-m", "asr.cli", "train", "--config", str(conf), "--resume",
                              "max_steps=6"], capture_output=True, text=True, timeout=300)
     assert second.returncode == 0, second.stderr[-3000:]

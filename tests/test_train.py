@@ -156,6 +156,27 @@ def test_learning_rate_schedule():
     assert all(a >= b for a, b in zip(lrs[9:], lrs[10:])) and lrs[-1] == pytest.approx(1e-4, rel=0.01)
     cfg.lr_schedule = "inverse_sqrt"
     assert asr.train.lr_at(39, cfg, 110) == pytest.approx(1e-3 * (10 / 40) ** 0.5)
+    cfg.lr_schedule = "cosine"  # with a time budget the cosine follows the spent fraction, not the steps
+    assert asr.train.lr_at(4, cfg, 110, budget_spent=0.0) == pytest.approx(5e-4)  # still warming up
+    assert asr.train.lr_at(50, cfg, 110, budget_spent=0.5) == pytest.approx(1e-3 * (0.1 + 0.9 * 0.5))
+    assert asr.train.lr_at(50, cfg, 110, budget_spent=1.2) == pytest.approx(1e-4)
+
+
+def test_time_budget_stops_training_and_counts_resumed_time(tmp_path, monkeypatch):
+    real_clock = asr.train.Trainer._train_seconds
+    monkeypatch.setattr(asr.train.Trainer, "_train_seconds", lambda self: 10.0 * self.step)  # 10 s a step
+    cfg = tiny_train_config(tmp_path, max_steps=0, epochs=50, batch_seconds=4.0, time_budget_minutes=0.5,
+                            warmup_steps=1, lr=1e-3, lr_schedule="cosine", min_lr_ratio=0.1)
+    trainer = asr.train.Trainer(cfg)
+    model_dir = trainer.run()
+    assert trainer.step == 3 and trainer.epoch < 50  # 30 s of budget, spent by the third step
+    assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(1e-3 * (0.1 + 0.9 * 0.25))  # 2/3 spent
+    assert load_checkpoint(list_checkpoints(tmp_path / "checkpoints")[-1])["train_seconds"] == 30.0
+    assert json.loads((model_dir / "config.json").read_text())["info"]["train_seconds"] == 30.0
+    resumed = asr.train.Trainer(cfg, resume=True)
+    resumed.run()
+    assert resumed.step == 3 and resumed.seconds_before == 30.0  # nothing left to spend
+    assert real_clock(resumed) > 30.0  # the real clock adds this process's time to the saved time
 
 
 def test_init_from_starts_a_new_run_from_a_trained_model(trained_exp, tmp_path):
