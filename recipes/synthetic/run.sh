@@ -3,6 +3,11 @@
 #
 # Usage (from the repository root, inside the project's venv):
 #   bash recipes/synthetic/run.sh [--stage N] [--stop-stage M] [--hours H] [--text-dir DIR]
+#   bash recipes/synthetic/run.sh --preset gpu --budget MINUTES [...]
+#
+# Presets: cpu (default) is the chain of CPU runs below (stages 3-7, a 3.1 M-parameter model); gpu trains
+# conf/gpu.yaml (8.9 M parameters) once, from scratch, on all of train_full.jsonl for --budget minutes of
+# wall time in stage 3 (the learning rate anneals over the budget), and skips stages 4-7.
 #
 # Stages (each can be re-run; finished work is kept):
 #   0 text      sentences from the books, normalized, dev/test books held out
@@ -11,34 +16,46 @@
 #               uniform voice sampling leaves flite only ~4% of the main corpus; and $hours*3/4 h of sentences
 #               neither used (all voices), for stage 7
 #   2 tokenizer BPE on the training transcripts (of the main corpus)
-#   3 train     asr train (resumes from the newest checkpoint if one exists)
+#   3 train     asr train (resumes from the newest checkpoint if one exists); gpu: on train_full.jsonl
 #   4 continue  5 more epochs from the stage-3 averaged model, fresh schedule (conf/cpu_small_continue.yaml)
 #   5 continue  10 more epochs the same way from the stage-4 averaged model -> $EXP-continue2
 #   6 continue  6 more epochs from the stage-5 averaged model on the main corpus + the flite supplement,
 #               peak LR 5e-4 -> $EXP-continue3
 #   7 continue  5 more epochs from the stage-6 averaged model on all three training sets, without dropout
 #               or SpecAugment (v4 underfit: 23.6% WER on its first 300 training utterances) -> $EXP-continue4
-#   8 average   the last $AVG checkpoints of stage 7
+#   8 average   the last $AVG checkpoints of stage 7 (gpu: of stage 3)
 #   9 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
-#  10 evaluate  greedy, beam and beam+LM WER/CER on dev and test -> $EXP-continue4/eval/, RESULTS table
+#  10 evaluate  greedy, beam and beam+LM WER/CER on dev and test -> $EXP-continue4/eval/ (gpu: $EXP/eval/),
+#               RESULTS table
 #  11 export    the averaged model + LM -> pretrained/$NAME, with example recordings by held-out voices
 # Needs: apt-get install espeak-ng flite
 set -euo pipefail
 
-stage=0; stop_stage=11; hours=20; text_dir=../shared/corpus/books
-data=data/synthetic; exp=exp/synthetic; conf=recipes/synthetic/conf/cpu_small.yaml
+stage=0; stop_stage=11; hours=20; text_dir=../shared/corpus/books; preset=cpu; budget=""
+data=data/synthetic; exp=""; conf=""
 conf2=recipes/synthetic/conf/cpu_small_continue.yaml
-avg=5; name=conformer-ctc-synthetic; jobs=2
+avg=5; name=conformer-ctc-synthetic; jobs=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --stage) stage=$2; shift 2;; --stop-stage) stop_stage=$2; shift 2;;
     --hours) hours=$2; shift 2;; --text-dir) text_dir=$2; shift 2;;
     --data) data=$2; shift 2;; --exp) exp=$2; shift 2;; --conf) conf=$2; shift 2;;
     --avg) avg=$2; shift 2;; --name) name=$2; shift 2;; --jobs) jobs=$2; shift 2;;
+    --preset) preset=$2; shift 2;; --budget) budget=$2; shift 2;;
     *) echo "unknown option $1" >&2; exit 2;;
   esac
 done
+case "$preset" in
+  cpu) conf=${conf:-recipes/synthetic/conf/cpu_small.yaml}; exp=${exp:-exp/synthetic}; jobs=${jobs:-2}
+       train_set=$data/train.jsonl; last=$exp-continue4;;
+  gpu) conf=${conf:-recipes/synthetic/conf/gpu.yaml}; exp=${exp:-exp/synthetic-gpu}; jobs=${jobs:-$(nproc)}
+       train_set=$data/train_full.jsonl; last=$exp;;
+  *) echo "--preset: cpu or gpu, not $preset" >&2; exit 2;;
+esac
+budget_arg=()
+[ -z "$budget" ] || budget_arg=("time_budget_minutes=$budget")
 run() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
+cpu_only() { [ "$preset" = cpu ] || { echo "stage $1: skipped (cpu preset only)"; false; }; }
 
 if run 0; then
   echo "stage 0: text from $text_dir"
@@ -63,7 +80,8 @@ if run 2; then
 fi
 if run 3; then
   echo "stage 3: train"
-  asr train --config "$conf" "train_manifest=$data/train.jsonl" "valid_manifest=$data/dev.jsonl" "out_dir=$exp" --resume
+  asr train --config "$conf" "train_manifest=$train_set" "valid_manifest=$data/dev.jsonl" "out_dir=$exp" \
+    "${budget_arg[@]}" --resume
 fi
 # continue_from SRC_EXP OUT_EXP EPOCHS [KEY=VALUE...]: a new run from SRC_EXP's averaged model (made if
 # missing) with a fresh warm-up + cosine schedule; resumes OUT_EXP's newest checkpoint after a kill.
@@ -72,24 +90,24 @@ continue_from() {
   asr train --config "$conf2" "train_manifest=$data/train.jsonl" "valid_manifest=$data/dev.jsonl" \
     "init_from=$1/model-avg$avg" "out_dir=$2" "epochs=$3" "${@:4}" --resume
 }
-if run 4; then
+if run 4 && cpu_only 4; then
   echo "stage 4: 5 more epochs from the averaged stage-3 model"
   continue_from "$exp" "$exp-continue" 5
 fi
-if run 5; then
+if run 5 && cpu_only 5; then
   echo "stage 5: 10 more epochs from the averaged stage-4 model"
   continue_from "$exp-continue" "$exp-continue2" 10
 fi
-if run 6; then
+if run 6 && cpu_only 6; then
   echo "stage 6: 6 more epochs from the averaged stage-5 model, with the flite supplement"
   continue_from "$exp-continue2" "$exp-continue3" 6 "train_manifest=$data/train_all.jsonl" lr=0.0005 seed=2
 fi
-if run 7; then
+if run 7 && cpu_only 7; then
   echo "stage 7: 5 more epochs from the averaged stage-6 model on train_full, no dropout or SpecAugment"
   continue_from "$exp-continue3" "$exp-continue4" 5 "train_manifest=$data/train_full.jsonl" lr=0.0005 seed=3 \
     model.dropout=0.0 model.freq_masks=0 model.time_masks=0
 fi
-last=$exp-continue4; final=$last/model-avg$avg
+final=$last/model-avg$avg
 if run 8; then
   echo "stage 8: average the last $avg checkpoints"
   asr average "$last" --last "$avg" --out "$final"
