@@ -3,7 +3,9 @@ backward + AdamW step), and how it scales with batch size. Random speech-like no
 the cost of a step does not depend on what is said.
 
 Usage: python benchmarks/train_throughput.py [--device cpu|cuda] [--batch-seconds 8 16 32] [--steps 3]
-Writes a Markdown table to stdout (copy it into benchmarks/RESULTS.md with the hardware it ran on).
+Writes a Markdown table to stdout (copy it into benchmarks/RESULTS.md with the hardware it ran on); on CUDA
+each cell also gives the step's peak GPU memory (bf16 autocast, as training runs there), for sizing
+batch_seconds to a card.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ REPO = Path(__file__).resolve().parent.parent
 PRESETS = ["small", "small_4x", "medium", "medium_4x", "large"]
 
 
-def measure(preset: str, batch_seconds: float, steps: int, device: torch.device, utt_seconds: float = 8.0) -> float:
+def measure(preset: str, batch_seconds: float, steps: int, device: torch.device, utt_seconds: float = 8.0) -> str:
+    """One table cell: audio seconds per wall second, and on CUDA the peak memory in GiB."""
     cfg = load_train_config(REPO / "recipes/librispeech/conf" / f"{preset}.yaml")
     model = CTCModel(ModelConfig.from_dict({**cfg.model.to_dict(), "vocab_size": cfg.bpe_vocab_size + 1})).to(device)
     model.train()
@@ -34,6 +37,8 @@ def measure(preset: str, batch_seconds: float, steps: int, device: torch.device,
     targets = torch.randint(1, cfg.bpe_vocab_size + 1, (batch, int(utt_seconds * 4)), device=device)
     target_lengths = torch.full((batch,), targets.shape[1], device=device)
     amp = device.type == "cuda"
+    if amp:
+        torch.cuda.reset_peak_memory_stats(device)
     times = []
     for step in range(steps + 1):  # the first step warms up and is not timed
         if device.type == "cuda":
@@ -49,7 +54,8 @@ def measure(preset: str, batch_seconds: float, steps: int, device: torch.device,
             torch.cuda.synchronize()
         if step:
             times.append(time.perf_counter() - start)
-    return batch * utt_seconds / (sum(times) / len(times))
+    speed = f"{batch * utt_seconds / (sum(times) / len(times)):.1f}"
+    return f"{speed} ({torch.cuda.max_memory_allocated(device) / 2**30:.1f} GiB)" if amp else speed
 
 
 def main() -> None:
@@ -68,7 +74,7 @@ def main() -> None:
     print("| preset | " + " | ".join(f"batch {b:g} s" for b in args.batch_seconds) + " |")
     print("|---|" + "---:|" * len(args.batch_seconds))
     for preset in args.presets:
-        cells = [f"{measure(preset, b, args.steps, device):.1f}" for b in args.batch_seconds]
+        cells = [measure(preset, b, args.steps, device) for b in args.batch_seconds]
         print(f"| {preset} | " + " | ".join(cells) + " |", flush=True)
 
 
