@@ -209,5 +209,43 @@ class BeamSearchDecoder:
                 tokens, frames = tokens[1:], frames[1:]
             while tokens and tokens[-1] == self._sil:
                 tokens, frames = tokens[:-1], frames[:-1]
+            if self.lexicon_size:
+                tokens, frames = respell(best.words, tokens, frames, self.tokenizer,
+                                         self._sil if isinstance(self.tokenizer, CharTokenizer) else None)
             hyps.append(Hypothesis(tokens, frames, float(best.score)))
         return hyps
+
+
+def respell(words: list[str], tokens: list[int], frames: list[int], tokenizer: Tokenizer,
+            separator: int | None = None) -> tuple[list[int], list[int]]:
+    """Put back the pieces that torchaudio merged out of a lexicon-constrained path.
+
+    torchaudio merges equal neighbouring tokens of flashlight's path after decoding, so a word whose spelling
+    repeats a piece lost one (FRERE, spelled F RE RE, came out as FRE: not a word of the lexicon). The
+    decoded words' spellings are walked along the path: a missing piece equal to the one before it is put
+    back with that piece's frame; anything else that does not match leaves the path as it came. Tokens past
+    the listed words (flashlight may not list a last word) are kept. ``separator``: the word separator token
+    between words (character vocabularies).
+    """
+    want: list[int] = []
+    try:
+        for i, word in enumerate(words):
+            if i and separator is not None:
+                want.append(separator)
+            want += tokenizer.encode(word)
+    except TokenizerError:  # <unk>: keep the path as it came
+        return tokens, frames
+    out_tokens: list[int] = []
+    out_frames: list[int] = []
+    j = 0
+    for i, t in enumerate(want):
+        if j < len(tokens) and tokens[j] == t:
+            out_tokens.append(t)
+            out_frames.append(frames[j])
+            j += 1
+        elif i and want[i - 1] == t and out_tokens:  # merged into the piece before it
+            out_tokens.append(t)
+            out_frames.append(out_frames[-1])
+        else:
+            return tokens, frames
+    return out_tokens + tokens[j:], out_frames + frames[j:]
