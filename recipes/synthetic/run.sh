@@ -5,16 +5,17 @@
 #   bash recipes/synthetic/run.sh [--stage N] [--stop-stage M] [--hours H] [--text-dir DIR]
 #   bash recipes/synthetic/run.sh --preset gpu --budget MINUTES [...]
 #
-# Presets: cpu (default) is the chain of CPU runs below (stages 3-7, a 3.1 M-parameter model); gpu trains
+# Presets: cpu (default) is the chain of CPU runs below (stages 3-8, a 3.1 M-parameter model); gpu trains
 # conf/gpu.yaml (8.9 M parameters) once, from scratch, on all of train_full.jsonl for --budget minutes of
-# wall time in stage 3 (the learning rate anneals over the budget), and skips stages 4-7.
+# wall time in stage 3 (the learning rate anneals over the budget), and skips stages 4-8.
 #
 # Stages (each can be re-run; finished work is kept):
 #   0 text      sentences from the books, normalized, dev/test books held out
 #   1 corpus    espeak-ng + flite speech, held-out voices for dev/test, noise + reverb on train; then a
 #               supplement of flite-only speech ($hours/4 h, sentences the main corpus did not use), since
-#               uniform voice sampling leaves flite only ~4% of the main corpus; and $hours*3/4 h of sentences
-#               neither used (all voices), for stage 7
+#               uniform voice sampling leaves flite only ~4% of the main corpus; $hours*3/4 h of sentences
+#               neither used (all voices), for stage 7; and for stage 8 $hours*2/5 h more unused sentences (all
+#               voices) and $hours/5 h of flite (train_more2, train_flite2; train_ext = all five sets)
 #   2 tokenizer BPE on the training transcripts (of the main corpus)
 #   3 train     asr train (resumes from the newest checkpoint if one exists); gpu: on train_full.jsonl
 #   4 continue  5 more epochs from the stage-3 averaged model, fresh schedule (conf/cpu_small_continue.yaml)
@@ -23,15 +24,17 @@
 #               peak LR 5e-4 -> $EXP-continue3
 #   7 continue  5 more epochs from the stage-6 averaged model on all three training sets, without dropout
 #               or SpecAugment (v4 underfit: 23.6% WER on its first 300 training utterances) -> $EXP-continue4
-#   8 average   the last $AVG checkpoints of stage 7 (gpu: of stage 3)
-#   9 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
-#  10 evaluate  greedy, beam and beam+LM WER/CER on dev and test -> $EXP-continue4/eval/ (gpu: $EXP/eval/),
+#   8 continue  3 more epochs from the stage-7 averaged model on train_ext (11.4 h of new sentences with
+#               more flite), the same way -> $EXP-continue5
+#   9 average   the last $AVG checkpoints of stage 8 (gpu: of stage 3)
+#  10 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
+#  11 evaluate  greedy, beam and beam+LM WER/CER on dev and test -> $EXP-continue5/eval/ (gpu: $EXP/eval/),
 #               RESULTS table
-#  11 export    the averaged model + LM -> pretrained/$NAME, with example recordings by held-out voices
+#  12 export    the averaged model + LM -> pretrained/$NAME, with example recordings by held-out voices
 # Needs: apt-get install espeak-ng flite
 set -euo pipefail
 
-stage=0; stop_stage=11; hours=20; text_dir=../shared/corpus/books; preset=cpu; budget=""
+stage=0; stop_stage=12; hours=20; text_dir=../shared/corpus/books; preset=cpu; budget=""
 data=data/synthetic; exp=""; conf=""
 conf2=recipes/synthetic/conf/cpu_small_continue.yaml
 avg=5; name=conformer-ctc-synthetic; jobs=""
@@ -47,7 +50,7 @@ while [ $# -gt 0 ]; do
 done
 case "$preset" in
   cpu) conf=${conf:-recipes/synthetic/conf/cpu_small.yaml}; exp=${exp:-exp/synthetic}; jobs=${jobs:-2}
-       train_set=$data/train.jsonl; last=$exp-continue4;;
+       train_set=$data/train.jsonl; last=$exp-continue5;;
   gpu) conf=${conf:-recipes/synthetic/conf/gpu.yaml}; exp=${exp:-exp/synthetic-gpu}; jobs=${jobs:-$(nproc)}
        train_set=$data/train_full.jsonl; last=$exp;;
   *) echo "--preset: cpu or gpu, not $preset" >&2; exit 2;;
@@ -73,6 +76,14 @@ if run 1; then
   python recipes/synthetic/synthesize.py --text "$data/text" --out "$data" --hours "$more_hours" \
     --jobs "$jobs" --splits train --start next --after train,train_flite --train-name train_more
   cat "$data/train_all.jsonl" "$data/train_more.jsonl" > "$data/train_full.jsonl"
+  more2_hours=$(python -c "print($hours * 2 / 5)"); flite2_hours=$(python -c "print($hours / 5)")
+  echo "stage 1: $more2_hours h more of unused sentences, all training voices, and $flite2_hours h of flite"
+  python recipes/synthetic/synthesize.py --text "$data/text" --out "$data" --hours "$more2_hours" \
+    --jobs "$jobs" --splits train --start next --after train,train_flite,train_more --train-name train_more2
+  python recipes/synthetic/synthesize.py --text "$data/text" --out "$data" --hours "$flite2_hours" \
+    --jobs "$jobs" --engine flite --splits train --start next --after train,train_flite,train_more,train_more2 \
+    --train-name train_flite2
+  cat "$data/train_full.jsonl" "$data/train_more2.jsonl" "$data/train_flite2.jsonl" > "$data/train_ext.jsonl"
 fi
 if run 2; then
   echo "stage 2: BPE tokenizer"
@@ -107,18 +118,23 @@ if run 7 && cpu_only 7; then
   continue_from "$exp-continue3" "$exp-continue4" 5 "train_manifest=$data/train_full.jsonl" lr=0.0005 seed=3 \
     model.dropout=0.0 model.freq_masks=0 model.time_masks=0
 fi
+if run 8 && cpu_only 8; then
+  echo "stage 8: 3 more epochs from the averaged stage-7 model on train_ext, no dropout or SpecAugment"
+  continue_from "$exp-continue4" "$exp-continue5" 3 "train_manifest=$data/train_ext.jsonl" lr=0.0005 seed=4 \
+    model.dropout=0.0 model.freq_masks=0 model.time_masks=0
+fi
 final=$last/model-avg$avg
-if run 8; then
-  echo "stage 8: average the last $avg checkpoints"
+if run 9; then
+  echo "stage 9: average the last $avg checkpoints"
   asr average "$last" --last "$avg" --out "$final"
 fi
-if run 9; then
-  echo "stage 9: n-gram LM from $data/text/lm_train.txt, tuned on dev"
+if run 10; then
+  echo "stage 10: n-gram LM from $data/text/lm_train.txt, tuned on dev"
   asr lm build --text "$data/text/lm_train.txt" --order 3 --prune 0 1 1 --out "$final/lm"
   asr lm tune --model "$final" --manifest "$data/dev.jsonl" --save | tee "$last/lm-tuning.md"
 fi
-if run 10; then
-  echo "stage 10: evaluate greedy / beam / beam+LM"
+if run 11; then
+  echo "stage 11: evaluate greedy / beam / beam+LM"
   ev=$last/eval
   for set in dev test; do
     asr evaluate --model "$final" --manifest "$data/$set.jsonl" --output-dir "$ev/greedy" --threads 2
@@ -127,8 +143,8 @@ if run 10; then
   done
   python recipes/common/wer_table.py "$ev" --out "$ev/results.md"
 fi
-if run 11; then
-  echo "stage 11: export to pretrained/$name"
+if run 12; then
+  echo "stage 12: export to pretrained/$name"
   mkdir -p "pretrained/$name"   # README.md and examples/ there are kept
   rm -rf "pretrained/$name/lm"
   cp -r "$final"/* "pretrained/$name/"
