@@ -64,25 +64,27 @@ if run 0; then
   echo "stage 0: text from $text_dir"
   python recipes/synthetic/prepare_text.py --text-dir "$text_dir" --out "$data/text"
 fi
+# supplement NAME HOURS AFTER [OPTION...]: HOURS of training speech from the sentences after those the AFTER
+# manifests used (comma-separated), as the training manifest NAME
+supplement() {
+  local name=$1 h=$2 after=$3; shift 3
+  python recipes/synthetic/synthesize.py --text "$data/text" --out "$data" --hours "$h" --jobs "$jobs" \
+    --splits train --start next --after "$after" --train-name "$name" "$@"
+}
 if run 1; then
   echo "stage 1: synthesize $hours h of training speech"
   python recipes/synthetic/synthesize.py --text "$data/text" --out "$data" --hours "$hours" --jobs "$jobs"
-  flite_hours=$(python -c "print($hours / 4)"); more_hours=$(python -c "print($hours * 3 / 4)")
+  part() { python -c "print($hours * $1)"; }
+  flite_hours=$(part 1/4); more_hours=$(part 3/4); more2_hours=$(part 2/5); flite2_hours=$(part 1/5)
   echo "stage 1: $flite_hours h supplement of flite speech"
-  python recipes/synthetic/synthesize.py --text "$data/text" --out "$data" --hours "$flite_hours" \
-    --jobs "$jobs" --engine flite --splits train --start next --train-name train_flite
+  supplement train_flite "$flite_hours" train --engine flite
   cat "$data/train.jsonl" "$data/train_flite.jsonl" > "$data/train_all.jsonl"
   echo "stage 1: $more_hours h more of unused sentences, all training voices"
-  python recipes/synthetic/synthesize.py --text "$data/text" --out "$data" --hours "$more_hours" \
-    --jobs "$jobs" --splits train --start next --after train,train_flite --train-name train_more
+  supplement train_more "$more_hours" train,train_flite
   cat "$data/train_all.jsonl" "$data/train_more.jsonl" > "$data/train_full.jsonl"
-  more2_hours=$(python -c "print($hours * 2 / 5)"); flite2_hours=$(python -c "print($hours / 5)")
   echo "stage 1: $more2_hours h more of unused sentences, all training voices, and $flite2_hours h of flite"
-  python recipes/synthetic/synthesize.py --text "$data/text" --out "$data" --hours "$more2_hours" \
-    --jobs "$jobs" --splits train --start next --after train,train_flite,train_more --train-name train_more2
-  python recipes/synthetic/synthesize.py --text "$data/text" --out "$data" --hours "$flite2_hours" \
-    --jobs "$jobs" --engine flite --splits train --start next --after train,train_flite,train_more,train_more2 \
-    --train-name train_flite2
+  supplement train_more2 "$more2_hours" train,train_flite,train_more
+  supplement train_flite2 "$flite2_hours" train,train_flite,train_more,train_more2 --engine flite
   cat "$data/train_full.jsonl" "$data/train_more2.jsonl" "$data/train_flite2.jsonl" > "$data/train_ext.jsonl"
 fi
 if run 2; then
