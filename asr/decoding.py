@@ -144,6 +144,7 @@ class BeamSearchDecoder:
         # blank stands in for flashlight's silence token.
         sil = "|" if isinstance(tokenizer, CharTokenizer) else BLANK_NAME
         self._sil = names.index(sil)
+        self._word_separator = self._sil if sil == "|" else None  # between the words of a lexicon path
         self.beam_size = beam_size or (lm.beam_size if lm else 50)
         options = dict(
             nbest=1,
@@ -210,8 +211,7 @@ class BeamSearchDecoder:
             while tokens and tokens[-1] == self._sil:
                 tokens, frames = tokens[:-1], frames[:-1]
             if self.lexicon_size:
-                tokens, frames = respell(best.words, tokens, frames, self.tokenizer,
-                                         self._sil if isinstance(self.tokenizer, CharTokenizer) else None)
+                tokens, frames = respell(best.words, tokens, frames, self.tokenizer, self._word_separator)
             hyps.append(Hypothesis(tokens, frames, float(best.score)))
         return hyps
 

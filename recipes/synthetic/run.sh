@@ -115,15 +115,16 @@ if run 6 && cpu_only 6; then
   echo "stage 6: 6 more epochs from the averaged stage-5 model, with the flite supplement"
   continue_from "$exp-continue2" "$exp-continue3" 6 "train_manifest=$data/train_all.jsonl" lr=0.0005 seed=2
 fi
+no_regularization=(lr=0.0005 model.dropout=0.0 model.freq_masks=0 model.time_masks=0)  # stages 7 and 8
 if run 7 && cpu_only 7; then
   echo "stage 7: 5 more epochs from the averaged stage-6 model on train_full, no dropout or SpecAugment"
-  continue_from "$exp-continue3" "$exp-continue4" 5 "train_manifest=$data/train_full.jsonl" lr=0.0005 seed=3 \
-    model.dropout=0.0 model.freq_masks=0 model.time_masks=0
+  continue_from "$exp-continue3" "$exp-continue4" 5 "train_manifest=$data/train_full.jsonl" seed=3 \
+    "${no_regularization[@]}"
 fi
 if run 8 && cpu_only 8; then
   echo "stage 8: 3 more epochs from the averaged stage-7 model on train_ext, no dropout or SpecAugment"
-  continue_from "$exp-continue4" "$exp-continue5" 3 "train_manifest=$data/train_ext.jsonl" lr=0.0005 seed=4 \
-    model.dropout=0.0 model.freq_masks=0 model.time_masks=0
+  continue_from "$exp-continue4" "$exp-continue5" 3 "train_manifest=$data/train_ext.jsonl" seed=4 \
+    "${no_regularization[@]}"
 fi
 final=$last/model-avg$avg
 if run 9; then
