@@ -109,9 +109,29 @@ def test_tiny_corpus_has_valid_audio_and_held_out_voices(tmp_path):
 
 def test_run_sh_presets():
     """--preset gpu trains once (stage 3) and skips the CPU chain's continuation stages; a typo is an error."""
-    gpu = subprocess.run(["bash", str(RECIPE / "run.sh"), "--preset", "gpu", "--stage", "4", "--stop-stage", "8"],
+    gpu = subprocess.run(["bash", str(RECIPE / "run.sh"), "--preset", "gpu", "--stage", "4", "--stop-stage", "9"],
                          capture_output=True, text=True, timeout=60)
     assert gpu.returncode == 0, gpu.stderr
-    assert [f"stage {n}: skipped (cpu preset only)" for n in (4, 5, 6, 7, 8)] == gpu.stdout.splitlines()
+    assert [f"stage {n}: skipped (cpu preset only)" for n in (4, 5, 6, 7, 8, 9)] == gpu.stdout.splitlines()
     bad = subprocess.run(["bash", str(RECIPE / "run.sh"), "--preset", "tpu"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--preset: cpu or gpu, not tpu" in bad.stderr
+
+
+def test_run_sh_train_opts(tmp_path):
+    """--train-opts and --budget reach a continuation stage's `asr train` after the stage's own overrides."""
+    stub = tmp_path / "bin" / "asr"
+    stub.parent.mkdir()
+    stub.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / "calls"}\n')
+    stub.chmod(0o755)
+    env = {"PATH": f"{stub.parent}:/usr/bin:/bin"}
+    exp = tmp_path / "exp"
+    run = subprocess.run(["bash", str(RECIPE / "run.sh"), "--stage", "9", "--stop-stage", "9", "--exp", str(exp),
+                          "--train-opts", "batch_seconds=600 amp=true", "--budget", "6.5"],
+                         capture_output=True, text=True, timeout=60, env=env)
+    assert run.returncode == 0, run.stderr
+    average, train = (tmp_path / "calls").read_text().splitlines()
+    assert average == f"average {exp}-continue5 --last 5 --out {exp}-continue5/model-avg5"
+    args = train.split()
+    assert args[0] == "train" and f"init_from={exp}-continue5/model-avg5" in args and f"out_dir={exp}-continue6" in args
+    assert args[-4:] == ["batch_seconds=600", "amp=true", "time_budget_minutes=6.5", "--resume"]
+    assert args.index("lr=0.0005") < args.index("batch_seconds=600")  # the stage's own overrides come first

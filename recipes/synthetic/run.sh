@@ -4,10 +4,13 @@
 # Usage (from the repository root, inside the project's venv):
 #   bash recipes/synthetic/run.sh [--stage N] [--stop-stage M] [--hours H] [--text-dir DIR]
 #   bash recipes/synthetic/run.sh --preset gpu --budget MINUTES [...]
+#   --train-opts "KEY=VALUE ...": extra `asr train` overrides for every training stage (e.g. to run a stage on
+#   a GPU: "batch_seconds=600 lr=0.001 amp=true num_workers=14"); --budget MINUTES: wall-time limit of each
+#   training stage (the cosine learning rate then anneals over the budget)
 #
-# Presets: cpu (default) is the chain of CPU runs below (stages 3-8, a 3.1 M-parameter model); gpu trains
+# Presets: cpu (default) is the chain of runs below (stages 3-9, a 3.1 M-parameter model); gpu trains
 # conf/gpu.yaml (8.9 M parameters) once, from scratch, on all of train_full.jsonl for --budget minutes of
-# wall time in stage 3 (the learning rate anneals over the budget), and skips stages 4-8.
+# wall time in stage 3 (the learning rate anneals over the budget), and skips stages 4-9.
 #
 # Stages (each can be re-run; finished work is kept):
 #   0 text      sentences from the books, normalized, dev/test books held out
@@ -15,7 +18,9 @@
 #               supplement of flite-only speech ($hours/4 h, sentences the main corpus did not use), since
 #               uniform voice sampling leaves flite only ~4% of the main corpus; $hours*3/4 h of sentences
 #               neither used (all voices), for stage 7; and for stage 8 $hours*2/5 h more unused sentences (all
-#               voices) and $hours/5 h of flite (train_more2, train_flite2; train_ext = all five sets)
+#               voices) and $hours/5 h of flite (train_more2, train_flite2; train_ext = all five sets); and for
+#               stage 9 $hours h of the sentences still unused (all voices) and $hours/2 h of flite
+#               (train_more3, train_flite3; train_rest = these two)
 #   2 tokenizer BPE on the training transcripts (of the main corpus)
 #   3 train     asr train (resumes from the newest checkpoint if one exists); gpu: on train_full.jsonl
 #   4 continue  5 more epochs from the stage-3 averaged model, fresh schedule (conf/cpu_small_continue.yaml)
@@ -26,15 +31,18 @@
 #               or SpecAugment (v4 underfit: 23.6% WER on its first 300 training utterances) -> $EXP-continue4
 #   8 continue  3 more epochs from the stage-7 averaged model on train_ext (11.4 h of new sentences with
 #               more flite), the same way -> $EXP-continue5
-#   9 average   the last $AVG checkpoints of stage 8 (gpu: of stage 3)
-#  10 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
-#  11 evaluate  greedy, beam and beam+LM WER/CER on dev and test -> $EXP-continue5/eval/ (gpu: $EXP/eval/),
+#   9 continue  3 more epochs from the averaged stage-8 model on train_rest (30 h of sentences no earlier
+#               stage used), the same way -> $EXP-continue6 (the bundled v7 ran this stage on one H100 for
+#               a fixed time instead: see RESULTS.md)
+#  10 average   the last $AVG checkpoints of stage 9 (gpu: of stage 3)
+#  11 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
+#  12 evaluate  greedy, beam and beam+LM WER/CER on dev and test -> $EXP-continue6/eval/ (gpu: $EXP/eval/),
 #               RESULTS table
-#  12 export    the averaged model + LM -> pretrained/$NAME, with example recordings by held-out voices
+#  13 export    the averaged model + LM -> pretrained/$NAME, with example recordings by held-out voices
 # Needs: apt-get install espeak-ng flite
 set -euo pipefail
 
-stage=0; stop_stage=12; hours=20; text_dir=../shared/corpus/books; preset=cpu; budget=""
+stage=0; stop_stage=13; hours=20; text_dir=../shared/corpus/books; preset=cpu; budget=""; train_opts=""
 data=data/synthetic; exp=""; conf=""
 conf2=recipes/synthetic/conf/cpu_small_continue.yaml
 avg=5; name=conformer-ctc-synthetic; jobs=""
@@ -44,19 +52,19 @@ while [ $# -gt 0 ]; do
     --hours) hours=$2; shift 2;; --text-dir) text_dir=$2; shift 2;;
     --data) data=$2; shift 2;; --exp) exp=$2; shift 2;; --conf) conf=$2; shift 2;;
     --avg) avg=$2; shift 2;; --name) name=$2; shift 2;; --jobs) jobs=$2; shift 2;;
-    --preset) preset=$2; shift 2;; --budget) budget=$2; shift 2;;
+    --preset) preset=$2; shift 2;; --budget) budget=$2; shift 2;; --train-opts) train_opts=$2; shift 2;;
     *) echo "unknown option $1" >&2; exit 2;;
   esac
 done
 case "$preset" in
   cpu) conf=${conf:-recipes/synthetic/conf/cpu_small.yaml}; exp=${exp:-exp/synthetic}; jobs=${jobs:-2}
-       train_set=$data/train.jsonl; last=$exp-continue5;;
+       train_set=$data/train.jsonl; last=$exp-continue6;;
   gpu) conf=${conf:-recipes/synthetic/conf/gpu.yaml}; exp=${exp:-exp/synthetic-gpu}; jobs=${jobs:-$(nproc)}
        train_set=$data/train_full.jsonl; last=$exp;;
   *) echo "--preset: cpu or gpu, not $preset" >&2; exit 2;;
 esac
-budget_arg=()
-[ -z "$budget" ] || budget_arg=("time_budget_minutes=$budget")
+read -r -a extra <<< "$train_opts"   # extra overrides of every training stage, last so that they win
+[ -z "$budget" ] || extra+=("time_budget_minutes=$budget")
 run() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
 cpu_only() { [ "$preset" = cpu ] || { echo "stage $1: skipped (cpu preset only)"; false; }; }
 
@@ -76,6 +84,7 @@ if run 1; then
   python recipes/synthetic/synthesize.py --text "$data/text" --out "$data" --hours "$hours" --jobs "$jobs"
   part() { python -c "print($hours * $1)"; }
   flite_hours=$(part 1/4); more_hours=$(part 3/4); more2_hours=$(part 2/5); flite2_hours=$(part 1/5)
+  flite3_hours=$(part 1/2)
   echo "stage 1: $flite_hours h supplement of flite speech"
   supplement train_flite "$flite_hours" train --engine flite
   cat "$data/train.jsonl" "$data/train_flite.jsonl" > "$data/train_all.jsonl"
@@ -86,6 +95,10 @@ if run 1; then
   supplement train_more2 "$more2_hours" train,train_flite,train_more
   supplement train_flite2 "$flite2_hours" train,train_flite,train_more,train_more2 --engine flite
   cat "$data/train_full.jsonl" "$data/train_more2.jsonl" "$data/train_flite2.jsonl" > "$data/train_ext.jsonl"
+  echo "stage 1: $hours h of the sentences still unused, all training voices, and $flite3_hours h of flite"
+  supplement train_more3 "$hours" train,train_flite,train_more,train_more2,train_flite2
+  supplement train_flite3 "$flite3_hours" train_more3 --engine flite
+  cat "$data/train_more3.jsonl" "$data/train_flite3.jsonl" > "$data/train_rest.jsonl"
 fi
 if run 2; then
   echo "stage 2: BPE tokenizer"
@@ -94,14 +107,14 @@ fi
 if run 3; then
   echo "stage 3: train"
   asr train --config "$conf" "train_manifest=$train_set" "valid_manifest=$data/dev.jsonl" "out_dir=$exp" \
-    "${budget_arg[@]}" --resume
+    "${extra[@]}" --resume
 fi
 # continue_from SRC_EXP OUT_EXP EPOCHS [KEY=VALUE...]: a new run from SRC_EXP's averaged model (made if
 # missing) with a fresh warm-up + cosine schedule; resumes OUT_EXP's newest checkpoint after a kill.
 continue_from() {
   [ -d "$1/model-avg$avg" ] || asr average "$1" --last "$avg" --out "$1/model-avg$avg"
   asr train --config "$conf2" "train_manifest=$data/train.jsonl" "valid_manifest=$data/dev.jsonl" \
-    "init_from=$1/model-avg$avg" "out_dir=$2" "epochs=$3" "${@:4}" --resume
+    "init_from=$1/model-avg$avg" "out_dir=$2" "epochs=$3" "${@:4}" "${extra[@]}" --resume
 }
 if run 4 && cpu_only 4; then
   echo "stage 4: 5 more epochs from the averaged stage-3 model"
@@ -115,7 +128,7 @@ if run 6 && cpu_only 6; then
   echo "stage 6: 6 more epochs from the averaged stage-5 model, with the flite supplement"
   continue_from "$exp-continue2" "$exp-continue3" 6 "train_manifest=$data/train_all.jsonl" lr=0.0005 seed=2
 fi
-no_regularization=(lr=0.0005 model.dropout=0.0 model.freq_masks=0 model.time_masks=0)  # stages 7 and 8
+no_regularization=(lr=0.0005 model.dropout=0.0 model.freq_masks=0 model.time_masks=0)  # stages 7-9
 if run 7 && cpu_only 7; then
   echo "stage 7: 5 more epochs from the averaged stage-6 model on train_full, no dropout or SpecAugment"
   continue_from "$exp-continue3" "$exp-continue4" 5 "train_manifest=$data/train_full.jsonl" seed=3 \
@@ -126,18 +139,23 @@ if run 8 && cpu_only 8; then
   continue_from "$exp-continue4" "$exp-continue5" 3 "train_manifest=$data/train_ext.jsonl" seed=4 \
     "${no_regularization[@]}"
 fi
+if run 9 && cpu_only 9; then
+  echo "stage 9: 3 more epochs from the averaged stage-8 model on train_rest, no dropout or SpecAugment"
+  continue_from "$exp-continue5" "$exp-continue6" 3 "train_manifest=$data/train_rest.jsonl" seed=5 \
+    "${no_regularization[@]}"
+fi
 final=$last/model-avg$avg
-if run 9; then
-  echo "stage 9: average the last $avg checkpoints"
+if run 10; then
+  echo "stage 10: average the last $avg checkpoints"
   asr average "$last" --last "$avg" --out "$final"
 fi
-if run 10; then
-  echo "stage 10: n-gram LM from $data/text/lm_train.txt, tuned on dev"
+if run 11; then
+  echo "stage 11: n-gram LM from $data/text/lm_train.txt, tuned on dev"
   asr lm build --text "$data/text/lm_train.txt" --order 3 --prune 0 1 1 --out "$final/lm"
   asr lm tune --model "$final" --manifest "$data/dev.jsonl" --save | tee "$last/lm-tuning.md"
 fi
-if run 11; then
-  echo "stage 11: evaluate greedy / beam / beam+LM"
+if run 12; then
+  echo "stage 12: evaluate greedy / beam / beam+LM"
   ev=$last/eval
   for set in dev test; do
     asr evaluate --model "$final" --manifest "$data/$set.jsonl" --output-dir "$ev/greedy" --threads 2
@@ -146,8 +164,8 @@ if run 11; then
   done
   python recipes/common/wer_table.py "$ev" --out "$ev/results.md"
 fi
-if run 12; then
-  echo "stage 12: export to pretrained/$name"
+if run 13; then
+  echo "stage 13: export to pretrained/$name"
   mkdir -p "pretrained/$name"   # README.md and examples/ there are kept
   rm -rf "pretrained/$name/lm"
   cp -r "$final"/* "pretrained/$name/"
