@@ -260,7 +260,8 @@ class Trainer:
             self.net = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
         if self.main:
             self.out.mkdir(parents=True, exist_ok=True)
-            (self.out / "train_config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+            resolved = {**cfg.to_dict(), "model": self.model_cfg.to_dict()}  # the vocabulary size is the tokenizer's
+            (self.out / "train_config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
         self.log = _Log(self.out, self.step) if self.main else _NoLog()
 
     def _say(self, message: str) -> None:

@@ -146,6 +146,8 @@ def test_bpe_experiment_saves_its_tokenizer_with_the_model(tmp_path):
     model = asr.load_model(model_dir, device="cpu")
     assert model.config["tokenizer"]["type"] == "bpe" and model.tokenizer.vocab_size == model.config["model"]["vocab_size"]
     assert model.tokenizer.decode(model.tokenizer.encode("open the door")) == "OPEN THE DOOR"
+    saved = yaml.safe_load((tmp_path / "train_config.yaml").read_text())
+    assert saved["model"]["vocab_size"] == model.tokenizer.vocab_size != asr.ModelConfig().vocab_size
     assert isinstance(model.transcribe(TINY / "tiny-00.flac").text, str)
 
 
