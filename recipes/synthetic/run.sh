@@ -8,9 +8,9 @@
 #   a GPU: "batch_seconds=600 lr=0.001 amp=true num_workers=14"); --budget MINUTES: wall-time limit of each
 #   training stage (the cosine learning rate then anneals over the budget)
 #
-# Presets: cpu (default) is the chain of runs below (stages 3-9, a 3.1 M-parameter model); gpu trains
+# Presets: cpu (default) is the chain of runs below (stages 3-10, a 3.1 M-parameter model); gpu trains
 # conf/gpu.yaml (8.9 M parameters) once, from scratch, on all of train_full.jsonl for --budget minutes of
-# wall time in stage 3 (the learning rate anneals over the budget), and skips stages 4-9.
+# wall time in stage 3 (the learning rate anneals over the budget), and skips stages 4-10.
 #
 # Stages (each can be re-run; finished work is kept):
 #   0 text      sentences from the books, normalized, dev/test books held out
@@ -20,7 +20,7 @@
 #               neither used (all voices), for stage 7; and for stage 8 $hours*2/5 h more unused sentences (all
 #               voices) and $hours/5 h of flite (train_more2, train_flite2; train_ext = all five sets); and for
 #               stage 9 $hours h of the sentences still unused (all voices) and $hours/2 h of flite
-#               (train_more3, train_flite3; train_rest = these two)
+#               (train_more3, train_flite3; train_rest = these two; train_union = train_ext + train_rest)
 #   2 tokenizer BPE on the training transcripts (of the main corpus)
 #   3 train     asr train (resumes from the newest checkpoint if one exists); gpu: on train_full.jsonl
 #   4 continue  5 more epochs from the stage-3 averaged model, fresh schedule (conf/cpu_small_continue.yaml)
@@ -34,15 +34,17 @@
 #   9 continue  3 more epochs from the averaged stage-8 model on train_rest (30 h of sentences no earlier
 #               stage used), the same way -> $EXP-continue6 (the bundled v7 ran this stage on one H100 for
 #               a fixed time instead: see RESULTS.md)
-#  10 average   the last $AVG checkpoints of stage 9 (gpu: of stage 3)
-#  11 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
-#  12 evaluate  greedy, beam and beam+LM WER/CER on dev and test -> $EXP-continue6/eval/ (gpu: $EXP/eval/),
+#  10 continue  60 minutes (2 epochs at most) from the averaged stage-9 model on train_union (all 79.7 h),
+#               peak LR 3e-4, the same way: stage 9 alone drifted from the earlier sentences -> $EXP-continue7
+#  11 average   the last $AVG checkpoints of stage 10 (gpu: of stage 3)
+#  12 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
+#  13 evaluate  greedy, beam and beam+LM WER/CER on dev and test -> $EXP-continue7/eval/ (gpu: $EXP/eval/),
 #               RESULTS table
-#  13 export    the averaged model + LM -> pretrained/$NAME, with example recordings by held-out voices
+#  14 export    the averaged model + LM -> pretrained/$NAME, with example recordings by held-out voices
 # Needs: apt-get install espeak-ng flite
 set -euo pipefail
 
-stage=0; stop_stage=13; hours=20; text_dir=../shared/corpus/books; preset=cpu; budget=""; train_opts=""
+stage=0; stop_stage=14; hours=20; text_dir=../shared/corpus/books; preset=cpu; budget=""; train_opts=""
 data=data/synthetic; exp=""; conf=""
 conf2=recipes/synthetic/conf/cpu_small_continue.yaml
 avg=5; name=conformer-ctc-synthetic; jobs=""
@@ -58,7 +60,7 @@ while [ $# -gt 0 ]; do
 done
 case "$preset" in
   cpu) conf=${conf:-recipes/synthetic/conf/cpu_small.yaml}; exp=${exp:-exp/synthetic}; jobs=${jobs:-2}
-       train_set=$data/train.jsonl; last=$exp-continue6;;
+       train_set=$data/train.jsonl; last=$exp-continue7;;
   gpu) conf=${conf:-recipes/synthetic/conf/gpu.yaml}; exp=${exp:-exp/synthetic-gpu}; jobs=${jobs:-$(nproc)}
        train_set=$data/train_full.jsonl; last=$exp;;
   *) echo "--preset: cpu or gpu, not $preset" >&2; exit 2;;
@@ -99,6 +101,7 @@ if run 1; then
   supplement train_more3 "$hours" train,train_flite,train_more,train_more2,train_flite2
   supplement train_flite3 "$flite3_hours" train_more3 --engine flite
   cat "$data/train_more3.jsonl" "$data/train_flite3.jsonl" > "$data/train_rest.jsonl"
+  cat "$data/train_ext.jsonl" "$data/train_rest.jsonl" > "$data/train_union.jsonl"
 fi
 if run 2; then
   echo "stage 2: BPE tokenizer"
@@ -128,7 +131,7 @@ if run 6 && cpu_only 6; then
   echo "stage 6: 6 more epochs from the averaged stage-5 model, with the flite supplement"
   continue_from "$exp-continue2" "$exp-continue3" 6 "train_manifest=$data/train_all.jsonl" lr=0.0005 seed=2
 fi
-no_regularization=(lr=0.0005 model.dropout=0.0 model.freq_masks=0 model.time_masks=0)  # stages 7-9
+no_regularization=(lr=0.0005 model.dropout=0.0 model.freq_masks=0 model.time_masks=0)  # stages 7-10
 if run 7 && cpu_only 7; then
   echo "stage 7: 5 more epochs from the averaged stage-6 model on train_full, no dropout or SpecAugment"
   continue_from "$exp-continue3" "$exp-continue4" 5 "train_manifest=$data/train_full.jsonl" seed=3 \
@@ -144,18 +147,23 @@ if run 9 && cpu_only 9; then
   continue_from "$exp-continue5" "$exp-continue6" 3 "train_manifest=$data/train_rest.jsonl" seed=5 \
     "${no_regularization[@]}"
 fi
+if run 10 && cpu_only 10; then
+  echo "stage 10: 60 minutes from the averaged stage-9 model on train_union, no dropout or SpecAugment"
+  continue_from "$exp-continue6" "$exp-continue7" 2 "train_manifest=$data/train_union.jsonl" seed=6 \
+    "${no_regularization[@]}" lr=0.0003 time_budget_minutes=60
+fi
 final=$last/model-avg$avg
-if run 10; then
-  echo "stage 10: average the last $avg checkpoints"
+if run 11; then
+  echo "stage 11: average the last $avg checkpoints"
   asr average "$last" --last "$avg" --out "$final"
 fi
-if run 11; then
-  echo "stage 11: n-gram LM from $data/text/lm_train.txt, tuned on dev"
+if run 12; then
+  echo "stage 12: n-gram LM from $data/text/lm_train.txt, tuned on dev"
   asr lm build --text "$data/text/lm_train.txt" --order 3 --prune 0 1 1 --out "$final/lm"
   asr lm tune --model "$final" --manifest "$data/dev.jsonl" --save | tee "$last/lm-tuning.md"
 fi
-if run 12; then
-  echo "stage 12: evaluate greedy / beam / beam+LM"
+if run 13; then
+  echo "stage 13: evaluate greedy / beam / beam+LM"
   ev=$last/eval
   for set in dev test; do
     asr evaluate --model "$final" --manifest "$data/$set.jsonl" --output-dir "$ev/greedy" --threads 2
@@ -164,8 +172,8 @@ if run 12; then
   done
   python recipes/common/wer_table.py "$ev" --out "$ev/results.md"
 fi
-if run 13; then
-  echo "stage 13: export to pretrained/$name"
+if run 14; then
+  echo "stage 14: export to pretrained/$name"
   mkdir -p "pretrained/$name"   # README.md and examples/ there are kept
   rm -rf "pretrained/$name/lm"
   cp -r "$final"/* "pretrained/$name/"
