@@ -35,7 +35,7 @@
 #               stage used), the same way -> $EXP-continue6 (the bundled v7 ran this stage on one H100 for
 #               a fixed time instead: see RESULTS.md)
 #  10 continue  60 minutes (2 epochs at most) from the averaged stage-9 model on train_union (all 79.7 h),
-#               peak LR 3e-4, the same way: stage 9 alone drifted from the earlier sentences -> $EXP-continue7
+#               peak LR 3e-4, the same way (stage 9 alone had memorized its 28.6 h) -> $EXP-continue7
 #  11 average   the last $AVG checkpoints of stage 10 (gpu: of stage 3)
 #  12 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
 #  13 evaluate  greedy, beam and beam+LM WER/CER on dev and test -> $EXP-continue7/eval/ (gpu: $EXP/eval/),
