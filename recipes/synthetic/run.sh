@@ -119,39 +119,27 @@ continue_from() {
   asr train --config "$conf2" "train_manifest=$data/train.jsonl" "valid_manifest=$data/dev.jsonl" \
     "init_from=$1/model-avg$avg" "out_dir=$2" "epochs=$3" "${@:4}" "${extra[@]}" --resume
 }
-if run 4 && cpu_only 4; then
-  echo "stage 4: 5 more epochs from the averaged stage-3 model"
-  continue_from "$exp" "$exp-continue" 5
-fi
-if run 5 && cpu_only 5; then
-  echo "stage 5: 10 more epochs from the averaged stage-4 model"
-  continue_from "$exp-continue" "$exp-continue2" 10
-fi
-if run 6 && cpu_only 6; then
-  echo "stage 6: 6 more epochs from the averaged stage-5 model, with the flite supplement"
-  continue_from "$exp-continue2" "$exp-continue3" 6 "train_manifest=$data/train_all.jsonl" lr=0.0005 seed=2
-fi
+# continue_stage N DESCRIPTION SRC_EXP OUT_EXP EPOCHS [KEY=VALUE...]: stage N (cpu preset) = continue_from
+continue_stage() {
+  local n=$1 what=$2; shift 2
+  run "$n" && cpu_only "$n" || return 0
+  echo "stage $n: $what"
+  continue_from "$@"
+}
+continue_stage 4 "5 more epochs from the averaged stage-3 model" "$exp" "$exp-continue" 5
+continue_stage 5 "10 more epochs from the averaged stage-4 model" "$exp-continue" "$exp-continue2" 10
+continue_stage 6 "6 more epochs from the averaged stage-5 model, with the flite supplement" \
+  "$exp-continue2" "$exp-continue3" 6 "train_manifest=$data/train_all.jsonl" lr=0.0005 seed=2
 no_regularization=(lr=0.0005 model.dropout=0.0 model.freq_masks=0 model.time_masks=0)  # stages 7-10
-if run 7 && cpu_only 7; then
-  echo "stage 7: 5 more epochs from the averaged stage-6 model on train_full, no dropout or SpecAugment"
-  continue_from "$exp-continue3" "$exp-continue4" 5 "train_manifest=$data/train_full.jsonl" seed=3 \
-    "${no_regularization[@]}"
-fi
-if run 8 && cpu_only 8; then
-  echo "stage 8: 3 more epochs from the averaged stage-7 model on train_ext, no dropout or SpecAugment"
-  continue_from "$exp-continue4" "$exp-continue5" 3 "train_manifest=$data/train_ext.jsonl" seed=4 \
-    "${no_regularization[@]}"
-fi
-if run 9 && cpu_only 9; then
-  echo "stage 9: 3 more epochs from the averaged stage-8 model on train_rest, no dropout or SpecAugment"
-  continue_from "$exp-continue5" "$exp-continue6" 3 "train_manifest=$data/train_rest.jsonl" seed=5 \
-    "${no_regularization[@]}"
-fi
-if run 10 && cpu_only 10; then
-  echo "stage 10: 60 minutes from the averaged stage-9 model on train_union, no dropout or SpecAugment"
-  continue_from "$exp-continue6" "$exp-continue7" 2 "train_manifest=$data/train_union.jsonl" seed=6 \
-    "${no_regularization[@]}" lr=0.0003 time_budget_minutes=60
-fi
+continue_stage 7 "5 more epochs from the averaged stage-6 model on train_full, no dropout or SpecAugment" \
+  "$exp-continue3" "$exp-continue4" 5 "train_manifest=$data/train_full.jsonl" seed=3 "${no_regularization[@]}"
+continue_stage 8 "3 more epochs from the averaged stage-7 model on train_ext, no dropout or SpecAugment" \
+  "$exp-continue4" "$exp-continue5" 3 "train_manifest=$data/train_ext.jsonl" seed=4 "${no_regularization[@]}"
+continue_stage 9 "3 more epochs from the averaged stage-8 model on train_rest, no dropout or SpecAugment" \
+  "$exp-continue5" "$exp-continue6" 3 "train_manifest=$data/train_rest.jsonl" seed=5 "${no_regularization[@]}"
+continue_stage 10 "60 minutes from the averaged stage-9 model on train_union, no dropout or SpecAugment" \
+  "$exp-continue6" "$exp-continue7" 2 "train_manifest=$data/train_union.jsonl" seed=6 "${no_regularization[@]}" \
+  lr=0.0003 time_budget_minutes=60
 final=$last/model-avg$avg
 if run 11; then
   echo "stage 11: average the last $avg checkpoints"
