@@ -121,6 +121,10 @@ class ConformerBlock(nn.Module):
         self.conv = _ConvModule(d_model, conv_kernel, dropout)
         self.ff2 = _FeedForward(d_model, ff_dim, dropout)
 
+    def residual_outputs(self) -> list[nn.Module]:
+        """The last layer of each residual branch: zeroed, the block computes the identity."""
+        return [self.ff1.net[-2], self.attn.attn.out_proj, self.conv.pointwise_out, self.ff2.net[-2]]
+
     def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
         x = x + 0.5 * self.ff1(x)
         x = x + self.attn(x, ~keep)
@@ -135,6 +139,10 @@ class TransformerBlock(nn.Module):
         super().__init__()
         self.attn = _SelfAttention(d_model, n_heads, dropout)
         self.ff = _FeedForward(d_model, ff_dim, dropout)
+
+    def residual_outputs(self) -> list[nn.Module]:
+        """The last layer of each residual branch: zeroed, the block computes the identity."""
+        return [self.attn.attn.out_proj, self.ff.net[-2]]
 
     def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
         x = x + self.attn(x, ~keep)

@@ -13,7 +13,7 @@ from torch import nn
 from .audio import SAMPLE_RATE
 
 __all__ = ["N_MELS", "WIN_LENGTH", "HOP_LENGTH", "HOP_SECONDS", "N_FFT", "LOG_FLOOR", "num_frames", "lengths_to_mask",
-           "normalize_per_utterance", "LogMel", "SpecAugment"]
+           "normalize_per_utterance", "vtlp_filterbank", "LogMel", "SpecAugment"]
 
 N_MELS = 80
 WIN_LENGTH = SAMPLE_RATE * 25 // 1000  # 25 ms window = 400 samples
@@ -21,6 +21,7 @@ HOP_LENGTH = SAMPLE_RATE * 10 // 1000  # 10 ms hop = 160 samples
 HOP_SECONDS = HOP_LENGTH / SAMPLE_RATE
 N_FFT = 512
 LOG_FLOOR = 1e-6
+VTLP_BOUNDARY_HZ = 4800.0  # VTLP warps linearly below this frequency (scaled by the factor), then bends to Nyquist
 
 
 def num_frames(num_samples: torch.Tensor) -> torch.Tensor:
@@ -33,12 +34,34 @@ def lengths_to_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
     return torch.arange(max_len, device=lengths.device)[None, :] < lengths[:, None]
 
 
+def vtlp_filterbank(fb: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """Mel filterbank (n_freqs, n_mels) -> one warped copy per factor in ``alpha`` (B,): (B, n_freqs, n_mels).
+
+    Vocal tract length perturbation (Jaitly & Hinton, 2013): the energy at frequency f is binned as if it
+    were at f' = alpha * f below a boundary, with a second linear piece above it that keeps 0 and Nyquist in
+    place, so alpha > 1 moves formants up (a shorter vocal tract) and alpha < 1 down. Each row of the
+    result is the original filterbank read at the warped frequency, interpolated between FFT bins.
+    """
+    n_freqs = fb.shape[0]
+    nyquist = SAMPLE_RATE / 2
+    freqs = torch.linspace(0.0, nyquist, n_freqs, device=fb.device, dtype=fb.dtype)[None, :]  # (1, F)
+    alpha = alpha.to(fb.dtype)[:, None]  # (B, 1)
+    boundary = VTLP_BOUNDARY_HZ * alpha.clamp(max=1.0) / alpha  # source frequency where the slope changes
+    upper = nyquist - (nyquist - VTLP_BOUNDARY_HZ * alpha.clamp(max=1.0)) / (nyquist - boundary) * (nyquist - freqs)
+    warped = torch.where(freqs <= boundary, alpha * freqs, upper)  # (B, F), monotone, 0 -> 0, Nyquist -> Nyquist
+    position = (warped / nyquist * (n_freqs - 1)).clamp(0, n_freqs - 1)
+    low = position.floor().long().clamp(max=n_freqs - 2)
+    frac = (position - low.to(fb.dtype))[..., None]  # (B, F, 1)
+    return fb[low] * (1 - frac) + fb[low + 1] * frac
+
+
 class LogMel(nn.Module):
     """Waveform (B, S) + sample counts -> normalized log-mel (B, T, n_mels) + frame counts.
 
     Frames are centred with zero padding, so a frame near the end of a short utterance sees the same
     zeros whether the utterance is alone or padded in a batch. Each utterance is normalized to zero mean
-    and unit variance per mel bin over its own real frames; padded frames are set to 0.
+    and unit variance per mel bin over its own real frames; padded frames are set to 0. ``warp`` (B,), when
+    given, bins each utterance's spectrum through its own VTLP-warped filterbank (training augmentation).
     """
 
     def __init__(self, n_mels: int = N_MELS):
@@ -54,7 +77,9 @@ class LogMel(nn.Module):
             power=2.0,
         )
 
-    def forward(self, wave: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, wave: torch.Tensor, lengths: torch.Tensor, warp: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         frames = num_frames(lengths)
         with torch.autocast(device_type=wave.device.type, enabled=False):
             # torchaudio's MelSpectrogram holds the window and filterbank (and names them in model files);
@@ -65,7 +90,8 @@ class LogMel(nn.Module):
                 center=True, pad_mode="constant", return_complex=True,
             )  # (B, bins, T)
             power = spec.real.square() + spec.imag.square()
-            feats = torch.matmul(power.transpose(1, 2), self.mel.mel_scale.fb).clamp_min(LOG_FLOOR).log()  # (B, T, n_mels)
+            fb = self.mel.mel_scale.fb if warp is None else vtlp_filterbank(self.mel.mel_scale.fb, warp)
+            feats = torch.matmul(power.transpose(1, 2), fb).clamp_min(LOG_FLOOR).log()  # (B, T, n_mels)
         return normalize_per_utterance(feats, frames), frames
 
 

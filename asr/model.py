@@ -16,6 +16,10 @@ from .tokenizer import BLANK
 
 __all__ = ["ModelConfig", "CTCModel", "ctc_loss", "min_ctc_frames"]
 
+# Fields that only change training (regularization and augmentation), not the network's shapes.
+TRAINING_ONLY_FIELDS = ("dropout", "freq_masks", "freq_mask_width", "time_masks", "time_mask_width",
+                        "time_mask_ratio", "vtlp")
+
 
 @dataclass
 class ModelConfig:
@@ -39,6 +43,7 @@ class ModelConfig:
     time_masks: int = 5
     time_mask_width: int = 40  # feature frames
     time_mask_ratio: float = 0.05  # cap of each time mask as a fraction of the utterance
+    vtlp: float = 0.0  # training only: per-utterance VTLP warp factor uniform in [1 - vtlp, 1 + vtlp]; 0 = off
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "model config") -> "ModelConfig":
@@ -80,12 +85,48 @@ class CTCModel(nn.Module):
         return self.subsampling.output_lengths(num_frames(num_samples))
 
     def forward(self, wave: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x, lengths = self.frontend(wave, lengths)  # (B, T, n_mels)
+        warp = None
+        if self.training and self.cfg.vtlp > 0:  # a new simulated vocal tract length per utterance
+            warp = 1 + self.cfg.vtlp * (2 * torch.rand(wave.shape[0], device=wave.device) - 1)
+        x, lengths = self.frontend(wave, lengths, warp)  # (B, T, n_mels)
         x, lengths = self.specaugment(x, lengths)
         x, lengths = self.subsampling(x, lengths)  # (B, T', d_model)
         x, lengths = self.encoder(x, lengths)
         logits = self.head(x)  # (B, T', vocab)
         return logits.float().log_softmax(dim=-1), lengths
+
+    def grow_from(self, other: "CTCModel") -> list[int]:
+        """Take the weights of ``other``, a shallower model with otherwise the same network, and fill the extra
+        encoder blocks with identity blocks, so this deeper model starts out computing exactly what ``other``
+        computes (depth growth for warm-starting a larger model from a trained one).
+
+        ``other``'s blocks keep their order, spread evenly through the deeper stack (6 into 12: positions 0,
+        2, ..., 10); each new block gets fresh weights with the last layer of every residual branch zeroed
+        (the blocks are pre-norm with no LayerNorm after the sum, so such a block passes its input through
+        unchanged, while its gradients are not zero). Returns the positions of ``other``'s blocks.
+        """
+        mine = {k: v for k, v in self.cfg.to_dict().items() if k not in TRAINING_ONLY_FIELDS + ("n_layers",)}
+        theirs = {k: v for k, v in other.cfg.to_dict().items() if k not in TRAINING_ONLY_FIELDS + ("n_layers",)}
+        old, new = other.cfg.n_layers, self.cfg.n_layers
+        if mine != theirs or old > new:
+            diff = sorted(k for k in mine if mine[k] != theirs.get(k))
+            raise ConfigError(f"cannot grow a {old}-block model into a {new}-block one"
+                              + (f" with a different {', '.join(diff)}" if diff else ""))
+        positions = [i * new // old for i in range(old)]
+        state = {}
+        for key, value in other.state_dict().items():
+            if key.startswith("encoder.blocks."):
+                _, _, index, rest = key.split(".", 3)
+                key = f"encoder.blocks.{positions[int(index)]}.{rest}"
+            state[key] = value
+        for index, block in enumerate(self.encoder.blocks):
+            if index not in positions:
+                for layer in block.residual_outputs():
+                    nn.init.zeros_(layer.weight)
+                    nn.init.zeros_(layer.bias)
+                state.update({f"encoder.blocks.{index}.{k}": v for k, v in block.state_dict().items()})
+        self.load_state_dict(state)
+        return positions
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

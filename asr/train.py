@@ -315,6 +315,14 @@ class Trainer:
         """Start from a trained model's weights (fresh optimizer and schedule): fine-tuning or continuing
         a finished run with a new learning-rate schedule."""
         model, _, _ = load_model_dir(directory)
+        if model.cfg.n_layers < self.model_cfg.n_layers:  # a deeper model, warm-started by depth growth
+            try:
+                positions = self.model.grow_from(model)
+            except ConfigError as e:
+                raise ConfigError(f"init_from {directory}: {e}") from None
+            self._say(f"initialized the weights from {directory}, grown from {model.cfg.n_layers} to "
+                      f"{self.model_cfg.n_layers} encoder blocks (its blocks at {positions}, identity blocks between)")
+            return
         try:  # dropout or SpecAugment may differ; the shapes may not
             self.model.load_state_dict(model.state_dict())
         except RuntimeError as e:

@@ -59,6 +59,36 @@ def test_specaugment_only_in_training():
     assert torch.equal(same, feats)
 
 
+def test_vtlp_moves_formants_and_only_in_training():
+    """VTLP: factor 1 is the plain filterbank; factor 1.1 moves a 1 kHz tone's energy to the mel bin of 1.1 kHz
+    while 0 Hz and Nyquist stay put; the model warps only in training mode."""
+    from asr.features import LogMel, vtlp_filterbank
+
+    front = LogMel()
+    fb = front.mel.mel_scale.fb
+    warped = vtlp_filterbank(fb, torch.tensor([1.0, 1.1, 0.9]))
+    torch.testing.assert_close(warped[0], fb)
+    torch.testing.assert_close(warped[:, [0, -1]], fb[None, [0, -1]].expand(3, -1, -1))
+    t = torch.arange(16000) / 16000
+    tone = torch.sin(2 * torch.pi * 1000 * t)[None].repeat(3, 1)
+    lengths = torch.tensor([16000] * 3)
+    feats, _ = front(tone, lengths, torch.tensor([1.0, 1.1, 0.9]))
+    spectrum = torch.stft(tone[:1], 512, 160, 400, front.mel.spectrogram.window, return_complex=True).abs().square()
+    peak = lambda warp: int((spectrum.transpose(1, 2) @ vtlp_filterbank(fb, torch.tensor([warp]))[0]).mean(1).argmax())
+    filter_at = lambda hz: int(fb[round(hz / 8000 * (fb.shape[0] - 1))].argmax())  # the filter most sensitive at hz
+    assert peak(1.0) == filter_at(1000)
+    assert peak(1.1) == filter_at(1100) > filter_at(1000) > filter_at(900) == peak(0.9)
+    assert not torch.allclose(feats[0], feats[1]) and not torch.allclose(feats[0], feats[2])
+    model = CTCModel(tiny_model_config(vocab_size=29, vtlp=0.2)).eval()
+    plain = CTCModel(tiny_model_config(vocab_size=29)).eval()
+    plain.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        torch.testing.assert_close(model(tone, lengths)[0], plain(tone, lengths)[0])
+        torch.manual_seed(0)
+        trained = model.train()(tone, lengths)[0]
+    assert not torch.allclose(trained[0], trained[1])  # three equal inputs, three different warps
+
+
 def test_logmel_equals_torchaudio_melspectrogram():
     """The front end computes the power spectrum itself (re^2 + im^2, for speed); its features must stay
     those of torchaudio's MelSpectrogram with the same window and filterbank, which the models learned on."""

@@ -192,3 +192,26 @@ def test_init_from_starts_a_new_run_from_a_trained_model(trained_exp, tmp_path):
     bigger.model.d_model *= 2
     with pytest.raises(asr.errors.ConfigError, match="init_from"):
         asr.train.Trainer(bigger)
+    wider_and_deeper = tiny_train_config(tmp_path / "bad2", init_from=str(trained_exp / "model"))
+    wider_and_deeper.model.d_model *= 2
+    wider_and_deeper.model.n_layers += 2
+    with pytest.raises(asr.errors.ConfigError, match="init_from .*different d_model"):
+        asr.train.Trainer(wider_and_deeper)
+
+
+def test_init_from_grows_a_deeper_model_that_starts_where_the_trained_one_is(trained_exp, tmp_path):
+    """A deeper model initialized from a trained one (depth growth) gives the same outputs before training, and
+    its new identity blocks learn: one optimizer step moves their zeroed output layers."""
+    source = asr.load_model(trained_exp / "model").model.eval()
+    cfg = tiny_train_config(tmp_path / "deep", init_from=str(trained_exp / "model"), max_steps=1)
+    cfg.model.n_layers = 2 * source.cfg.n_layers
+    trainer = asr.train.Trainer(cfg)
+    grown = trainer.model.eval()
+    wave = torch.randn(2, 16000) * 0.1
+    lengths = torch.tensor([16000, 9000])
+    with torch.no_grad():
+        torch.testing.assert_close(grown(wave, lengths)[0], source(wave, lengths)[0], atol=1e-5, rtol=1e-5)
+    new_block = grown.encoder.blocks[1]  # 2 blocks into 4: the old ones at 0 and 2
+    assert all(torch.count_nonzero(layer.weight) == 0 for layer in new_block.residual_outputs())
+    trainer.run()
+    assert all(torch.count_nonzero(layer.weight) > 0 for layer in new_block.residual_outputs())

@@ -36,15 +36,20 @@
 #               a fixed time instead: see RESULTS.md)
 #  10 continue  60 minutes (2 epochs at most) from the averaged stage-9 model on train_union (all 79.7 h),
 #               peak LR 3e-4, the same way (stage 9 alone had memorized its 28.6 h) -> $EXP-continue7
-#  11 average   the last $AVG checkpoints of stage 10 (gpu: of stage 3)
-#  12 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
-#  13 evaluate  greedy, beam and beam+LM WER/CER on dev and test -> $EXP-continue7/eval/ (gpu: $EXP/eval/),
+#  11 grow      the averaged stage-10 model grown to 12 encoder blocks (6 identity blocks between its 6:
+#               it starts out computing what the 6-block model computes) -> $EXP-continue8, trained on
+#               train_union with VTLP (factor 0.85-1.15), light SpecAugment and dropout 0.05 for 20 epochs
+#               or --budget minutes: a GPU stage (the bundled model ran it on one H100 for a fixed time with
+#               --train-opts; on 2 CPU cores an epoch of 79.7 h takes about an hour)
+#  12 average   the last $AVG checkpoints of stage 11 (gpu: of stage 3)
+#  13 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
+#  14 evaluate  greedy, beam and beam+LM WER/CER on dev and test -> $EXP-continue8/eval/ (gpu: $EXP/eval/),
 #               RESULTS table
-#  14 export    the averaged model + LM -> pretrained/$NAME, with example recordings by held-out voices
+#  15 export    the averaged model + LM -> pretrained/$NAME, with example recordings by held-out voices
 # Needs: apt-get install espeak-ng flite
 set -euo pipefail
 
-stage=0; stop_stage=14; hours=20; text_dir=../shared/corpus/books; preset=cpu; budget=""; train_opts=""
+stage=0; stop_stage=15; hours=20; text_dir=../shared/corpus/books; preset=cpu; budget=""; train_opts=""
 data=data/synthetic; exp=""; conf=""
 conf2=recipes/synthetic/conf/cpu_small_continue.yaml
 avg=5; name=conformer-ctc-synthetic; jobs=""
@@ -60,7 +65,7 @@ while [ $# -gt 0 ]; do
 done
 case "$preset" in
   cpu) conf=${conf:-recipes/synthetic/conf/cpu_small.yaml}; exp=${exp:-exp/synthetic}; jobs=${jobs:-2}
-       train_set=$data/train.jsonl; last=$exp-continue7;;
+       train_set=$data/train.jsonl; last=$exp-continue8;;
   gpu) conf=${conf:-recipes/synthetic/conf/gpu.yaml}; exp=${exp:-exp/synthetic-gpu}; jobs=${jobs:-$(nproc)}
        train_set=$data/train_full.jsonl; last=$exp;;
   *) echo "--preset: cpu or gpu, not $preset" >&2; exit 2;;
@@ -141,17 +146,20 @@ continue_stage 10 "60 minutes from the averaged stage-9 model on train_union, no
   "$exp-continue6" "$exp-continue7" 2 "train_manifest=$data/train_union.jsonl" seed=6 "${no_regularization[@]}" \
   lr=0.0003 time_budget_minutes=60
 final=$last/model-avg$avg
-if run 11; then
-  echo "stage 11: average the last $avg checkpoints"
+continue_stage 11 "grow to 12 encoder blocks, train on train_union with VTLP, SpecAugment and dropout" \
+  "$exp-continue7" "$exp-continue8" 20 "train_manifest=$data/train_union.jsonl" seed=7 lr=0.001 model.n_layers=12 \
+  model.vtlp=0.15 model.dropout=0.05 model.freq_masks=2 model.time_masks=2
+if run 12; then
+  echo "stage 12: average the last $avg checkpoints"
   asr average "$last" --last "$avg" --out "$final"
 fi
-if run 12; then
-  echo "stage 12: n-gram LM from $data/text/lm_train.txt, tuned on dev"
+if run 13; then
+  echo "stage 13: n-gram LM from $data/text/lm_train.txt, tuned on dev"
   asr lm build --text "$data/text/lm_train.txt" --order 3 --prune 0 1 1 --out "$final/lm"
   asr lm tune --model "$final" --manifest "$data/dev.jsonl" --save | tee "$last/lm-tuning.md"
 fi
-if run 13; then
-  echo "stage 13: evaluate greedy / beam / beam+LM"
+if run 14; then
+  echo "stage 14: evaluate greedy / beam / beam+LM"
   ev=$last/eval
   for set in dev test; do
     asr evaluate --model "$final" --manifest "$data/$set.jsonl" --output-dir "$ev/greedy" --threads 2
@@ -160,8 +168,8 @@ if run 13; then
   done
   python recipes/common/wer_table.py "$ev" --out "$ev/results.md"
 fi
-if run 14; then
-  echo "stage 14: export to pretrained/$name"
+if run 15; then
+  echo "stage 15: export to pretrained/$name"
   mkdir -p "pretrained/$name"   # README.md and examples/ there are kept
   rm -rf "pretrained/$name/lm"
   cp -r "$final"/* "pretrained/$name/"
