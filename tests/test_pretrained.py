@@ -12,13 +12,14 @@ from asr.metrics import score
 from asr.transcribe import pretrained_dir
 
 NAME = "conformer-ctc-synthetic"
-# Issue 4 asks for WER <= 10% on the examples; the shipped weights (v7) measure 23.1% greedy (6 / 26 words)
-# and 19.2% with the bundled LM (5 / 26; see the model card). v6 measured 4 / 26 and 5 / 26: v7 is 3.4
-# points better on the 5,947 test words and 2 words worse on these 26 (its errors: BOYS, DISCIPLINE, SONNY,
-# DISCIPLINE of one sentence, FIRE, ADMIRAL). These bounds check the shipped weights and LM at the accuracy they really
-# have, so a broken export, front-end or decoder change fails here; tighten them when a better model ships.
+# Issue 4 asks for WER <= 10% on the examples; the shipped weights (v8) measure 23.1% greedy (6 / 26 words)
+# and 15.4% with the bundled LM (4 / 26; see the model card). v7 measured 6 / 26 and 5 / 26, v6 4 / 26 and
+# 5 / 26: v8 is 2.4 points better than v7 on the 5,947 test words and the same on these 26 (its errors: FOR,
+# BOYS, DISCIPLINE, SONNY, DISCIPLINE of one sentence, SEA). These bounds check the shipped weights and LM at
+# the accuracy they really have, so a broken export, front-end or decoder change fails here; tighten them
+# when a better model ships.
 EXAMPLES_MAX_WER = 0.24
-EXAMPLES_MAX_WER_LM = 0.20
+EXAMPLES_MAX_WER_LM = 0.16
 MODEL = pretrained_dir() / NAME
 EXAMPLES = MODEL / "examples"
 REFS = [json.loads(line) for line in (EXAMPLES / "references.jsonl").read_text().splitlines()]
@@ -45,8 +46,8 @@ def test_bundled_examples_are_transcribed_accurately():
     with_lm = [t.text for t in model.transcribe_batch([EXAMPLES / r["audio"] for r in REFS], lm=True)]
     lm_report = score([r["id"] for r in REFS], [r["text"] for r in REFS], with_lm)
     assert lm_report.wer.rate <= EXAMPLES_MAX_WER_LM, lm_report.summary() + "\n" + "\n".join(with_lm)
-    # Whether the LM helps is measured on the whole test set (22.70% -> 14.23%, the model card); on 26 words
-    # it is noise (v7: 6 -> 5 errors, v6: 4 -> 5). Here: it is used, and only its words come out.
+    # Whether the LM helps is measured on the whole test set (20.30% -> 12.26%, the model card); on 26 words
+    # it is noise (v8: 6 -> 4 errors, v7: 6 -> 5, v6: 4 -> 5). Here: it is used, and only its words come out.
     assert with_lm != hyps
     vocabulary = set(arpa_words(MODEL / "lm" / "lm.arpa"))
     assert all(word in vocabulary for text in with_lm for word in text.split()), with_lm
