@@ -105,8 +105,10 @@ class CTCModel(nn.Module):
         (the blocks are pre-norm with no LayerNorm after the sum, so such a block passes its input through
         unchanged, while its gradients are not zero). Returns the positions of ``other``'s blocks.
         """
-        mine = {k: v for k, v in self.cfg.to_dict().items() if k not in TRAINING_ONLY_FIELDS + ("n_layers",)}
-        theirs = {k: v for k, v in other.cfg.to_dict().items() if k not in TRAINING_ONLY_FIELDS + ("n_layers",)}
+        def shapes(cfg: ModelConfig) -> dict:  # the network's fields other than its depth
+            return {k: v for k, v in cfg.to_dict().items() if k not in TRAINING_ONLY_FIELDS + ("n_layers",)}
+
+        mine, theirs = shapes(self.cfg), shapes(other.cfg)
         old, new = other.cfg.n_layers, self.cfg.n_layers
         if mine != theirs or old > new:
             diff = sorted(k for k in mine if mine[k] != theirs.get(k))
