@@ -46,8 +46,9 @@ def vtlp_filterbank(fb: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
     nyquist = SAMPLE_RATE / 2
     freqs = torch.linspace(0.0, nyquist, n_freqs, device=fb.device, dtype=fb.dtype)[None, :]  # (1, F)
     alpha = alpha.to(fb.dtype)[:, None]  # (B, 1)
-    boundary = VTLP_BOUNDARY_HZ * alpha.clamp(max=1.0) / alpha  # source frequency where the slope changes
-    upper = nyquist - (nyquist - VTLP_BOUNDARY_HZ * alpha.clamp(max=1.0)) / (nyquist - boundary) * (nyquist - freqs)
+    edge = VTLP_BOUNDARY_HZ * alpha.clamp(max=1.0)  # where the slope changes, after warping
+    boundary = edge / alpha  # ... and before
+    upper = nyquist - (nyquist - edge) / (nyquist - boundary) * (nyquist - freqs)
     warped = torch.where(freqs <= boundary, alpha * freqs, upper)  # (B, F), monotone, 0 -> 0, Nyquist -> Nyquist
     position = (warped / nyquist * (n_freqs - 1)).clamp(0, n_freqs - 1)
     low = position.floor().long().clamp(max=n_freqs - 2)
