@@ -55,13 +55,27 @@ def _write_atomic(path: Path, write) -> None:
 
 
 def save_model_dir(
-    directory: str | os.PathLike, cfg: ModelConfig, state: dict, tokenizer: Tokenizer, info: dict | None = None
+    directory: str | os.PathLike,
+    cfg: ModelConfig,
+    state: dict,
+    tokenizer: Tokenizer,
+    info: dict | None = None,
+    half: bool = False,
 ) -> Path:
-    """Write config.json, model.safetensors and the tokenizer's files; returns the directory."""
+    """Write config.json, model.safetensors and the tokenizer's files; returns the directory.
+
+    ``half`` stores the network's parameters as float16, halving the file; buffers (the mel filterbank,
+    the window) stay float32. Loading copies them into the float32 model, so inference runs in float32
+    either way; only the rounding of the weights differs.
+    """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     tokenizer.save(directory)
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in state.items()}
+    if half:
+        parameters = {name for name, _ in CTCModel(cfg).named_parameters()}
+        tensors = {k: v.half() if k in parameters else v for k, v in tensors.items()}
+        info = {**(info or {}), "weights_dtype": "float16"}
     _write_atomic(directory / WEIGHTS_FILE, lambda p: save_file(tensors, p))
     config = {"format_version": FORMAT_VERSION, "model": cfg.to_dict(), "tokenizer": tokenizer.to_dict()}
     config["info"] = info or {}

@@ -53,8 +53,9 @@ def _cmd_average(args) -> int:
     cfg = ModelConfig.from_dict(load_checkpoint(paths[-1])["model_config"], source=str(paths[-1]))
     out = Path(args.out) if args.out else exp / f"model-avg{len(paths)}"
     info = {"averaged": [p.name for p in paths]}
-    save_model_dir(out, cfg, state, load_exp_tokenizer(exp), info)
-    print(f"averaged {len(paths)} checkpoints ({paths[0].name} .. {paths[-1].name}) into {out}")
+    save_model_dir(out, cfg, state, load_exp_tokenizer(exp), info, half=args.half)
+    stored = " (parameters stored as float16)" if args.half else ""
+    print(f"averaged {len(paths)} checkpoints ({paths[0].name} .. {paths[-1].name}) into {out}{stored}")
     return 0
 
 
@@ -241,6 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("exp_dir", help="the training out_dir")
     p.add_argument("--last", type=int, default=5, help="number of newest checkpoints to average (default 5)")
     p.add_argument("--out", help="output model directory (default EXP_DIR/model-avgN)")
+    p.add_argument("--half", action="store_true",
+                   help="store the parameters as float16: half the file size; loading casts them back to float32")
     p.set_defaults(func=_cmd_average)
 
     p = sub.add_parser("evaluate", help="WER/CER of a model on a manifest")

@@ -34,6 +34,10 @@ def test_round_trip_train_average_evaluate_transcribe(tmp_path):
     averaged = asr("average", exp, "--last", "2", "--out", tmp_path / "avg")
     assert averaged.returncode == 0, averaged.stderr
     assert sorted(p.name for p in (tmp_path / "avg").iterdir()) == ["config.json", "model.safetensors"]
+    halved = asr("average", exp, "--last", "2", "--out", tmp_path / "avg16", "--half")
+    assert halved.returncode == 0 and "(parameters stored as float16)" in halved.stdout, halved.stderr
+    sizes = [(tmp_path / d / "model.safetensors").stat().st_size for d in ("avg", "avg16")]
+    assert 0.5 < sizes[1] / sizes[0] < 0.75, sizes  # the float32 filterbank and window are kept as they are
 
     evaluated = asr("evaluate", "--model", tmp_path / "avg", "--manifest", TINY / "train.jsonl", "--output-dir", tmp_path)
     assert evaluated.returncode == 0, evaluated.stderr

@@ -40,6 +40,31 @@ def test_checkpoints_kept_and_averaged(trained_exp, tmp_path):
     assert {"model", "optimizer", "step", "epoch", "batch_in_epoch", "rng"} <= set(state)
 
 
+def test_half_precision_model_dir(trained_exp, tiny_manifest, tmp_path):
+    """half=True stores parameters as float16 (buffers stay float32); the loaded model transcribes the same."""
+    from safetensors.torch import load_file
+
+    from asr.checkpoint import load_model_dir, save_model_dir
+
+    full, tokenizer, config = load_model_dir(trained_exp / "model")
+    save_model_dir(tmp_path / "half", full.cfg, full.state_dict(), tokenizer, half=True)
+    stored = load_file(str(tmp_path / "half" / "model.safetensors"))
+    parameters = {name for name, _ in full.named_parameters()}
+    assert {k for k, v in stored.items() if v.dtype == torch.float16} == parameters
+    assert stored["frontend.mel.mel_scale.fb"].dtype == torch.float32  # buffers keep full precision
+    saved = json.loads((tmp_path / "half" / "config.json").read_text())
+    assert saved["info"] == {"weights_dtype": "float16"}
+
+    half, _, _ = load_model_dir(tmp_path / "half")
+    assert all(p.dtype == torch.float32 for p in half.parameters())  # cast back on load: inference in float32
+    for name, p in half.named_parameters():
+        torch.testing.assert_close(p, full.state_dict()[name].half().float(), rtol=0, atol=0)
+    utts = read_manifest(tiny_manifest)
+    texts = [asr.load_model(d, device="cpu").transcribe_batch([u.audio for u in utts]) for d in
+             (trained_exp / "model", tmp_path / "half")]
+    assert [t.text for t in texts[1]] == [t.text for t in texts[0]] == [u.text for u in utts]
+
+
 def test_non_finite_loss_skips_the_step(tmp_path, monkeypatch):
     real = asr.train.ctc_loss
     calls = []
