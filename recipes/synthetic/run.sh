@@ -8,9 +8,9 @@
 #   a GPU: "batch_seconds=600 lr=0.001 amp=true num_workers=14"); --budget MINUTES: wall-time limit of each
 #   training stage (the cosine learning rate then anneals over the budget)
 #
-# Presets: cpu (default) is the chain of runs below (stages 3-12: a 3.1 M-parameter model, grown to 6.0 M in stage 11); gpu trains
+# Presets: cpu (default) is the chain of runs below (stages 3-13: a 3.1 M-parameter model, grown to 6.0 M in stage 11); gpu trains
 # conf/gpu.yaml (8.9 M parameters) once, from scratch, on all of train_full.jsonl for --budget minutes of
-# wall time in stage 3 (the learning rate anneals over the budget), and skips stages 4-12.
+# wall time in stage 3 (the learning rate anneals over the budget), and skips stages 4-13.
 #
 # Stages (each can be re-run; finished work is kept):
 #   0 text      sentences from the books, normalized, dev/test books held out
@@ -44,15 +44,17 @@
 #               about 25 minutes)
 #  12 continue  60 minutes from the averaged stage-11 model on train_union, VTLP 0.1 but no dropout or
 #               SpecAugment, peak LR 3e-4 -> $EXP-continue9
-#  13 average   the last $AVG checkpoints of stage 12 (gpu: of stage 3)
-#  14 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
-#  15 evaluate  greedy, beam and beam+LM WER/CER on dev and test -> $EXP-continue9/eval/ (gpu: $EXP/eval/),
+#  13 continue  90 minutes more from the averaged stage-12 model the same way (a new cosine cycle)
+#               -> $EXP-continue10
+#  14 average   the last $AVG checkpoints of stage 13 (gpu: of stage 3), parameters stored as float16
+#  15 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
+#  16 evaluate  greedy, beam and beam+LM WER/CER on dev and test -> $EXP-continue10/eval/ (gpu: $EXP/eval/),
 #               RESULTS table
-#  16 export    the averaged model + LM -> pretrained/$NAME, with example recordings by held-out voices
+#  17 export    the averaged model + LM -> pretrained/$NAME, with example recordings by held-out voices
 # Needs: apt-get install espeak-ng flite
 set -euo pipefail
 
-stage=0; stop_stage=16; hours=20; text_dir=../shared/corpus/books; preset=cpu; budget=""; train_opts=""
+stage=0; stop_stage=17; hours=20; text_dir=../shared/corpus/books; preset=cpu; budget=""; train_opts=""
 data=data/synthetic; exp=""; conf=""
 conf2=recipes/synthetic/conf/cpu_small_continue.yaml
 avg=5; name=conformer-ctc-synthetic; jobs=""
@@ -68,7 +70,7 @@ while [ $# -gt 0 ]; do
 done
 case "$preset" in
   cpu) conf=${conf:-recipes/synthetic/conf/cpu_small.yaml}; exp=${exp:-exp/synthetic}; jobs=${jobs:-2}
-       train_set=$data/train.jsonl; last=$exp-continue9;;
+       train_set=$data/train.jsonl; last=$exp-continue10;;
   gpu) conf=${conf:-recipes/synthetic/conf/gpu.yaml}; exp=${exp:-exp/synthetic-gpu}; jobs=${jobs:-$(nproc)}
        train_set=$data/train_full.jsonl; last=$exp;;
   *) echo "--preset: cpu or gpu, not $preset" >&2; exit 2;;
@@ -138,7 +140,7 @@ continue_stage 4 "5 more epochs from the averaged stage-3 model" "$exp" "$exp-co
 continue_stage 5 "10 more epochs from the averaged stage-4 model" "$exp-continue" "$exp-continue2" 10
 continue_stage 6 "6 more epochs from the averaged stage-5 model, with the flite supplement" \
   "$exp-continue2" "$exp-continue3" 6 "train_manifest=$data/train_all.jsonl" lr=0.0005 seed=2
-no_regularization=(lr=0.0005 model.dropout=0.0 model.freq_masks=0 model.time_masks=0)  # stages 7-10, 12
+no_regularization=(lr=0.0005 model.dropout=0.0 model.freq_masks=0 model.time_masks=0)  # stages 7-10, 12, 13
 continue_stage 7 "5 more epochs from the averaged stage-6 model on train_full, no dropout or SpecAugment" \
   "$exp-continue3" "$exp-continue4" 5 "train_manifest=$data/train_full.jsonl" seed=3 "${no_regularization[@]}"
 continue_stage 8 "3 more epochs from the averaged stage-7 model on train_ext, no dropout or SpecAugment" \
@@ -155,17 +157,20 @@ continue_stage 11 "grow to 12 encoder blocks, train on train_rest with VTLP, Spe
 continue_stage 12 "60 minutes from the averaged stage-11 model on train_union, VTLP but no dropout or SpecAugment" \
   "$exp-continue8" "$exp-continue9" 2 "train_manifest=$data/train_union.jsonl" seed=8 "${no_regularization[@]}" \
   lr=0.0003 time_budget_minutes=60 model.n_layers=12 model.vtlp=0.1
-if run 13; then
-  echo "stage 13: average the last $avg checkpoints"
-  asr average "$last" --last "$avg" --out "$final"
-fi
+continue_stage 13 "90 minutes more from the averaged stage-12 model on train_union, the same way" \
+  "$exp-continue9" "$exp-continue10" 2 "train_manifest=$data/train_union.jsonl" seed=9 "${no_regularization[@]}" \
+  lr=0.0003 time_budget_minutes=90 model.n_layers=12 model.vtlp=0.1
 if run 14; then
-  echo "stage 14: n-gram LM from $data/text/lm_train.txt, tuned on dev"
+  echo "stage 14: average the last $avg checkpoints"
+  asr average "$last" --last "$avg" --out "$final" --half
+fi
+if run 15; then
+  echo "stage 15: n-gram LM from $data/text/lm_train.txt, tuned on dev"
   asr lm build --text "$data/text/lm_train.txt" --order 3 --prune 0 1 1 --out "$final/lm"
   asr lm tune --model "$final" --manifest "$data/dev.jsonl" --save | tee "$last/lm-tuning.md"
 fi
-if run 15; then
-  echo "stage 15: evaluate greedy / beam / beam+LM"
+if run 16; then
+  echo "stage 16: evaluate greedy / beam / beam+LM"
   ev=$last/eval
   for set in dev test; do
     asr evaluate --model "$final" --manifest "$data/$set.jsonl" --output-dir "$ev/greedy" --threads 2
@@ -174,8 +179,8 @@ if run 15; then
   done
   python recipes/common/wer_table.py "$ev" --out "$ev/results.md"
 fi
-if run 16; then
-  echo "stage 16: export to pretrained/$name"
+if run 17; then
+  echo "stage 17: export to pretrained/$name"
   mkdir -p "pretrained/$name"   # README.md and examples/ there are kept
   rm -rf "pretrained/$name/lm"
   cp -r "$final"/* "pretrained/$name/"
