@@ -12,13 +12,13 @@ from asr.metrics import score
 from asr.transcribe import pretrained_dir
 
 NAME = "conformer-ctc-synthetic"
-# Issue 4 asks for WER <= 10% on the examples; the shipped weights (v8) measure 23.1% greedy (6 / 26 words)
-# and 15.4% with the bundled LM (4 / 26; see the model card). v7 measured 6 / 26 and 5 / 26, v6 4 / 26 and
-# 5 / 26: v8 is 2.4 points better than v7 on the 5,947 test words and the same on these 26 (its errors: FOR,
-# BOYS, DISCIPLINE, SONNY, DISCIPLINE of one sentence, SEA). These bounds check the shipped weights and LM at
-# the accuracy they really have, so a broken export, front-end or decoder change fails here; tighten them
-# when a better model ships.
-EXAMPLES_MAX_WER = 0.24
+# Issue 4 asks for WER <= 10% on the examples; the shipped weights (v9) measure 26.9% greedy (7 / 26 words)
+# and 15.4% with the bundled LM (4 / 26; see the model card). v8 measured 6 / 26 and 4 / 26, v7 6 / 26 and
+# 5 / 26: v9 makes 35 fewer errors than v8 on the 5,947 test words and one more on these 26 (its errors: FOR,
+# BOYS, DISCIPLINE, SONNY, DISCIPLINE of one sentence; ADMIRAL, BENBOW). These bounds check the shipped
+# weights and LM at the accuracy they really have, so a broken export, front-end or decoder change fails
+# here; tighten them when a better model ships.
+EXAMPLES_MAX_WER = 0.27
 EXAMPLES_MAX_WER_LM = 0.16
 MODEL = pretrained_dir() / NAME
 EXAMPLES = MODEL / "examples"
