@@ -46,7 +46,7 @@ def test_half_precision_model_dir(trained_exp, tiny_manifest, tmp_path):
 
     from asr.checkpoint import load_model_dir, save_model_dir
 
-    full, tokenizer, config = load_model_dir(trained_exp / "model")
+    full, tokenizer, _ = load_model_dir(trained_exp / "model")
     save_model_dir(tmp_path / "half", full.cfg, full.state_dict(), tokenizer, half=True)
     stored = load_file(str(tmp_path / "half" / "model.safetensors"))
     parameters = {name for name, _ in full.named_parameters()}
@@ -57,8 +57,9 @@ def test_half_precision_model_dir(trained_exp, tiny_manifest, tmp_path):
 
     half, _, _ = load_model_dir(tmp_path / "half")
     assert all(p.dtype == torch.float32 for p in half.parameters())  # cast back on load: inference in float32
+    reference = full.state_dict()
     for name, p in half.named_parameters():
-        torch.testing.assert_close(p, full.state_dict()[name].half().float(), rtol=0, atol=0)
+        torch.testing.assert_close(p, reference[name].half().float(), rtol=0, atol=0)
     utts = read_manifest(tiny_manifest)
     texts = [asr.load_model(d, device="cpu").transcribe_batch([u.audio for u in utts]) for d in
              (trained_exp / "model", tmp_path / "half")]

@@ -154,12 +154,12 @@ final=$last/model-avg$avg
 continue_stage 11 "grow to 12 encoder blocks, train on train_rest with VTLP, SpecAugment and dropout" \
   "$exp-continue7" "$exp-continue8" 14 "train_manifest=$data/train_rest.jsonl" seed=7 lr=0.001 model.n_layers=12 \
   model.vtlp=0.15 model.dropout=0.05 model.freq_masks=2 model.time_masks=2
+grown_on_union=("train_manifest=$data/train_union.jsonl" "${no_regularization[@]}" lr=0.0003 model.n_layers=12
+  model.vtlp=0.1)  # stages 12 and 13
 continue_stage 12 "60 minutes from the averaged stage-11 model on train_union, VTLP but no dropout or SpecAugment" \
-  "$exp-continue8" "$exp-continue9" 2 "train_manifest=$data/train_union.jsonl" seed=8 "${no_regularization[@]}" \
-  lr=0.0003 time_budget_minutes=60 model.n_layers=12 model.vtlp=0.1
+  "$exp-continue8" "$exp-continue9" 2 seed=8 time_budget_minutes=60 "${grown_on_union[@]}"
 continue_stage 13 "90 minutes more from the averaged stage-12 model on train_union, the same way" \
-  "$exp-continue9" "$exp-continue10" 2 "train_manifest=$data/train_union.jsonl" seed=9 "${no_regularization[@]}" \
-  lr=0.0003 time_budget_minutes=90 model.n_layers=12 model.vtlp=0.1
+  "$exp-continue9" "$exp-continue10" 2 seed=9 time_budget_minutes=90 "${grown_on_union[@]}"
 if run 14; then
   echo "stage 14: average the last $avg checkpoints"
   asr average "$last" --last "$avg" --out "$final" --half
