@@ -107,6 +107,22 @@ def test_tiny_corpus_has_valid_audio_and_held_out_voices(tmp_path):
     assert missing.returncode == 2 and "nothing.jsonl" in missing.stderr and "Traceback" not in missing.stderr
 
 
+def test_missing_synthesizer_or_text_is_a_clear_error(tmp_path):
+    """No espeak-ng/flite on PATH, or no prepared text: exit code 2 and a message naming what is missing."""
+    text = tmp_path / "text"
+    text.mkdir()
+    for split in ("train", "dev", "test"):
+        (text / f"{split}.txt").write_text("THE CAT SAT ON THE MAT\n")
+    cmd = [sys.executable, RECIPE / "synthesize.py", "--text", text, "--out", tmp_path / "corpus"]
+    bare = subprocess.run(cmd, capture_output=True, text=True, env={"PATH": str(tmp_path)})
+    assert bare.returncode == 2 and "espeak-ng and flite not found on PATH" in bare.stderr
+    assert "apt-get install espeak-ng flite" in bare.stderr and "Traceback" not in bare.stderr
+    (text / "dev.txt").unlink()
+    no_text = subprocess.run(cmd, capture_output=True, text=True)
+    assert no_text.returncode == 2 and "no dev.txt" in no_text.stderr and "Traceback" not in no_text.stderr
+    assert not (tmp_path / "corpus").exists()
+
+
 def test_run_sh_presets():
     """--preset gpu trains once (stage 3) and skips the CPU chain's continuation stages; a typo is an error."""
     gpu = subprocess.run(["bash", str(RECIPE / "run.sh"), "--preset", "gpu", "--stage", "4", "--stop-stage", "13"],

@@ -21,6 +21,7 @@ import argparse
 import json
 import multiprocessing
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -205,14 +206,23 @@ def main(argv: list[str] | None = None) -> int:
     elif not args.start.isdigit():
         parser.error(f"--start {args.start}: expected a sentence index or 'next'")
     args.start = int(args.start)
+    needed = ["espeak-ng"] + (["flite"] if args.engine != "espeak" else [])  # espeak-ng lists the voices
+    missing_tools = [tool for tool in needed if shutil.which(tool) is None]
+    if missing_tools:
+        parser.error(f"{' and '.join(missing_tools)} not found on PATH: install (Debian/Ubuntu) with "
+                     f"apt-get install {' '.join(needed)}")
+    hours_of = {"dev": args.dev_hours, "test": args.test_hours, "train": args.hours}
+    splits = args.splits.split(",")
+    for split in splits:
+        if split not in hours_of:
+            parser.error(f"--splits: unknown split {split!r} (dev, test, train)")
+        if not (text / f"{split}.txt").is_file():
+            parser.error(f"--text {text}: no {split}.txt (prepare_text.py, run.sh stage 0, writes it)")
     voices = voices_by_split()
     speakers = dict(voices)  # who speaks each split here; voices.json keeps the whole split
     if args.engine != "all":
         speakers["train"] = [v for v in voices["train"] if v.startswith(args.engine + ":")]
-    hours_of = {"dev": args.dev_hours, "test": args.test_hours, "train": args.hours}
-    for split in args.splits.split(","):
-        if split not in hours_of:
-            parser.error(f"--splits: unknown split {split!r} (dev, test, train)")
+    for split in splits:
         sentences = [s for s in (text / f"{split}.txt").read_text().split("\n") if s]
         start = args.start if split == "train" else 0
         if start >= len(sentences):
