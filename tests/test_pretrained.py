@@ -12,14 +12,15 @@ from asr.metrics import score
 from asr.transcribe import pretrained_dir
 
 NAME = "conformer-ctc-synthetic"
-# Issue 4 asks for WER <= 10% on the examples; the shipped weights (v9) measure 26.9% greedy (7 / 26 words)
-# and 15.4% with the bundled LM (4 / 26; see the model card). v8 measured 6 / 26 and 4 / 26, v7 6 / 26 and
-# 5 / 26: v9 makes 35 fewer errors than v8 on the 5,947 test words and one more on these 26 (its errors: FOR,
-# BOYS, DISCIPLINE, SONNY, DISCIPLINE of one sentence; ADMIRAL, BENBOW). These bounds check the shipped
-# weights and LM at the accuracy they really have, so a broken export, front-end or decoder change fails
-# here; tighten them when a better model ships.
-EXAMPLES_MAX_WER = 0.27
-EXAMPLES_MAX_WER_LM = 0.16
+# Issue 4 asks for WER <= 10% on the examples; the shipped weights (v10) measure 16.7% greedy (6 / 36 words:
+# EXAMINATION, GROUND, LAWN, and "PALL MALL GAZETTE" as two wrong words and a deletion) and 13.9% with the
+# bundled LM (5 / 36). v10's examples are the ones run.sh stage 18 makes from the rebuilt corpus text (v9's
+# three earlier sentences: v10 6 / 26 and 4 / 26, v9 7 / 26 and 4 / 26; v9 on these: 4 / 36 and 4 / 36, while
+# v10 makes 35 fewer errors on the 5,949 test words). These bounds check the shipped weights and LM at the
+# accuracy they really have, so a broken export, front-end or decoder change fails here; tighten them when a
+# better model ships.
+EXAMPLES_MAX_WER = 0.17
+EXAMPLES_MAX_WER_LM = 0.14
 MODEL = pretrained_dir() / NAME
 EXAMPLES = MODEL / "examples"
 REFS = [json.loads(line) for line in (EXAMPLES / "references.jsonl").read_text().splitlines()]
