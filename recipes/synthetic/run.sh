@@ -8,9 +8,9 @@
 #   a GPU: "batch_seconds=600 lr=0.001 amp=true num_workers=14"); --budget MINUTES: wall-time limit of each
 #   training stage (the cosine learning rate then anneals over the budget)
 #
-# Presets: cpu (default) is the chain of runs below (stages 3-14: a 3.1 M-parameter model, grown to 6.0 M in stage 11); gpu trains
+# Presets: cpu (default) is the chain of runs below (stages 3-15: a 3.1 M-parameter model, grown to 6.0 M in stage 11); gpu trains
 # conf/gpu.yaml (8.9 M parameters) once, from scratch, on all of train_full.jsonl for --budget minutes of
-# wall time in stage 3 (the learning rate anneals over the budget), and skips stages 4-14.
+# wall time in stage 3 (the learning rate anneals over the budget), and skips stages 4-15.
 #
 # Stages (each can be re-run; finished work is kept):
 #   0 text      sentences from the books, normalized, dev/test books held out
@@ -48,15 +48,17 @@
 #               -> $EXP-continue10
 #  14 continue  60 minutes more from the averaged stage-13 model the same way (another cosine cycle)
 #               -> $EXP-continue11
-#  15 average   the last $AVG checkpoints of stage 14 (gpu: of stage 3), parameters stored as float16
-#  16 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
-#  17 evaluate  greedy, beam and beam+LM WER/CER on dev and test -> $EXP-continue11/eval/ (gpu: $EXP/eval/),
+#  15 continue  85 minutes more from the averaged stage-14 model the same way (another cosine cycle)
+#               -> $EXP-continue12
+#  16 average   the last $AVG checkpoints of stage 15 (gpu: of stage 3), parameters stored as float16
+#  17 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
+#  18 evaluate  greedy, beam and beam+LM WER/CER on dev and test -> $EXP-continue12/eval/ (gpu: $EXP/eval/),
 #               RESULTS table
-#  18 export    the averaged model + LM -> pretrained/$NAME, with example recordings by held-out voices
+#  19 export    the averaged model + LM -> pretrained/$NAME, with example recordings by held-out voices
 # Needs: apt-get install espeak-ng flite
 set -euo pipefail
 
-stage=0; stop_stage=18; hours=20; text_dir=../shared/corpus/books; preset=cpu; budget=""; train_opts=""
+stage=0; stop_stage=19; hours=20; text_dir=../shared/corpus/books; preset=cpu; budget=""; train_opts=""
 data=data/synthetic; exp=""; conf=""
 conf2=recipes/synthetic/conf/cpu_small_continue.yaml
 avg=5; name=conformer-ctc-synthetic; jobs=""
@@ -72,7 +74,7 @@ while [ $# -gt 0 ]; do
 done
 case "$preset" in
   cpu) conf=${conf:-recipes/synthetic/conf/cpu_small.yaml}; exp=${exp:-exp/synthetic}; jobs=${jobs:-2}
-       train_set=$data/train.jsonl; last=$exp-continue11;;
+       train_set=$data/train.jsonl; last=$exp-continue12;;
   gpu) conf=${conf:-recipes/synthetic/conf/gpu.yaml}; exp=${exp:-exp/synthetic-gpu}; jobs=${jobs:-$(nproc)}
        train_set=$data/train_full.jsonl; last=$exp;;
   *) echo "--preset: cpu or gpu, not $preset" >&2; exit 2;;
@@ -142,7 +144,7 @@ continue_stage 4 "5 more epochs from the averaged stage-3 model" "$exp" "$exp-co
 continue_stage 5 "10 more epochs from the averaged stage-4 model" "$exp-continue" "$exp-continue2" 10
 continue_stage 6 "6 more epochs from the averaged stage-5 model, with the flite supplement" \
   "$exp-continue2" "$exp-continue3" 6 "train_manifest=$data/train_all.jsonl" lr=0.0005 seed=2
-no_regularization=(lr=0.0005 model.dropout=0.0 model.freq_masks=0 model.time_masks=0)  # stages 7-10, 12-14
+no_regularization=(lr=0.0005 model.dropout=0.0 model.freq_masks=0 model.time_masks=0)  # stages 7-10, 12-15
 continue_stage 7 "5 more epochs from the averaged stage-6 model on train_full, no dropout or SpecAugment" \
   "$exp-continue3" "$exp-continue4" 5 "train_manifest=$data/train_full.jsonl" seed=3 "${no_regularization[@]}"
 continue_stage 8 "3 more epochs from the averaged stage-7 model on train_ext, no dropout or SpecAugment" \
@@ -157,24 +159,26 @@ continue_stage 11 "grow to 12 encoder blocks, train on train_rest with VTLP, Spe
   "$exp-continue7" "$exp-continue8" 14 "train_manifest=$data/train_rest.jsonl" seed=7 lr=0.001 model.n_layers=12 \
   model.vtlp=0.15 model.dropout=0.05 model.freq_masks=2 model.time_masks=2
 grown_on_union=("train_manifest=$data/train_union.jsonl" "${no_regularization[@]}" lr=0.0003 model.n_layers=12
-  model.vtlp=0.1)  # stages 12-14
+  model.vtlp=0.1)  # stages 12-15
 continue_stage 12 "60 minutes from the averaged stage-11 model on train_union, VTLP but no dropout or SpecAugment" \
   "$exp-continue8" "$exp-continue9" 2 seed=8 time_budget_minutes=60 "${grown_on_union[@]}"
 continue_stage 13 "90 minutes more from the averaged stage-12 model on train_union, the same way" \
   "$exp-continue9" "$exp-continue10" 2 seed=9 time_budget_minutes=90 "${grown_on_union[@]}"
 continue_stage 14 "60 minutes more from the averaged stage-13 model on train_union, the same way" \
   "$exp-continue10" "$exp-continue11" 2 seed=10 time_budget_minutes=60 "${grown_on_union[@]}"
-if run 15; then
-  echo "stage 15: average the last $avg checkpoints"
+continue_stage 15 "85 minutes more from the averaged stage-14 model on train_union, the same way" \
+  "$exp-continue11" "$exp-continue12" 2 seed=11 time_budget_minutes=85 "${grown_on_union[@]}"
+if run 16; then
+  echo "stage 16: average the last $avg checkpoints"
   asr average "$last" --last "$avg" --out "$final" --half
 fi
-if run 16; then
-  echo "stage 16: n-gram LM from $data/text/lm_train.txt, tuned on dev"
+if run 17; then
+  echo "stage 17: n-gram LM from $data/text/lm_train.txt, tuned on dev"
   asr lm build --text "$data/text/lm_train.txt" --order 3 --prune 0 1 1 --out "$final/lm"
   asr lm tune --model "$final" --manifest "$data/dev.jsonl" --save | tee "$last/lm-tuning.md"
 fi
-if run 17; then
-  echo "stage 17: evaluate greedy / beam / beam+LM"
+if run 18; then
+  echo "stage 18: evaluate greedy / beam / beam+LM"
   ev=$last/eval
   for set in dev test; do
     asr evaluate --model "$final" --manifest "$data/$set.jsonl" --output-dir "$ev/greedy" --threads 2
@@ -183,8 +187,8 @@ if run 17; then
   done
   python recipes/common/wer_table.py "$ev" --out "$ev/results.md"
 fi
-if run 18; then
-  echo "stage 18: export to pretrained/$name"
+if run 19; then
+  echo "stage 19: export to pretrained/$name"
   mkdir -p "pretrained/$name"   # README.md and examples/ there are kept
   rm -rf "pretrained/$name/lm"
   cp -r "$final"/* "pretrained/$name/"
