@@ -12,15 +12,14 @@ from asr.metrics import score
 from asr.transcribe import pretrained_dir
 
 NAME = "conformer-ctc-synthetic"
-# Issue 4 asks for WER <= 10% on the examples; the shipped weights (v10) measure 16.7% greedy (6 / 36 words:
-# EXAMINATION, GROUND, LAWN, and "PALL MALL GAZETTE" as two wrong words and a deletion) and 13.9% with the
-# bundled LM (5 / 36). v10's examples are the ones run.sh stage 18 makes from the rebuilt corpus text (v9's
-# three earlier sentences: v10 6 / 26 and 4 / 26, v9 7 / 26 and 4 / 26; v9 on these: 4 / 36 and 4 / 36, while
-# v10 makes 35 fewer errors on the 5,949 test words). These bounds check the shipped weights and LM at the
-# accuracy they really have, so a broken export, front-end or decoder change fails here; tighten them when a
-# better model ships.
-EXAMPLES_MAX_WER = 0.17
-EXAMPLES_MAX_WER_LM = 0.14
+# Issue 4 asks for WER <= 10% on the examples; the shipped weights (v11) measure 13.9% greedy (5 / 36 words:
+# EXAMINATION, LAWN, and "PALL MALL GAZETTE" as two wrong words and a deletion) and 11.1% with the bundled LM
+# (4 / 36). These are the examples run.sh stage 19 makes from the rebuilt corpus text (v10 on them: 6 / 36 and
+# 5 / 36; v9: 4 / 36 and 4 / 36, while v11 makes 70 fewer errors than v9 on the 5,949 test words). These
+# bounds check the shipped weights and LM at the accuracy they really have, so a broken export, front-end or
+# decoder change fails here; tighten them when a better model ships.
+EXAMPLES_MAX_WER = 0.14
+EXAMPLES_MAX_WER_LM = 0.12
 MODEL = pretrained_dir() / NAME
 EXAMPLES = MODEL / "examples"
 REFS = [json.loads(line) for line in (EXAMPLES / "references.jsonl").read_text().splitlines()]
