@@ -74,11 +74,12 @@ while [ $# -gt 0 ]; do
 done
 case "$preset" in
   cpu) conf=${conf:-recipes/synthetic/conf/cpu_small.yaml}; exp=${exp:-exp/synthetic}; jobs=${jobs:-2}
-       train_set=$data/train.jsonl; last=$exp-continue12;;
+       train_set=$data/train.jsonl;;
   gpu) conf=${conf:-recipes/synthetic/conf/gpu.yaml}; exp=${exp:-exp/synthetic-gpu}; jobs=${jobs:-$(nproc)}
-       train_set=$data/train_full.jsonl; last=$exp;;
+       train_set=$data/train_full.jsonl;;
   *) echo "--preset: cpu or gpu, not $preset" >&2; exit 2;;
 esac
+last=$exp  # the experiment stages 16-19 work on; the cpu chain's continue_stage calls move it to their OUT_EXP
 read -r -a extra <<< "$train_opts"   # extra overrides of every training stage, last so that they win
 [ -z "$budget" ] || extra+=("time_budget_minutes=$budget")
 run() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
@@ -133,9 +134,11 @@ continue_from() {
   asr train --config "$conf2" "train_manifest=$data/train.jsonl" "valid_manifest=$data/dev.jsonl" \
     "init_from=$1/model-avg$avg" "out_dir=$2" "epochs=$3" "${@:4}" "${extra[@]}" --resume
 }
-# continue_stage N DESCRIPTION SRC_EXP OUT_EXP EPOCHS [KEY=VALUE...]: stage N (cpu preset) = continue_from
+# continue_stage N DESCRIPTION SRC_EXP OUT_EXP EPOCHS [KEY=VALUE...]: stage N (cpu preset) = continue_from;
+# the cpu chain's last OUT_EXP becomes $last, the experiment that stages 16-19 average, evaluate and export
 continue_stage() {
   local n=$1 what=$2; shift 2
+  if [ "$preset" = cpu ]; then last=$2; fi
   run "$n" && cpu_only "$n" || return 0
   echo "stage $n: $what"
   continue_from "$@"
@@ -154,7 +157,6 @@ continue_stage 9 "3 more epochs from the averaged stage-8 model on train_rest, n
 continue_stage 10 "60 minutes from the averaged stage-9 model on train_union, no dropout or SpecAugment" \
   "$exp-continue6" "$exp-continue7" 2 "train_manifest=$data/train_union.jsonl" seed=6 "${no_regularization[@]}" \
   lr=0.0003 time_budget_minutes=60
-final=$last/model-avg$avg
 continue_stage 11 "grow to 12 encoder blocks, train on train_rest with VTLP, SpecAugment and dropout" \
   "$exp-continue7" "$exp-continue8" 14 "train_manifest=$data/train_rest.jsonl" seed=7 lr=0.001 model.n_layers=12 \
   model.vtlp=0.15 model.dropout=0.05 model.freq_masks=2 model.time_masks=2
@@ -168,6 +170,7 @@ continue_stage 14 "60 minutes more from the averaged stage-13 model on train_uni
   "$exp-continue10" "$exp-continue11" 2 seed=10 time_budget_minutes=60 "${grown_on_union[@]}"
 continue_stage 15 "85 minutes more from the averaged stage-14 model on train_union, the same way" \
   "$exp-continue11" "$exp-continue12" 2 seed=11 time_budget_minutes=85 "${grown_on_union[@]}"
+final=$last/model-avg$avg
 if run 16; then
   echo "stage 16: average the last $avg checkpoints"
   asr average "$last" --last "$avg" --out "$final" --half
