@@ -66,6 +66,8 @@ def _decoding(args) -> dict:
         options["lm_weight"] = args.lm_weight
     if args.word_score is not None:
         options["word_score"] = args.word_score
+    if args.vtln or args.vtln_factors:
+        options["vtln"] = args.vtln_factors or True
     return options
 
 
@@ -215,12 +217,24 @@ def _add_backend_options(p) -> None:
     p.add_argument("--quantize", action="store_true", help="dynamic int8 linear layers (CPU, torch backend)")
 
 
+def _floats(text: str) -> list[float]:
+    try:
+        return [float(x) for x in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
 def _add_decoding_options(p) -> None:
     p.add_argument("--beam-size", type=int, help="beam search with this beam (default: greedy; with --lm: the LM's)")
     p.add_argument("--lm", action="store_true", help="beam search with the model's own n-gram LM (its lm/ directory)")
     p.add_argument("--lm-dir", help="beam search with this LM directory (from `asr lm build`)")
     p.add_argument("--lm-weight", type=float, help="LM weight (default: the LM directory's tuned value)")
     p.add_argument("--word-score", type=float, help="word insertion score (default: the tuned value)")
+    p.add_argument("--vtln", action="store_true",
+                   help="test-time VTLN: decode with 7 warp factors of the filterbank (0.9-1.2), keep the most "
+                        "confident per segment (7x the network time; torch backend)")
+    p.add_argument("--vtln-factors", type=_floats, metavar="F,F,...",
+                   help="--vtln with these warp factors, comma-separated (e.g. 0.9,1.0,1.1)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -84,8 +84,11 @@ class CTCModel(nn.Module):
         """Encoder frames for a number of input samples."""
         return self.subsampling.output_lengths(num_frames(num_samples))
 
-    def forward(self, wave: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        warp = None
+    def forward(
+        self, wave: torch.Tensor, lengths: torch.Tensor, warp: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``warp`` (B,): bin each utterance's spectrum through a VTLP-warped filterbank with this factor
+        (test-time VTLN); in training with ``cfg.vtlp`` > 0 a random factor is drawn per utterance instead."""
         if self.training and self.cfg.vtlp > 0:  # a new simulated vocal tract length per utterance
             warp = 1 + self.cfg.vtlp * (2 * torch.rand(wave.shape[0], device=wave.device) - 1)
         x, lengths = self.frontend(wave, lengths, warp)  # (B, T, n_mels)

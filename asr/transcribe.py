@@ -25,7 +25,24 @@ from .model import CTCModel
 from .segment import MAX_SEGMENT_SECONDS, MIN_SEGMENT_SECONDS, iter_segments, split_wave
 from .tokenizer import Tokenizer
 
-__all__ = ["Word", "Segment", "Transcript", "ASRModel", "load_model", "available_models", "pretrained_dir"]
+__all__ = ["Word", "Segment", "Transcript", "ASRModel", "load_model", "available_models", "pretrained_dir",
+           "VTLN_FACTORS"]
+
+# Warp factors ``vtln=True`` tries: 1.0 (no warp) first, so that it wins ties. Test-time VTLN picks, per segment,
+# the factor whose greedy path is most confident; the range is VTLP's in training (model.vtlp) and a bit beyond.
+VTLN_FACTORS = (1.0, 0.9, 0.95, 1.05, 1.1, 1.15, 1.2)
+
+
+def vtln_factors(vtln: bool | Sequence[float] | None) -> tuple[float, ...]:
+    """``vtln`` as the factors to try: () for None/False, :data:`VTLN_FACTORS` for True, else the given ones."""
+    if vtln is None or vtln is False:
+        return ()
+    if vtln is True:
+        return VTLN_FACTORS
+    factors = tuple(float(f) for f in vtln)
+    if not factors or not all(0.5 <= f <= 2.0 for f in factors):
+        raise ModelError(f"vtln: warp factors must be between 0.5 and 2.0, got {list(vtln)}")
+    return factors
 
 
 @dataclass
@@ -131,6 +148,7 @@ class ASRModel:
         beam_size: int | None = None,
         lm: bool | str | os.PathLike | None = None,
         word_timestamps: bool = False,
+        vtln: bool | Sequence[float] | None = None,
         progress: bool = False,
         **weights,
     ) -> Transcript:
@@ -138,11 +156,13 @@ class ASRModel:
 
         ``beam_size``: beam search instead of greedy; ``lm``: beam search with the model's LM (True) or
         an LM directory; ``lm_weight=`` / ``word_score=`` override the LM's tuned weights;
-        ``word_timestamps``: fill ``Transcript.words`` with start/end seconds.
+        ``word_timestamps``: fill ``Transcript.words`` with start/end seconds; ``vtln``: test-time vocal
+        tract length normalization, True or a list of warp factors (see :meth:`encode`; one network pass
+        per factor).
         """
         return self.transcribe_batch(
             [audio], sample_rate=sample_rate, beam_size=beam_size, lm=lm, word_timestamps=word_timestamps,
-            progress=progress, **weights,
+            vtln=vtln, progress=progress, **weights,
         )[0]
 
     def transcribe_batch(
@@ -154,6 +174,7 @@ class ASRModel:
         beam_size: int | None = None,
         lm: bool | str | os.PathLike | None = None,
         word_timestamps: bool = False,
+        vtln: bool | Sequence[float] | None = None,
         progress: bool = False,
         **weights,
     ) -> list[Transcript]:
@@ -163,6 +184,7 @@ class ASRModel:
         report bad ones).
         """
         decode = self.decoder(beam_size, lm, **weights)
+        factors = vtln_factors(vtln)
         parts: list[list[tuple[float, float, str, list[Word]]]] = [[] for _ in audios]
         durations = [0.0] * len(audios)
         bar = tqdm(total=None, unit="audio s", desc="segments", disable=None if progress else True, leave=False)
@@ -170,9 +192,9 @@ class ASRModel:
         for piece in self._pieces(audios, sample_rate, durations):
             window.append(piece)
             if len(window) >= 4 * batch_size:  # sort a bounded window by length: little padding, bounded memory
-                self._run(window, batch_size, decode, word_timestamps, parts, bar)
+                self._run(window, batch_size, decode, word_timestamps, factors, parts, bar)
                 window = []
-        self._run(window, batch_size, decode, word_timestamps, parts, bar)
+        self._run(window, batch_size, decode, word_timestamps, factors, parts, bar)
         bar.close()
         return [self._stitch(p, d) for p, d in zip(parts, durations)]
 
@@ -194,11 +216,11 @@ class ASRModel:
             for offset, wave in segments:
                 yield _Piece(index, offset, wave)
 
-    def _run(self, window: list[_Piece], batch_size: int, decode, word_timestamps: bool, parts, bar) -> None:
+    def _run(self, window: list[_Piece], batch_size: int, decode, word_timestamps: bool, factors, parts, bar) -> None:
         window.sort(key=lambda p: p.wave.numel())
         for start in range(0, len(window), batch_size):
             chunk = window[start : start + batch_size]
-            log_probs, lengths = self.encode([p.wave for p in chunk])
+            log_probs, lengths = self.encode([p.wave for p in chunk], factors)
             hyps: list[Hypothesis] = decode(log_probs, lengths)
             for b, (piece, hyp) in enumerate(zip(chunk, hyps)):
                 text = self.tokenizer.decode(hyp.tokens)
@@ -223,13 +245,38 @@ class ASRModel:
         )
 
     @torch.inference_mode()
-    def encode(self, waves: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        """16 kHz mono waves -> CTC log-probs (B, T', V) and frame counts."""
+    def encode(
+        self, waves: Sequence[torch.Tensor], vtln: Sequence[float] = ()
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """16 kHz mono waves -> CTC log-probs (B, T', V) and frame counts.
+
+        ``vtln`` (warp factors): test-time vocal tract length normalization. The network runs once per
+        factor, its filterbank warped as VTLP warps it in training, and each wave keeps the log-probs of
+        the factor whose greedy path is most confident (highest mean best log-prob per frame): a voice
+        unlike the training voices is moved towards them. Frame counts do not depend on the factor.
+        """
         lengths = torch.tensor([w.numel() for w in waves], dtype=torch.long)
         batch = torch.nn.utils.rnn.pad_sequence(list(waves), batch_first=True)
         if self._onnx is not None:
+            if vtln:
+                raise ModelError("vtln needs the PyTorch backend (the ONNX graph has a fixed filterbank)")
             return self._onnx(batch, lengths)
-        return self.model(batch.to(self.device), lengths.to(self.device))
+        batch, lengths = batch.to(self.device), lengths.to(self.device)
+        if not vtln:
+            return self.model(batch, lengths)
+        best, best_confidence = None, None
+        for factor in vtln:
+            warp = None if factor == 1.0 else torch.full((len(waves),), factor, device=self.device)
+            log_probs, frames = self.model(batch, lengths, warp)
+            valid = torch.arange(log_probs.shape[1], device=frames.device)[None, :] < frames[:, None]
+            confidence = (log_probs.max(dim=-1).values * valid).sum(dim=1) / frames.clamp_min(1)
+            if best is None:
+                best, best_confidence = log_probs, confidence
+            else:
+                better = confidence > best_confidence
+                best = torch.where(better[:, None, None], log_probs, best)
+                best_confidence = torch.maximum(best_confidence, confidence)
+        return best, frames
 
 
 def pretrained_dir() -> Path:

@@ -6,6 +6,7 @@ import torch
 import torchaudio
 
 import asr
+from asr.audio import load_audio
 from asr.errors import AudioError, ModelError
 from conftest import TINY
 
@@ -30,6 +31,28 @@ def test_transcribe_batch_keeps_order_and_matches_single(model_dir):
     assert [t.text for t in batch] == [model.transcribe(p).text for p in paths]
     with pytest.raises(AudioError, match="missing.wav: no such file"):
         model.transcribe_batch([paths[0], TINY / "missing.wav"])
+
+
+def test_vtln_keeps_the_most_confident_warp_per_wave(model_dir):
+    model = asr.load_model(model_dir, device="cpu")
+    waves = [load_audio(TINY / f"tiny-0{i}.flac") for i in (1, 4, 6)]
+    plain, frames = model.encode(waves)
+    assert torch.equal(model.encode(waves, (1.0,))[0], plain)  # factor 1 is the unwarped filterbank
+    factors = (1.0, 0.8, 1.25)
+    chosen, chosen_frames = model.encode(waves, factors)
+    assert torch.equal(chosen_frames, frames)
+    lengths = torch.tensor([w.numel() for w in waves])
+    batch = torch.nn.utils.rnn.pad_sequence(waves, batch_first=True)
+    with torch.inference_mode():
+        each = [model.model(batch, lengths, torch.full((3,), f)) [0] for f in factors]
+    assert not torch.allclose(each[1], each[0]) and not torch.allclose(each[2], each[0])
+    for b, n in enumerate(frames.tolist()):
+        confidence = [float(lp[b, :n].max(dim=-1).values.mean()) for lp in each]
+        best = max(range(len(factors)), key=confidence.__getitem__)
+        assert torch.allclose(chosen[b, :n], each[best][b, :n]), (b, confidence)
+    assert [model.transcribe(TINY / f"tiny-0{i}.flac", vtln=True).text for i in (1, 4)] == [TEXTS[1], TEXTS[4]]
+    with pytest.raises(ModelError, match="warp factors must be between 0.5 and 2.0"):
+        model.transcribe(TINY / "tiny-01.flac", vtln=[1.0, 3.0])
 
 
 def test_model_directory_loads_without_unpickling(model_dir, monkeypatch):

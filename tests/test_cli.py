@@ -63,6 +63,8 @@ def test_transcribe_reports_bad_files_and_keeps_going(model_dir, tmp_path):
     out_dir = tmp_path / "out"
     single = asr("transcribe", "--model", model_dir, "--output-dir", out_dir, FILES[2])
     assert single.returncode == 0 and (out_dir / "tiny-02.txt").read_text().strip() == TEXTS[2]
+    bad_warp = asr("transcribe", "--model", model_dir, "--vtln-factors", "1.0,2.5", FILES[2])
+    _assert_clean_error(bad_warp, "vtln: warp factors must be between 0.5 and 2.0, got [1.0, 2.5]")
 
 
 def test_evaluate_skips_bad_audio_but_scores_the_rest(model_dir, tmp_path):

@@ -63,6 +63,8 @@ def test_onnx_backend_transcribes_like_pytorch(tmp_path):
     for path in EXAMPLES:
         assert onnx_model.transcribe(path).text == torch_model.transcribe(path).text
     assert onnx_model.transcribe(EXAMPLES[0], lm=True).text == torch_model.transcribe(EXAMPLES[0], lm=True).text
+    with pytest.raises(asr.errors.ModelError, match="vtln needs the PyTorch backend"):
+        onnx_model.transcribe(EXAMPLES[0], vtln=True)
 
 
 def test_int8_quantized_model_stays_close():

@@ -56,8 +56,8 @@
 #               -> $EXP-continue14
 #  18 average   the last $AVG checkpoints of stage 17 (gpu: of stage 3), parameters stored as float16
 #  19 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
-#  20 evaluate  greedy, beam and beam+LM WER/CER on dev and test -> $EXP-continue14/eval/ (gpu: $EXP/eval/),
-#               RESULTS table
+#  20 evaluate  greedy, beam and beam+LM WER/CER on dev and test, and greedy and beam+LM with test-time VTLN
+#               (--vtln) -> $EXP-continue14/eval/ (gpu: $EXP/eval/), RESULTS table
 #  21 export    the averaged model + LM -> pretrained/$NAME, with example recordings by held-out voices
 # Needs: apt-get install espeak-ng flite
 set -euo pipefail
@@ -189,12 +189,14 @@ if run 19; then
   asr lm tune --model "$final" --manifest "$data/dev.jsonl" --save | tee "$last/lm-tuning.md"
 fi
 if run 20; then
-  echo "stage 20: evaluate greedy / beam / beam+LM"
+  echo "stage 20: evaluate greedy / beam / beam+LM, and greedy / beam+LM with test-time VTLN"
   ev=$last/eval
   for set in dev test; do
     asr evaluate --model "$final" --manifest "$data/$set.jsonl" --output-dir "$ev/greedy" --threads 2
     asr evaluate --model "$final" --manifest "$data/$set.jsonl" --output-dir "$ev/beam" --threads 2 --beam-size 50
     asr evaluate --model "$final" --manifest "$data/$set.jsonl" --output-dir "$ev/lm" --threads 2 --lm
+    asr evaluate --model "$final" --manifest "$data/$set.jsonl" --output-dir "$ev/vtln" --threads 2 --vtln
+    asr evaluate --model "$final" --manifest "$data/$set.jsonl" --output-dir "$ev/vtln-lm" --threads 2 --vtln --lm
   done
   python recipes/common/wer_table.py "$ev" --out "$ev/results.md"
 fi
