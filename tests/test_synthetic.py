@@ -1,6 +1,7 @@
 """The synthetic-corpus recipe at a tiny scale (needs espeak-ng and flite; .ci/run installs them)."""
 
 import json
+import random
 import shutil
 import subprocess
 import sys
@@ -151,3 +152,52 @@ def test_run_sh_train_opts(tmp_path):
     assert args[0] == "train" and f"init_from={exp}-continue5/model-avg5" in args and f"out_dir={exp}-continue6" in args
     assert args[-4:] == ["batch_seconds=600", "amp=true", "time_budget_minutes=6.5", "--resume"]
     assert args.index("lr=0.0005") < args.index("batch_seconds=600")  # the stage's own overrides come first
+
+
+def test_random_voices_are_new_variants_made_from_training_variants_only(tmp_path):
+    """random_voices.py writes new espeak-ng variants from the training variants' files; espeak-ng speaks
+    them (a different wave from its default voice, so the variant is not silently ignored), the same seed
+    writes the same files, and synthesize.py --random-voices speaks a split with them alone."""
+    sys.path.insert(0, str(RECIPE))
+    from random_voices import espeak_data_dir, make_random_voices, read_variant, variant_names
+    from synthesize import Job, _speak, voices_by_split
+
+    voices = voices_by_split()
+    train = variant_names(voices["train"])
+    root, names = make_random_voices(tmp_path / "a", 5, train, seed=3)
+    folder = root / "espeak-ng-data" / "voices" / "!v"
+    assert names == [f"+rand-{i:04d}" for i in range(5)]
+    texts = [(folder / n[1:]).read_text() for n in names]
+    assert len(set(texts)) == 5
+    _, again = make_random_voices(tmp_path / "b", 5, train, seed=3)
+    assert [(tmp_path / "b" / "espeak" / "espeak-ng-data" / "voices" / "!v" / n[1:]).read_text() for n in again] == texts
+    # the formants of every voice lie within the training variants' range times the perturbation bounds
+    own = espeak_data_dir() / "voices" / "!v"
+    freqs = [float(args[1]) for v in train if (own / v).is_file()
+             for args in read_variant(own / v).get("formant", []) if len(args) > 1]
+    low, high = min(freqs + [100.0]), max(freqs + [100.0])
+    for text in texts:
+        for line in text.splitlines():
+            if line.startswith("formant "):
+                assert low * 0.9 * 0.8 <= float(line.split()[2]) <= high * 1.1 * 1.25, line
+    waves = []
+    for path in ("", str(root)):  # without its data folder espeak-ng would speak its default voice instead
+        job = Job("x", "THE CAT SAT ON THE MAT", f"espeak:{names[0]}", 1.0, 0.5, False, 0, "", path)
+        _speak(job, str(tmp_path / f"{len(waves)}.wav"), random.Random(0))
+        waves.append(load_audio(tmp_path / f"{len(waves)}.wav"))
+    assert waves[0].shape != waves[1].shape or not (waves[0] == waves[1]).all()
+    # a tiny random-voice corpus: only random voices speak it, and dev/test voices are untouched
+    text = tmp_path / "text"
+    text.mkdir()
+    (text / "train.txt").write_text("THE CAT SAT ON THE MAT\nA BIRD IN THE HAND\nOPEN THE WINDOW PLEASE\n")
+    out = tmp_path / "corpus"
+    result = subprocess.run(
+        [sys.executable, RECIPE / "synthesize.py", "--text", text, "--out", out, "--hours", "0.001", "--jobs", "2",
+         "--splits", "train", "--engine", "espeak", "--random-voices", "4", "--train-name", "train_vary"],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in (out / "train_vary.jsonl").read_text().splitlines()]
+    assert len(records) == 3 and all(r["voice"].startswith("espeak:+rand-") for r in records)
+    assert all(load_audio(out / r["audio"]).numel() > SAMPLE_RATE // 2 for r in records)
+    assert json.loads((out / "voices.json").read_text()) == voices

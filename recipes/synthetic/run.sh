@@ -20,7 +20,10 @@
 #               neither used (all voices), for stage 7; and for stage 8 $hours*2/5 h more unused sentences (all
 #               voices) and $hours/5 h of flite (train_more2, train_flite2; train_ext = all five sets); and for
 #               stage 9 $hours h of the sentences still unused (all voices) and $hours/2 h of flite
-#               (train_more3, train_flite3; train_rest = these two; train_union = train_ext + train_rest)
+#               (train_more3, train_flite3; train_rest = these two; train_union = train_ext + train_rest); and
+#               for stage 17 $hours*2 h of the training sentences from the first on, spoken by 400 random
+#               espeak-ng voices made from the training variants (random_voices.py; train_vary; train_wide =
+#               train_union + train_vary)
 #   2 tokenizer BPE on the training transcripts (of the main corpus)
 #   3 train     asr train (resumes from the newest checkpoint if one exists); gpu: on train_full.jsonl
 #   4 continue  5 more epochs from the stage-3 averaged model, fresh schedule (conf/cpu_small_continue.yaml)
@@ -52,8 +55,8 @@
 #               -> $EXP-continue12
 #  16 continue  95 minutes more from the averaged stage-15 model the same way (another cosine cycle)
 #               -> $EXP-continue13
-#  17 continue  110 minutes more from the averaged stage-16 model the same way (another cosine cycle)
-#               -> $EXP-continue14
+#  17 continue  110 minutes more from the averaged stage-16 model the same way (another cosine cycle), on
+#               train_wide: train_union + 2x$hours h of random espeak-ng voices -> $EXP-continue14
 #  18 average   the last $AVG checkpoints of stage 17 (gpu: of stage 3), parameters stored as float16
 #  19 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
 #  20 evaluate  greedy, beam and beam+LM WER/CER on dev and test, and greedy and beam+LM with test-time VTLN
@@ -121,6 +124,11 @@ if run 1; then
   supplement train_flite3 "$flite3_hours" train_more3 --engine flite
   cat "$data/train_more3.jsonl" "$data/train_flite3.jsonl" > "$data/train_rest.jsonl"
   cat "$data/train_ext.jsonl" "$data/train_rest.jsonl" > "$data/train_union.jsonl"
+  vary_hours=$(part 2)
+  echo "stage 1: $vary_hours h of training sentences by 400 random espeak-ng voices"
+  python recipes/synthetic/synthesize.py --text "$data/text" --out "$data" --hours "$vary_hours" --jobs "$jobs" \
+    --splits train --engine espeak --random-voices 400 --seed 1 --train-name train_vary
+  cat "$data/train_union.jsonl" "$data/train_vary.jsonl" > "$data/train_wide.jsonl"
 fi
 if run 2; then
   echo "stage 2: BPE tokenizer"
@@ -176,8 +184,9 @@ continue_stage 15 "85 minutes more from the averaged stage-14 model on train_uni
   "$exp-continue11" "$exp-continue12" 2 seed=11 time_budget_minutes=85 "${grown_on_union[@]}"
 continue_stage 16 "95 minutes more from the averaged stage-15 model on train_union, the same way" \
   "$exp-continue12" "$exp-continue13" 2 seed=12 time_budget_minutes=95 "${grown_on_union[@]}"
-continue_stage 17 "110 minutes more from the averaged stage-16 model on train_union, the same way" \
-  "$exp-continue13" "$exp-continue14" 2 seed=13 time_budget_minutes=110 "${grown_on_union[@]}"
+continue_stage 17 "110 minutes more from the averaged stage-16 model on train_wide (+ random voices), the same way" \
+  "$exp-continue13" "$exp-continue14" 2 seed=13 time_budget_minutes=110 "${grown_on_union[@]}" \
+  "train_manifest=$data/train_wide.jsonl"
 final=$last/model-avg$avg
 if run 18; then
   echo "stage 18: average the last $avg checkpoints"

@@ -13,6 +13,11 @@ Voices are drawn uniformly, so flite (3 training voices of 77) speaks only ~4% o
 supplement corpus from training sentences the main one did not use evens that out, e.g. 5 h of flite:
     python recipes/synthetic/synthesize.py --text data/synthetic/text --out data/synthetic --hours 5 \
         --engine flite --splits train --start next --train-name train_flite
+
+``--random-voices N`` speaks the training sentences with N new espeak-ng variants made for this corpus
+(random_voices.py: training variants mixed and perturbed) instead of espeak-ng's own, e.g. 40 h of them:
+    python recipes/synthetic/synthesize.py --text data/synthetic/text --out data/synthetic --hours 40 \
+        --engine espeak --random-voices 400 --seed 1 --splits train --train-name train_vary
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from scipy.signal import fftconvolve
 from tqdm import tqdm
 
 from asr.audio import SAMPLE_RATE, load_audio
+from random_voices import make_random_voices, variant_names
 
 ACCENTS = ["en-us", "en", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp", "en-gb-x-gbcwmd", "en-029", "en-us-nyc"]
 # Variants that do not sound like speech a recognizer should learn (whispers, effects).
@@ -54,6 +60,7 @@ class Job:
     augment: bool
     seed: int
     path: str
+    espeak_path: str = ""  # espeak-ng --path: a data folder holding the voice (random voices); "" = its own
 
 
 def espeak_variants() -> list[str]:
@@ -77,7 +84,9 @@ def _speak(job: Job, wav: str, rng: random.Random) -> None:
     engine, name = job.voice.split(":", 1)
     if engine == "espeak":
         voice = rng.choice(ACCENTS) + name
-        cmd = ["espeak-ng", "-v", voice, "-s", str(int(165 * job.rate)), "-p", str(int(100 * job.pitch)), "-w", wav, job.text.lower()]
+        data = [f"--path={job.espeak_path}"] if job.espeak_path else []  # random voices: their own data folder
+        cmd = ["espeak-ng", *data, "-v", voice, "-s", str(int(165 * job.rate)), "-p", str(int(100 * job.pitch)),
+               "-w", wav, job.text.lower()]
     else:
         mean = 80 + 140 * job.pitch if name in ("kal", "kal16", "awb", "rms") else 140 + 120 * job.pitch
         cmd = ["flite", "-voice", name, "--setf", f"duration_stretch={1 / job.rate:.3f}",
@@ -140,10 +149,11 @@ def synthesize(job: Job) -> dict | None:
 
 
 def plan(sentences: list[str], voices: list[str], split: str, seconds: float, out: Path, augment_audio: bool, seed: int,
-         start: int = 0, name: str = "") -> list[Job]:
+         start: int = 0, name: str = "", espeak_path: str = "") -> list[Job]:
     """Sentences (in the given order, from index ``start``) until their estimated duration reaches ``seconds``.
 
-    Utterance ids and folders are ``name`` (default: the split) and the sentence's index.
+    Utterance ids and folders are ``name`` (default: the split) and the sentence's index; ``espeak_path`` is
+    the espeak-ng data folder of random voices.
     """
     name = name or split
     rng = random.Random(f"{seed}-{split}-{start}" if start else f"{seed}-{split}")
@@ -154,7 +164,7 @@ def plan(sentences: list[str], voices: list[str], split: str, seconds: float, ou
         total += len(text.split()) / WORDS_PER_SECOND
         uid = f"{name}-{i:06d}"
         jobs.append(Job(uid, text, rng.choice(voices), rng.uniform(0.8, 1.25), rng.uniform(0.25, 0.75),
-                        augment_audio, rng.randrange(2**31), str(out / name / uid[-6:-3] / f"{uid}.flac")))
+                        augment_audio, rng.randrange(2**31), str(out / name / uid[-6:-3] / f"{uid}.flac"), espeak_path))
     return jobs
 
 
@@ -195,6 +205,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="with --start next: names of the training manifests in OUT (comma-separated) whose "
                              "sentences come first")
     parser.add_argument("--train-name", default="train", help="name of the training manifest, its folder and ids")
+    parser.add_argument("--random-voices", type=int, default=0, metavar="N",
+                        help="speak the training sentences with N new espeak-ng variants (random_voices.py; made "
+                             "from the training variants with --seed) instead of espeak-ng's own")
     args = parser.parse_args(argv)
     text, out = Path(args.text), Path(args.out)
     if args.start == "next":
@@ -220,15 +233,21 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--text {text}: no {split}.txt (prepare_text.py, run.sh stage 0, writes it)")
     voices = voices_by_split()
     speakers = dict(voices)  # who speaks each split here; voices.json keeps the whole split
+    espeak_path = ""
+    if args.random_voices > 0 and "train" in splits:
+        root, names = make_random_voices(out, args.random_voices, variant_names(voices["train"]), args.seed)
+        espeak_path = str(root.resolve())
+        speakers["train"] = [f"espeak:{n}" for n in names] + [v for v in voices["train"] if v.startswith("flite:")]
     if args.engine != "all":
-        speakers["train"] = [v for v in voices["train"] if v.startswith(args.engine + ":")]
+        speakers["train"] = [v for v in speakers["train"] if v.startswith(args.engine + ":")]
     for split in splits:
         sentences = [s for s in (text / f"{split}.txt").read_text().split("\n") if s]
         start = args.start if split == "train" else 0
         if start >= len(sentences):
             parser.error(f"--start {start}: {text / 'train.txt'} has only {len(sentences)} sentences")
         name = args.train_name if split == "train" else split
-        jobs = plan(sentences, speakers[split], split, hours_of[split] * 3600, out, split == "train", args.seed, start, name)
+        jobs = plan(sentences, speakers[split], split, hours_of[split] * 3600, out, split == "train", args.seed, start, name,
+                    espeak_path if split == "train" else "")
         records, errors = run_jobs(jobs, args.jobs, name)
         for message in errors:
             print(f"skipped {message}", file=sys.stderr)
