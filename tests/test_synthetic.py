@@ -201,3 +201,22 @@ def test_random_voices_are_new_variants_made_from_training_variants_only(tmp_pat
     assert len(records) == 3 and all(r["voice"].startswith("espeak:+rand-") for r in records)
     assert all(load_audio(out / r["audio"]).numel() > SAMPLE_RATE // 2 for r in records)
     assert json.loads((out / "voices.json").read_text()) == voices
+
+
+def test_flite_f0_range_moves_the_pitch(tmp_path):
+    """--flite-f0 sets flite's mean pitch: slt, the female training voice, spoken at a male 90 Hz and at 250 Hz."""
+    import librosa
+    import numpy as np
+
+    sys.path.insert(0, str(RECIPE))
+    from synthesize import PITCH_DRAW, Job, _speak
+
+    medians = []
+    for f0 in (90.0, 250.0):
+        job = Job("x", "THE TRAVELLER CAME BACK FROM THE FUTURE", "flite:slt", 1.0, PITCH_DRAW[0], False, 0, "", "",
+                  (f0, f0 + 10))
+        _speak(job, str(tmp_path / "a.wav"), random.Random(0))
+        wave = load_audio(tmp_path / "a.wav").numpy()
+        pitch, _, _ = librosa.pyin(wave, fmin=60, fmax=400, sr=SAMPLE_RATE)
+        medians.append(float(np.nanmedian(pitch)))
+    assert medians[0] < 115 and medians[1] > 200, medians

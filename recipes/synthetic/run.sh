@@ -21,9 +21,10 @@
 #               voices) and $hours/5 h of flite (train_more2, train_flite2; train_ext = all five sets); and for
 #               stage 9 $hours h of the sentences still unused (all voices) and $hours/2 h of flite
 #               (train_more3, train_flite3; train_rest = these two; train_union = train_ext + train_rest); and
-#               for stage 17 $hours*2 h of the training sentences from the first on, spoken by 400 random
-#               espeak-ng voices made from the training variants (random_voices.py; train_vary; train_wide =
-#               train_union + train_vary)
+#               for stage 17, the training sentences from the first on again: $hours*3/2 h spoken by 400
+#               random espeak-ng voices made from the training variants (random_voices.py; train_vary) and
+#               $hours/2 h by flite's training voices at a mean pitch of 85-260 Hz (train_flite_f0; slt is
+#               otherwise never below 170 Hz); train_wide = train_union + train_vary + train_flite_f0
 #   2 tokenizer BPE on the training transcripts (of the main corpus)
 #   3 train     asr train (resumes from the newest checkpoint if one exists); gpu: on train_full.jsonl
 #   4 continue  5 more epochs from the stage-3 averaged model, fresh schedule (conf/cpu_small_continue.yaml)
@@ -56,7 +57,8 @@
 #  16 continue  95 minutes more from the averaged stage-15 model the same way (another cosine cycle)
 #               -> $EXP-continue13
 #  17 continue  110 minutes more from the averaged stage-16 model the same way (another cosine cycle), on
-#               train_wide: train_union + 2x$hours h of random espeak-ng voices -> $EXP-continue14
+#               train_wide: train_union + 2x$hours h of new voices (random espeak-ng variants, flite at new
+#               pitches) -> $EXP-continue14
 #  18 average   the last $AVG checkpoints of stage 17 (gpu: of stage 3), parameters stored as float16
 #  19 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
 #  20 evaluate  greedy, beam and beam+LM WER/CER on dev and test, and greedy and beam+LM with test-time VTLN
@@ -124,11 +126,16 @@ if run 1; then
   supplement train_flite3 "$flite3_hours" train_more3 --engine flite
   cat "$data/train_more3.jsonl" "$data/train_flite3.jsonl" > "$data/train_rest.jsonl"
   cat "$data/train_ext.jsonl" "$data/train_rest.jsonl" > "$data/train_union.jsonl"
-  vary_hours=$(part 2)
-  echo "stage 1: $vary_hours h of training sentences by 400 random espeak-ng voices"
-  python recipes/synthetic/synthesize.py --text "$data/text" --out "$data" --hours "$vary_hours" --jobs "$jobs" \
-    --splits train --engine espeak --random-voices 400 --seed 1 --train-name train_vary
-  cat "$data/train_union.jsonl" "$data/train_vary.jsonl" > "$data/train_wide.jsonl"
+  vary_hours=$(part 3/2)
+  echo "stage 1: new voices: $vary_hours h by 400 random espeak-ng variants, $flite3_hours h of flite at 85-260 Hz"
+  again() {  # again NAME HOURS [OPTION...]: the training sentences from the first on, spoken anew
+    local name=$1 h=$2; shift 2
+    python recipes/synthetic/synthesize.py --text "$data/text" --out "$data" --hours "$h" --jobs "$jobs" \
+      --splits train --train-name "$name" "$@"
+  }
+  again train_vary "$vary_hours" --engine espeak --random-voices 400 --seed 1
+  again train_flite_f0 "$flite3_hours" --engine flite --flite-f0 85 260 --seed 2
+  cat "$data/train_union.jsonl" "$data/train_vary.jsonl" "$data/train_flite_f0.jsonl" > "$data/train_wide.jsonl"
 fi
 if run 2; then
   echo "stage 2: BPE tokenizer"

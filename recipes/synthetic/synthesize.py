@@ -14,6 +14,9 @@ supplement corpus from training sentences the main one did not use evens that ou
     python recipes/synthetic/synthesize.py --text data/synthetic/text --out data/synthetic --hours 5 \
         --engine flite --splits train --start next --train-name train_flite
 
+``--flite-f0 LOW HIGH`` draws flite's mean pitch from a range of its own (slt, the one female training
+voice, otherwise never speaks below 170 Hz, nor the male kal above 185 Hz).
+
 ``--random-voices N`` speaks the training sentences with N new espeak-ng variants made for this corpus
 (random_voices.py: training variants mixed and perturbed) instead of espeak-ng's own, e.g. 40 h of them:
     python recipes/synthetic/synthesize.py --text data/synthetic/text --out data/synthetic --hours 40 \
@@ -47,6 +50,7 @@ ACCENTS = ["en-us", "en", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp", "en-
 # Variants that do not sound like speech a recognizer should learn (whispers, effects).
 EXCLUDED_VARIANTS = {"whisper", "whisperf", "Demonic", "croak", "UniRobot", "anikaRobot"}
 FLITE_VOICES = {"train": ["kal", "kal16", "slt"], "dev": ["awb"], "test": ["rms"]}
+PITCH_DRAW = (0.25, 0.75)  # each utterance's pitch setting (Job.pitch) is drawn uniformly from this
 WORDS_PER_SECOND = 3.3  # measured on this corpus (0.5 h asked at 2.6 gave 0.38 h); only sizes the plan
 
 
@@ -61,6 +65,7 @@ class Job:
     seed: int
     path: str
     espeak_path: str = ""  # espeak-ng --path: a data folder holding the voice (random voices); "" = its own
+    flite_f0: tuple[float, float] | None = None  # flite's mean F0 range in Hz (--flite-f0); None = per voice
 
 
 def espeak_variants() -> list[str]:
@@ -88,7 +93,11 @@ def _speak(job: Job, wav: str, rng: random.Random) -> None:
         cmd = ["espeak-ng", *data, "-v", voice, "-s", str(int(165 * job.rate)), "-p", str(int(100 * job.pitch)),
                "-w", wav, job.text.lower()]
     else:
-        mean = 80 + 140 * job.pitch if name in ("kal", "kal16", "awb", "rms") else 140 + 120 * job.pitch
+        if job.flite_f0:  # the pitch draw spread over the asked range
+            low, high = job.flite_f0
+            mean = low + (high - low) * (job.pitch - PITCH_DRAW[0]) / (PITCH_DRAW[1] - PITCH_DRAW[0])
+        else:
+            mean = 80 + 140 * job.pitch if name in ("kal", "kal16", "awb", "rms") else 140 + 120 * job.pitch
         cmd = ["flite", "-voice", name, "--setf", f"duration_stretch={1 / job.rate:.3f}",
                "--setf", f"int_f0_target_mean={mean:.0f}", "-t", job.text.lower(), "-o", wav]
     subprocess.run(cmd, check=True, capture_output=True)
@@ -149,11 +158,11 @@ def synthesize(job: Job) -> dict | None:
 
 
 def plan(sentences: list[str], voices: list[str], split: str, seconds: float, out: Path, augment_audio: bool, seed: int,
-         start: int = 0, name: str = "", espeak_path: str = "") -> list[Job]:
+         start: int = 0, name: str = "", espeak_path: str = "", flite_f0: tuple[float, float] | None = None) -> list[Job]:
     """Sentences (in the given order, from index ``start``) until their estimated duration reaches ``seconds``.
 
     Utterance ids and folders are ``name`` (default: the split) and the sentence's index; ``espeak_path`` is
-    the espeak-ng data folder of random voices.
+    the espeak-ng data folder of random voices, ``flite_f0`` flite's F0 range (Hz) instead of each voice's own.
     """
     name = name or split
     rng = random.Random(f"{seed}-{split}-{start}" if start else f"{seed}-{split}")
@@ -163,8 +172,9 @@ def plan(sentences: list[str], voices: list[str], split: str, seconds: float, ou
             break
         total += len(text.split()) / WORDS_PER_SECOND
         uid = f"{name}-{i:06d}"
-        jobs.append(Job(uid, text, rng.choice(voices), rng.uniform(0.8, 1.25), rng.uniform(0.25, 0.75),
-                        augment_audio, rng.randrange(2**31), str(out / name / uid[-6:-3] / f"{uid}.flac"), espeak_path))
+        jobs.append(Job(uid, text, rng.choice(voices), rng.uniform(0.8, 1.25), rng.uniform(*PITCH_DRAW),
+                        augment_audio, rng.randrange(2**31), str(out / name / uid[-6:-3] / f"{uid}.flac"), espeak_path,
+                        flite_f0))
     return jobs
 
 
@@ -208,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--random-voices", type=int, default=0, metavar="N",
                         help="speak the training sentences with N new espeak-ng variants (random_voices.py; made "
                              "from the training variants with --seed) instead of espeak-ng's own")
+    parser.add_argument("--flite-f0", type=float, nargs=2, metavar=("LOW", "HIGH"),
+                        help="flite voices' mean F0 drawn from LOW-HIGH Hz (default: kal/kal16 115-185, slt 170-230; "
+                             "a wide range gives a female voice a male pitch and the reverse)")
     args = parser.parse_args(argv)
     text, out = Path(args.text), Path(args.out)
     if args.start == "next":
@@ -246,8 +259,9 @@ def main(argv: list[str] | None = None) -> int:
         if start >= len(sentences):
             parser.error(f"--start {start}: {text / 'train.txt'} has only {len(sentences)} sentences")
         name = args.train_name if split == "train" else split
+        voice_options = {"espeak_path": espeak_path, "flite_f0": args.flite_f0 and tuple(args.flite_f0)}
         jobs = plan(sentences, speakers[split], split, hours_of[split] * 3600, out, split == "train", args.seed, start, name,
-                    espeak_path if split == "train" else "")
+                    **(voice_options if split == "train" else {}))
         records, errors = run_jobs(jobs, args.jobs, name)
         for message in errors:
             print(f"skipped {message}", file=sys.stderr)
