@@ -160,7 +160,8 @@ def test_random_voices_are_new_variants_made_from_training_variants_only(tmp_pat
     writes the same files, and synthesize.py --random-voices speaks a split with them alone."""
     sys.path.insert(0, str(RECIPE))
     from random_voices import espeak_data_dir, make_random_voices, read_variant, variant_names
-    from synthesize import Job, _speak, voices_by_split
+    from random_voices import MAX_VOICES
+    from synthesize import ACCENTS, Job, _speak, voices_by_split
 
     voices = voices_by_split()
     train = variant_names(voices["train"])
@@ -186,6 +187,15 @@ def test_random_voices_are_new_variants_made_from_training_variants_only(tmp_pat
         _speak(job, str(tmp_path / f"{len(waves)}.wav"), random.Random(0))
         waves.append(load_audio(tmp_path / f"{len(waves)}.wav"))
     assert waves[0].shape != waves[1].shape or not (waves[0] == waves[1]).all()
+    # as many voices as espeak-ng can list: the last one still speaks in every accent (a full voice list
+    # once lost half the accents); one more is refused
+    root, names = make_random_voices(tmp_path / "c", MAX_VOICES, train)
+    for accent in ACCENTS:
+        wav = tmp_path / "full.wav"
+        subprocess.run(["espeak-ng", f"--path={root}", "-v", accent + names[-1], "-w", wav, "hello"], check=True)
+        assert load_audio(wav).numel() > 1000
+    with pytest.raises(ValueError, match="at most 349"):
+        make_random_voices(tmp_path / "d", MAX_VOICES + 1, train)
     # a tiny random-voice corpus: only random voices speak it, and dev/test voices are untouched
     text = tmp_path / "text"
     text.mkdir()

@@ -13,6 +13,9 @@ voices stay unseen (a random voice may by chance come close to one; that is what
 
 espeak-ng reads variants only from its data folder, so the voices live in a copy of it,
 ``OUT/espeak/espeak-ng-data/voices/!v/rand-NNNN``, and are spoken with ``espeak-ng --path OUT/espeak``.
+espeak-ng lists at most 349 voices (languages and variants together) and does not find a language that did
+not fit (seen: 400 variants beside its own ~230 voices lost 4 of the 8 English accents), so the copy holds
+only the English languages and the random variants, at most ``MAX_VOICES`` of them.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ MIX = 0.3  # chance that a setting other than the formants comes from a second t
 VOICE_LENGTH = (0.9, 1.1)  # the factor that moves all formants together
 FORMANT_JITTER = 0.05  # each formant's own factor: exp(N(0, this)); heights and widths get 3x this
 PITCH_RANGE = (0.8, 1.25)  # pitch base and top scaled together
+MAX_VOICES = 330  # espeak-ng's voice list holds 349 entries; the 8 English languages need room too
 N_FORMANTS = 9  # espeak-ng's formants 0-8; a missing one is 100% of the default (100 100 100)
 _HEADER = {"language", "name", "gender", "variants"}  # written anew for each voice
 
@@ -97,11 +101,17 @@ def make_random_voices(out: Path, count: int, base_variants: list[str], seed: in
     Returns the folder to pass to ``espeak-ng --path`` and the voice names (``+rand-NNNN``). The same
     arguments write the same files; an existing copy of the data is reused.
     """
+    if not 0 < count <= MAX_VOICES:
+        raise ValueError(f"random voices: 1 to {MAX_VOICES} (espeak-ng lists at most 349 voices), not {count}")
     root = out / "espeak"
     data = root / "espeak-ng-data"
     source = espeak_data_dir()
-    if not (data / "voices").is_dir():
-        shutil.copytree(source, data, dirs_exist_ok=True)
+    if not (data / "lang").is_dir():  # dictionaries and phoneme data; of the voices, the English languages only
+        shutil.copytree(source, data, ignore=shutil.ignore_patterns("voices", "lang"), dirs_exist_ok=True)
+        (data / "lang" / "gmw").mkdir(parents=True)
+        for language in (source / "lang" / "gmw").glob("en*"):
+            shutil.copy(language, data / "lang" / "gmw")
+    (data / "voices" / "!v").mkdir(parents=True, exist_ok=True)
     files = [source / "voices" / "!v" / v for v in base_variants]
     bases = [read_variant(f) for f in files if f.is_file()]
     if not bases:
@@ -118,7 +128,7 @@ def make_random_voices(out: Path, count: int, base_variants: list[str], seed: in
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", required=True, help="corpus folder (the voices go to OUT/espeak/)")
-    parser.add_argument("--count", type=int, default=400)
+    parser.add_argument("--count", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     from synthesize import voices_by_split  # the split of espeak's own variants

@@ -21,7 +21,7 @@
 #               voices) and $hours/5 h of flite (train_more2, train_flite2; train_ext = all five sets); and for
 #               stage 9 $hours h of the sentences still unused (all voices) and $hours/2 h of flite
 #               (train_more3, train_flite3; train_rest = these two; train_union = train_ext + train_rest); and
-#               for stage 17, the training sentences from the first on again: $hours*3/2 h spoken by 400
+#               for stage 17, the training sentences from the first on again: $hours*3/2 h spoken by 300
 #               random espeak-ng voices made from the training variants (random_voices.py; train_vary) and
 #               $hours/2 h by flite's training voices at a mean pitch of 85-260 Hz (train_flite_f0; slt is
 #               otherwise never below 170 Hz); train_wide = train_union + train_vary + train_flite_f0
@@ -127,13 +127,13 @@ if run 1; then
   cat "$data/train_more3.jsonl" "$data/train_flite3.jsonl" > "$data/train_rest.jsonl"
   cat "$data/train_ext.jsonl" "$data/train_rest.jsonl" > "$data/train_union.jsonl"
   vary_hours=$(part 3/2)
-  echo "stage 1: new voices: $vary_hours h by 400 random espeak-ng variants, $flite3_hours h of flite at 85-260 Hz"
+  echo "stage 1: new voices: $vary_hours h by 300 random espeak-ng variants, $flite3_hours h of flite at 85-260 Hz"
   again() {  # again NAME HOURS [OPTION...]: the training sentences from the first on, spoken anew
     local name=$1 h=$2; shift 2
     python recipes/synthetic/synthesize.py --text "$data/text" --out "$data" --hours "$h" --jobs "$jobs" \
       --splits train --train-name "$name" "$@"
   }
-  again train_vary "$vary_hours" --engine espeak --random-voices 400 --seed 1
+  again train_vary "$vary_hours" --engine espeak --random-voices 300 --seed 1
   again train_flite_f0 "$flite3_hours" --engine flite --flite-f0 85 260 --seed 2
   cat "$data/train_union.jsonl" "$data/train_vary.jsonl" "$data/train_flite_f0.jsonl" > "$data/train_wide.jsonl"
 fi

@@ -20,7 +20,7 @@ voice, otherwise never speaks below 170 Hz, nor the male kal above 185 Hz).
 ``--random-voices N`` speaks the training sentences with N new espeak-ng variants made for this corpus
 (random_voices.py: training variants mixed and perturbed) instead of espeak-ng's own, e.g. 40 h of them:
     python recipes/synthetic/synthesize.py --text data/synthetic/text --out data/synthetic --hours 40 \
-        --engine espeak --random-voices 400 --seed 1 --splits train --train-name train_vary
+        --engine espeak --random-voices 300 --seed 1 --splits train --train-name train_vary
 """
 
 from __future__ import annotations
