@@ -35,6 +35,11 @@ def _book(folder: Path, stem: str, body: str) -> None:
     (folder / f"{stem}.txt").write_text(BOOK.format(title=stem, body=body))
 
 
+def _synthesize(text: Path, out: Path, *options) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, RECIPE / "synthesize.py", "--text", text, "--out", out, "--jobs", "2", *options],
+                          capture_output=True, text=True)
+
+
 def test_text_preparation_normalizes_and_holds_out_books(tmp_path):
     books = tmp_path / "books"
     books.mkdir()
@@ -62,11 +67,7 @@ def test_tiny_corpus_has_valid_audio_and_held_out_voices(tmp_path):
     (text / "dev.txt").write_text("WHERE IS THE RIVER\n")
     (text / "test.txt").write_text("THE TRAVELLER CAME BACK\nHE SAW THE FUTURE\n")
     out = tmp_path / "corpus"
-    result = subprocess.run(
-        [sys.executable, RECIPE / "synthesize.py", "--text", text, "--out", out, "--hours", "0.0015",
-         "--dev-hours", "0.0005", "--test-hours", "0.001", "--jobs", "2"],
-        capture_output=True, text=True,
-    )
+    result = _synthesize(text, out, "--hours", "0.0015", "--dev-hours", "0.0005", "--test-hours", "0.001")
     assert result.returncode == 0, result.stderr
     splits = {s: read_manifest(out / f"{s}.jsonl") for s in ("train", "dev", "test")}
     assert len(splits["train"]) == 4 and len(splits["test"]) == 2
@@ -86,11 +87,8 @@ def test_tiny_corpus_has_valid_audio_and_held_out_voices(tmp_path):
     subprocess.run(result.args, check=True, capture_output=True)
     assert Path(splits["train"][0].audio).stat().st_mtime_ns == first
     # a flite-only supplement from sentence 3 on: its own manifest, ids and folder; voices.json unchanged
-    extra = subprocess.run(
-        [sys.executable, RECIPE / "synthesize.py", "--text", text, "--out", out, "--hours", "0.0007", "--jobs", "2",
-         "--engine", "flite", "--splits", "train", "--start", "3", "--train-name", "train_flite"],
-        capture_output=True, text=True,
-    )
+    extra = _synthesize(text, out, "--hours", "0.0007", "--engine", "flite", "--splits", "train", "--start", "3",
+                        "--train-name", "train_flite")
     assert extra.returncode == 0, extra.stderr
     flite = [json.loads(line) for line in (out / "train_flite.jsonl").read_text().splitlines()]
     assert [r["text"] for r in flite] == ["IT IS COLD TODAY", "THE SUN IS UP NOW"]
@@ -201,11 +199,8 @@ def test_random_voices_are_new_variants_made_from_training_variants_only(tmp_pat
     text.mkdir()
     (text / "train.txt").write_text("THE CAT SAT ON THE MAT\nA BIRD IN THE HAND\nOPEN THE WINDOW PLEASE\n")
     out = tmp_path / "corpus"
-    result = subprocess.run(
-        [sys.executable, RECIPE / "synthesize.py", "--text", text, "--out", out, "--hours", "0.001", "--jobs", "2",
-         "--splits", "train", "--engine", "espeak", "--random-voices", "4", "--train-name", "train_vary"],
-        capture_output=True, text=True,
-    )
+    result = _synthesize(text, out, "--hours", "0.001", "--splits", "train", "--engine", "espeak", "--random-voices", "4",
+                         "--train-name", "train_vary")
     assert result.returncode == 0, result.stderr
     records = [json.loads(line) for line in (out / "train_vary.jsonl").read_text().splitlines()]
     assert len(records) == 3 and all(r["voice"].startswith("espeak:+rand-") for r in records)

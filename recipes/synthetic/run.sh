@@ -192,7 +192,7 @@ continue_stage 15 "85 minutes more from the averaged stage-14 model on train_uni
 continue_stage 16 "95 minutes more from the averaged stage-15 model on train_union, the same way" \
   "$exp-continue12" "$exp-continue13" 2 seed=12 time_budget_minutes=95 "${grown_on_union[@]}"
 continue_stage 17 "110 minutes more from the averaged stage-16 model on train_wide (+ random voices), the same way" \
-  "$exp-continue13" "$exp-continue14" 2 seed=13 time_budget_minutes=110 "${grown_on_union[@]}" \
+  "$exp-continue13" "$exp-continue14" 4 seed=13 time_budget_minutes=110 "${grown_on_union[@]}" \
   "train_manifest=$data/train_wide.jsonl"
 final=$last/model-avg$avg
 if run 18; then
