@@ -1,7 +1,7 @@
 """New espeak-ng voices for training: random variants mixed and perturbed from the training variants' files.
 
 Usage (what ``synthesize.py --random-voices N`` does before it speaks):
-    python recipes/synthetic/random_voices.py --out data/synthetic --count 400 --seed 0
+    python recipes/synthetic/random_voices.py --out data/synthetic --count 300 --seed 1
 
 espeak-ng's ~100 variants are few speakers for a recognizer to generalize from: a held-out variant is a new
 timbre (formant positions and bandwidths, pitch, roughness, breath) that the model has heard nothing like.

@@ -253,13 +253,13 @@ def main(argv: list[str] | None = None) -> int:
         speakers["train"] = [f"espeak:{n}" for n in names] + [v for v in voices["train"] if v.startswith("flite:")]
     if args.engine != "all":
         speakers["train"] = [v for v in speakers["train"] if v.startswith(args.engine + ":")]
+    voice_options = {"espeak_path": espeak_path, "flite_f0": args.flite_f0 and tuple(args.flite_f0)}  # train only
     for split in splits:
         sentences = [s for s in (text / f"{split}.txt").read_text().split("\n") if s]
         start = args.start if split == "train" else 0
         if start >= len(sentences):
             parser.error(f"--start {start}: {text / 'train.txt'} has only {len(sentences)} sentences")
         name = args.train_name if split == "train" else split
-        voice_options = {"espeak_path": espeak_path, "flite_f0": args.flite_f0 and tuple(args.flite_f0)}
         jobs = plan(sentences, speakers[split], split, hours_of[split] * 3600, out, split == "train", args.seed, start, name,
                     **(voice_options if split == "train" else {}))
         records, errors = run_jobs(jobs, args.jobs, name)
