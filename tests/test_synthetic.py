@@ -124,10 +124,10 @@ def test_missing_synthesizer_or_text_is_a_clear_error(tmp_path):
 
 def test_run_sh_presets():
     """--preset gpu trains once (stage 3) and skips the CPU chain's continuation stages; a typo is an error."""
-    gpu = subprocess.run(["bash", str(RECIPE / "run.sh"), "--preset", "gpu", "--stage", "4", "--stop-stage", "17"],
+    gpu = subprocess.run(["bash", str(RECIPE / "run.sh"), "--preset", "gpu", "--stage", "4", "--stop-stage", "18"],
                          capture_output=True, text=True, timeout=60)
     assert gpu.returncode == 0, gpu.stderr
-    assert [f"stage {n}: skipped (cpu preset only)" for n in range(4, 18)] == gpu.stdout.splitlines()
+    assert [f"stage {n}: skipped (cpu preset only)" for n in range(4, 19)] == gpu.stdout.splitlines()
     bad = subprocess.run(["bash", str(RECIPE / "run.sh"), "--preset", "tpu"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--preset: cpu or gpu, not tpu" in bad.stderr
 
@@ -165,11 +165,11 @@ def test_random_voices_are_new_variants_made_from_training_variants_only(tmp_pat
     train = variant_names(voices["train"])
     root, names = make_random_voices(tmp_path / "a", 5, train, seed=3)
     folder = root / "espeak-ng-data" / "voices" / "!v"
-    assert names == [f"+rand-{i:04d}" for i in range(5)]
+    assert names == [f"+rand3-{i:04d}" for i in range(5)] and root == tmp_path / "a" / "espeak-seed3"
     texts = [(folder / n[1:]).read_text() for n in names]
     assert len(set(texts)) == 5
     _, again = make_random_voices(tmp_path / "b", 5, train, seed=3)
-    assert [(tmp_path / "b" / "espeak" / "espeak-ng-data" / "voices" / "!v" / n[1:]).read_text() for n in again] == texts
+    assert [(tmp_path / "b" / "espeak-seed3" / "espeak-ng-data" / "voices" / "!v" / n[1:]).read_text() for n in again] == texts
     # the formants of every voice lie within the training variants' range times the perturbation bounds
     own = espeak_data_dir() / "voices" / "!v"
     freqs = [float(args[1]) for v in train if (own / v).is_file()
@@ -203,9 +203,11 @@ def test_random_voices_are_new_variants_made_from_training_variants_only(tmp_pat
                          "--train-name", "train_vary")
     assert result.returncode == 0, result.stderr
     records = [json.loads(line) for line in (out / "train_vary.jsonl").read_text().splitlines()]
-    assert len(records) == 3 and all(r["voice"].startswith("espeak:+rand-") for r in records)
+    assert len(records) == 3 and all(r["voice"].startswith("espeak:+rand0-") for r in records)
     assert all(load_audio(out / r["audio"]).numel() > SAMPLE_RATE // 2 for r in records)
     assert json.loads((out / "voices.json").read_text()) == voices
+    too_many = _synthesize(text, out, "--splits", "train", "--random-voices", str(MAX_VOICES + 1))
+    assert too_many.returncode == 2 and f"--random-voices {MAX_VOICES + 1}: 1 to {MAX_VOICES}" in too_many.stderr
 
 
 def test_flite_f0_range_moves_the_pitch(tmp_path):

@@ -11,8 +11,9 @@ moves every formant: all by one shared factor (a vocal tract length) and each by
 own, with heights and widths jittered. Only the files of training variants are read, so dev and test
 voices stay unseen (a random voice may by chance come close to one; that is what generalization means).
 
-espeak-ng reads variants only from its data folder, so the voices live in a copy of it,
-``OUT/espeak/espeak-ng-data/voices/!v/rand-NNNN``, and are spoken with ``espeak-ng --path OUT/espeak``.
+espeak-ng reads variants only from its data folder, so the voices live in a copy of it, one per seed,
+``OUT/espeak-seedS/espeak-ng-data/voices/!v/randS-NNNN``, and are spoken with ``espeak-ng --path
+OUT/espeak-seedS``: sets made with different seeds are different voices, with different names.
 espeak-ng lists at most 349 voices (languages and variants together) and does not find a language that did
 not fit (seen: 400 variants beside its own ~230 voices lost 4 of the 8 English accents), so the copy holds
 only the English languages and the random variants, at most ``MAX_VOICES`` of them.
@@ -29,7 +30,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-PREFIX = "rand-"
+PREFIX = "rand"  # voice names: rand{seed}-NNNN
 MIX = 0.3  # chance that a setting other than the formants comes from a second training variant
 VOICE_LENGTH = (0.9, 1.1)  # the factor that moves all formants together
 FORMANT_JITTER = 0.05  # each formant's own factor: exp(N(0, this)); heights and widths get 3x this
@@ -98,12 +99,12 @@ def variant_names(voices: list[str]) -> list[str]:
 def make_random_voices(out: Path, count: int, base_variants: list[str], seed: int = 0) -> tuple[Path, list[str]]:
     """Write ``count`` random variants into a copy of espeak-ng's data under ``out``.
 
-    Returns the folder to pass to ``espeak-ng --path`` and the voice names (``+rand-NNNN``). The same
-    arguments write the same files; an existing copy of the data is reused.
+    Returns the folder to pass to ``espeak-ng --path`` (``out/espeak-seed{seed}``) and the voice names
+    (``+rand{seed}-NNNN``). The same arguments write the same files; an existing copy of the data is reused.
     """
     if not 0 < count <= MAX_VOICES:
         raise ValueError(f"random voices: 1 to {MAX_VOICES} (espeak-ng lists at most 349 voices), not {count}")
-    root = out / "espeak"
+    root = out / f"espeak-seed{seed}"
     data = root / "espeak-ng-data"
     source = espeak_data_dir()
     if not (data / "lang").is_dir():  # dictionaries and phoneme data; of the voices, the English languages only
@@ -119,7 +120,7 @@ def make_random_voices(out: Path, count: int, base_variants: list[str], seed: in
     rng = random.Random(f"random-voices-{seed}")
     names = []
     for i in range(count):
-        name = f"{PREFIX}{i:04d}"
+        name = f"{PREFIX}{seed}-{i:04d}"
         (data / "voices" / "!v" / name).write_text(random_variant(bases, rng, name))
         names.append(f"+{name}")
     return root, names

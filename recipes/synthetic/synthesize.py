@@ -44,7 +44,7 @@ from scipy.signal import fftconvolve
 from tqdm import tqdm
 
 from asr.audio import SAMPLE_RATE, load_audio
-from random_voices import make_random_voices, variant_names
+from random_voices import MAX_VOICES, make_random_voices, variant_names
 
 ACCENTS = ["en-us", "en", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp", "en-gb-x-gbcwmd", "en-029", "en-us-nyc"]
 # Variants that do not sound like speech a recognizer should learn (whispers, effects).
@@ -244,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--splits: unknown split {split!r} (dev, test, train)")
         if not (text / f"{split}.txt").is_file():
             parser.error(f"--text {text}: no {split}.txt (prepare_text.py, run.sh stage 0, writes it)")
+    if not 0 <= args.random_voices <= MAX_VOICES:
+        parser.error(f"--random-voices {args.random_voices}: 1 to {MAX_VOICES} (espeak-ng lists at most 349 voices)")
     voices = voices_by_split()
     speakers = dict(voices)  # who speaks each split here; voices.json keeps the whole split
     espeak_path = ""
