@@ -61,7 +61,7 @@
 #  17 continue  110 minutes more from the averaged stage-16 model the same way (another cosine cycle), on
 #               train_wide: train_union + 2x$hours h of new voices (random espeak-ng variants, flite at new
 #               pitches) -> $EXP-continue14
-#  18 continue  95 minutes more from the averaged stage-17 model the same way, on train_wide2: train_wide
+#  18 continue  120 minutes more from the averaged stage-17 model the same way, on train_wide2: train_wide
 #               + $hours*3/2 h by 300 other random espeak-ng variants -> $EXP-continue15
 #  19 average   the last $AVG checkpoints of stage 18 (gpu: of stage 3), parameters stored as float16
 #  20 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
@@ -201,8 +201,8 @@ continue_stage 16 "95 minutes more from the averaged stage-15 model on train_uni
 continue_stage 17 "110 minutes more from the averaged stage-16 model on train_wide (+ random voices), the same way" \
   "$exp-continue13" "$exp-continue14" 4 seed=13 time_budget_minutes=110 "${grown_on_union[@]}" \
   "train_manifest=$data/train_wide.jsonl"
-continue_stage 18 "95 minutes more from the averaged stage-17 model on train_wide2 (+ 300 more random voices)" \
-  "$exp-continue14" "$exp-continue15" 4 seed=14 time_budget_minutes=95 "${grown_on_union[@]}" \
+continue_stage 18 "120 minutes more from the averaged stage-17 model on train_wide2 (+ 300 more random voices)" \
+  "$exp-continue14" "$exp-continue15" 4 seed=14 time_budget_minutes=120 "${grown_on_union[@]}" \
   "train_manifest=$data/train_wide2.jsonl"
 final=$last/model-avg$avg
 if run 19; then
