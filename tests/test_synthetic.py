@@ -124,7 +124,7 @@ def test_missing_synthesizer_or_text_is_a_clear_error(tmp_path):
 
 def test_run_sh_presets():
     """--preset gpu trains once (stage 3) and skips the CPU chain's continuation stages; a typo is an error."""
-    gpu = subprocess.run(["bash", str(RECIPE / "run.sh"), "--preset", "gpu", "--stage", "4", "--stop-stage", "18"],
+    gpu = subprocess.run(["bash", str(RECIPE / "run.sh"), "--preset", "gpu", "--stage", "4", "--stop-stage", "19"],
                          capture_output=True, text=True, timeout=60)
     assert gpu.returncode == 0, gpu.stderr
     assert [f"stage {n}: skipped (cpu preset only)" for n in range(4, 20)] == gpu.stdout.splitlines()
