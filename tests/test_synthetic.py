@@ -124,10 +124,10 @@ def test_missing_synthesizer_or_text_is_a_clear_error(tmp_path):
 
 def test_run_sh_presets():
     """--preset gpu trains once (stage 3) and skips the CPU chain's continuation stages; a typo is an error."""
-    gpu = subprocess.run(["bash", str(RECIPE / "run.sh"), "--preset", "gpu", "--stage", "4", "--stop-stage", "19"],
+    gpu = subprocess.run(["bash", str(RECIPE / "run.sh"), "--preset", "gpu", "--stage", "4", "--stop-stage", "20"],
                          capture_output=True, text=True, timeout=60)
     assert gpu.returncode == 0, gpu.stderr
-    assert [f"stage {n}: skipped (cpu preset only)" for n in range(4, 20)] == gpu.stdout.splitlines()
+    assert [f"stage {n}: skipped (cpu preset only)" for n in range(4, 21)] == gpu.stdout.splitlines()
     bad = subprocess.run(["bash", str(RECIPE / "run.sh"), "--preset", "tpu"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--preset: cpu or gpu, not tpu" in bad.stderr
 
@@ -227,3 +227,41 @@ def test_flite_f0_range_moves_the_pitch(tmp_path):
         pitch, _, _ = librosa.pyin(wave, fmin=60, fmax=400, sr=SAMPLE_RATE)
         medians.append(float(np.nanmedian(pitch)))
     assert medians[0] < 115 and medians[1] > 200, medians
+
+
+@pytest.mark.skipif(not shutil.which("festival"), reason="needs festival and its English voices (apt-get install)")
+def test_festival_engine_speaks_training_sentences_with_festivals_voices(tmp_path):
+    """--engine festival: only festival's three voices speak, all in training (dev/test voices untouched);
+    the drawn pitch moves a diphone voice's pitch and the drawn rate the HTS voice's length; festival
+    voices are refused for dev/test."""
+    import librosa
+    import numpy as np
+
+    sys.path.insert(0, str(RECIPE))
+    from synthesize import FESTIVAL_VOICES, Job, _speak, voices_by_split
+
+    def speak(voice: str, rate: float, pitch: float) -> np.ndarray:
+        _speak(Job("x", "THE TRAVELLER CAME BACK FROM THE FUTURE", voice, rate, pitch, False, 0, ""),
+               str(tmp_path / "a.wav"), random.Random(0))
+        return load_audio(tmp_path / "a.wav").numpy()
+
+    medians = [float(np.nanmedian(librosa.pyin(speak("festival:ked_diphone", 1.0, p), fmin=60, fmax=400,
+                                               sr=SAMPLE_RATE)[0])) for p in (0.1, 0.9)]
+    assert medians[0] < 110 and medians[1] > 170, medians  # means asked: 94 and 206 Hz
+    slow, fast = (len(speak("festival:cmu_us_slt_arctic_hts", r, 0.5)) for r in (0.8, 1.25))
+    assert slow > 1.3 * fast, (slow, fast)
+    text = tmp_path / "text"
+    text.mkdir()
+    (text / "train.txt").write_text("THE CAT SAT ON THE MAT\nA BIRD IN THE HAND\nOPEN THE WINDOW PLEASE\n"
+                                    "THE SUN ROSE OVER THE HILL\nWE WALKED HOME TOGETHER\nSHE READ THE LETTER TWICE\n")
+    out = tmp_path / "corpus"
+    result = _synthesize(text, out, "--hours", "0.01", "--splits", "train", "--engine", "festival",
+                         "--train-name", "train_festival")
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in (out / "train_festival.jsonl").read_text().splitlines()]
+    assert len(records) == 6 and {r["voice"] for r in records} <= {f"festival:{v}" for v in FESTIVAL_VOICES}
+    assert len({r["voice"] for r in records}) > 1
+    assert all(load_audio(out / r["audio"]).numel() > SAMPLE_RATE // 2 for r in records)
+    assert json.loads((out / "voices.json").read_text()) == voices_by_split()
+    refused = _synthesize(text, out, "--engine", "festival")
+    assert refused.returncode == 2 and "training voices only; add --splits train" in refused.stderr

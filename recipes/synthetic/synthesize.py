@@ -1,4 +1,4 @@
-"""Speak sentences with espeak-ng and flite into a 16 kHz FLAC corpus with JSON-lines manifests.
+"""Speak sentences with espeak-ng, flite and festival into a 16 kHz FLAC corpus with JSON-lines manifests.
 
 Usage:
     python recipes/synthetic/synthesize.py --text data/synthetic/text --out data/synthetic --hours 20 --jobs 2
@@ -21,6 +21,12 @@ voice, otherwise never speaks below 170 Hz, nor the male kal above 185 Hz).
 (random_voices.py: training variants mixed and perturbed) instead of espeak-ng's own, e.g. 40 h of them:
     python recipes/synthetic/synthesize.py --text data/synthetic/text --out data/synthetic --hours 40 \
         --engine espeak --random-voices 300 --seed 1 --splits train --train-name train_vary
+
+``--engine festival`` speaks the training sentences with festival's English voices (training only; none is
+held out, and the default ``--engine all`` never draws them): ked, a male speaker no other engine has, kal as
+a festival diphone voice, and slt by HTS, a statistical parametric synthesizer like flite's held-out awb and
+rms (flite's only parametric training voice is slt). Needs apt-get install festival festvox-kdlpc16k
+festvox-kallpc16k festvox-us-slt-hts.
 """
 
 from __future__ import annotations
@@ -50,6 +56,9 @@ ACCENTS = ["en-us", "en", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp", "en-
 # Variants that do not sound like speech a recognizer should learn (whispers, effects).
 EXCLUDED_VARIANTS = {"whisper", "whisperf", "Demonic", "croak", "UniRobot", "anikaRobot"}
 FLITE_VOICES = {"train": ["kal", "kal16", "slt"], "dev": ["awb"], "test": ["rms"]}
+# festival voice -> its Debian package; training only, and only with --engine festival
+FESTIVAL_VOICES = {"ked_diphone": "festvox-kdlpc16k", "kal_diphone": "festvox-kallpc16k",
+                   "cmu_us_slt_arctic_hts": "festvox-us-slt-hts"}
 PITCH_DRAW = (0.25, 0.75)  # each utterance's pitch setting (Job.pitch) is drawn uniformly from this
 WORDS_PER_SECOND = 3.3  # measured on this corpus (0.5 h asked at 2.6 gave 0.38 h); only sizes the plan
 
@@ -58,7 +67,7 @@ WORDS_PER_SECOND = 3.3  # measured on this corpus (0.5 h asked at 2.6 gave 0.38 
 class Job:
     id: str
     text: str
-    voice: str  # "espeak:ACCENT+VARIANT" or "flite:VOICE"
+    voice: str  # "espeak:ACCENT+VARIANT", "flite:VOICE" or "festival:VOICE"
     rate: float  # 1.0 = the engine's default speed
     pitch: float  # 0..1
     augment: bool
@@ -85,8 +94,33 @@ def voices_by_split() -> dict[str, list[str]]:
     return voices
 
 
+def festival_voices() -> list[str]:
+    """The festival voices installed (festival's own list)."""
+    out = subprocess.run(["festival", "--pipe"], input="(print (voice.list))", capture_output=True, text=True,
+                         check=True).stdout
+    return out.strip().strip("()").split()
+
+
+def _festival_command(name: str, job: Job) -> list[str]:
+    """text2wave with the voice, its speed (job.rate) and, for the diphone voices, a mean pitch from job.pitch."""
+    if name.endswith("_hts"):  # HTS makes its own pitch; its engine's -r is the speed
+        prosody = [f'(set! hts_engine_params (append hts_engine_params (list (list "-r" {job.rate:.3f}))))']
+    else:  # the first target_f0_mean in int_lr_params wins: put the drawn one in front of the voice's own
+        prosody = [f"(Parameter.set 'Duration_Stretch {1 / job.rate:.3f})",
+                   f"(set! int_lr_params (cons (list 'target_f0_mean {80 + 140 * job.pitch:.0f}) int_lr_params))"]
+    # one expression per -eval: text2wave evaluates only the first of several in one
+    return ["text2wave", "-eval", f"(voice_{name})", *(arg for e in prosody for arg in ("-eval", e))]
+
+
 def _speak(job: Job, wav: str, rng: random.Random) -> None:
     engine, name = job.voice.split(":", 1)
+    if engine == "festival":  # text2wave exits 0 even when it fails: no file is then the sign
+        text = Path(wav).with_suffix(".txt")
+        text.write_text(job.text.lower() + "\n")
+        subprocess.run([*_festival_command(name, job), str(text), "-o", wav], check=True, capture_output=True)
+        if not Path(wav).is_file():
+            raise RuntimeError(f"festival voice {name} wrote no audio")
+        return
     if engine == "espeak":
         voice = rng.choice(ACCENTS) + name
         data = [f"--path={job.espeak_path}"] if job.espeak_path else []  # random voices: their own data folder
@@ -206,8 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test-hours", type=float, default=0.5)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--engine", choices=["all", "espeak", "flite"], default="all",
-                        help="speak the training sentences with only this engine's training voices")
+    parser.add_argument("--engine", choices=["all", "espeak", "flite", "festival"], default="all",
+                        help="speak the training sentences with only this engine's training voices (festival: "
+                             "only with --splits train)")
     parser.add_argument("--splits", default="dev,test,train", help="which splits to build")
     parser.add_argument("--start", default="0",
                         help="first training sentence, or 'next': the one after those the --after manifests used")
@@ -232,11 +267,19 @@ def main(argv: list[str] | None = None) -> int:
     elif not args.start.isdigit():
         parser.error(f"--start {args.start}: expected a sentence index or 'next'")
     args.start = int(args.start)
-    needed = ["espeak-ng"] + (["flite"] if args.engine != "espeak" else [])  # espeak-ng lists the voices
+    needed = ["espeak-ng"] + (["flite"] if args.engine in ("all", "flite") else [])  # espeak-ng lists the voices
+    needed += ["festival"] if args.engine == "festival" else []
     missing_tools = [tool for tool in needed if shutil.which(tool) is None]
     if missing_tools:
         parser.error(f"{' and '.join(missing_tools)} not found on PATH: install (Debian/Ubuntu) with "
                      f"apt-get install {' '.join(needed)}")
+    if args.engine == "festival":
+        if args.splits != "train":
+            parser.error("--engine festival: festival's voices are training voices only; add --splits train")
+        missing_voices = sorted(set(FESTIVAL_VOICES) - set(festival_voices()))
+        if missing_voices:
+            parser.error(f"festival voices {', '.join(missing_voices)} not installed: apt-get install "
+                         f"{' '.join(FESTIVAL_VOICES[v] for v in missing_voices)}")
     hours_of = {"dev": args.dev_hours, "test": args.test_hours, "train": args.hours}
     splits = args.splits.split(",")
     for split in splits:
@@ -253,7 +296,9 @@ def main(argv: list[str] | None = None) -> int:
         root, names = make_random_voices(out, args.random_voices, variant_names(voices["train"]), args.seed)
         espeak_path = str(root.resolve())
         speakers["train"] = [f"espeak:{n}" for n in names] + [v for v in voices["train"] if v.startswith("flite:")]
-    if args.engine != "all":
+    if args.engine == "festival":
+        speakers["train"] = [f"festival:{n}" for n in FESTIVAL_VOICES]
+    elif args.engine != "all":
         speakers["train"] = [v for v in speakers["train"] if v.startswith(args.engine + ":")]
     voice_options = {"espeak_path": espeak_path, "flite_f0": args.flite_f0 and tuple(args.flite_f0)}  # train only
     for split in splits:
