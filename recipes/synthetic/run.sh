@@ -214,18 +214,16 @@ continue_stage 15 "85 minutes more from the averaged stage-14 model on train_uni
   "$exp-continue11" "$exp-continue12" 2 seed=11 time_budget_minutes=85 "${grown_on_union[@]}"
 continue_stage 16 "95 minutes more from the averaged stage-15 model on train_union, the same way" \
   "$exp-continue12" "$exp-continue13" 2 seed=12 time_budget_minutes=95 "${grown_on_union[@]}"
-continue_stage 17 "110 minutes more from the averaged stage-16 model on train_wide (+ random voices), the same way" \
-  "$exp-continue13" "$exp-continue14" 4 seed=13 time_budget_minutes=110 "${grown_on_union[@]}" \
-  "train_manifest=$data/train_wide.jsonl"
-continue_stage 18 "120 minutes more from the averaged stage-17 model on train_wide2 (+ 300 more random voices)" \
-  "$exp-continue14" "$exp-continue15" 4 seed=14 time_budget_minutes=120 "${grown_on_union[@]}" \
-  "train_manifest=$data/train_wide2.jsonl"
-continue_stage 19 "110 minutes more from the averaged stage-18 model on train_wide3 (+ 300 more random voices)" \
-  "$exp-continue15" "$exp-continue16" 4 seed=15 time_budget_minutes=110 "${grown_on_union[@]}" \
-  "train_manifest=$data/train_wide3.jsonl"
-continue_stage 20 "105 minutes more from the averaged stage-19 model on train_wide4 (+ festival's voices)" \
-  "$exp-continue16" "$exp-continue17" 4 seed=16 time_budget_minutes=105 "${grown_on_union[@]}" \
-  "train_manifest=$data/train_wide4.jsonl"
+# wide_stage N MINUTES SET DESCRIPTION: stages 17-20, from the averaged stage N-1 model ($EXP-continue(N-4))
+# for MINUTES (4 epochs at most) on the train_wide set SET, seed N-4 -> $EXP-continue(N-3)
+wide_stage() {
+  continue_stage "$1" "$4" "$exp-continue$(($1 - 4))" "$exp-continue$(($1 - 3))" 4 "seed=$(($1 - 4))" \
+    "time_budget_minutes=$2" "${grown_on_union[@]}" "train_manifest=$data/$3.jsonl"
+}
+wide_stage 17 110 train_wide "110 minutes more from the averaged stage-16 model on train_wide (+ random voices), the same way"
+wide_stage 18 120 train_wide2 "120 minutes more from the averaged stage-17 model on train_wide2 (+ 300 more random voices)"
+wide_stage 19 110 train_wide3 "110 minutes more from the averaged stage-18 model on train_wide3 (+ 300 more random voices)"
+wide_stage 20 105 train_wide4 "105 minutes more from the averaged stage-19 model on train_wide4 (+ festival's voices)"
 final=$last/model-avg$avg
 if run 21; then
   echo "stage 21: average the last $avg checkpoints"
