@@ -210,11 +210,16 @@ def test_random_voices_are_new_variants_made_from_training_variants_only(tmp_pat
     assert too_many.returncode == 2 and f"--random-voices {MAX_VOICES + 1}: 1 to {MAX_VOICES}" in too_many.stderr
 
 
-def test_flite_f0_range_moves_the_pitch(tmp_path):
-    """--flite-f0 sets flite's mean pitch: slt, the female training voice, spoken at a male 90 Hz and at 250 Hz."""
+def _median_pitch(wave) -> float:
+    """Median F0 (Hz) of a 16 kHz wave's voiced frames, by librosa's pyin."""
     import librosa
     import numpy as np
 
+    return float(np.nanmedian(librosa.pyin(wave, fmin=60, fmax=400, sr=SAMPLE_RATE)[0]))
+
+
+def test_flite_f0_range_moves_the_pitch(tmp_path):
+    """--flite-f0 sets flite's mean pitch: slt, the female training voice, spoken at a male 90 Hz and at 250 Hz."""
     sys.path.insert(0, str(RECIPE))
     from synthesize import PITCH_DRAW, Job, _speak
 
@@ -223,9 +228,7 @@ def test_flite_f0_range_moves_the_pitch(tmp_path):
         job = Job("x", "THE TRAVELLER CAME BACK FROM THE FUTURE", "flite:slt", 1.0, PITCH_DRAW[0], False, 0, "", "",
                   (f0, f0 + 10))
         _speak(job, str(tmp_path / "a.wav"), random.Random(0))
-        wave = load_audio(tmp_path / "a.wav").numpy()
-        pitch, _, _ = librosa.pyin(wave, fmin=60, fmax=400, sr=SAMPLE_RATE)
-        medians.append(float(np.nanmedian(pitch)))
+        medians.append(_median_pitch(load_audio(tmp_path / "a.wav").numpy()))
     assert medians[0] < 115 and medians[1] > 200, medians
 
 
@@ -234,7 +237,6 @@ def test_festival_engine_speaks_training_sentences_with_festivals_voices(tmp_pat
     """--engine festival: only festival's three voices speak, all in training (dev/test voices untouched);
     the drawn pitch moves a diphone voice's pitch and the drawn rate the HTS voice's length; festival
     voices are refused for dev/test."""
-    import librosa
     import numpy as np
 
     sys.path.insert(0, str(RECIPE))
@@ -245,8 +247,7 @@ def test_festival_engine_speaks_training_sentences_with_festivals_voices(tmp_pat
                str(tmp_path / "a.wav"), random.Random(0))
         return load_audio(tmp_path / "a.wav").numpy()
 
-    medians = [float(np.nanmedian(librosa.pyin(speak("festival:ked_diphone", 1.0, p), fmin=60, fmax=400,
-                                               sr=SAMPLE_RATE)[0])) for p in (0.1, 0.9)]
+    medians = [_median_pitch(speak("festival:ked_diphone", 1.0, p)) for p in (0.1, 0.9)]
     assert medians[0] < 110 and medians[1] > 170, medians  # means asked: 94 and 206 Hz
     slow, fast = (len(speak("festival:cmu_us_slt_arctic_hts", r, 0.5)) for r in (0.8, 1.25))
     assert slow > 1.3 * fast, (slow, fast)

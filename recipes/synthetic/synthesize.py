@@ -94,6 +94,11 @@ def voices_by_split() -> dict[str, list[str]]:
     return voices
 
 
+def male_f0(pitch: float) -> float:
+    """A male voice's mean F0 (Hz) for a pitch draw: 115-185 Hz over PITCH_DRAW (flite's and festival's)."""
+    return 80 + 140 * pitch
+
+
 def festival_voices() -> list[str]:
     """The festival voices installed (festival's own list)."""
     out = subprocess.run(["festival", "--pipe"], input="(print (voice.list))", capture_output=True, text=True,
@@ -107,7 +112,7 @@ def _festival_command(name: str, job: Job) -> list[str]:
         prosody = [f'(set! hts_engine_params (append hts_engine_params (list (list "-r" {job.rate:.3f}))))']
     else:  # the first target_f0_mean in int_lr_params wins: put the drawn one in front of the voice's own
         prosody = [f"(Parameter.set 'Duration_Stretch {1 / job.rate:.3f})",
-                   f"(set! int_lr_params (cons (list 'target_f0_mean {80 + 140 * job.pitch:.0f}) int_lr_params))"]
+                   f"(set! int_lr_params (cons (list 'target_f0_mean {male_f0(job.pitch):.0f}) int_lr_params))"]
     # one expression per -eval: text2wave evaluates only the first of several in one
     return ["text2wave", "-eval", f"(voice_{name})", *(arg for e in prosody for arg in ("-eval", e))]
 
@@ -131,7 +136,7 @@ def _speak(job: Job, wav: str, rng: random.Random) -> None:
             low, high = job.flite_f0
             mean = low + (high - low) * (job.pitch - PITCH_DRAW[0]) / (PITCH_DRAW[1] - PITCH_DRAW[0])
         else:
-            mean = 80 + 140 * job.pitch if name in ("kal", "kal16", "awb", "rms") else 140 + 120 * job.pitch
+            mean = male_f0(job.pitch) if name in ("kal", "kal16", "awb", "rms") else 140 + 120 * job.pitch
         cmd = ["flite", "-voice", name, "--setf", f"duration_stretch={1 / job.rate:.3f}",
                "--setf", f"int_f0_target_mean={mean:.0f}", "-t", job.text.lower(), "-o", wav]
     subprocess.run(cmd, check=True, capture_output=True)
