@@ -237,6 +237,15 @@ def _add_decoding_options(p) -> None:
                    help="--vtln with these warp factors, comma-separated (e.g. 0.9,1.0,1.1)")
 
 
+def _add_inference_options(p, batch_size: int) -> None:
+    """What evaluate and transcribe share: batching, device, threads, backend and decoding."""
+    p.add_argument("--batch-size", type=int, default=batch_size)
+    p.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    _add_backend_options(p)
+    _add_decoding_options(p)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="asr", description="CTC speech recognition: train, evaluate, transcribe.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -264,11 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="model directory or bundled model name (default: the bundled default)")
     p.add_argument("--manifest", required=True, help="JSON-lines manifest with reference texts")
     p.add_argument("--output-dir", default=".", help="where errs-MANIFEST.tsv is written (default .)")
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
-    _add_backend_options(p)
-    _add_decoding_options(p)
+    _add_inference_options(p, batch_size=16)
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("transcribe", help="transcribe audio files")
@@ -278,11 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="text; json (segments, words, times); jsonl (one line per file); srt / vtt subtitles")
     p.add_argument("--word-timestamps", action="store_true", help="word start/end times in jsonl (json, srt and vtt always have them)")
     p.add_argument("--output-dir", help="write one file per input here instead of printing")
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
-    _add_backend_options(p)
-    _add_decoding_options(p)
+    _add_inference_options(p, batch_size=8)
     p.set_defaults(func=_cmd_transcribe)
 
     p = sub.add_parser("export", help="export a model to ONNX (waveform -> CTC log-probs, front end included)")
