@@ -127,10 +127,11 @@ class AudioDataset(torch.utils.data.Dataset):
 
     def __init__(
         self, utts: Sequence[Utterance], targets: Sequence[list[int]], speed_perturb: bool = False, seed: int = 0,
-        manifest: str = "",
+        manifest: str = "", lead_silence: float = 0.0, lead_silence_seconds: float = 0.5,
     ):
         self.utts, self.targets, self.manifest = list(utts), list(targets), str(manifest)
         self.speed_perturb, self.seed, self.epoch = speed_perturb, seed, 0
+        self.lead_silence, self.lead_silence_seconds = lead_silence, lead_silence_seconds
 
     def __len__(self) -> int:
         return len(self.utts)
@@ -149,7 +150,21 @@ class AudioDataset(torch.utils.data.Dataset):
             if factor != 1.0:
                 # Treat the samples as recorded at rate*factor and bring them back to rate: speed x factor.
                 wave = resample(wave, int(round(SAMPLE_RATE * factor)), SAMPLE_RATE)
+        if self.lead_silence:
+            wave = self._lead_silence(wave, random.Random(f"{self.seed}-{self.epoch}-{index}-lead"))
         return {"id": utt.id, "wave": wave, "target": torch.tensor(self.targets[index], dtype=torch.long)}
+
+    def _lead_silence(self, wave: torch.Tensor, rng: random.Random) -> torch.Tensor:
+        """With probability ``lead_silence``, 0..``lead_silence_seconds`` of silence before the speech: digital
+        zeros or (half the time) Gaussian noise at -90 to -50 dBFS RMS."""
+        if rng.random() >= self.lead_silence:
+            return wave
+        n = int(rng.uniform(0.0, self.lead_silence_seconds) * SAMPLE_RATE)
+        pad = torch.zeros(n, dtype=wave.dtype)
+        if n and rng.random() < 0.5:
+            generator = torch.Generator().manual_seed(rng.getrandbits(63))
+            pad = torch.randn(n, generator=generator, dtype=wave.dtype) * 10 ** (rng.uniform(-90.0, -50.0) / 20)
+        return torch.cat([pad, wave])
 
 
 def collate(items: list[dict]) -> dict:
