@@ -49,6 +49,9 @@ class TrainConfig:
     # badly (benchmarks/edge_silence.py). 0 = off.
     lead_silence: float = 0.0
     lead_silence_seconds: float = 0.5
+    # The same after the speech (synthesizer output also stops at once: benchmarks/edge_silence.py's "after" rows).
+    trail_silence: float = 0.0
+    trail_silence_seconds: float = 0.5
     num_workers: int = 0  # DataLoader worker processes
     log_every: int = 10  # steps between progress-bar / TensorBoard updates
     checkpoint_every: int = 500  # steps between checkpoints (and one at every epoch end)
@@ -142,8 +145,10 @@ def load_train_config(path: str | Path | None, overrides: Sequence[str] = ()) ->
         raise ConfigError(f"{where}: tokenizer must be 'char' or 'bpe', got {cfg.tokenizer!r}")
     if cfg.lr_schedule not in ("cosine", "inverse_sqrt", "constant"):
         raise ConfigError(f"{where}: lr_schedule must be cosine, inverse_sqrt or constant")
-    if not 0.0 <= cfg.lead_silence <= 1.0 or cfg.lead_silence_seconds < 0:
-        raise ConfigError(f"{where}: lead_silence must be a probability in [0, 1] and lead_silence_seconds >= 0")
+    for edge in ("lead", "trail"):
+        if not 0.0 <= getattr(cfg, f"{edge}_silence") <= 1.0 or getattr(cfg, f"{edge}_silence_seconds") < 0:
+            raise ConfigError(f"{where}: {edge}_silence must be a probability in [0, 1] and "
+                              f"{edge}_silence_seconds >= 0")
     if not cfg.train_manifest:
         raise ConfigError(f"{where}: train_manifest is required")
     return cfg

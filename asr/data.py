@@ -128,10 +128,12 @@ class AudioDataset(torch.utils.data.Dataset):
     def __init__(
         self, utts: Sequence[Utterance], targets: Sequence[list[int]], speed_perturb: bool = False, seed: int = 0,
         manifest: str = "", lead_silence: float = 0.0, lead_silence_seconds: float = 0.5,
+        trail_silence: float = 0.0, trail_silence_seconds: float = 0.5,
     ):
         self.utts, self.targets, self.manifest = list(utts), list(targets), str(manifest)
         self.speed_perturb, self.seed, self.epoch = speed_perturb, seed, 0
         self.lead_silence, self.lead_silence_seconds = lead_silence, lead_silence_seconds
+        self.trail_silence, self.trail_silence_seconds = trail_silence, trail_silence_seconds
 
     def __len__(self) -> int:
         return len(self.utts)
@@ -150,21 +152,28 @@ class AudioDataset(torch.utils.data.Dataset):
             if factor != 1.0:
                 # Treat the samples as recorded at rate*factor and bring them back to rate: speed x factor.
                 wave = resample(wave, int(round(SAMPLE_RATE * factor)), SAMPLE_RATE)
+        # Each edge has its own generator, so switching one on leaves the other's draws (and speed's) unchanged.
         if self.lead_silence:
-            wave = self._lead_silence(wave, random.Random(f"{self.seed}-{self.epoch}-{index}-lead"))
+            pad = _silence(wave, random.Random(f"{self.seed}-{self.epoch}-{index}-lead"), self.lead_silence,
+                           self.lead_silence_seconds)
+            wave = torch.cat([pad, wave])
+        if self.trail_silence:
+            pad = _silence(wave, random.Random(f"{self.seed}-{self.epoch}-{index}-trail"), self.trail_silence,
+                           self.trail_silence_seconds)
+            wave = torch.cat([wave, pad])
         return {"id": utt.id, "wave": wave, "target": torch.tensor(self.targets[index], dtype=torch.long)}
 
-    def _lead_silence(self, wave: torch.Tensor, rng: random.Random) -> torch.Tensor:
-        """With probability ``lead_silence``, 0..``lead_silence_seconds`` of silence before the speech: digital
-        zeros or (half the time) Gaussian noise at -90 to -50 dBFS RMS."""
-        if rng.random() >= self.lead_silence:
-            return wave
-        n = int(rng.uniform(0.0, self.lead_silence_seconds) * SAMPLE_RATE)
-        pad = torch.zeros(n, dtype=wave.dtype)
-        if n and rng.random() < 0.5:
-            generator = torch.Generator().manual_seed(rng.getrandbits(63))
-            pad = torch.randn(n, generator=generator, dtype=wave.dtype) * 10 ** (rng.uniform(-90.0, -50.0) / 20)
-        return torch.cat([pad, wave])
+
+def _silence(wave: torch.Tensor, rng: random.Random, probability: float, seconds: float) -> torch.Tensor:
+    """With ``probability``, 0..``seconds`` of silence to put at an edge of ``wave``: digital zeros or (half the
+    time) Gaussian noise at -90 to -50 dBFS RMS; otherwise no samples."""
+    if rng.random() >= probability:
+        return wave[:0]
+    n = int(rng.uniform(0.0, seconds) * SAMPLE_RATE)
+    if n and rng.random() < 0.5:
+        generator = torch.Generator().manual_seed(rng.getrandbits(63))
+        return torch.randn(n, generator=generator, dtype=wave.dtype) * 10 ** (rng.uniform(-90.0, -50.0) / 20)
+    return torch.zeros(n, dtype=wave.dtype)
 
 
 def collate(items: list[dict]) -> dict:

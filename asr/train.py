@@ -236,7 +236,8 @@ class Trainer:
         self.model_cfg = ModelConfig.from_dict({**cfg.model.to_dict(), "vocab_size": self.tokenizer.vocab_size})
         self.model = CTCModel(self.model_cfg).to(self.device)
         self.dataset = AudioDataset(utts, targets, cfg.speed_perturb, cfg.seed, cfg.train_manifest,
-                                    cfg.lead_silence, cfg.lead_silence_seconds)
+                                    cfg.lead_silence, cfg.lead_silence_seconds, cfg.trail_silence,
+                                    cfg.trail_silence_seconds)
         self.sampler = DurationBatchSampler(
             [u.duration for u in utts], cfg.batch_seconds, cfg.num_buckets, True, cfg.seed,
             rank=self.rank, world_size=self.world_size, sortagrad=cfg.sortagrad,

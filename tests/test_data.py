@@ -96,29 +96,43 @@ def test_dataset_speed_perturbation_is_seeded(tiny_manifest):
     assert batch["targets"].shape[1] == int(batch["target_lengths"].max())
 
 
-def test_dataset_lead_silence_is_seeded_and_faint(tiny_manifest, tmp_path):
+@pytest.mark.parametrize("edge", ["lead", "trail"])
+def test_dataset_edge_silence_is_seeded_and_faint(tiny_manifest, tmp_path, edge):
     utts = read_manifest(tiny_manifest)
     targets = encode_targets(utts, CharTokenizer(), str(tiny_manifest))
     plain = AudioDataset(utts, targets)[0]["wave"]
-    ds = AudioDataset(utts, targets, seed=3, lead_silence=1.0, lead_silence_seconds=0.5)
+    ds = AudioDataset(utts, targets, seed=3, **{f"{edge}_silence": 1.0, f"{edge}_silence_seconds": 0.5})
     kinds = set()
     for epoch in range(16):
         ds.set_epoch(epoch)
         wave = ds[0]["wave"]
         assert torch.equal(wave, ds[0]["wave"])  # same (seed, epoch, item), same draw
         n = wave.numel() - plain.numel()
-        assert 0 <= n <= 8000 and torch.equal(wave[n:], plain)  # the speech itself is untouched, after the pad
+        assert 0 <= n <= 8000
+        speech, pad = (wave[n:], wave[:n]) if edge == "lead" else (wave[: plain.numel()], wave[plain.numel():])
+        assert torch.equal(speech, plain)  # the speech itself is untouched, beside the pad
         if n:
-            assert float(wave[:n].abs().max()) < 0.02  # at most -50 dBFS RMS noise
-            kinds.add("zeros" if not wave[:n].any() else "noise")
+            assert float(pad.abs().max()) < 0.02  # at most -50 dBFS RMS noise
+            kinds.add("zeros" if not pad.any() else "noise")
     assert kinds == {"zeros", "noise"}
-    off = AudioDataset(utts, targets, seed=3, lead_silence=0.0)
+    off = AudioDataset(utts, targets, seed=3, **{f"{edge}_silence": 0.0})
     assert torch.equal(off[0]["wave"], plain)
     conf = tmp_path / "c.yaml"
     conf.write_text(f"train_manifest: {tiny_manifest}\n")
-    assert load_train_config(conf, ["lead_silence=0.3"]).lead_silence == 0.3
-    with pytest.raises(ConfigError, match="lead_silence"):
-        load_train_config(conf, ["lead_silence=1.5"])
+    assert getattr(load_train_config(conf, [f"{edge}_silence=0.3"]), f"{edge}_silence") == 0.3
+    with pytest.raises(ConfigError, match=f"{edge}_silence"):
+        load_train_config(conf, [f"{edge}_silence=1.5"])
+
+
+def test_dataset_trail_silence_leaves_lead_draws_unchanged(tiny_manifest):
+    utts = read_manifest(tiny_manifest)
+    targets = encode_targets(utts, CharTokenizer(), str(tiny_manifest))
+    lead = AudioDataset(utts, targets, seed=5, lead_silence=1.0)
+    both = AudioDataset(utts, targets, seed=5, lead_silence=1.0, trail_silence=1.0)
+    for epoch in range(4):
+        lead.set_epoch(epoch), both.set_epoch(epoch)
+        a, b = lead[1]["wave"], both[1]["wave"]
+        assert b.numel() >= a.numel() and torch.equal(b[: a.numel()], a)
 
 
 def test_train_config_yaml_and_overrides(tmp_path):
