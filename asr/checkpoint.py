@@ -158,6 +158,33 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         raise ModelError(f"{path}: unreadable checkpoint ({str(e).splitlines()[0]})") from None
 
 
+def average_model_dirs(directories: list[Path]) -> tuple[ModelConfig, dict, Tokenizer]:
+    """Element-wise mean of the weights of model directories of one architecture and tokenizer (a "model
+    soup", e.g. the averages of two training runs from the same start); float16-stored weights are averaged
+    in float64 like checkpoints. Returns (config, state, tokenizer) of the first directory."""
+    if len(directories) < 2:
+        raise ModelError("give at least two model directories to average")
+    first = read_model_config(directories[0])
+    total: dict[str, torch.Tensor] = {}
+    for directory in directories:
+        config = read_model_config(directory)
+        for key in ("model", "tokenizer"):
+            if config[key] != first[key]:
+                raise ModelError(f"{directory}: its {key!r} in {CONFIG_FILE} differs from {directories[0]}'s")
+        weights = Path(directory) / WEIGHTS_FILE
+        try:
+            state = load_file(str(weights))
+        except (OSError, RuntimeError) as e:
+            raise ModelError(f"{weights}: unreadable weights ({str(e).splitlines()[0]})") from None
+        if total and state.keys() != total.keys():
+            raise ModelError(f"{weights}: holds other tensors than {directories[0]}'s weights")
+        for key, value in state.items():
+            total[key] = total.get(key, 0) + value.double() if value.is_floating_point() else value
+    state = {k: (v / len(directories)).float() if v.is_floating_point() else v for k, v in total.items()}
+    cfg = ModelConfig.from_dict(first["model"], source=str(Path(directories[0]) / CONFIG_FILE))
+    return cfg, state, load_tokenizer(first["tokenizer"], directories[0])
+
+
 def average_checkpoints(paths: list[Path]) -> dict:
     """Element-wise mean of the checkpoints' model weights (integer buffers taken from the last)."""
     if not paths:

@@ -39,10 +39,21 @@ def _cmd_tokenizer(args) -> int:
 
 
 def _cmd_average(args) -> int:
-    from .checkpoint import average_checkpoints, list_checkpoints, load_checkpoint, save_model_dir
+    from .checkpoint import average_checkpoints, average_model_dirs, list_checkpoints, load_checkpoint, save_model_dir
     from .model import ModelConfig
     from .train import load_exp_tokenizer
 
+    stored = " (parameters stored as float16)" if args.half else ""
+    if args.models:
+        if args.exp_dir or not args.out:
+            raise ASRError("--models averages model directories into --out, without an experiment directory")
+        dirs = [Path(d) for d in args.models]
+        cfg, state, tokenizer = average_model_dirs(dirs)
+        save_model_dir(args.out, cfg, state, tokenizer, {"averaged_models": [str(d) for d in dirs]}, half=args.half)
+        print(f"averaged {len(dirs)} models ({', '.join(map(str, dirs))}) into {args.out}{stored}")
+        return 0
+    if not args.exp_dir:
+        raise ASRError("give an experiment directory (or --models DIR DIR ... --out OUT)")
     exp = Path(args.exp_dir)
     if args.last < 1:
         raise ASRError(f"--last must be at least 1, got {args.last}")
@@ -54,7 +65,6 @@ def _cmd_average(args) -> int:
     out = Path(args.out) if args.out else exp / f"model-avg{len(paths)}"
     info = {"averaged": [p.name for p in paths]}
     save_model_dir(out, cfg, state, load_exp_tokenizer(exp), info, half=args.half)
-    stored = " (parameters stored as float16)" if args.half else ""
     print(f"averaged {len(paths)} checkpoints ({paths[0].name} .. {paths[-1].name}) into {out}{stored}")
     return 0
 
@@ -261,8 +271,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("overrides", nargs="*", metavar="key=value")
     p.set_defaults(func=_cmd_tokenizer)
 
-    p = sub.add_parser("average", help="average the last N checkpoints of an experiment into a model directory")
-    p.add_argument("exp_dir", help="the training out_dir")
+    p = sub.add_parser("average", help="average the last N checkpoints of an experiment (or whole model "
+                       "directories of one architecture) into a model directory")
+    p.add_argument("exp_dir", nargs="?", help="the training out_dir")
+    p.add_argument("--models", nargs="+", metavar="DIR",
+                   help="instead, average these model directories' weights uniformly (same config and tokenizer)")
     p.add_argument("--last", type=int, default=5, help="number of newest checkpoints to average (default 5)")
     p.add_argument("--out", help="output model directory (default EXP_DIR/model-avgN)")
     p.add_argument("--half", action="store_true",

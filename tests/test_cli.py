@@ -4,7 +4,9 @@ import sys
 
 import numpy as np
 import soundfile as sf
+import torch
 import yaml
+from safetensors.torch import load_file
 
 from conftest import TINY, tiny_train_config
 
@@ -38,6 +40,18 @@ def test_round_trip_train_average_evaluate_transcribe(tmp_path):
     assert halved.returncode == 0 and "(parameters stored as float16)" in halved.stdout, halved.stderr
     sizes = [(tmp_path / d / "model.safetensors").stat().st_size for d in ("avg", "avg16")]
     assert 0.5 < sizes[1] / sizes[0] < 0.75, sizes  # the float32 filterbank and window are kept as they are
+    souped = asr("average", "--models", tmp_path / "avg", tmp_path / "avg16", "--out", tmp_path / "soup")
+    assert souped.returncode == 0, souped.stderr
+    w = [load_file(str(tmp_path / d / "model.safetensors")) for d in ("avg", "avg16", "soup")]
+    for key, value in w[2].items():  # the element-wise mean of the two directories' weights
+        assert torch.allclose(value, (w[0][key].float() + w[1][key].float()) / 2, atol=1e-6), key
+    assert json.loads((tmp_path / "soup" / "config.json").read_text())["info"]["averaged_models"][1].endswith("avg16")
+    (tmp_path / "other").mkdir()
+    config = json.loads((tmp_path / "avg" / "config.json").read_text())
+    config["model"]["n_layers"] += 1
+    (tmp_path / "other" / "config.json").write_text(json.dumps(config))
+    mismatched = asr("average", "--models", tmp_path / "avg", tmp_path / "other", "--out", tmp_path / "bad")
+    assert mismatched.returncode != 0 and "'model'" in mismatched.stderr and "Traceback" not in mismatched.stderr
 
     evaluated = asr("evaluate", "--model", tmp_path / "avg", "--manifest", TINY / "train.jsonl", "--output-dir", tmp_path)
     assert evaluated.returncode == 0, evaluated.stderr

