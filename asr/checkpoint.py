@@ -11,6 +11,7 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 import torch
@@ -158,6 +159,18 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         raise ModelError(f"{path}: unreadable checkpoint ({str(e).splitlines()[0]})") from None
 
 
+def _mean_state(states: Iterable[dict]) -> dict:
+    """Element-wise mean of state dicts, read one at a time, accumulated in float64 and returned in float32;
+    integer buffers are taken from the last."""
+    total: dict[str, torch.Tensor] = {}
+    count = 0
+    for state in states:
+        count += 1
+        for key, value in state.items():
+            total[key] = total.get(key, 0) + value.double() if value.is_floating_point() else value
+    return {k: (v / count).float() if v.is_floating_point() else v for k, v in total.items()}
+
+
 def average_model_dirs(directories: list[Path]) -> tuple[ModelConfig, dict, Tokenizer]:
     """Element-wise mean of the weights of model directories of one architecture and tokenizer (a "model
     soup", e.g. the averages of two training runs from the same start); float16-stored weights are averaged
@@ -165,22 +178,25 @@ def average_model_dirs(directories: list[Path]) -> tuple[ModelConfig, dict, Toke
     if len(directories) < 2:
         raise ModelError("give at least two model directories to average")
     first = read_model_config(directories[0])
-    total: dict[str, torch.Tensor] = {}
-    for directory in directories:
-        config = read_model_config(directory)
-        for key in ("model", "tokenizer"):
-            if config[key] != first[key]:
-                raise ModelError(f"{directory}: its {key!r} in {CONFIG_FILE} differs from {directories[0]}'s")
-        weights = Path(directory) / WEIGHTS_FILE
-        try:
-            state = load_file(str(weights))
-        except (OSError, RuntimeError) as e:
-            raise ModelError(f"{weights}: unreadable weights ({str(e).splitlines()[0]})") from None
-        if total and state.keys() != total.keys():
-            raise ModelError(f"{weights}: holds other tensors than {directories[0]}'s weights")
-        for key, value in state.items():
-            total[key] = total.get(key, 0) + value.double() if value.is_floating_point() else value
-    state = {k: (v / len(directories)).float() if v.is_floating_point() else v for k, v in total.items()}
+
+    def weights_of_each():
+        keys = None
+        for directory in directories:
+            config = read_model_config(directory)
+            for key in ("model", "tokenizer"):
+                if config[key] != first[key]:
+                    raise ModelError(f"{directory}: its {key!r} in {CONFIG_FILE} differs from {directories[0]}'s")
+            weights = Path(directory) / WEIGHTS_FILE
+            try:
+                state = load_file(str(weights))
+            except (OSError, RuntimeError) as e:
+                raise ModelError(f"{weights}: unreadable weights ({str(e).splitlines()[0]})") from None
+            if keys is not None and state.keys() != keys:
+                raise ModelError(f"{weights}: holds other tensors than {directories[0]}'s weights")
+            keys = state.keys()
+            yield state
+
+    state = _mean_state(weights_of_each())
     cfg = ModelConfig.from_dict(first["model"], source=str(Path(directories[0]) / CONFIG_FILE))
     return cfg, state, load_tokenizer(first["tokenizer"], directories[0])
 
@@ -189,12 +205,4 @@ def average_checkpoints(paths: list[Path]) -> dict:
     """Element-wise mean of the checkpoints' model weights (integer buffers taken from the last)."""
     if not paths:
         raise ModelError("no checkpoints to average")
-    total: dict[str, torch.Tensor] = {}
-    for path in paths:
-        state = load_checkpoint(path)["model"]
-        for key, value in state.items():
-            if value.is_floating_point():
-                total[key] = total.get(key, 0) + value.double()
-            else:
-                total[key] = value
-    return {k: (v / len(paths)).float() if v.is_floating_point() else v for k, v in total.items()}
+    return _mean_state(load_checkpoint(path)["model"] for path in paths)
