@@ -124,10 +124,10 @@ def test_missing_synthesizer_or_text_is_a_clear_error(tmp_path):
 
 def test_run_sh_presets():
     """--preset gpu trains once (stage 3) and skips the CPU chain's continuation stages; a typo is an error."""
-    gpu = subprocess.run(["bash", str(RECIPE / "run.sh"), "--preset", "gpu", "--stage", "4", "--stop-stage", "22"],
+    gpu = subprocess.run(["bash", str(RECIPE / "run.sh"), "--preset", "gpu", "--stage", "4", "--stop-stage", "23"],
                          capture_output=True, text=True, timeout=60)
     assert gpu.returncode == 0, gpu.stderr
-    assert [f"stage {n}: skipped (cpu preset only)" for n in range(4, 23)] == gpu.stdout.splitlines()
+    assert [f"stage {n}: skipped (cpu preset only)" for n in range(4, 24)] == gpu.stdout.splitlines()
     bad = subprocess.run(["bash", str(RECIPE / "run.sh"), "--preset", "tpu"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--preset: cpu or gpu, not tpu" in bad.stderr
 
@@ -150,6 +150,27 @@ def test_run_sh_train_opts(tmp_path):
     assert args[0] == "train" and f"init_from={exp}-continue5/model-avg5" in args and f"out_dir={exp}-continue6" in args
     assert args[-4:] == ["batch_seconds=600", "amp=true", "time_budget_minutes=6.5", "--resume"]
     assert args.index("lr=0.0005") < args.index("batch_seconds=600")  # the stage's own overrides come first
+
+
+def test_run_sh_stage_23_trains_from_the_soup(tmp_path):
+    """Stage 23 first rebuilds stage 22's soup (the bundled v19: stage 22's checkpoint average and stage 21's
+    average, weight for weight), then trains from that soup, not from a plain average of stage 22."""
+    stub = tmp_path / "bin" / "asr"
+    stub.parent.mkdir()
+    stub.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / "calls"}\n'
+                    'while [ $# -gt 0 ]; do [ "$1" = --out ] && mkdir -p "$2"; shift; done\n')
+    stub.chmod(0o755)
+    exp = tmp_path / "exp"
+    run = subprocess.run(["bash", str(RECIPE / "run.sh"), "--stage", "23", "--stop-stage", "23", "--exp", str(exp)],
+                         capture_output=True, text=True, timeout=60, env={"PATH": f"{stub.parent}:/usr/bin:/bin"})
+    assert run.returncode == 0, run.stderr
+    last, soup, train = (tmp_path / "calls").read_text().splitlines()
+    assert last == f"average {exp}-continue19 --last 5 --out {exp}-continue19/model-last5"
+    assert soup == (f"average --models {exp}-continue18/model-avg5 {exp}-continue19/model-last5 "
+                    f"--out {exp}-continue19/model-avg5 --half")
+    args = train.split()
+    assert f"init_from={exp}-continue19/model-avg5" in args and f"out_dir={exp}-continue20" in args
+    assert "seed=19" in args and "trail_silence=0.5" in args
 
 
 def test_random_voices_are_new_variants_made_from_training_variants_only(tmp_path):
