@@ -132,19 +132,25 @@ def test_run_sh_presets():
     assert bad.returncode == 2 and "--preset: cpu or gpu, not tpu" in bad.stderr
 
 
-def test_run_sh_train_opts(tmp_path):
-    """--train-opts and --budget reach a continuation stage's `asr train` after the stage's own overrides."""
+def _run_sh_calls(tmp_path, *args) -> list[str]:
+    """Run run.sh with a stub `asr` on PATH that records its arguments (and makes each --out directory, as
+    the real command would); returns the recorded calls, one line each."""
     stub = tmp_path / "bin" / "asr"
     stub.parent.mkdir()
-    stub.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / "calls"}\n')
+    stub.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / "calls"}\n'
+                    'while [ $# -gt 0 ]; do [ "$1" = --out ] && mkdir -p "$2"; shift; done\n')
     stub.chmod(0o755)
-    env = {"PATH": f"{stub.parent}:/usr/bin:/bin"}
-    exp = tmp_path / "exp"
-    run = subprocess.run(["bash", str(RECIPE / "run.sh"), "--stage", "9", "--stop-stage", "9", "--exp", str(exp),
-                          "--train-opts", "batch_seconds=600 amp=true", "--budget", "6.5"],
-                         capture_output=True, text=True, timeout=60, env=env)
+    run = subprocess.run(["bash", str(RECIPE / "run.sh"), *map(str, args)], capture_output=True, text=True,
+                         timeout=60, env={"PATH": f"{stub.parent}:/usr/bin:/bin"})
     assert run.returncode == 0, run.stderr
-    average, train = (tmp_path / "calls").read_text().splitlines()
+    return (tmp_path / "calls").read_text().splitlines()
+
+
+def test_run_sh_train_opts(tmp_path):
+    """--train-opts and --budget reach a continuation stage's `asr train` after the stage's own overrides."""
+    exp = tmp_path / "exp"
+    average, train = _run_sh_calls(tmp_path, "--stage", "9", "--stop-stage", "9", "--exp", exp,
+                                   "--train-opts", "batch_seconds=600 amp=true", "--budget", "6.5")
     assert average == f"average {exp}-continue5 --last 5 --out {exp}-continue5/model-avg5"
     args = train.split()
     assert args[0] == "train" and f"init_from={exp}-continue5/model-avg5" in args and f"out_dir={exp}-continue6" in args
@@ -155,16 +161,8 @@ def test_run_sh_train_opts(tmp_path):
 def test_run_sh_stage_23_trains_from_the_soup(tmp_path):
     """Stage 23 first rebuilds stage 22's soup (the bundled v19: stage 22's checkpoint average and stage 21's
     average, weight for weight), then trains from that soup, not from a plain average of stage 22."""
-    stub = tmp_path / "bin" / "asr"
-    stub.parent.mkdir()
-    stub.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / "calls"}\n'
-                    'while [ $# -gt 0 ]; do [ "$1" = --out ] && mkdir -p "$2"; shift; done\n')
-    stub.chmod(0o755)
     exp = tmp_path / "exp"
-    run = subprocess.run(["bash", str(RECIPE / "run.sh"), "--stage", "23", "--stop-stage", "23", "--exp", str(exp)],
-                         capture_output=True, text=True, timeout=60, env={"PATH": f"{stub.parent}:/usr/bin:/bin"})
-    assert run.returncode == 0, run.stderr
-    last, soup, train = (tmp_path / "calls").read_text().splitlines()
+    last, soup, train = _run_sh_calls(tmp_path, "--stage", "23", "--stop-stage", "23", "--exp", exp)
     assert last == f"average {exp}-continue19 --last 5 --out {exp}-continue19/model-last5"
     assert soup == (f"average --models {exp}-continue18/model-avg5 {exp}-continue19/model-last5 "
                     f"--out {exp}-continue19/model-avg5 --half")
