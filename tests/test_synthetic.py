@@ -124,10 +124,10 @@ def test_missing_synthesizer_or_text_is_a_clear_error(tmp_path):
 
 def test_run_sh_presets():
     """--preset gpu trains once (stage 3) and skips the CPU chain's continuation stages; a typo is an error."""
-    gpu = subprocess.run(["bash", str(RECIPE / "run.sh"), "--preset", "gpu", "--stage", "4", "--stop-stage", "23"],
+    gpu = subprocess.run(["bash", str(RECIPE / "run.sh"), "--preset", "gpu", "--stage", "4", "--stop-stage", "24"],
                          capture_output=True, text=True, timeout=60)
     assert gpu.returncode == 0, gpu.stderr
-    assert [f"stage {n}: skipped (cpu preset only)" for n in range(4, 24)] == gpu.stdout.splitlines()
+    assert [f"stage {n}: skipped (cpu preset only)" for n in range(4, 25)] == gpu.stdout.splitlines()
     bad = subprocess.run(["bash", str(RECIPE / "run.sh"), "--preset", "tpu"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--preset: cpu or gpu, not tpu" in bad.stderr
 
@@ -169,6 +169,24 @@ def test_run_sh_stage_23_trains_from_the_soup(tmp_path):
     args = train.split()
     assert f"init_from={exp}-continue19/model-avg5" in args and f"out_dir={exp}-continue20" in args
     assert "seed=19" in args and "trail_silence=0.5" in args
+
+
+def test_run_sh_stage_24_trains_from_the_v20_soup_with_the_neural_voice(tmp_path):
+    """Stage 24 makes stage 23's soup (v20) unless it is there (the bundled v20 copied in), then trains from
+    it on train_wide5, the corpus with Piper's voice; stage 25 averages stage 24's checkpoints."""
+    exp = tmp_path / "exp"
+    last, soup, train, average = _run_sh_calls(tmp_path, "--stage", "24", "--stop-stage", "25", "--exp", exp)
+    assert last == f"average {exp}-continue20 --last 5 --out {exp}-continue20/model-last5"
+    assert soup == (f"average --models {exp}-continue19/model-avg5 {exp}-continue20/model-last5 "
+                    f"--out {exp}-continue20/model-avg5 --half")
+    args = train.split()
+    assert f"init_from={exp}-continue20/model-avg5" in args and f"out_dir={exp}-continue21" in args
+    assert "seed=20" in args and "train_manifest=data/synthetic/train_wide5.jsonl" in args
+    assert average == f"average {exp}-continue21 --last 5 --out {exp}-continue21/model-avg5 --half"
+    (tmp_path / "calls").unlink()
+    shutil.rmtree(tmp_path / "bin")
+    again = _run_sh_calls(tmp_path, "--stage", "24", "--stop-stage", "24", "--exp", exp)  # the soup is there now
+    assert [call.split()[0] for call in again] == ["train"]
 
 
 def test_random_voices_are_new_variants_made_from_training_variants_only(tmp_path):

