@@ -158,35 +158,30 @@ def test_run_sh_train_opts(tmp_path):
     assert args.index("lr=0.0005") < args.index("batch_seconds=600")  # the stage's own overrides come first
 
 
-def test_run_sh_stage_23_trains_from_the_soup(tmp_path):
-    """Stage 23 first rebuilds stage 22's soup (the bundled v19: stage 22's checkpoint average and stage 21's
-    average, weight for weight), then trains from that soup, not from a plain average of stage 22."""
+@pytest.mark.parametrize("stage", [23, 24])
+def test_run_sh_soup_stages_train_from_the_soup(tmp_path, stage):
+    """Stages 23 and 24 first make the previous stage's soup (its checkpoint average and the average it started
+    from, weight for weight: the bundled v19 and v20), then train from that soup, not from a plain average;
+    stage 24 on train_wide5, the corpus with Piper's voice."""
     exp = tmp_path / "exp"
-    last, soup, train = _run_sh_calls(tmp_path, "--stage", "23", "--stop-stage", "23", "--exp", exp)
-    assert last == f"average {exp}-continue19 --last 5 --out {exp}-continue19/model-last5"
-    assert soup == (f"average --models {exp}-continue18/model-avg5 {exp}-continue19/model-last5 "
-                    f"--out {exp}-continue19/model-avg5 --half")
+    src, partner, out = (f"{exp}-continue{stage - k}" for k in (4, 5, 3))
+    last, soup, train = _run_sh_calls(tmp_path, "--stage", stage, "--stop-stage", stage, "--exp", exp)
+    assert last == f"average {src} --last 5 --out {src}/model-last5"
+    assert soup == f"average --models {partner}/model-avg5 {src}/model-last5 --out {src}/model-avg5 --half"
     args = train.split()
-    assert f"init_from={exp}-continue19/model-avg5" in args and f"out_dir={exp}-continue20" in args
-    assert "seed=19" in args and "trail_silence=0.5" in args
+    assert f"init_from={src}/model-avg5" in args and f"out_dir={out}" in args
+    assert f"seed={stage - 4}" in args and "trail_silence=0.5" in args
+    assert f"train_manifest=data/synthetic/train_wide{5 if stage == 24 else 4}.jsonl" in args
 
 
-def test_run_sh_stage_24_trains_from_the_v20_soup_with_the_neural_voice(tmp_path):
-    """Stage 24 makes stage 23's soup (v20) unless it is there (the bundled v20 copied in), then trains from
-    it on train_wide5, the corpus with Piper's voice; stage 25 averages stage 24's checkpoints."""
+def test_run_sh_stage_24_keeps_a_soup_that_is_there(tmp_path):
+    """The bundled v20 copied in as stage 23's soup is trained from as it is (stage 23's checkpoints may be
+    gone); stage 25 averages stage 24's checkpoints."""
     exp = tmp_path / "exp"
-    last, soup, train, average = _run_sh_calls(tmp_path, "--stage", "24", "--stop-stage", "25", "--exp", exp)
-    assert last == f"average {exp}-continue20 --last 5 --out {exp}-continue20/model-last5"
-    assert soup == (f"average --models {exp}-continue19/model-avg5 {exp}-continue20/model-last5 "
-                    f"--out {exp}-continue20/model-avg5 --half")
-    args = train.split()
-    assert f"init_from={exp}-continue20/model-avg5" in args and f"out_dir={exp}-continue21" in args
-    assert "seed=20" in args and "train_manifest=data/synthetic/train_wide5.jsonl" in args
+    (tmp_path / "exp-continue20" / "model-avg5").mkdir(parents=True)
+    train, average = _run_sh_calls(tmp_path, "--stage", 24, "--stop-stage", 25, "--exp", exp)
+    assert train.startswith("train ") and f"init_from={exp}-continue20/model-avg5" in train.split()
     assert average == f"average {exp}-continue21 --last 5 --out {exp}-continue21/model-avg5 --half"
-    (tmp_path / "calls").unlink()
-    shutil.rmtree(tmp_path / "bin")
-    again = _run_sh_calls(tmp_path, "--stage", "24", "--stop-stage", "24", "--exp", exp)  # the soup is there now
-    assert [call.split()[0] for call in again] == ["train"]
 
 
 def test_random_voices_are_new_variants_made_from_training_variants_only(tmp_path):
