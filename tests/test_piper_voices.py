@@ -108,6 +108,18 @@ def test_a_failed_batch_is_reported_and_the_rest_kept(tmp_path, monkeypatch):
     assert results[1] == {"error": "u1 (piper:joe): piper made 0 of 2 files"}
 
 
+def test_batches_never_mix_piper_with_other_engines():
+    """A probe of several voices (benchmarks/voices.py) lists each voice's jobs in turn."""
+    from synthesize import Job, _batches
+
+    jobs = [Job(f"u{i}", "A", voice, 1.0, 0.5, False, i, "") for i, voice in
+            enumerate(["piper:joe"] * 20 + ["flite:slt"] * 10 + ["piper:joe"] * 3)]
+    batches = _batches(jobs)
+    assert [len(b) for b in batches] == [16, 4, 8, 2, 3]
+    assert all(len({job.voice for job in batch}) == 1 for batch in batches)
+    assert [job for batch in batches for job in batch] == jobs
+
+
 def test_missing_engine_is_a_clear_error(monkeypatch):
     import synthesize
 

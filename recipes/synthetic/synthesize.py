@@ -227,10 +227,26 @@ def synthesize_piper(jobs: list[Job]) -> list[dict]:
     return [made[job.id] if job.id in made else _record(job) for job in jobs]
 
 
+def _is_piper(job: Job) -> bool:
+    return job.voice.startswith("piper:")
+
+
 def _synthesize_batch(jobs: list[Job]) -> list[dict]:
-    if jobs[0].voice.startswith("piper:"):
+    if _is_piper(jobs[0]):
         return synthesize_piper(jobs)
     return [synthesize(job) for job in jobs]
+
+
+def _batches(jobs: list[Job]) -> list[list[Job]]:
+    """Consecutive jobs in batches of 8, Piper's in batches of piper_voices.BATCH (one Piper process each);
+    a batch never mixes Piper's jobs with the other engines'."""
+    batches: list[list[Job]] = []
+    for job in jobs:
+        size = piper_voices.BATCH if _is_piper(job) else 8
+        if not batches or len(batches[-1]) >= size or _is_piper(batches[-1][0]) != _is_piper(job):
+            batches.append([])
+        batches[-1].append(job)
+    return batches
 
 
 def plan(sentences: list[str], voices: list[str], split: str, seconds: float, out: Path, augment_audio: bool, seed: int,
@@ -266,13 +282,11 @@ def _one_thread() -> None:
 
 
 def run_jobs(jobs: list[Job], workers: int, desc: str) -> tuple[list[dict], list[str]]:
-    """Synthesize in ``workers`` processes: batches of 8 jobs (Piper's: piper_voices.BATCH, one process each)."""
-    size = piper_voices.BATCH if jobs and jobs[0].voice.startswith("piper:") else 8
-    batches = [jobs[i:i + size] for i in range(0, len(jobs), size)]
+    """Synthesize ``jobs`` in ``workers`` processes; returns the manifest records and the failures' messages."""
     records, errors = [], []
     with multiprocessing.Pool(workers, initializer=_one_thread) as pool, \
             tqdm(total=len(jobs), desc=desc, unit="utt") as progress:
-        for results in pool.imap(_synthesize_batch, batches):
+        for results in pool.imap(_synthesize_batch, _batches(jobs)):
             for result in results:
                 (errors.append(result["error"]) if "error" in result else records.append(result))
             progress.update(len(results))
