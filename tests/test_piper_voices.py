@@ -69,7 +69,8 @@ def test_shapes_are_seeded_tied_and_bounded():
     formant = np.array([s.formant for s in shaped])
     assert np.corrcoef(f0, formant)[0, 1] > 0.8  # a higher voice has a shorter vocal tract
     assert min(formant) >= piper_voices.FORMANT[0] and max(formant) <= piper_voices.FORMANT[1]
-    assert min(s.f0 for s in shaped) >= piper_voices.F0_SCALE[0] and max(s.f0 for s in shaped) <= piper_voices.F0_SCALE[1]
+    low, high = piper_voices.F0_SCALE
+    assert low <= min(s.f0 for s in shaped) and max(s.f0 for s in shaped) <= high
 
 
 def test_engine_builds_a_training_manifest_and_refuses_dev_and_test(tmp_path):
