@@ -132,14 +132,29 @@ def test_run_sh_presets():
     assert bad.returncode == 2 and "--preset: cpu or gpu, not tpu" in bad.stderr
 
 
+# A stub `python` for run.sh's stage 1: `python -c` runs for real; a synthesize.py call is recorded and writes
+# the training manifest it names (one line, id NAME-0) into its --out folder
+PYTHON_STUB = """#!/bin/sh
+[ "$1" = -c ] && exec {python} "$@"
+echo "python $@" >> {calls}
+name=train; out=.
+while [ $# -gt 0 ]; do
+  case "$1" in --out) out=$2;; --train-name) name=$2;; esac; shift
+done
+mkdir -p "$out" && echo "{{\\"id\\": \\"$name-0\\"}}" > "$out/$name.jsonl"
+"""
+
+
 def _run_sh_calls(tmp_path, *args) -> list[str]:
     """Run run.sh with a stub `asr` on PATH that records its arguments (and makes each --out directory, as
-    the real command would); returns the recorded calls, one line each."""
+    the real command would), and PYTHON_STUB as `python`; returns the recorded calls, one line each."""
     stub = tmp_path / "bin" / "asr"
     stub.parent.mkdir()
     stub.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / "calls"}\n'
                     'while [ $# -gt 0 ]; do [ "$1" = --out ] && mkdir -p "$2"; shift; done\n')
-    stub.chmod(0o755)
+    (stub.parent / "python").write_text(PYTHON_STUB.format(python=sys.executable, calls=tmp_path / "calls"))
+    for program in stub.parent.iterdir():
+        program.chmod(0o755)
     run = subprocess.run(["bash", str(RECIPE / "run.sh"), *map(str, args)], capture_output=True, text=True,
                          timeout=60, env={"PATH": f"{stub.parent}:/usr/bin:/bin"})
     assert run.returncode == 0, run.stderr
@@ -182,6 +197,26 @@ def test_run_sh_stage_24_keeps_a_soup_that_is_there(tmp_path):
     train, average = _run_sh_calls(tmp_path, "--stage", 24, "--stop-stage", 25, "--exp", exp)
     assert train.startswith("train ") and f"init_from={exp}-continue20/model-avg5" in train.split()
     assert average == f"average {exp}-continue21 --last 5 --out {exp}-continue21/model-avg5 --half"
+
+
+def test_run_sh_lite_builds_and_trains_on_what_stage_24_needs(tmp_path):
+    """--lite: stage 1 speaks only the sets stage 24 lists in train_lite5 (Piper's three times, under new ids),
+    each from the first training sentence on; stage 24 trains on train_lite5 for the --budget asked."""
+    data, exp = tmp_path / "data", tmp_path / "exp"
+    (tmp_path / "exp-continue20" / "model-avg5").mkdir(parents=True)
+    calls = _run_sh_calls(tmp_path, "--stage", 1, "--stop-stage", 24, "--lite", "--hours", 20, "--data", data,
+                          "--exp", exp, "--budget", 60)
+    synth, train = calls[:5], calls[-1]  # stage 1's calls; stage 24's `asr train` (stages 2-23 ran in between)
+    assert synth[0].endswith("--hours 20 --jobs 2") and "--splits" not in synth[0]  # train, dev and test
+    names = [call.split("--train-name ")[1].split()[0] for call in synth[1:]]
+    assert names == ["train_vary", "train_flite_f0", "train_festival", "train_piper_lite"]
+    assert "--hours 3.0 " in synth[4] and "--engine piper --seed 7" in synth[4] and "--start" not in synth[4]
+    ids = [json.loads(line)["id"] for line in (data / "train_lite5.jsonl").read_text().splitlines()]
+    assert ids == ["train-0", *(f"{name}-0" for name in names), "train_piper_lite2-0", "train_piper_lite3-0"]
+    args = train.split()
+    assert f"train_manifest={data}/train_lite5.jsonl" in args and f"init_from={exp}-continue20/model-avg5" in args
+    assert f"out_dir={exp}-continue21" in args
+    assert args[-2:] == ["time_budget_minutes=60", "--resume"]
 
 
 def test_random_voices_are_new_variants_made_from_training_variants_only(tmp_path):

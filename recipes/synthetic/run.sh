@@ -7,6 +7,13 @@
 #   --train-opts "KEY=VALUE ...": extra `asr train` overrides for every training stage (e.g. to run a stage on
 #   a GPU: "batch_seconds=600 lr=0.001 amp=true num_workers=14"); --budget MINUTES: wall-time limit of each
 #   training stage (the cosine learning rate then anneals over the budget)
+#   --lite: stage 1 builds only what stage 24 needs on a new machine that continues from the bundled model
+#   (train, dev, test, train_vary, train_flite_f0, train_festival and 3H/20 h of Piper's voice; about 45
+#   minutes on 2 cores instead of 2 hours), and stage 24 trains on their list, train_lite5:
+#     bash recipes/synthetic/run.sh --stage 0 --stop-stage 1 --lite
+#     mkdir -p exp/synthetic-continue20/model-avg5
+#     cp pretrained/conformer-ctc-synthetic/{config.json,model.safetensors,tokenizer.model} exp/synthetic-continue20/model-avg5/
+#     bash recipes/synthetic/run.sh --stage 24 --stop-stage 27 --lite --budget 60
 #
 # Presets: cpu (default) is the chain of runs below (stages 3-24: a 3.1 M-parameter model, grown to 6.0 M in stage 11); gpu trains
 # conf/gpu.yaml (8.9 M parameters) once, from scratch, on all of train_full.jsonl for --budget minutes of
@@ -89,7 +96,7 @@
 #  24 continue  first stage 23's soup: its last $AVG checkpoints averaged, then that and stage 22's soup
 #               weight for weight (the bundled v20) -> $EXP-continue20/model-avg$AVG (kept if it is there);
 #               then 95 minutes more from it the way of stage 22, on train_wide5 (+ the neural voice)
-#               -> $EXP-continue21
+#               -> $EXP-continue21 (--lite: on train_lite5)
 #  25 average   stage 24's last $AVG checkpoints (gpu: those of stage 3), parameters stored as float16
 #  26 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
 #  27 evaluate  greedy, beam and beam+LM WER/CER on dev and test, and greedy and beam+LM with test-time VTLN
@@ -101,7 +108,7 @@ set -euo pipefail
 stage=0; stop_stage=28; hours=20; text_dir=../shared/corpus/books; preset=cpu; budget=""; train_opts=""
 data=data/synthetic; exp=""; conf=""
 conf2=recipes/synthetic/conf/cpu_small_continue.yaml
-avg=5; name=conformer-ctc-synthetic; jobs=""
+avg=5; name=conformer-ctc-synthetic; jobs=""; lite=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --stage) stage=$2; shift 2;; --stop-stage) stop_stage=$2; shift 2;;
@@ -109,6 +116,7 @@ while [ $# -gt 0 ]; do
     --data) data=$2; shift 2;; --exp) exp=$2; shift 2;; --conf) conf=$2; shift 2;;
     --avg) avg=$2; shift 2;; --name) name=$2; shift 2;; --jobs) jobs=$2; shift 2;;
     --preset) preset=$2; shift 2;; --budget) budget=$2; shift 2;; --train-opts) train_opts=$2; shift 2;;
+    --lite) lite=1; shift;;
     *) echo "unknown option $1" >&2; exit 2;;
   esac
 done
@@ -136,10 +144,29 @@ supplement() {
   python recipes/synthetic/synthesize.py --text "$data/text" --out "$data" --hours "$h" --jobs "$jobs" \
     --splits train --start next --after "$after" --train-name "$name" "$@"
 }
-if run 1; then
+# again NAME HOURS [OPTION...]: the training sentences from the first on, spoken anew
+again() {
+  local name=$1 h=$2; shift 2
+  python recipes/synthetic/synthesize.py --text "$data/text" --out "$data" --hours "$h" --jobs "$jobs" \
+    --splits train --train-name "$name" "$@"
+}
+part() { python -c "print($hours * $1)"; }
+# piper_copies SET: SET's manifest two more times, under ids SET2-N and SET3-N (the same audio)
+piper_copies() {
+  for copy in 2 3; do sed "s/\"id\": \"$1-/\"id\": \"$1$copy-/" "$data/$1.jsonl"; done
+}
+if run 1 && [ "$lite" = 1 ]; then
+  echo "stage 1 (--lite): $hours h of training speech, dev and test"
+  python recipes/synthetic/synthesize.py --text "$data/text" --out "$data" --hours "$hours" --jobs "$jobs"
+  again train_vary "$(part 3/2)" --engine espeak --random-voices 300 --seed 1
+  again train_flite_f0 "$(part 1/2)" --engine flite --flite-f0 85 260 --seed 2
+  again train_festival "$(part 2/5)" --engine festival --seed 5
+  again train_piper_lite "$(part 3/20)" --engine piper --seed 7
+  piper_copies train_piper_lite | cat "$data"/{train,train_vary,train_flite_f0,train_festival,train_piper_lite}.jsonl - \
+    > "$data/train_lite5.jsonl"
+elif run 1; then
   echo "stage 1: synthesize $hours h of training speech"
   python recipes/synthetic/synthesize.py --text "$data/text" --out "$data" --hours "$hours" --jobs "$jobs"
-  part() { python -c "print($hours * $1)"; }
   flite_hours=$(part 1/4); more_hours=$(part 3/4); more2_hours=$(part 2/5); flite2_hours=$(part 1/5)
   flite3_hours=$(part 1/2)
   echo "stage 1: $flite_hours h supplement of flite speech"
@@ -159,11 +186,6 @@ if run 1; then
   cat "$data/train_ext.jsonl" "$data/train_rest.jsonl" > "$data/train_union.jsonl"
   vary_hours=$(part 3/2)
   echo "stage 1: new voices: $vary_hours h by 300 random espeak-ng variants, $flite3_hours h of flite at 85-260 Hz"
-  again() {  # again NAME HOURS [OPTION...]: the training sentences from the first on, spoken anew
-    local name=$1 h=$2; shift 2
-    python recipes/synthetic/synthesize.py --text "$data/text" --out "$data" --hours "$h" --jobs "$jobs" \
-      --splits train --train-name "$name" "$@"
-  }
   again train_vary "$vary_hours" --engine espeak --random-voices 300 --seed 1
   again train_flite_f0 "$flite3_hours" --engine flite --flite-f0 85 260 --seed 2
   cat "$data/train_union.jsonl" "$data/train_vary.jsonl" "$data/train_flite_f0.jsonl" > "$data/train_wide.jsonl"
@@ -184,8 +206,7 @@ if run 1; then
   # 3% of train_wide5, and a voice unlike all the others needs more; Piper + WORLD make ~5x real time per
   # core, so more hours cost more than this corpus's other engines together (speed perturbation, VTLP and
   # silence are drawn anew for each listing)
-  for copy in 2 3; do sed "s/\"id\": \"train_piper-/\"id\": \"train_piper$copy-/" "$data/train_piper.jsonl"; done \
-    | cat "$data/train_wide4.jsonl" "$data/train_piper.jsonl" - > "$data/train_wide5.jsonl"
+  piper_copies train_piper | cat "$data/train_wide4.jsonl" "$data/train_piper.jsonl" - > "$data/train_wide5.jsonl"
 fi
 if run 2; then
   echo "stage 2: BPE tokenizer"
@@ -266,7 +287,8 @@ wide_stage 23 95 train_wide4 "95 minutes more from the soup of stages 21 and 22,
   lead_silence=0.5 trail_silence=0.5
 # stage 23's soup (v20); kept when it is there (the bundled v20 copied in, say: stage 23's checkpoints are gone)
 if run 24 && [ "$preset" = cpu ] && [ ! -d "$exp-continue20/model-avg$avg" ]; then soup "$exp-continue20" "$exp-continue19"; fi
-wide_stage 24 95 train_wide5 "95 minutes more from the soup of stages 22 and 23, with the neural voice added" \
+five=train_wide5; [ "$lite" = 0 ] || five=train_lite5
+wide_stage 24 95 "$five" "95 minutes more from the soup of stages 22 and 23, with the neural voice added" \
   lead_silence=0.5 trail_silence=0.5
 final=$last/model-avg$avg
 if run 25; then
