@@ -210,6 +210,7 @@ def test_run_sh_lite_builds_and_trains_on_what_stage_24_needs(tmp_path):
     assert synth[0].endswith("--hours 20 --jobs 2") and "--splits" not in synth[0]  # train, dev and test
     names = [call.split("--train-name ")[1].split()[0] for call in synth[1:]]
     assert names == ["train_vary", "train_flite_f0", "train_festival", "train_piper_lite"]
+    assert "--hours 3.0 " in synth[3] and "--engine festival --seed 5" in synth[3]
     assert "--hours 3.0 " in synth[4] and "--engine piper --seed 7" in synth[4] and "--start" not in synth[4]
     ids = [json.loads(line)["id"] for line in (data / "train_lite5.jsonl").read_text().splitlines()]
     assert ids == ["train-0", *(f"{name}-0" for name in names), "train_piper_lite2-0", "train_piper_lite3-0"]

@@ -8,8 +8,8 @@
 #   a GPU: "batch_seconds=600 lr=0.001 amp=true num_workers=14"); --budget MINUTES: wall-time limit of each
 #   training stage (the cosine learning rate then anneals over the budget)
 #   --lite: stage 1 builds only what stage 24 needs on a new machine that continues from the bundled model
-#   (train, dev, test, train_vary, train_flite_f0, train_festival and 3H/20 h of Piper's voice; about 45
-#   minutes on 2 cores instead of 2 hours), and stage 24 trains on their list, train_lite5:
+#   (train, dev, test, train_vary, train_flite_f0, and 3H/20 h each of festival's and Piper's voices; about
+#   40 minutes on 2 cores instead of 2 hours), and stage 24 trains on their list, train_lite5:
 #     bash recipes/synthetic/run.sh --stage 0 --stop-stage 1 --lite
 #     mkdir -p exp/synthetic-continue20/model-avg5
 #     cp pretrained/conformer-ctc-synthetic/{config.json,model.safetensors,tokenizer.model} exp/synthetic-continue20/model-avg5/
@@ -160,7 +160,7 @@ if run 1 && [ "$lite" = 1 ]; then
   python recipes/synthetic/synthesize.py --text "$data/text" --out "$data" --hours "$hours" --jobs "$jobs"
   again train_vary "$(part 3/2)" --engine espeak --random-voices 300 --seed 1
   again train_flite_f0 "$(part 1/2)" --engine flite --flite-f0 85 260 --seed 2
-  again train_festival "$(part 2/5)" --engine festival --seed 5
+  again train_festival "$(part 3/20)" --engine festival --seed 5  # the first 3/8 of stage 1's (the same draws)
   again train_piper_lite "$(part 3/20)" --engine piper --seed 7
   piper_copies train_piper_lite | cat "$data"/{train,train_vary,train_flite_f0,train_festival,train_piper_lite}.jsonl - \
     > "$data/train_lite5.jsonl"
