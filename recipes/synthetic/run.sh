@@ -97,7 +97,8 @@
 #               weight for weight (the bundled v20) -> $EXP-continue20/model-avg$AVG (kept if it is there);
 #               then 95 minutes more from it the way of stage 22, on train_wide5 (+ the neural voice)
 #               -> $EXP-continue21 (--lite: on train_lite5)
-#  25 average   stage 24's last $AVG checkpoints (gpu: those of stage 3), parameters stored as float16
+#  25 average   stage 24's last $AVG checkpoints averaged, then that and stage 23's soup weight for weight
+#               (the bundled v21; gpu: stage 3's last $AVG checkpoints), parameters stored as float16
 #  26 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
 #  27 evaluate  greedy, beam and beam+LM WER/CER on dev and test, and greedy and beam+LM with test-time VTLN
 #               (--vtln) -> $EXP-continue21/eval/ (gpu: $EXP/eval/), RESULTS table
@@ -292,8 +293,13 @@ wide_stage 24 95 "$five" "95 minutes more from the soup of stages 22 and 23, wit
   lead_silence=0.5 trail_silence=0.5
 final=$last/model-avg$avg
 if run 25; then
-  echo "stage 25: average the last $avg checkpoints"
-  asr average "$last" --last "$avg" --out "$final" --half
+  if [ "$preset" = cpu ]; then  # stage 24's soup with the model it started from (v21)
+    echo "stage 25: average the last $avg checkpoints, then that and stage 23's soup weight for weight"
+    soup "$last" "$exp-continue20"
+  else
+    echo "stage 25: average the last $avg checkpoints"
+    asr average "$last" --last "$avg" --out "$final" --half
+  fi
 fi
 if run 26; then
   echo "stage 26: n-gram LM from $data/text/lm_train.txt, tuned on dev"
