@@ -14,17 +14,17 @@ from asr.metrics import score
 from asr.transcribe import pretrained_dir
 
 NAME = "conformer-ctc-synthetic"
-# Issue 4 asks for WER <= 10% on the examples; the shipped weights (v20) measure 5.6% greedy (2 / 36 words:
-# LAWN -> LONG, GAZETTE -> GAESETT) and 2.8% with the bundled LM (1 / 36: LAWN -> LONG). These are the examples
-# run.sh stage 27 makes from the rebuilt corpus text (v19: 4 / 36 and 1 / 36; v18 and v16: 5 / 36 and 3 / 36;
-# v15: 4 / 36 and 3 / 36, v14: 5 / 36 and 1 / 36, v13: 5 / 36 and 4 / 36; v12 and v11 the same; v10: 6 / 36
-# and 5 / 36; v9: 4 / 36 and 4 / 36, while v20 makes 373 fewer errors than v9 on the 5,949 test words, and 11
-# fewer than v19). The greedy bound is the accuracy the weights really have, with one word to spare (on 36
-# words one word decides), so a broken export, front-end or decoder change fails here; with the LM, the
-# issue's 10% is the bound. Tighten them when a better model ships.
-EXAMPLES_MAX_WER = 0.09
+# Issue 4 asks for WER <= 10% on the examples; the shipped weights (v21) measure 8.3% greedy (3 / 36 words:
+# LAWN -> LONG, PALL -> PALALL, GAZETTE -> GAESETT) and 2.8% with the bundled LM (1 / 36: LAWN -> LONG). These
+# are the examples run.sh stage 28 makes from the rebuilt corpus text (v20: 2 / 36 and 1 / 36; v19: 4 / 36 and
+# 1 / 36; v18 and v16: 5 / 36 and 3 / 36; v15: 4 / 36 and 3 / 36, v14: 5 / 36 and 1 / 36, v13: 5 / 36 and
+# 4 / 36; v12 and v11 the same; v10: 6 / 36 and 5 / 36; v9: 4 / 36 and 4 / 36, while v21 makes 14 fewer errors
+# than v20 on the 5,949 test words: on 36 words one word decides). Both bounds are the issue's 10%, which v21
+# meets with no word to spare greedy (a fourth error fails), so a broken export, front-end or decoder change
+# fails here. Tighten them when a better model ships.
+EXAMPLES_MAX_WER = 0.10
 EXAMPLES_MAX_WER_LM = 0.10
-# After 0.3 / 0.5 s of leading digital zeros v20 makes 4 / 36 both times (see the test): one word to spare.
+# After 0.3 / 0.5 s of leading digital zeros v21 (and v20) make 4 / 36 both times (see the test): one word to spare.
 EXAMPLES_AFTER_SILENCE_MAX_WER = 0.14
 MODEL = pretrained_dir() / NAME
 EXAMPLES = MODEL / "examples"
@@ -64,7 +64,8 @@ def test_bundled_examples_are_transcribed_accurately():
 def test_bundled_model_reads_speech_after_silence(tmp_path, seconds):
     """A recording that opens with a pause: files up to 12 s reach the model untrimmed. v16, never trained on
     leading silence, made 12 and 14 errors in these 36 words after 0.3 and 0.5 s of digital zeros (5 without);
-    v18, trained with `lead_silence=0.5`, makes 5 and 4, v19 5 and 4 (4 without), and v20 4 and 4 (2 without)."""
+    v18, trained with `lead_silence=0.5`, makes 5 and 4, v19 5 and 4 (4 without), v20 4 and 4 (2 without), and
+    v21 4 and 4 (3 without)."""
     model = asr.load_model(device="cpu")
     hyps = []
     for r in REFS:
