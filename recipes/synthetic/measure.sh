@@ -17,7 +17,7 @@
 #   edge-silence.md                silence or faint noise before / after the first 60 test utterances
 #   segmentation.md                six 10-minute files, transcribed whole and one by one (seeds 0-5)
 #   word-timestamps.md             isolated words with known times (seeds 0-3)
-# Takes about 25 minutes on 2 CPU cores. Single runs: this machine's speed varies 20-40% between runs.
+# Took about 5 minutes on 2 CPU cores (v21, 2026-12-02). Single runs: these machines vary 20-40% between runs.
 set -euo pipefail
 [ $# -ge 3 ] || { sed -n 4,8p "$0" >&2; exit 2; }
 model=$1; ev=$2; out=$3; data=${4:-data/synthetic}
