@@ -231,7 +231,7 @@ continue_stage() {
   local n=$1 what=$2; shift 2
   if [ "$preset" = cpu ]; then last=$2; fi
   run "$n" && cpu_only "$n" || return 0
-  echo "stage $n: $what"
+  echo "stage $n: $what${budget:+ (--budget: $budget minutes instead)}"
   continue_from "$@"
 }
 continue_stage 4 "5 more epochs from the averaged stage-3 model" "$exp" "$exp-continue" 5
