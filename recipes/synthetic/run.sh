@@ -156,9 +156,11 @@ part() { python -c "print($hours * $1)"; }
 piper_copies() {
   for copy in 2 3; do sed "s/\"id\": \"$1-/\"id\": \"$1$copy-/" "$data/$1.jsonl"; done
 }
-if run 1 && [ "$lite" = 1 ]; then
-  echo "stage 1 (--lite): $hours h of training speech, dev and test"
+if run 1; then
+  echo "stage 1: synthesize $hours h of training speech, dev and test"
   python recipes/synthetic/synthesize.py --text "$data/text" --out "$data" --hours "$hours" --jobs "$jobs"
+fi
+if run 1 && [ "$lite" = 1 ]; then
   again train_vary "$(part 3/2)" --engine espeak --random-voices 300 --seed 1
   again train_flite_f0 "$(part 1/2)" --engine flite --flite-f0 85 260 --seed 2
   again train_festival "$(part 3/20)" --engine festival --seed 5  # the first 3/8 of stage 1's (the same draws)
@@ -166,8 +168,6 @@ if run 1 && [ "$lite" = 1 ]; then
   piper_copies train_piper_lite | cat "$data"/{train,train_vary,train_flite_f0,train_festival,train_piper_lite}.jsonl - \
     > "$data/train_lite5.jsonl"
 elif run 1; then
-  echo "stage 1: synthesize $hours h of training speech"
-  python recipes/synthetic/synthesize.py --text "$data/text" --out "$data" --hours "$hours" --jobs "$jobs"
   flite_hours=$(part 1/4); more_hours=$(part 3/4); more2_hours=$(part 2/5); flite2_hours=$(part 1/5)
   flite3_hours=$(part 1/2)
   echo "stage 1: $flite_hours h supplement of flite speech"
