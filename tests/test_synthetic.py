@@ -124,10 +124,10 @@ def test_missing_synthesizer_or_text_is_a_clear_error(tmp_path):
 
 def test_run_sh_presets():
     """--preset gpu trains once (stage 3) and skips the CPU chain's continuation stages; a typo is an error."""
-    gpu = subprocess.run(["bash", str(RECIPE / "run.sh"), "--preset", "gpu", "--stage", "4", "--stop-stage", "25"],
+    gpu = subprocess.run(["bash", str(RECIPE / "run.sh"), "--preset", "gpu", "--stage", "4", "--stop-stage", "24"],
                          capture_output=True, text=True, timeout=60)
     assert gpu.returncode == 0, gpu.stderr
-    assert [f"stage {n}: skipped (cpu preset only)" for n in range(4, 26)] == gpu.stdout.splitlines()
+    assert [f"stage {n}: skipped (cpu preset only)" for n in range(4, 25)] == gpu.stdout.splitlines()
     bad = subprocess.run(["bash", str(RECIPE / "run.sh"), "--preset", "tpu"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--preset: cpu or gpu, not tpu" in bad.stderr
 
@@ -173,11 +173,11 @@ def test_run_sh_train_opts(tmp_path):
     assert args.index("lr=0.0005") < args.index("batch_seconds=600")  # the stage's own overrides come first
 
 
-@pytest.mark.parametrize("stage", [23, 24, 25])
+@pytest.mark.parametrize("stage", [23, 24])
 def test_run_sh_soup_stages_train_from_the_soup(tmp_path, stage):
-    """Stages 23-25 first make the previous stage's soup (its checkpoint average and the average it started
-    from, weight for weight: the bundled v19, v20 and v21), then train from that soup, not from a plain
-    average; stages 24 and 25 on train_wide5, the corpus with Piper's voice."""
+    """Stages 23 and 24 first make the previous stage's soup (its checkpoint average and the average it started
+    from, weight for weight: the bundled v19 and v20), then train from that soup, not from a plain average;
+    stage 24 on train_wide5, the corpus with Piper's voice."""
     exp = tmp_path / "exp"
     src, partner, out = (f"{exp}-continue{stage - k}" for k in (4, 5, 3))
     last, soup, train = _run_sh_calls(tmp_path, "--stage", stage, "--stop-stage", stage, "--exp", exp)
@@ -186,30 +186,29 @@ def test_run_sh_soup_stages_train_from_the_soup(tmp_path, stage):
     args = train.split()
     assert f"init_from={src}/model-avg5" in args and f"out_dir={out}" in args
     assert f"seed={stage - 4}" in args and "trail_silence=0.5" in args
-    assert f"train_manifest=data/synthetic/train_wide{5 if stage >= 24 else 4}.jsonl" in args
+    assert f"train_manifest=data/synthetic/train_wide{5 if stage == 24 else 4}.jsonl" in args
 
 
-def test_run_sh_stage_25_keeps_a_soup_that_is_there(tmp_path):
-    """The bundled v21 copied in as stage 24's soup is trained from as it is (stage 24's checkpoints may be
-    gone); stage 26 averages stage 25's checkpoints and soups that with v21 (the bundled v22)."""
+def test_run_sh_stage_24_keeps_a_soup_that_is_there(tmp_path):
+    """The bundled v20 copied in as stage 23's soup is trained from as it is (stage 23's checkpoints may be
+    gone); stage 25 averages stage 24's checkpoints and soups that with v20 (the bundled v21)."""
     exp = tmp_path / "exp"
-    (tmp_path / "exp-continue21" / "model-avg5").mkdir(parents=True)
-    train, last, soup = _run_sh_calls(tmp_path, "--stage", 25, "--stop-stage", 26, "--exp", exp)
-    assert train.startswith("train ") and f"init_from={exp}-continue21/model-avg5" in train.split()
-    assert last == f"average {exp}-continue22 --last 5 --out {exp}-continue22/model-last5"
-    assert soup == (f"average --models {exp}-continue21/model-avg5 {exp}-continue22/model-last5 "
-                    f"--out {exp}-continue22/model-avg5 --half")
+    (tmp_path / "exp-continue20" / "model-avg5").mkdir(parents=True)
+    train, last, soup = _run_sh_calls(tmp_path, "--stage", 24, "--stop-stage", 25, "--exp", exp)
+    assert train.startswith("train ") and f"init_from={exp}-continue20/model-avg5" in train.split()
+    assert last == f"average {exp}-continue21 --last 5 --out {exp}-continue21/model-last5"
+    assert soup == (f"average --models {exp}-continue20/model-avg5 {exp}-continue21/model-last5 "
+                    f"--out {exp}-continue21/model-avg5 --half")
 
 
-def test_run_sh_lite_builds_and_trains_on_what_stages_24_and_25_need(tmp_path):
-    """--lite: stage 1 speaks only the sets stages 24 and 25 list in train_lite5 (Piper's three times, under
-    new ids), each from the first training sentence on; both train on train_lite5 for the --budget asked."""
+def test_run_sh_lite_builds_and_trains_on_what_stage_24_needs(tmp_path):
+    """--lite: stage 1 speaks only the sets stage 24 lists in train_lite5 (Piper's three times, under new ids),
+    each from the first training sentence on; stage 24 trains on train_lite5 for the --budget asked."""
     data, exp = tmp_path / "data", tmp_path / "exp"
-    for soup in (20, 21):
-        (tmp_path / f"exp-continue{soup}" / "model-avg5").mkdir(parents=True)
-    calls = _run_sh_calls(tmp_path, "--stage", 1, "--stop-stage", 25, "--lite", "--hours", 20, "--data", data,
+    (tmp_path / "exp-continue20" / "model-avg5").mkdir(parents=True)
+    calls = _run_sh_calls(tmp_path, "--stage", 1, "--stop-stage", 24, "--lite", "--hours", 20, "--data", data,
                           "--exp", exp, "--budget", 60)
-    synth, train, train25 = calls[:5], calls[-2], calls[-1]  # stage 1's calls; stages 24 and 25's `asr train`
+    synth, train = calls[:5], calls[-1]  # stage 1's calls; stage 24's `asr train` (stages 2-23 ran in between)
     assert synth[0].endswith("--hours 20 --jobs 2") and "--splits" not in synth[0]  # train, dev and test
     names = [call.split("--train-name ")[1].split()[0] for call in synth[1:]]
     assert names == ["train_vary", "train_flite_f0", "train_festival", "train_piper_lite"]
@@ -221,9 +220,6 @@ def test_run_sh_lite_builds_and_trains_on_what_stages_24_and_25_need(tmp_path):
     assert f"train_manifest={data}/train_lite5.jsonl" in args and f"init_from={exp}-continue20/model-avg5" in args
     assert f"out_dir={exp}-continue21" in args
     assert args[-2:] == ["time_budget_minutes=60", "--resume"]
-    args = train25.split()
-    assert f"train_manifest={data}/train_lite5.jsonl" in args and f"init_from={exp}-continue21/model-avg5" in args
-    assert f"out_dir={exp}-continue22" in args and args[-2:] == ["time_budget_minutes=60", "--resume"]
 
 
 def test_random_voices_are_new_variants_made_from_training_variants_only(tmp_path):

@@ -7,17 +7,17 @@
 #   --train-opts "KEY=VALUE ...": extra `asr train` overrides for every training stage (e.g. to run a stage on
 #   a GPU: "batch_seconds=600 lr=0.001 amp=true num_workers=14"); --budget MINUTES: wall-time limit of each
 #   training stage (the cosine learning rate then anneals over the budget)
-#   --lite: stage 1 builds only what stages 24 and 25 need on a new machine that continues from the bundled
-#   model (train, dev, test, train_vary, train_flite_f0, and 3H/20 h each of festival's and Piper's voices;
-#   about 40 minutes on 2 cores instead of 2 hours), and stages 24 and 25 train on their list, train_lite5:
+#   --lite: stage 1 builds only what stage 24 needs on a new machine that continues from the bundled model
+#   (train, dev, test, train_vary, train_flite_f0, and 3H/20 h each of festival's and Piper's voices; about
+#   40 minutes on 2 cores instead of 2 hours), and stage 24 trains on their list, train_lite5:
 #     bash recipes/synthetic/run.sh --stage 0 --stop-stage 1 --lite
-#     mkdir -p exp/synthetic-continue21/model-avg5
-#     cp pretrained/conformer-ctc-synthetic/{config.json,model.safetensors,tokenizer.model} exp/synthetic-continue21/model-avg5/
-#     bash recipes/synthetic/run.sh --stage 25 --stop-stage 28 --lite
+#     mkdir -p exp/synthetic-continue20/model-avg5
+#     cp pretrained/conformer-ctc-synthetic/{config.json,model.safetensors,tokenizer.model} exp/synthetic-continue20/model-avg5/
+#     bash recipes/synthetic/run.sh --stage 24 --stop-stage 27 --lite --budget 60
 #
-# Presets: cpu (default) is the chain of runs below (stages 3-25: a 3.1 M-parameter model, grown to 6.0 M in stage 11); gpu trains
+# Presets: cpu (default) is the chain of runs below (stages 3-24: a 3.1 M-parameter model, grown to 6.0 M in stage 11); gpu trains
 # conf/gpu.yaml (8.9 M parameters) once, from scratch, on all of train_full.jsonl for --budget minutes of
-# wall time in stage 3 (the learning rate anneals over the budget), and skips stages 4-25.
+# wall time in stage 3 (the learning rate anneals over the budget), and skips stages 4-24.
 #
 # Stages (each can be re-run; finished work is kept):
 #   0 text      sentences from the books, normalized, dev/test books held out
@@ -97,19 +97,16 @@
 #               weight for weight (the bundled v20) -> $EXP-continue20/model-avg$AVG (kept if it is there);
 #               then 95 minutes more from it the way of stage 22, on train_wide5 (+ the neural voice)
 #               -> $EXP-continue21 (--lite: on train_lite5)
-#  25 continue  first stage 24's soup: its last $AVG checkpoints averaged, then that and stage 23's soup weight
-#               for weight (the bundled v21) -> $EXP-continue21/model-avg$AVG (kept if it is there); then 70
-#               minutes more from it the way of stage 24 (--lite: on train_lite5) -> $EXP-continue22
-#  26 average   stage 25's last $AVG checkpoints averaged, then that and stage 24's soup weight for weight
-#               (the bundled v22; gpu: stage 3's last $AVG checkpoints), parameters stored as float16
-#  27 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
-#  28 evaluate  greedy, beam and beam+LM WER/CER on dev and test, and greedy and beam+LM with test-time VTLN
-#               (--vtln) -> $EXP-continue22/eval/ (gpu: $EXP/eval/), RESULTS table
-#  29 export    the averaged model + LM -> pretrained/$NAME, with example recordings by held-out voices
+#  25 average   stage 24's last $AVG checkpoints averaged, then that and stage 23's soup weight for weight
+#               (the bundled v21; gpu: stage 3's last $AVG checkpoints), parameters stored as float16
+#  26 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
+#  27 evaluate  greedy, beam and beam+LM WER/CER on dev and test, and greedy and beam+LM with test-time VTLN
+#               (--vtln) -> $EXP-continue21/eval/ (gpu: $EXP/eval/), RESULTS table
+#  28 export    the averaged model + LM -> pretrained/$NAME, with example recordings by held-out voices
 # Needs: apt-get install espeak-ng flite festival festvox-kdlpc16k festvox-kallpc16k festvox-us-slt-hts
 set -euo pipefail
 
-stage=0; stop_stage=29; hours=20; text_dir=../shared/corpus/books; preset=cpu; budget=""; train_opts=""
+stage=0; stop_stage=28; hours=20; text_dir=../shared/corpus/books; preset=cpu; budget=""; train_opts=""
 data=data/synthetic; exp=""; conf=""
 conf2=recipes/synthetic/conf/cpu_small_continue.yaml
 avg=5; name=conformer-ctc-synthetic; jobs=""; lite=0
@@ -131,7 +128,7 @@ case "$preset" in
        train_set=$data/train_full.jsonl;;
   *) echo "--preset: cpu or gpu, not $preset" >&2; exit 2;;
 esac
-last=$exp  # the experiment stages 26-29 work on; the cpu chain's continue_stage calls move it to their OUT_EXP
+last=$exp  # the experiment stages 25-28 work on; the cpu chain's continue_stage calls move it to their OUT_EXP
 read -r -a extra <<< "$train_opts"   # extra overrides of every training stage, last so that they win
 [ -z "$budget" ] || extra+=("time_budget_minutes=$budget")
 run() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
@@ -229,7 +226,7 @@ continue_from() {
     "init_from=$1/model-avg$avg" "out_dir=$2" "epochs=$3" "${@:4}" "${extra[@]}" --resume
 }
 # continue_stage N DESCRIPTION SRC_EXP OUT_EXP EPOCHS [KEY=VALUE...]: stage N (cpu preset) = continue_from;
-# the cpu chain's last OUT_EXP becomes $last, the experiment that stages 26-29 average, evaluate and export
+# the cpu chain's last OUT_EXP becomes $last, the experiment that stages 25-28 average, evaluate and export
 continue_stage() {
   local n=$1 what=$2; shift 2
   if [ "$preset" = cpu ]; then last=$2; fi
@@ -294,27 +291,23 @@ if run 24 && [ "$preset" = cpu ] && [ ! -d "$exp-continue20/model-avg$avg" ]; th
 five=train_wide5; [ "$lite" = 0 ] || five=train_lite5
 wide_stage 24 95 "$five" "95 minutes more from the soup of stages 22 and 23, with the neural voice added" \
   lead_silence=0.5 trail_silence=0.5
-# stage 24's soup (v21); kept when it is there (the bundled v21 copied in, say)
-if run 25 && [ "$preset" = cpu ] && [ ! -d "$exp-continue21/model-avg$avg" ]; then soup "$exp-continue21" "$exp-continue20"; fi
-wide_stage 25 70 "$five" "70 minutes more from the soup of stages 23 and 24, the same way" \
-  lead_silence=0.5 trail_silence=0.5
 final=$last/model-avg$avg
-if run 26; then
-  if [ "$preset" = cpu ]; then  # stage 25's soup with the model it started from (v22)
-    echo "stage 26: average the last $avg checkpoints, then that and stage 24's soup weight for weight"
-    soup "$last" "$exp-continue21"
+if run 25; then
+  if [ "$preset" = cpu ]; then  # stage 24's soup with the model it started from (v21)
+    echo "stage 25: average the last $avg checkpoints, then that and stage 23's soup weight for weight"
+    soup "$last" "$exp-continue20"
   else
-    echo "stage 26: average the last $avg checkpoints"
+    echo "stage 25: average the last $avg checkpoints"
     asr average "$last" --last "$avg" --out "$final" --half
   fi
 fi
-if run 27; then
-  echo "stage 27: n-gram LM from $data/text/lm_train.txt, tuned on dev"
+if run 26; then
+  echo "stage 26: n-gram LM from $data/text/lm_train.txt, tuned on dev"
   asr lm build --text "$data/text/lm_train.txt" --order 3 --prune 0 1 1 --out "$final/lm"
   asr lm tune --model "$final" --manifest "$data/dev.jsonl" --save | tee "$last/lm-tuning.md"
 fi
-if run 28; then
-  echo "stage 28: evaluate greedy / beam / beam+LM, and greedy / beam+LM with test-time VTLN"
+if run 27; then
+  echo "stage 27: evaluate greedy / beam / beam+LM, and greedy / beam+LM with test-time VTLN"
   ev=$last/eval
   for set in dev test; do
     asr evaluate --model "$final" --manifest "$data/$set.jsonl" --output-dir "$ev/greedy" --threads 2
@@ -325,8 +318,8 @@ if run 28; then
   done
   python recipes/common/wer_table.py "$ev" --out "$ev/results.md"
 fi
-if run 29; then
-  echo "stage 29: export to pretrained/$name"
+if run 28; then
+  echo "stage 28: export to pretrained/$name"
   mkdir -p "pretrained/$name"   # README.md and examples/ there are kept
   rm -rf "pretrained/$name/lm"
   cp -r "$final"/* "pretrained/$name/"
