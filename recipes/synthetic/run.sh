@@ -159,17 +159,18 @@ piper_copies() {
 if run 1; then
   echo "stage 1: synthesize $hours h of training speech, dev and test"
   python recipes/synthetic/synthesize.py --text "$data/text" --out "$data" --hours "$hours" --jobs "$jobs"
+  vary_hours=$(part 3/2); flite3_hours=$(part 1/2)  # both lists need these two (the training sentences anew)
+  echo "stage 1: new voices: $vary_hours h by 300 random espeak-ng variants, $flite3_hours h of flite at 85-260 Hz"
+  again train_vary "$vary_hours" --engine espeak --random-voices 300 --seed 1
+  again train_flite_f0 "$flite3_hours" --engine flite --flite-f0 85 260 --seed 2
 fi
 if run 1 && [ "$lite" = 1 ]; then
-  again train_vary "$(part 3/2)" --engine espeak --random-voices 300 --seed 1
-  again train_flite_f0 "$(part 1/2)" --engine flite --flite-f0 85 260 --seed 2
   again train_festival "$(part 3/20)" --engine festival --seed 5  # the first 3/8 of stage 1's (the same draws)
   again train_piper_lite "$(part 3/20)" --engine piper --seed 7
   piper_copies train_piper_lite | cat "$data"/{train,train_vary,train_flite_f0,train_festival,train_piper_lite}.jsonl - \
     > "$data/train_lite5.jsonl"
 elif run 1; then
   flite_hours=$(part 1/4); more_hours=$(part 3/4); more2_hours=$(part 2/5); flite2_hours=$(part 1/5)
-  flite3_hours=$(part 1/2)
   echo "stage 1: $flite_hours h supplement of flite speech"
   supplement train_flite "$flite_hours" train --engine flite
   cat "$data/train.jsonl" "$data/train_flite.jsonl" > "$data/train_all.jsonl"
@@ -185,10 +186,6 @@ elif run 1; then
   supplement train_flite3 "$flite3_hours" train_more3 --engine flite
   cat "$data/train_more3.jsonl" "$data/train_flite3.jsonl" > "$data/train_rest.jsonl"
   cat "$data/train_ext.jsonl" "$data/train_rest.jsonl" > "$data/train_union.jsonl"
-  vary_hours=$(part 3/2)
-  echo "stage 1: new voices: $vary_hours h by 300 random espeak-ng variants, $flite3_hours h of flite at 85-260 Hz"
-  again train_vary "$vary_hours" --engine espeak --random-voices 300 --seed 1
-  again train_flite_f0 "$flite3_hours" --engine flite --flite-f0 85 260 --seed 2
   cat "$data/train_union.jsonl" "$data/train_vary.jsonl" "$data/train_flite_f0.jsonl" > "$data/train_wide.jsonl"
   echo "stage 1: $vary_hours h more by 300 other random espeak-ng variants (seed 3), sentences after train_vary's"
   supplement train_vary2 "$vary_hours" train_vary --engine espeak --random-voices 300 --seed 3
