@@ -82,6 +82,12 @@ def test_tiny_corpus_has_valid_audio_and_held_out_voices(tmp_path):
     assert not {u.text for u in splits["test"]} & {u.text for u in splits["train"]}
     held_out = json.loads((out / "voices.json").read_text())
     assert not set(held_out["test"]) & set(held_out["train"]) and len(held_out["train"]) > 50
+    # a smaller held-out set is the start of a larger one (the same draws): results on either compare
+    small = tmp_path / "small"
+    assert _synthesize(text, small, "--splits", "test", "--test-hours", "0.0003").returncode == 0
+    [first_test] = [json.loads(line) for line in (small / "test.jsonl").read_text().splitlines()]
+    assert first_test == records["test"][0]
+    assert (small / first_test["audio"]).read_bytes() == (out / records["test"][0]["audio"]).read_bytes()
     # an interrupted run continues: existing files are reused, not re-synthesized
     first = Path(splits["train"][0].audio).stat().st_mtime_ns
     subprocess.run(result.args, check=True, capture_output=True)
