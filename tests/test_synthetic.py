@@ -82,7 +82,11 @@ def test_tiny_corpus_has_valid_audio_and_held_out_voices(tmp_path):
     assert not {u.text for u in splits["test"]} & {u.text for u in splits["train"]}
     held_out = json.loads((out / "voices.json").read_text())
     assert not set(held_out["test"]) & set(held_out["train"]) and len(held_out["train"]) > 50
-    # a smaller held-out set is the start of a larger one (the same draws): results on either compare
+    # held-out sets grow with the corpus up to 1.5 h each; a smaller one is the start of a larger one (the
+    # same draws), so results on either compare
+    sys.path.insert(0, str(RECIPE))
+    from synthesize import held_out_hours
+    assert held_out_hours(0.1) == (0.3, 0.5) and held_out_hours(20) == (1.5, 1.5) and held_out_hours(10) == (0.75, 0.75)
     small = tmp_path / "small"
     assert _synthesize(text, small, "--splits", "test", "--test-hours", "0.0003").returncode == 0
     [first_test] = [json.loads(line) for line in (small / "test.jsonl").read_text().splitlines()]

@@ -275,6 +275,14 @@ def next_sentence(manifest: Path) -> int:
     return 1 + max(int(json.loads(line)["id"].rsplit("-", 1)[1]) for line in manifest.read_text().splitlines())
 
 
+def held_out_hours(train_hours: float) -> tuple[float, float]:
+    """Default dev and test hours for ``train_hours`` of training speech: 7.5% of it each, at least the
+    0.3 / 0.5 h of the results before 2026-12-02 and at most 1.5 h (~17.8k words, a 95% interval of about
+    +-1 WER point: narrow enough to choose between models on dev)."""
+    share = min(1.5, 0.075 * train_hours)
+    return max(0.3, share), max(0.5, share)
+
+
 def _one_thread() -> None:
     # Each worker's torch (resampling) would otherwise start a thread per core: with one worker per core
     # that is cores^2 threads (0.14 h with --jobs 2 took 11.5 s instead of 8.5 s on this 2-core machine).
@@ -317,11 +325,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--text", required=True, help="folder with train.txt, dev.txt, test.txt")
     parser.add_argument("--out", required=True)
     parser.add_argument("--hours", type=float, default=20.0, help="hours of training audio")
-    # 1.5 h (~17.8k words) each: a 95% interval of about +-1 WER point, narrow enough to choose between models
-    # on dev. The first 0.3 / 0.5 h are the sets every result before 2026-12-02 (night, 2) used: the draws are
-    # the same, so a larger set begins with the smaller one.
-    parser.add_argument("--dev-hours", type=float, default=1.5)
-    parser.add_argument("--test-hours", type=float, default=1.5)
+    # the draws are sequential, so a larger dev or test set begins with the smaller one
+    parser.add_argument("--dev-hours", type=float, default=None, help="default: hours x 0.075, 0.3 to 1.5")
+    parser.add_argument("--test-hours", type=float, default=None, help="default: hours x 0.075, 0.5 to 1.5")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--engine", choices=["all", "espeak", "flite", "festival", "piper"], default="all",
@@ -352,7 +358,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--start {args.start}: expected a sentence index or 'next'")
     args.start = int(args.start)
     _check_engine(parser, args.engine, args.splits)
-    hours_of = {"dev": args.dev_hours, "test": args.test_hours, "train": args.hours}
+    dev_hours, test_hours = held_out_hours(args.hours)
+    hours_of = {"dev": dev_hours if args.dev_hours is None else args.dev_hours,
+                "test": test_hours if args.test_hours is None else args.test_hours, "train": args.hours}
     splits = args.splits.split(",")
     for split in splits:
         if split not in hours_of:
