@@ -13,6 +13,7 @@ from asr.audio import SAMPLE_RATE, load_audio
 from asr.data import read_manifest
 
 RECIPE = Path(__file__).parent.parent / "recipes" / "synthetic"
+sys.path.insert(0, str(RECIPE))  # the recipe's modules (synthesize, random_voices, ...) for the tests that import them
 pytestmark = pytest.mark.skipif(
     not (shutil.which("espeak-ng") and shutil.which("flite")), reason="needs espeak-ng and flite (apt-get install)"
 )
@@ -84,7 +85,6 @@ def test_tiny_corpus_has_valid_audio_and_held_out_voices(tmp_path):
     assert not set(held_out["test"]) & set(held_out["train"]) and len(held_out["train"]) > 50
     # held-out sets grow with the corpus up to 1.5 h each; a smaller one is the start of a larger one (the
     # same draws), so results on either compare
-    sys.path.insert(0, str(RECIPE))
     from synthesize import held_out_hours
     assert held_out_hours(0.1) == (0.3, 0.5) and held_out_hours(20) == (1.5, 1.5) and held_out_hours(10) == (0.75, 0.75)
     small = tmp_path / "small"
@@ -236,7 +236,6 @@ def test_random_voices_are_new_variants_made_from_training_variants_only(tmp_pat
     """random_voices.py writes new espeak-ng variants from the training variants' files; espeak-ng speaks
     them (a different wave from its default voice, so the variant is not silently ignored), the same seed
     writes the same files, and synthesize.py --random-voices speaks a split with them alone."""
-    sys.path.insert(0, str(RECIPE))
     from random_voices import espeak_data_dir, make_random_voices, read_variant, variant_names
     from random_voices import MAX_VOICES
     from synthesize import ACCENTS, Job, _speak, voices_by_split
@@ -300,7 +299,6 @@ def _median_pitch(wave) -> float:
 
 def test_flite_f0_range_moves_the_pitch(tmp_path):
     """--flite-f0 sets flite's mean pitch: slt, the female training voice, spoken at a male 90 Hz and at 250 Hz."""
-    sys.path.insert(0, str(RECIPE))
     from synthesize import PITCH_DRAW, Job, _speak
 
     medians = []
@@ -319,7 +317,6 @@ def test_festival_engine_speaks_training_sentences_with_festivals_voices(tmp_pat
     voices are refused for dev/test."""
     import numpy as np
 
-    sys.path.insert(0, str(RECIPE))
     from synthesize import FESTIVAL_VOICES, Job, _speak, voices_by_split
 
     def speak(voice: str, rate: float, pitch: float) -> np.ndarray:
