@@ -111,20 +111,35 @@ def _stretch_envelope(envelope: np.ndarray, factor: float) -> np.ndarray:
     return np.stack([np.interp(source, bins, frame) for frame in envelope])
 
 
-def reshape(wave: np.ndarray, sample_rate: int, shape: Shape) -> np.ndarray:
-    """Re-synthesize ``wave`` by WORLD with ``shape``'s F0, formants and tempo."""
+def _pyworld():
     with warnings.catch_warnings():  # pyworld 0.3.5 imports the deprecated pkg_resources for its version
         warnings.simplefilter("ignore")
         import pyworld
+    return pyworld
+
+
+def analyse(wave: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """WORLD's analysis of ``wave``: F0 (frames,), spectral envelope and aperiodicity (frames, bins)."""
+    pyworld = _pyworld()
     x = np.ascontiguousarray(wave, dtype=np.float64)
     # harvest, not the 5x faster dio: dio doubled joe's F0 wherever he spoke below ~110 Hz (median 170 Hz
     # where harvest and librosa's pyin on its output agree on ~120), and the doubling survives re-synthesis
     f0, times = pyworld.harvest(x, sample_rate, frame_period=FRAME_MS, f0_floor=F0_FLOOR, f0_ceil=F0_CEIL)
-    envelope = pyworld.cheaptrick(x, f0, times, sample_rate)
-    aperiodicity = pyworld.d4c(x, f0, times, sample_rate)
+    return f0, pyworld.cheaptrick(x, f0, times, sample_rate), pyworld.d4c(x, f0, times, sample_rate)
+
+
+def synthesize(f0: np.ndarray, envelope: np.ndarray, aperiodicity: np.ndarray, sample_rate: int,
+               rate: float = 1.0) -> np.ndarray:
+    """WORLD's synthesis from (possibly edited) analysis; ``rate`` > 1 speaks faster at the same pitch."""
     # the same frames laid out at a shorter (faster) or longer hop change the tempo, not the pitch
-    return pyworld.synthesize(f0 * shape.f0, _stretch_envelope(envelope, shape.formant), aperiodicity,
-                              sample_rate, FRAME_MS / shape.rate)
+    return _pyworld().synthesize(np.ascontiguousarray(f0), np.ascontiguousarray(envelope),
+                                 np.ascontiguousarray(aperiodicity), sample_rate, FRAME_MS / rate)
+
+
+def reshape(wave: np.ndarray, sample_rate: int, shape: Shape) -> np.ndarray:
+    """Re-synthesize ``wave`` by WORLD with ``shape``'s F0, formants and tempo."""
+    f0, envelope, aperiodicity = analyse(wave, sample_rate)
+    return synthesize(f0 * shape.f0, _stretch_envelope(envelope, shape.formant), aperiodicity, sample_rate, shape.rate)
 
 
 def speak_shaped(texts: list[str], shapes: list[Shape | None], options: list[str]) -> list[tuple[np.ndarray, int]]:
