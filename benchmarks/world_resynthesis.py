@@ -33,7 +33,7 @@ import asr  # noqa: E402
 from asr.audio import SAMPLE_RATE, load_audio  # noqa: E402
 from asr.data import read_manifest  # noqa: E402
 from asr.metrics import score  # noqa: E402
-from piper_voices import Shape, analyse, reshape, synthesize  # noqa: E402
+from piper_voices import Shape, analyse, shaped, synthesize  # noqa: E402
 
 SHAPES = {"identity": Shape(1.0, 1.0, 1.0), "higher (F0 x1.5, formants x1.1)": Shape(1.5, 1.1, 1.0),
           "lower (F0 x0.8, formants x0.93)": Shape(0.8, 0.93, 1.0)}
@@ -75,10 +75,6 @@ EDITS = {
 }
 
 
-def edited(analyses: list[World], edit) -> list[np.ndarray]:
-    return [synthesize(*edit(f0, env, ap), SAMPLE_RATE) for f0, env, ap in analyses]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--manifest", type=Path, required=True)
@@ -97,11 +93,12 @@ def main() -> None:
     utts = utts[: args.n]
     model = asr.load_model(args.model, device="cpu")
     waves = [load_audio(u.audio).numpy().astype(np.float64) for u in utts]
+    analyses: list[World] = [analyse(w, SAMPLE_RATE) for w in waves]  # once per wave: harvest is the slow part
     versions = {"original": waves}
-    versions.update({name: [reshape(w, SAMPLE_RATE, shape) for w in waves] for name, shape in SHAPES.items()})
+    versions.update({name: [synthesize(*shaped(*a, shape), SAMPLE_RATE, shape.rate) for a in analyses]
+                     for name, shape in SHAPES.items()})
     if args.edits:
-        analyses = [analyse(w, SAMPLE_RATE) for w in waves]
-        versions.update({name: edited(analyses, edit) for name, edit in EDITS.items()})
+        versions.update({name: [synthesize(*edit(*a), SAMPLE_RATE) for a in analyses] for name, edit in EDITS.items()})
     by = f" by {args.voice}" if args.voice else ""
     print(f"first {len(utts)} utterances{by} of {args.manifest}, greedy\n")
     print("| version | WER | errors | words |\n|---|---:|---:|---:|")

@@ -136,10 +136,15 @@ def synthesize(f0: np.ndarray, envelope: np.ndarray, aperiodicity: np.ndarray, s
                                  np.ascontiguousarray(aperiodicity), sample_rate, FRAME_MS / rate)
 
 
+def shaped(f0: np.ndarray, envelope: np.ndarray, aperiodicity: np.ndarray,
+           shape: Shape) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """WORLD's analysis with ``shape``'s F0 and formants (its tempo is synthesize()'s ``rate``)."""
+    return f0 * shape.f0, _stretch_envelope(envelope, shape.formant), aperiodicity
+
+
 def reshape(wave: np.ndarray, sample_rate: int, shape: Shape) -> np.ndarray:
     """Re-synthesize ``wave`` by WORLD with ``shape``'s F0, formants and tempo."""
-    f0, envelope, aperiodicity = analyse(wave, sample_rate)
-    return synthesize(f0 * shape.f0, _stretch_envelope(envelope, shape.formant), aperiodicity, sample_rate, shape.rate)
+    return synthesize(*shaped(*analyse(wave, sample_rate), shape), sample_rate, shape.rate)
 
 
 def speak_shaped(texts: list[str], shapes: list[Shape | None], options: list[str]) -> list[tuple[np.ndarray, int]]:
