@@ -27,12 +27,15 @@ from asr.metrics import score  # noqa: E402
 from synthesize import plan, run_jobs  # noqa: E402
 
 
+def voices_by_id(manifest: Path) -> dict[str, str]:
+    """Each utterance's "voice" field ("?" where it has none), by id."""
+    records = [json.loads(line) for line in manifest.read_text().splitlines() if line.strip()]
+    return {r["id"]: r.get("voice", "?") for r in records}
+
+
 def per_voice(errs: Path, manifest: Path) -> list[tuple[str, int, int, int]]:
     """(voice, errors, reference words, utterances), worst first."""
-    voice_of = {}
-    for line in manifest.read_text().splitlines():
-        record = json.loads(line)
-        voice_of[record["id"]] = record.get("voice", "?")
+    voice_of = voices_by_id(manifest)
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     with open(errs, newline="") as f:
         for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE):

@@ -21,7 +21,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from asr.audio import SAMPLE_RATE, load_audio  # noqa: E402
 from asr.data import read_manifest  # noqa: E402
 from asr.metrics import score  # noqa: E402
 from piper_voices import Shape, analyse, shaped, synthesize  # noqa: E402
+from voices import voices_by_id  # noqa: E402
 
 SHAPES = {"identity": Shape(1.0, 1.0, 1.0), "higher (F0 x1.5, formants x1.1)": Shape(1.5, 1.1, 1.0),
           "lower (F0 x0.8, formants x0.93)": Shape(0.8, 0.93, 1.0)}
@@ -85,8 +85,7 @@ def main() -> None:
     args = parser.parse_args()
     utts = read_manifest(args.manifest)
     if args.voice:
-        records = [json.loads(line) for line in args.manifest.read_text().splitlines() if line.strip()]
-        voice_of = {r["id"]: r.get("voice") for r in records}
+        voice_of = voices_by_id(args.manifest)
         utts = [u for u in utts if voice_of.get(u.id) == args.voice]
         if not utts:
             sys.exit(f"{args.manifest}: no utterance by voice {args.voice!r}")
