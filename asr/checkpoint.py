@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from .errors import ModelError
+from .errors import ConfigError, ModelError
 from .model import CTCModel, ModelConfig
 from .tokenizer import Tokenizer, load_tokenizer
 
@@ -171,10 +171,25 @@ def _mean_state(states: Iterable[dict]) -> dict:
     return {k: (v / count).float() if v.is_floating_point() else v for k, v in total.items()}
 
 
+def _grown_weights(shallow: Path, deep: Path) -> dict:
+    """The weights of model directory ``shallow`` grown to the depth of ``deep`` (``CTCModel.grow_from``), its
+    identity blocks taking their inner weights from ``deep``'s blocks at those positions: the result computes
+    what ``shallow`` computes, and in a soup with ``deep`` the new blocks keep ``deep``'s inner weights and
+    half of its residual outputs."""
+    model, _, _ = load_model_dir(deep)
+    try:
+        model.grow_from(load_model_dir(shallow)[0])
+    except ConfigError as e:
+        raise ModelError(f"{shallow}: {e}") from None
+    return model.state_dict()
+
+
 def average_model_dirs(directories: list[Path]) -> tuple[ModelConfig, dict, Tokenizer]:
     """Element-wise mean of the weights of model directories of one architecture and tokenizer (a "model
     soup", e.g. the averages of two training runs from the same start); float16-stored weights are averaged
-    in float64 like checkpoints. Returns (config, state, tokenizer) of the first directory."""
+    in float64 like checkpoints. A directory with fewer encoder blocks than the first (the model a grown
+    run started from) enters as its identity-grown self (``_grown_weights``). Returns (config, state,
+    tokenizer) of the first directory."""
     if len(directories) < 2:
         raise ModelError("give at least two model directories to average")
     first = read_model_config(directories[0])
@@ -183,14 +198,18 @@ def average_model_dirs(directories: list[Path]) -> tuple[ModelConfig, dict, Toke
         keys = None
         for directory in directories:
             config = read_model_config(directory)
-            for key in ("model", "tokenizer"):
-                if config[key] != first[key]:
-                    raise ModelError(f"{directory}: its {key!r} in {CONFIG_FILE} differs from {directories[0]}'s")
+            if config["tokenizer"] != first["tokenizer"]:
+                raise ModelError(f"{directory}: its 'tokenizer' in {CONFIG_FILE} differs from {directories[0]}'s")
             weights = Path(directory) / WEIGHTS_FILE
-            try:
-                state = load_file(str(weights))
-            except (OSError, RuntimeError) as e:
-                raise ModelError(f"{weights}: unreadable weights ({str(e).splitlines()[0]})") from None
+            if config["model"].get("n_layers", 0) < first["model"].get("n_layers", 0):
+                state = _grown_weights(Path(directory), Path(directories[0]))
+            elif config["model"] != first["model"]:
+                raise ModelError(f"{directory}: its 'model' in {CONFIG_FILE} differs from {directories[0]}'s")
+            else:
+                try:
+                    state = load_file(str(weights))
+                except (OSError, RuntimeError) as e:
+                    raise ModelError(f"{weights}: unreadable weights ({str(e).splitlines()[0]})") from None
             if keys is not None and state.keys() != keys:
                 raise ModelError(f"{weights}: holds other tensors than {directories[0]}'s weights")
             keys = state.keys()

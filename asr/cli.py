@@ -275,7 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "directories of one architecture) into a model directory")
     p.add_argument("exp_dir", nargs="?", help="the training out_dir")
     p.add_argument("--models", nargs="+", metavar="DIR",
-                   help="instead, average these model directories' weights uniformly (same config and tokenizer)")
+                   help="instead, average these model directories' weights uniformly (same config and tokenizer; "
+                   "one with fewer encoder blocks than the first, e.g. the model a grown run started from, "
+                   "enters grown to the first's depth with identity blocks)")
     p.add_argument("--last", type=int, default=5, help="number of newest checkpoints to average (default 5)")
     p.add_argument("--out", help="output model directory (default EXP_DIR/model-avgN)")
     p.add_argument("--half", action="store_true",

@@ -241,3 +241,37 @@ def test_init_from_grows_a_deeper_model_that_starts_where_the_trained_one_is(tra
     assert all(torch.count_nonzero(layer.weight) == 0 for layer in new_block.residual_outputs())
     trainer.run()
     assert all(torch.count_nonzero(layer.weight) > 0 for layer in new_block.residual_outputs())
+
+
+def test_soup_of_a_grown_model_and_the_model_it_grew_from(trained_exp, tmp_path):
+    """`average_model_dirs` takes a shallower model as its identity-grown self: the soup's old blocks are the
+    mean of both, its new blocks keep the deep model's inner weights with half its residual outputs. A deeper
+    second directory, or one of another width, is refused by name."""
+    from asr.checkpoint import average_model_dirs, load_model_dir, save_model_dir
+    from asr.model import CTCModel
+
+    shallow, tokenizer, _ = load_model_dir(trained_exp / "model")
+    cfg = tiny_train_config(tmp_path / "deep", init_from=str(trained_exp / "model")).model
+    cfg.n_layers = 2 * shallow.cfg.n_layers
+    deep = CTCModel(cfg)
+    deep.grow_from(shallow)
+    with torch.no_grad():
+        for p in deep.parameters():
+            p.add_(0.01 * torch.randn_like(p))  # as if trained on: every weight moved, the new outputs nonzero
+    save_model_dir(tmp_path / "deep", deep.cfg, deep.state_dict(), tokenizer)
+
+    _, state, _ = average_model_dirs([tmp_path / "deep", trained_exp / "model"])
+    d, s = deep.state_dict(), shallow.state_dict()
+    torch.testing.assert_close(state["encoder.blocks.2.ff1.net.1.weight"],  # old block 1 sits at 2
+                               (d["encoder.blocks.2.ff1.net.1.weight"] + s["encoder.blocks.1.ff1.net.1.weight"]) / 2)
+    torch.testing.assert_close(state["encoder.blocks.1.ff1.net.1.weight"], d["encoder.blocks.1.ff1.net.1.weight"])
+    torch.testing.assert_close(state["encoder.blocks.1.ff1.net.4.weight"], d["encoder.blocks.1.ff1.net.4.weight"] / 2)
+    torch.testing.assert_close(state["head.weight"], (d["head.weight"] + s["head.weight"]) / 2)
+
+    with pytest.raises(asr.errors.ModelError, match="'model' in config.json differs"):
+        average_model_dirs([trained_exp / "model", tmp_path / "deep"])
+    wide = tiny_train_config(tmp_path / "wide").model
+    wide.n_layers, wide.ff_dim = cfg.n_layers, 2 * cfg.ff_dim
+    save_model_dir(tmp_path / "wide", wide, CTCModel(wide).state_dict(), tokenizer)
+    with pytest.raises(asr.errors.ModelError, match=f"{trained_exp / 'model'}: cannot grow .* different ff_dim"):
+        average_model_dirs([tmp_path / "wide", trained_exp / "model"])
