@@ -23,6 +23,10 @@ class TrainConfig:
     tokenizer: str = "char"  # "char" or "bpe" (trained on the training transcripts)
     bpe_vocab_size: int = 256
     init_from: str = ""  # model directory whose weights (and tokenizer) start a new run: fine-tuning
+    # With init_from: build a new tokenizer (``tokenizer``, ``bpe_vocab_size``, from the training transcripts)
+    # instead of taking the model's, and re-initialize the output layer for it (encoder kept): a change of
+    # vocabulary, e.g. larger BPE units when the subsampled frames are too few for the labels.
+    new_vocabulary: bool = False
     model: ModelConfig = field(default_factory=ModelConfig)
     epochs: int = 10
     max_steps: int = 0  # stop after this many optimizer steps; 0 = run all epochs

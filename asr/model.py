@@ -133,8 +133,50 @@ class CTCModel(nn.Module):
         self.load_state_dict(state)
         return positions
 
+    def with_vocabulary(self, old_names: list[str], new_names: list[str]) -> "CTCModel":
+        """A copy of this model for another vocabulary (token names as ``Tokenizer.token_names()`` gives them,
+        this model's first): the same encoder, an output layer of ``len(new_names)`` rows.
+
+        Each new row (weight and bias) starts as the mean of the old rows of the old tokens that spell it,
+        matched longest first (BPE "\u2581THE" from "\u2581TH" + "E"; a word-start mark and a character
+        tokenizer's "|" both stand for a space), the blank's row as the old blank's: a warm start, so the
+        frames that emitted a token's pieces lean towards the token from the first step. A name no old
+        tokens spell starts from the mean of all old rows.
+        """
+        if len(old_names) != self.cfg.vocab_size:
+            raise ConfigError(f"the model has {self.cfg.vocab_size} output rows, the old vocabulary {len(old_names)} names")
+        surface = [n if i == BLANK else n.replace("\u2581", " ").replace("|", " ") for i, n in enumerate(old_names)]
+        index = {name: i for i, name in enumerate(surface)}
+        longest = max(len(n) for n in surface)
+        weight, bias = self.head.weight.detach(), self.head.bias.detach()
+        new = CTCModel(dataclasses.replace(self.cfg, vocab_size=len(new_names)))
+        state = {k: v for k, v in self.state_dict().items() if not k.startswith("head.")}
+        rows, biases = [], []
+        for i, name in enumerate(new_names):
+            parts = [BLANK] if i == BLANK else _spell(name.replace("\u2581", " ").replace("|", " "), index, longest)
+            parts = parts or list(range(1, len(old_names)))
+            rows.append(weight[parts].mean(dim=0))
+            biases.append(bias[parts].mean())
+        state["head.weight"], state["head.bias"] = torch.stack(rows), torch.stack(biases)
+        new.load_state_dict(state)
+        return new.train(self.training)
+
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+def _spell(text: str, index: dict[str, int], longest: int) -> list[int]:
+    """``text`` as the ids of names in ``index``, longest match first; [] where some part has no name."""
+    ids, start = [], 0
+    while start < len(text):
+        for end in range(min(len(text), start + longest), start, -1):
+            if text[start:end] in index and index[text[start:end]] != BLANK:
+                ids.append(index[text[start:end]])
+                start = end
+                break
+        else:
+            return []
+    return ids
 
 
 def min_ctc_frames(targets: torch.Tensor, target_lengths: torch.Tensor) -> torch.Tensor:

@@ -91,12 +91,12 @@ def load_exp_tokenizer(out_dir: Path) -> Tokenizer:
 
 
 def prepare_tokenizer(cfg: TrainConfig, out: Path, texts: list[str]) -> Tokenizer:
-    """Load the experiment's tokenizer if it exists (resume), else take ``init_from``'s, else build one;
-    a new one is saved under ``out/tokenizer``."""
+    """Load the experiment's tokenizer if it exists (resume), else take ``init_from``'s (unless
+    ``new_vocabulary``), else build one; a new one is saved under ``out/tokenizer``."""
     folder = out / "tokenizer"
     if (folder / "tokenizer.json").is_file():
         return load_exp_tokenizer(out)
-    if cfg.init_from:
+    if cfg.init_from and not cfg.new_vocabulary:
         tokenizer = load_tokenizer(read_model_config(cfg.init_from)["tokenizer"], Path(cfg.init_from))
     elif cfg.tokenizer == "char":
         tokenizer = CharTokenizer()
@@ -316,7 +316,11 @@ class Trainer:
     def _init_from(self, directory: str) -> None:
         """Start from a trained model's weights (fresh optimizer and schedule): fine-tuning or continuing
         a finished run with a new learning-rate schedule."""
-        model, _, _ = load_model_dir(directory)
+        model, tokenizer, _ = load_model_dir(directory)
+        if self.cfg.new_vocabulary:
+            model = model.with_vocabulary(tokenizer.token_names(), self.tokenizer.token_names())
+            self._say(f"new vocabulary: {self.tokenizer.vocab_size} ids instead of {tokenizer.vocab_size}; the output "
+                      "layer's rows start from the old rows of each new token's pieces")
         if model.cfg.n_layers < self.model_cfg.n_layers:  # a deeper model, warm-started by depth growth
             try:
                 positions = self.model.grow_from(model)

@@ -225,6 +225,39 @@ def test_init_from_starts_a_new_run_from_a_trained_model(trained_exp, tmp_path):
         asr.train.Trainer(wider_and_deeper)
 
 
+def test_new_vocabulary_keeps_the_encoder_and_warm_starts_the_output_layer(trained_exp, tmp_path):
+    """init_from + new_vocabulary: a BPE tokenizer replaces the model's characters; the encoder is copied, each
+    new token's output row is the mean of the rows of the characters that spell it, and that warm start already
+    fits the training utterances far better than a fresh output layer does."""
+    source = asr.load_model(trained_exp / "model")
+    cfg = tiny_train_config(tmp_path / "bpe", init_from=str(trained_exp / "model"), new_vocabulary=True,
+                            tokenizer="bpe", bpe_vocab_size=60, max_steps=1)
+    trainer = asr.train.Trainer(cfg)
+    names = trainer.tokenizer.token_names()
+    assert trainer.tokenizer.to_dict()["type"] == "bpe" and trainer.model.cfg.vocab_size == len(names) > 40
+    old, new = source.model.state_dict(), trainer.model.state_dict()
+    assert all(torch.equal(new[k], old[k]) for k in old if not k.startswith("head."))
+    chars = source.tokenizer.token_names()
+    word = next(n for n in names if n.startswith("\u2581") and len(n) >= 3)  # a word-start piece, e.g. "\u2581THE"
+    spelled = [chars.index("|")] + [chars.index(c) for c in word[1:]]
+    torch.testing.assert_close(new["head.weight"][names.index(word)], old["head.weight"][spelled].mean(dim=0))
+    torch.testing.assert_close(new["head.weight"][0], old["head.weight"][0])  # the blank
+    utts = read_manifest(cfg.train_manifest)[:8]
+    waves = [asr.audio.load_audio(u.audio) for u in utts]
+    wave = torch.nn.utils.rnn.pad_sequence(waves, batch_first=True)
+    lengths = torch.tensor([w.numel() for w in waves])
+
+    def wer(model):
+        with torch.no_grad():
+            log_probs, frames = model.eval()(wave, lengths)
+        hyps = [trainer.tokenizer.decode(h.tokens) for h in asr.decoding.greedy_decode(log_probs, frames)]
+        return score([u.id for u in utts], [u.text for u in utts], hyps).wer.rate
+
+    fresh = asr.model.CTCModel(trainer.model.cfg)
+    fresh.load_state_dict({k: v for k, v in new.items() if not k.startswith("head.")}, strict=False)
+    assert wer(trainer.model) < 0.5 and wer(fresh) > 0.9
+
+
 def test_init_from_grows_a_deeper_model_that_starts_where_the_trained_one_is(trained_exp, tmp_path):
     """A deeper model initialized from a trained one (depth growth) gives the same outputs before training, and
     its new identity blocks learn: one optimizer step moves their zeroed output layers."""
