@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from .errors import ASRError
-from .features import HOP_LENGTH, LOG_FLOOR, N_FFT, WIN_LENGTH, LogMel, normalize_per_utterance, num_frames
+from .features import LOG_FLOOR, N_FFT, WIN_LENGTH, LogMel, normalize_per_utterance, num_frames
 from .model import CTCModel
 
 __all__ = ["ConvLogMel", "ExportableCTC", "export_onnx", "OnnxCTC"]
@@ -42,12 +42,12 @@ class ConvLogMel(nn.Module):
         basis = torch.cat([torch.cos(angle) * window, -torch.sin(angle) * window])  # (2 * bins, n_fft)
         self.register_buffer("basis", basis.float()[:, None, :])
         self.register_buffer("fb", logmel.mel.mel_scale.fb.detach().clone().float())  # (bins, n_mels)
-        self.bins = bins
+        self.bins, self.hop_length = bins, logmel.hop_length
 
     def forward(self, wave: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        frames = num_frames(lengths)
+        frames = num_frames(lengths, self.hop_length)
         x = nn.functional.pad(wave[:, None, :], (N_FFT // 2, N_FFT // 2))  # centred frames, zero padding
-        spec = nn.functional.conv1d(x, self.basis, stride=HOP_LENGTH)  # (B, 2 * bins, T)
+        spec = nn.functional.conv1d(x, self.basis, stride=self.hop_length)  # (B, 2 * bins, T)
         power = spec[:, : self.bins] ** 2 + spec[:, self.bins :] ** 2
         feats = torch.matmul(power.transpose(1, 2), self.fb).clamp_min(LOG_FLOOR).log()  # (B, T, n_mels)
         return normalize_per_utterance(feats, frames), frames

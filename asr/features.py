@@ -24,9 +24,9 @@ LOG_FLOOR = 1e-6
 VTLP_BOUNDARY_HZ = 4800.0  # VTLP warps linearly below this frequency (scaled by the factor), then bends to Nyquist
 
 
-def num_frames(num_samples: torch.Tensor) -> torch.Tensor:
+def num_frames(num_samples: torch.Tensor, hop_length: int = HOP_LENGTH) -> torch.Tensor:
     """Feature frames for a number of samples: centred frames, one per hop, plus one."""
-    return torch.div(num_samples, HOP_LENGTH, rounding_mode="floor") + 1
+    return torch.div(num_samples, hop_length, rounding_mode="floor") + 1
 
 
 def lengths_to_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
@@ -63,15 +63,18 @@ class LogMel(nn.Module):
     zeros whether the utterance is alone or padded in a batch. Each utterance is normalized to zero mean
     and unit variance per mel bin over its own real frames; padded frames are set to 0. ``warp`` (B,), when
     given, bins each utterance's spectrum through its own VTLP-warped filterbank (training augmentation).
+    ``hop_length`` (samples) sets the frame rate; the 25 ms window stays, so a shorter hop than the 10 ms
+    default samples the same sounds more densely, as if the speech were slower.
     """
 
-    def __init__(self, n_mels: int = N_MELS):
+    def __init__(self, n_mels: int = N_MELS, hop_length: int = HOP_LENGTH):
         super().__init__()
+        self.hop_length = hop_length
         self.mel = torchaudio.transforms.MelSpectrogram(
             sample_rate=SAMPLE_RATE,
             n_fft=N_FFT,
             win_length=WIN_LENGTH,
-            hop_length=HOP_LENGTH,
+            hop_length=hop_length,
             n_mels=n_mels,
             center=True,
             pad_mode="constant",
@@ -81,13 +84,13 @@ class LogMel(nn.Module):
     def forward(
         self, wave: torch.Tensor, lengths: torch.Tensor, warp: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        frames = num_frames(lengths)
+        frames = num_frames(lengths, self.hop_length)
         with torch.autocast(device_type=wave.device.type, enabled=False):
             # torchaudio's MelSpectrogram holds the window and filterbank (and names them in model files);
             # the power spectrum is taken here as re^2 + im^2 rather than |X| then squared (a square root
             # and a power per bin; see benchmarks/profile_transcribe.py).
             spec = torch.stft(
-                wave.float(), N_FFT, HOP_LENGTH, WIN_LENGTH, self.mel.spectrogram.window,
+                wave.float(), N_FFT, self.hop_length, WIN_LENGTH, self.mel.spectrogram.window,
                 center=True, pad_mode="constant", return_complex=True,
             )  # (B, bins, T)
             power = spec.real.square() + spec.imag.square()

@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 from .errors import ConfigError
-from .features import HOP_SECONDS, N_MELS, LogMel, SpecAugment, num_frames
+from .audio import SAMPLE_RATE
+from .features import HOP_LENGTH, N_MELS, WIN_LENGTH, LogMel, SpecAugment, num_frames
 from .encoder import Encoder
 from .subsampling import StridedConvSubsampling
 from .tokenizer import BLANK
@@ -27,6 +28,10 @@ class ModelConfig:
 
     vocab_size: int = 29  # tokenizer ids + the blank; set from the tokenizer at training time
     n_mels: int = N_MELS
+    # Feature hop in samples (160 = 10 ms). A trained model may read at a shorter hop than it was trained with:
+    # more frames for the same speech, which helps a model short of frames for its labels
+    # (benchmarks/frame_rate.py measures this per hop).
+    hop_length: int = HOP_LENGTH
     strides: list[int] = field(default_factory=lambda: [2, 2, 2])  # prod = time subsampling factor
     subsampling_kernel: int = 3
     subsampling_channels: int = 256
@@ -51,7 +56,11 @@ class ModelConfig:
         unknown = sorted(set(data) - names)
         if unknown:
             raise ConfigError(f"{source}: unknown model field(s) {', '.join(unknown)}")
-        return cls(**data)
+        cfg = cls(**data)
+        if not (isinstance(cfg.hop_length, int) and 0 < cfg.hop_length <= WIN_LENGTH):
+            raise ConfigError(f"{source}: hop_length must be a whole number of samples from 1 to {WIN_LENGTH}, "
+                              f"got {cfg.hop_length!r}")
+        return cfg
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -63,7 +72,7 @@ class CTCModel(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
-        self.frontend = LogMel(cfg.n_mels)
+        self.frontend = LogMel(cfg.n_mels, cfg.hop_length)
         self.specaugment = SpecAugment(
             cfg.freq_masks, cfg.freq_mask_width, cfg.time_masks, cfg.time_mask_width, cfg.time_mask_ratio
         )
@@ -78,11 +87,11 @@ class CTCModel(nn.Module):
     @property
     def frame_seconds(self) -> float:
         """Duration of one encoder output frame: feature hop times the subsampling factor."""
-        return HOP_SECONDS * self.subsampling.factor
+        return self.cfg.hop_length / SAMPLE_RATE * self.subsampling.factor
 
     def output_lengths(self, num_samples: torch.Tensor) -> torch.Tensor:
         """Encoder frames for a number of input samples."""
-        return self.subsampling.output_lengths(num_frames(num_samples))
+        return self.subsampling.output_lengths(num_frames(num_samples, self.cfg.hop_length))
 
     def forward(
         self, wave: torch.Tensor, lengths: torch.Tensor, warp: torch.Tensor | None = None

@@ -89,20 +89,46 @@ def test_vtlp_moves_formants_and_only_in_training():
     assert not torch.allclose(trained[0], trained[1])  # three equal inputs, three different warps
 
 
-def test_logmel_equals_torchaudio_melspectrogram():
+@pytest.mark.parametrize("hop", [160, 128])
+def test_logmel_equals_torchaudio_melspectrogram(hop):
     """The front end computes the power spectrum itself (re^2 + im^2, for speed); its features must stay
-    those of torchaudio's MelSpectrogram with the same window and filterbank, which the models learned on."""
+    those of torchaudio's MelSpectrogram with the same window and filterbank, which the models learned on,
+    at the default hop and at a shorter one."""
     from asr.features import LOG_FLOOR, LogMel, normalize_per_utterance, num_frames
 
-    front = LogMel()
+    front = LogMel(hop_length=hop)
     wave = torch.randn(3, 16000) * 0.1
     lengths = torch.tensor([16000, 12000, 4000])
     wave[1, 12000:] = 0
     wave[2, 4000:] = 0
-    reference = normalize_per_utterance(front.mel(wave).clamp_min(LOG_FLOOR).log().transpose(1, 2), num_frames(lengths))
+    frames_expected = lengths // hop + 1
+    reference = normalize_per_utterance(front.mel(wave).clamp_min(LOG_FLOOR).log().transpose(1, 2), frames_expected)
     feats, frames = front(wave, lengths)
-    assert torch.equal(frames, num_frames(lengths))
+    assert torch.equal(frames, num_frames(lengths, hop)) and torch.equal(frames, frames_expected)
+    assert feats.shape[1] == 16000 // hop + 1
     torch.testing.assert_close(feats, reference, atol=1e-4, rtol=1e-4)
+
+
+def test_hop_length_sets_the_frame_rate_and_is_checked():
+    """model.hop_length: a shorter hop gives proportionally more encoder frames (the reported frame duration
+    follows), the same weights load at either hop, a config without the field reads as 10 ms, and a hop
+    outside 1..400 samples is a clear error naming the field."""
+    from asr.errors import ConfigError
+    from asr.model import ModelConfig
+
+    plain = CTCModel(tiny_model_config(vocab_size=29)).eval()
+    dense = CTCModel(tiny_model_config(vocab_size=29, hop_length=128)).eval()
+    dense.load_state_dict(plain.state_dict())
+    assert plain.frame_seconds == pytest.approx(0.04) and dense.frame_seconds == pytest.approx(0.032)
+    wave, lengths = torch.randn(2, 32000) * 0.1, torch.tensor([32000, 20000])
+    with torch.no_grad():
+        (_, n_plain), (_, n_dense) = plain(wave, lengths), dense(wave, lengths)
+    assert torch.equal(n_dense, dense.output_lengths(lengths)) and torch.equal(n_plain, plain.output_lengths(lengths))
+    assert n_dense.tolist() == [63, 40] and n_plain.tolist() == [51, 32]
+    assert ModelConfig.from_dict({}).hop_length == 160
+    for bad in (0, 401, 12.5):
+        with pytest.raises(ConfigError, match="hop_length"):
+            ModelConfig.from_dict({"hop_length": bad}, source="x/config.json")
 
 
 def test_conv_module_matches_its_conv1d_definition():
