@@ -103,6 +103,15 @@ def read_model_config(directory: str | os.PathLike) -> dict:
     return config
 
 
+def set_hop_length(directory: str | os.PathLike, hop_length: int) -> None:
+    """Set ``model.hop_length`` in a model directory's config.json (checked first; the rest is kept)."""
+    config = read_model_config(directory)
+    path = Path(directory) / CONFIG_FILE
+    config["model"] = ModelConfig.from_dict({**config["model"], "hop_length": hop_length}, source=str(path)).to_dict()
+    text = json.dumps(config, indent=2) + "\n"
+    _write_atomic(path, lambda p: Path(p).write_text(text))
+
+
 def load_model_dir(
     directory: str | os.PathLike, device: str | torch.device = "cpu"
 ) -> tuple[CTCModel, Tokenizer, dict]:

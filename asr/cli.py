@@ -209,6 +209,28 @@ def _cmd_lm_tune(args) -> int:
     return 0
 
 
+def _cmd_tune_hop(args) -> int:
+    from .checkpoint import set_hop_length
+    from .evaluate import tune_hop_length
+    from .transcribe import load_model
+
+    model = load_model(args.model, device=args.device)
+    trained = model.model.cfg.hop_length
+    rows = tune_hop_length(model, args.manifest, args.hops)
+    print(f"{model.path} (hop_length {trained} in its config) on {args.manifest}, greedy")
+    print("| hop (samples) | encoder frame | WER % | errors | CER % | decode s |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for r in sorted(rows, key=lambda r: -r["hop_length"]):
+        print(f"| {r['hop_length']} | {r['frame_ms']:.0f} ms | {100 * r['wer']:.2f} | {r['errors']} | "
+              f"{100 * r['cer']:.2f} | {r['decode_seconds']:.1f} |")
+    best = rows[0]
+    print(f"best on {args.manifest}: hop_length {best['hop_length']}: WER {100 * best['wer']:.2f}%")
+    if args.save:
+        set_hop_length(model.path, best["hop_length"])
+        print(f"saved as model.hop_length in {model.path / 'config.json'}")
+    return 0
+
+
 def _cmd_export(args) -> int:
     from .export import ONNX_FILE, export_onnx
     from .transcribe import load_model
@@ -300,6 +322,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", help="write one file per input here instead of printing")
     _add_inference_options(p, batch_size=8)
     p.set_defaults(func=_cmd_transcribe)
+
+    p = sub.add_parser("tune-hop", help="greedy WER of a model read at several feature hops (more frames per "
+                       "second) on a dev manifest; --save keeps the best as its model.hop_length")
+    p.add_argument("--model", help="model directory or bundled model name (default: the bundled default)")
+    p.add_argument("--manifest", required=True, help="dev manifest (never the test set)")
+    p.add_argument("--hops", type=int, nargs="+", default=[160, 144, 136, 128, 120],
+                   help="hops in samples at 16 kHz (default 160 144 136 128 120; 160 = 10 ms)")
+    p.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--save", action="store_true", help="write the best hop into the model's config.json")
+    p.set_defaults(func=_cmd_tune_hop)
 
     p = sub.add_parser("export", help="export a model to ONNX (waveform -> CTC log-probs, front end included)")
     p.add_argument("--model", help="model directory or bundled model name (default: the bundled default)")

@@ -8,9 +8,10 @@ from pathlib import Path
 from .audio import load_audio_files
 from .data import read_manifest
 from .metrics import ScoreReport, score
+from .errors import ModelError
 from .transcribe import ASRModel
 
-__all__ = ["evaluate_manifest", "tune_lm_weights"]
+__all__ = ["evaluate_manifest", "tune_lm_weights", "tune_hop_length"]
 
 
 def evaluate_manifest(
@@ -36,6 +37,28 @@ def evaluate_manifest(
             )]
     report = score([u.id for u in good], [u.text for u in good], hyps)
     return report, failures, sum(u.duration for u in good)
+
+
+def tune_hop_length(model: ASRModel, manifest: str | Path, hops: list[int], batch_size: int = 16) -> list[dict]:
+    """Greedy WER of ``model``'s weights read at each feature hop (``model.hop_length``, samples) on a dev
+    manifest. A shorter hop with the same 25 ms window cuts the same speech into more frames, much like
+    slower speech: it helps a model short of frames for its labels (benchmarks/label_density.py). Returns one
+    row per hop (WER, CER, errors, decode seconds), best first; on a tie the longer, cheaper hop."""
+    from .model import CTCModel, ModelConfig
+
+    rows = []
+    for hop in hops:
+        cfg = ModelConfig.from_dict({**model.model.cfg.to_dict(), "hop_length": hop}, source=f"hop {hop}")
+        network = CTCModel(cfg).to(model.device).eval()
+        network.load_state_dict(model.model.state_dict())
+        reader = ASRModel(network, model.tokenizer, model.config, model.path, model.device)
+        started = time.perf_counter()
+        report, failures, _ = evaluate_manifest(reader, manifest, batch_size)
+        if failures:
+            raise ModelError(f"{manifest}: unreadable audio, fix the manifest first: {failures[0]}")
+        rows.append({"hop_length": hop, "frame_ms": 1000 * network.frame_seconds, "wer": report.wer.rate,
+                     "cer": report.cer.rate, "errors": report.wer.errors, "decode_seconds": time.perf_counter() - started})
+    return sorted(rows, key=lambda r: (r["wer"], r["cer"], -r["hop_length"]))
 
 
 def tune_lm_weights(

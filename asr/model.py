@@ -30,7 +30,7 @@ class ModelConfig:
     n_mels: int = N_MELS
     # Feature hop in samples (160 = 10 ms). A trained model may read at a shorter hop than it was trained with:
     # more frames for the same speech, which helps a model short of frames for its labels
-    # (benchmarks/frame_rate.py measures this per hop).
+    # (`asr tune-hop` measures this per hop on a dev set and can save the best).
     hop_length: int = HOP_LENGTH
     strides: list[int] = field(default_factory=lambda: [2, 2, 2])  # prod = time subsampling factor
     subsampling_kernel: int = 3

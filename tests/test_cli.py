@@ -162,3 +162,22 @@ def test_lm_build_then_transcribe_with_lm_and_subtitles(model_dir, tmp_path):
 
     bad = asr("lm", "build", "--text-dir", tmp_path / "empty", "--out", tmp_path / "x")
     _assert_clean_error(bad, "no .txt files found")
+
+
+def test_tune_hop_measures_each_hop_and_saves_the_best(model_dir):
+    """asr tune-hop: one row per hop; a model read at a quarter of its trained hop (4x the frames) reads far
+    worse than at it; --save writes the best hop into config.json (here back from a wrong 144 to the trained
+    160), and the model then reads at it."""
+    from asr.checkpoint import set_hop_length
+
+    set_hop_length(model_dir, 144)
+    tuned = asr("tune-hop", "--model", model_dir, "--manifest", TINY / "train.jsonl", "--hops", "40", "160", "--save")
+    assert tuned.returncode == 0, tuned.stderr
+    rows = {int(line.split("|")[1]): float(line.split("|")[3]) for line in tuned.stdout.splitlines()
+            if line.startswith("| 40 ") or line.startswith("| 160 ")}
+    assert sorted(rows) == [40, 160] and rows[160] < 20.0 < rows[40]
+    assert json.loads((model_dir / "config.json").read_text())["model"]["hop_length"] == 160
+    evaluated = asr("evaluate", "--model", model_dir, "--manifest", TINY / "train.jsonl", "--output-dir", model_dir)
+    assert evaluated.returncode == 0 and f"WER {rows[160]:.2f}%" in evaluated.stdout, evaluated.stdout
+    _assert_clean_error(asr("tune-hop", "--model", model_dir, "--manifest", TINY / "train.jsonl", "--hops", "0"),
+                        "hop_length must be")
