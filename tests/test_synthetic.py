@@ -201,14 +201,15 @@ def test_run_sh_soup_stages_train_from_the_soup(tmp_path, stage):
 
 def test_run_sh_stage_24_keeps_a_soup_that_is_there(tmp_path):
     """The bundled v20 copied in as stage 23's soup is trained from as it is (stage 23's checkpoints may be
-    gone); stage 25 averages stage 24's checkpoints and soups that with v20 (the bundled v21)."""
+    gone); stage 25 averages stage 24's checkpoints, soups that with v20 (v21) and chooses its hop on dev."""
     exp = tmp_path / "exp"
     (tmp_path / "exp-continue20" / "model-avg5").mkdir(parents=True)
-    train, last, soup = _run_sh_calls(tmp_path, "--stage", 24, "--stop-stage", 25, "--exp", exp)
+    train, last, soup, hop = _run_sh_calls(tmp_path, "--stage", 24, "--stop-stage", 25, "--exp", exp)
     assert train.startswith("train ") and f"init_from={exp}-continue20/model-avg5" in train.split()
     assert last == f"average {exp}-continue21 --last 5 --out {exp}-continue21/model-last5"
     assert soup == (f"average --models {exp}-continue20/model-avg5 {exp}-continue21/model-last5 "
                     f"--out {exp}-continue21/model-avg5 --half")
+    assert hop == f"tune-hop --model {exp}-continue21/model-avg5 --manifest data/synthetic/dev.jsonl --threads 2 --save"
 
 
 def test_run_sh_lite_builds_and_trains_on_what_stage_24_needs(tmp_path):

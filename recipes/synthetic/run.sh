@@ -98,7 +98,9 @@
 #               then 95 minutes more from it the way of stage 22, on train_wide5 (+ the neural voice)
 #               -> $EXP-continue21 (--lite: on train_lite5)
 #  25 average   stage 24's last $AVG checkpoints averaged, then that and stage 23's soup weight for weight
-#               (the bundled v21; gpu: stage 3's last $AVG checkpoints), parameters stored as float16
+#               (v21; gpu: stage 3's last $AVG checkpoints), parameters stored as float16; then the feature
+#               hop it reads at chosen on dev (asr tune-hop --save: v21 at 8 ms instead of the 10 ms it was
+#               trained at, more frames for its labels, is the bundled v22)
 #  26 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
 #  27 evaluate  greedy, beam and beam+LM WER/CER on dev and test, and greedy and beam+LM with test-time VTLN
 #               (--vtln) -> $EXP-continue21/eval/ (gpu: $EXP/eval/), RESULTS table
@@ -297,6 +299,7 @@ if run 25; then
     echo "stage 25: average the last $avg checkpoints"
     asr average "$last" --last "$avg" --out "$final" --half
   fi
+  asr tune-hop --model "$final" --manifest "$data/dev.jsonl" --threads 2 --save | tee "$last/hop-tuning.md"
 fi
 if run 26; then
   echo "stage 26: n-gram LM from $data/text/lm_train.txt, tuned on dev"
