@@ -74,9 +74,10 @@ def test_word_times_within_100ms_of_truth():
     assert statistics.median(raw_starts) <= 0.1
 
 
-def test_frame_duration_comes_from_the_subsampling():
+def test_frame_duration_comes_from_the_hop_and_the_subsampling():
     model = asr.load_model(device="cpu")
-    assert model.frame_seconds == pytest.approx(0.01 * model.model.subsampling.factor)
+    hop_seconds = model.config["model"]["hop_length"] / 16000
+    assert model.frame_seconds == pytest.approx(hop_seconds * model.model.subsampling.factor)
 
 
 def test_word_grouping_of_tokens():
