@@ -7,8 +7,8 @@ from pathlib import Path
 
 from .audio import load_audio_files
 from .data import read_manifest
-from .metrics import ScoreReport, score
 from .errors import ModelError
+from .metrics import ScoreReport, score
 from .transcribe import ASRModel
 
 __all__ = ["evaluate_manifest", "tune_lm_weights", "tune_hop_length"]

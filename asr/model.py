@@ -154,7 +154,7 @@ class CTCModel(nn.Module):
         """
         if len(old_names) != self.cfg.vocab_size:
             raise ConfigError(f"the model has {self.cfg.vocab_size} output rows, the old vocabulary {len(old_names)} names")
-        surface = [n if i == BLANK else n.replace("\u2581", " ").replace("|", " ") for i, n in enumerate(old_names)]
+        surface = [n if i == BLANK else _surface(n) for i, n in enumerate(old_names)]
         index = {name: i for i, name in enumerate(surface)}
         longest = max(len(n) for n in surface)
         weight, bias = self.head.weight.detach(), self.head.bias.detach()
@@ -162,7 +162,7 @@ class CTCModel(nn.Module):
         state = {k: v for k, v in self.state_dict().items() if not k.startswith("head.")}
         rows, biases = [], []
         for i, name in enumerate(new_names):
-            parts = [BLANK] if i == BLANK else _spell(name.replace("\u2581", " ").replace("|", " "), index, longest)
+            parts = [BLANK] if i == BLANK else _spell(_surface(name), index, longest)
             parts = parts or list(range(1, len(old_names)))
             rows.append(weight[parts].mean(dim=0))
             biases.append(bias[parts].mean())
@@ -172,6 +172,11 @@ class CTCModel(nn.Module):
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+def _surface(name: str) -> str:
+    """A token name as the text it stands for: BPE's word-start mark and a character tokenizer's "|" are spaces."""
+    return name.replace("\u2581", " ").replace("|", " ")
 
 
 def _spell(text: str, index: dict[str, int], longest: int) -> list[int]:
