@@ -80,9 +80,13 @@ def save_model_dir(
     _write_atomic(directory / WEIGHTS_FILE, lambda p: save_file(tensors, p))
     config = {"format_version": FORMAT_VERSION, "model": cfg.to_dict(), "tokenizer": tokenizer.to_dict()}
     config["info"] = info or {}
+    _write_config(directory, config)
+    return directory
+
+
+def _write_config(directory: Path, config: dict) -> None:
     text = json.dumps(config, indent=2) + "\n"
     _write_atomic(directory / CONFIG_FILE, lambda p: Path(p).write_text(text))
-    return directory
 
 
 def read_model_config(directory: str | os.PathLike) -> dict:
@@ -106,10 +110,9 @@ def read_model_config(directory: str | os.PathLike) -> dict:
 def set_hop_length(directory: str | os.PathLike, hop_length: int) -> None:
     """Set ``model.hop_length`` in a model directory's config.json (checked first; the rest is kept)."""
     config = read_model_config(directory)
-    path = Path(directory) / CONFIG_FILE
-    config["model"] = ModelConfig.from_dict({**config["model"], "hop_length": hop_length}, source=str(path)).to_dict()
-    text = json.dumps(config, indent=2) + "\n"
-    _write_atomic(path, lambda p: Path(p).write_text(text))
+    source = str(Path(directory) / CONFIG_FILE)
+    config["model"] = ModelConfig.from_dict({**config["model"], "hop_length": hop_length}, source=source).to_dict()
+    _write_config(Path(directory), config)
 
 
 def load_model_dir(

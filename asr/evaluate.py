@@ -9,6 +9,7 @@ from .audio import load_audio_files
 from .data import read_manifest
 from .errors import ModelError
 from .metrics import ScoreReport, score
+from .model import CTCModel, ModelConfig
 from .transcribe import ASRModel
 
 __all__ = ["evaluate_manifest", "tune_lm_weights", "tune_hop_length"]
@@ -44,8 +45,6 @@ def tune_hop_length(model: ASRModel, manifest: str | Path, hops: list[int], batc
     manifest. A shorter hop with the same 25 ms window cuts the same speech into more frames, much like
     slower speech: it helps a model short of frames for its labels (benchmarks/label_density.py). Returns one
     row per hop (WER, CER, errors, decode seconds), best first; on a tie the longer, cheaper hop."""
-    from .model import CTCModel, ModelConfig
-
     rows = []
     for hop in hops:
         cfg = ModelConfig.from_dict({**model.model.cfg.to_dict(), "hop_length": hop}, source=f"hop {hop}")

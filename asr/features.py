@@ -12,13 +12,12 @@ from torch import nn
 
 from .audio import SAMPLE_RATE
 
-__all__ = ["N_MELS", "WIN_LENGTH", "HOP_LENGTH", "HOP_SECONDS", "N_FFT", "LOG_FLOOR", "num_frames", "lengths_to_mask",
+__all__ = ["N_MELS", "WIN_LENGTH", "HOP_LENGTH", "N_FFT", "LOG_FLOOR", "num_frames", "lengths_to_mask",
            "normalize_per_utterance", "vtlp_filterbank", "LogMel", "SpecAugment"]
 
 N_MELS = 80
 WIN_LENGTH = SAMPLE_RATE * 25 // 1000  # 25 ms window = 400 samples
 HOP_LENGTH = SAMPLE_RATE * 10 // 1000  # 10 ms hop = 160 samples
-HOP_SECONDS = HOP_LENGTH / SAMPLE_RATE
 N_FFT = 512
 LOG_FLOOR = 1e-6
 VTLP_BOUNDARY_HZ = 4800.0  # VTLP warps linearly below this frequency (scaled by the factor), then bends to Nyquist
