@@ -138,6 +138,9 @@ def test_run_sh_presets():
                          capture_output=True, text=True, timeout=60)
     assert gpu.returncode == 0, gpu.stderr
     assert [f"stage {n}: skipped (cpu preset only)" for n in range(4, 25)] == gpu.stdout.splitlines()
+    hop = subprocess.run(["bash", str(RECIPE / "run.sh"), "--preset", "gpu", "--stage", "26", "--stop-stage", "26"],
+                         capture_output=True, text=True, timeout=60)
+    assert hop.returncode == 0 and hop.stdout == "stage 26: skipped (cpu preset only)\n", hop.stderr
     bad = subprocess.run(["bash", str(RECIPE / "run.sh"), "--preset", "tpu"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--preset: cpu or gpu, not tpu" in bad.stderr
 
@@ -210,6 +213,22 @@ def test_run_sh_stage_24_keeps_a_soup_that_is_there(tmp_path):
     assert soup == (f"average --models {exp}-continue20/model-avg5 {exp}-continue21/model-last5 "
                     f"--out {exp}-continue21/model-avg5 --half")
     assert hop == f"tune-hop --model {exp}-continue21/model-avg5 --manifest data/synthetic/dev.jsonl --threads 2 --save"
+
+
+def test_run_sh_stage_26_trains_at_the_hop_stage_25_chose(tmp_path):
+    """Stage 26 trains from stage 25's model at the hop written in its config.json (train_lite5 with --lite),
+    soups its checkpoint average with stage 25's model, and stages 27-29 then work on that soup."""
+    exp, chosen = tmp_path / "exp", tmp_path / "exp-continue21" / "model-avg5"
+    chosen.mkdir(parents=True)
+    (chosen / "config.json").write_text(json.dumps({"model": {"hop_length": 128}}))
+    train, last, soup, lm, tune = _run_sh_calls(tmp_path, "--stage", 26, "--stop-stage", 27, "--lite", "--exp", exp)
+    args = train.split()
+    assert f"init_from={chosen}" in args and f"out_dir={exp}-hop" in args and "model.hop_length=128" in args
+    assert "train_manifest=data/synthetic/train_lite5.jsonl" in args and "time_budget_minutes=60" in args
+    assert last == f"average {exp}-hop --last 5 --out {exp}-hop/model-last5"
+    assert soup == f"average --models {chosen} {exp}-hop/model-last5 --out {exp}-hop/model-avg5 --half"
+    assert lm.startswith("lm build ") and lm.endswith(f"--out {exp}-hop/model-avg5/lm")
+    assert tune.startswith(f"lm tune --model {exp}-hop/model-avg5 ")
 
 
 def test_run_sh_lite_builds_and_trains_on_what_stage_24_needs(tmp_path):

@@ -13,7 +13,7 @@
 #     bash recipes/synthetic/run.sh --stage 0 --stop-stage 1 --lite
 #     mkdir -p exp/synthetic-continue20/model-avg5
 #     cp pretrained/conformer-ctc-synthetic/{config.json,model.safetensors,tokenizer.model} exp/synthetic-continue20/model-avg5/
-#     bash recipes/synthetic/run.sh --stage 24 --stop-stage 27 --lite --budget 60
+#     bash recipes/synthetic/run.sh --stage 24 --stop-stage 28 --lite --budget 60
 #
 # Presets: cpu (default) is the chain of runs below (stages 3-24: a 3.1 M-parameter model, grown to 6.0 M in stage 11); gpu trains
 # conf/gpu.yaml (8.9 M parameters) once, from scratch, on all of train_full.jsonl for --budget minutes of
@@ -101,10 +101,13 @@
 #               (v21; gpu: stage 3's last $AVG checkpoints), parameters stored as float16; then the feature
 #               hop it reads at chosen on dev (asr tune-hop --save: v21 at 8 ms instead of the 10 ms it was
 #               trained at, more frames for its labels, is the bundled v22)
-#  26 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
-#  27 evaluate  greedy, beam and beam+LM WER/CER on dev and test, and greedy and beam+LM with test-time VTLN
-#               (--vtln) -> $EXP-continue21/eval/ (gpu: $EXP/eval/), RESULTS table
-#  28 export    the averaged model + LM -> pretrained/$NAME, with example recordings by held-out voices
+#  26 hop       (cpu preset) 60 minutes more at that hop from stage 25's model, the way of stage 24 -> $EXP-hop; then its
+#               last $AVG checkpoints averaged, and that and stage 25's model weight for weight (the bundled
+#               v23), float16
+#  27 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
+#  28 evaluate  greedy, beam and beam+LM WER/CER on dev and test, and greedy and beam+LM with test-time VTLN
+#               (--vtln) -> $EXP-hop/eval/ (gpu: $EXP/eval/), RESULTS table
+#  29 export    the averaged model + LM -> pretrained/$NAME, with example recordings by held-out voices
 # Needs: apt-get install espeak-ng flite festival festvox-kdlpc16k festvox-kallpc16k festvox-us-slt-hts
 set -euo pipefail
 
@@ -130,7 +133,7 @@ case "$preset" in
        train_set=$data/train_full.jsonl;;
   *) echo "--preset: cpu or gpu, not $preset" >&2; exit 2;;
 esac
-last=$exp  # the experiment stages 25-28 work on; the cpu chain's continue_stage calls move it to their OUT_EXP
+last=$exp  # the experiment stages 25-29 work on; the cpu chain's continue_stage calls move it to their OUT_EXP
 read -r -a extra <<< "$train_opts"   # extra overrides of every training stage, last so that they win
 [ -z "$budget" ] || extra+=("time_budget_minutes=$budget")
 run() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
@@ -225,7 +228,7 @@ continue_from() {
     "init_from=$1/model-avg$avg" "out_dir=$2" "epochs=$3" "${@:4}" "${extra[@]}" --resume
 }
 # continue_stage N DESCRIPTION SRC_EXP OUT_EXP EPOCHS [KEY=VALUE...]: stage N (cpu preset) = continue_from;
-# the cpu chain's last OUT_EXP becomes $last, the experiment that stages 25-28 average, evaluate and export
+# the cpu chain's last OUT_EXP becomes $last, the experiment that stages 25-29 average, evaluate and export
 continue_stage() {
   local n=$1 what=$2; shift 2
   if [ "$preset" = cpu ]; then last=$2; fi
