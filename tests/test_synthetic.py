@@ -224,7 +224,7 @@ def test_run_sh_stage_26_trains_at_the_hop_stage_25_chose(tmp_path):
     train, last, soup, lm, tune = _run_sh_calls(tmp_path, "--stage", 26, "--stop-stage", 27, "--lite", "--exp", exp)
     args = train.split()
     assert f"init_from={chosen}" in args and f"out_dir={exp}-hop" in args and "model.hop_length=128" in args
-    assert "train_manifest=data/synthetic/train_lite5.jsonl" in args and "time_budget_minutes=60" in args
+    assert "train_manifest=data/synthetic/train_lite5.jsonl" in args and "time_budget_minutes=90" in args
     assert last == f"average {exp}-hop --last 5 --out {exp}-hop/model-last5"
     assert soup == f"average --models {chosen} {exp}-hop/model-last5 --out {exp}-hop/model-avg5 --half"
     assert lm.startswith("lm build ") and lm.endswith(f"--out {exp}-hop/model-avg5/lm")

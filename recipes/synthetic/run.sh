@@ -101,7 +101,7 @@
 #               (v21; gpu: stage 3's last $AVG checkpoints), parameters stored as float16; then the feature
 #               hop it reads at chosen on dev (asr tune-hop --save: v21 at 8 ms instead of the 10 ms it was
 #               trained at, more frames for its labels, is the bundled v22)
-#  26 hop       (cpu preset) 60 minutes more at that hop from stage 25's model, the way of stage 24 -> $EXP-hop; then its
+#  26 hop       (cpu preset) 90 minutes more at that hop from stage 25's model, the way of stage 24 -> $EXP-hop; then its
 #               last $AVG checkpoints averaged, and that and stage 25's model weight for weight (the bundled
 #               v23), float16
 #  27 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
@@ -306,7 +306,7 @@ if run 25; then
 fi
 # stage 26: train at the hop stage 25 chose (a model trained at 10 ms and read at 8 ms has never seen 8 ms
 # frames), from stage 25's model for $hop_minutes minutes the way of stage 24, then soup the two
-hop_minutes=60; hop=160; chosen=$last
+hop_minutes=90; hop=160; chosen=$last
 if run 26 && [ "$preset" = cpu ]; then
   hop=$(python -c 'import json, sys; print(json.load(open(sys.argv[1]))["model"].get("hop_length", 160))' "$final/config.json")
 fi
