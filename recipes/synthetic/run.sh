@@ -100,7 +100,7 @@
 #  25 average   stage 24's last $AVG checkpoints averaged, then that and stage 23's soup weight for weight
 #               (v21; gpu: stage 3's last $AVG checkpoints), parameters stored as float16; then the feature
 #               hop it reads at chosen on dev (asr tune-hop --save: v21 at 8 ms instead of the 10 ms it was
-#               trained at, more frames for its labels, is the bundled v22)
+#               trained at, more frames for its labels, was v22)
 #  26 hop       (cpu preset) 90 minutes more at that hop from stage 25's model, the way of stage 24 -> $EXP-hop; then its
 #               last $AVG checkpoints averaged, and that and stage 25's model weight for weight (the bundled
 #               v23), float16
