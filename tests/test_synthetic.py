@@ -182,6 +182,7 @@ def test_run_sh_train_opts(tmp_path):
     assert average == f"average {exp}-continue5 --last 5 --out {exp}-continue5/model-avg5"
     args = train.split()
     assert args[0] == "train" and f"init_from={exp}-continue5/model-avg5" in args and f"out_dir={exp}-continue6" in args
+    assert "model.hop_length=160" in args  # the hop of the model it starts from (10 ms: its config names none)
     assert args[-4:] == ["batch_seconds=600", "amp=true", "time_budget_minutes=6.5", "--resume"]
     assert args.index("lr=0.0005") < args.index("batch_seconds=600")  # the stage's own overrides come first
 
@@ -203,12 +204,15 @@ def test_run_sh_soup_stages_train_from_the_soup(tmp_path, stage):
 
 
 def test_run_sh_stage_24_keeps_a_soup_that_is_there(tmp_path):
-    """The bundled v20 copied in as stage 23's soup is trained from as it is (stage 23's checkpoints may be
-    gone); stage 25 averages stage 24's checkpoints, soups that with v20 (v21) and chooses its hop on dev."""
-    exp = tmp_path / "exp"
-    (tmp_path / "exp-continue20" / "model-avg5").mkdir(parents=True)
+    """The bundled model copied in as stage 23's soup is trained from as it is (stage 23's checkpoints may be
+    gone), at the hop it reads at; stage 25 averages stage 24's checkpoints, soups that with the copied-in model
+    (v21 from v20) and chooses its hop on dev."""
+    exp, bundled = tmp_path / "exp", tmp_path / "exp-continue20" / "model-avg5"
+    bundled.mkdir(parents=True)
+    (bundled / "config.json").write_text(json.dumps({"model": {"hop_length": 128}}))  # as v23's
     train, last, soup, hop = _run_sh_calls(tmp_path, "--stage", 24, "--stop-stage", 25, "--exp", exp)
-    assert train.startswith("train ") and f"init_from={exp}-continue20/model-avg5" in train.split()
+    assert train.startswith("train ") and f"init_from={bundled}" in train.split()
+    assert "model.hop_length=128" in train.split()
     assert last == f"average {exp}-continue21 --last 5 --out {exp}-continue21/model-last5"
     assert soup == (f"average --models {exp}-continue20/model-avg5 {exp}-continue21/model-last5 "
                     f"--out {exp}-continue21/model-avg5 --half")

@@ -220,12 +220,19 @@ if run 3; then
   asr train --config "$conf" "train_manifest=$train_set" "valid_manifest=$data/dev.jsonl" "out_dir=$exp" \
     "${extra[@]}" --resume
 fi
+# hop_of MODEL_DIR: the feature hop (samples) MODEL_DIR's config.json names; 160 (10 ms) where it names none
+hop_of() {
+  python -c 'import json, os, sys; p = sys.argv[1]
+print(json.load(open(p))["model"].get("hop_length", 160) if os.path.exists(p) else 160)' "$1/config.json"
+}
 # continue_from SRC_EXP OUT_EXP EPOCHS [KEY=VALUE...]: a new run from SRC_EXP's averaged model (made if
-# missing) with a fresh warm-up + cosine schedule; resumes OUT_EXP's newest checkpoint after a kill.
+# missing) with a fresh warm-up + cosine schedule, at the feature hop that model reads at (stage 26's, or the
+# bundled model's when it is copied in); resumes OUT_EXP's newest checkpoint after a kill.
 continue_from() {
   [ -d "$1/model-avg$avg" ] || asr average "$1" --last "$avg" --out "$1/model-avg$avg"
   asr train --config "$conf2" "train_manifest=$data/train.jsonl" "valid_manifest=$data/dev.jsonl" \
-    "init_from=$1/model-avg$avg" "out_dir=$2" "epochs=$3" "${@:4}" "${extra[@]}" --resume
+    "init_from=$1/model-avg$avg" "out_dir=$2" "epochs=$3" "model.hop_length=$(hop_of "$1/model-avg$avg")" \
+    "${@:4}" "${extra[@]}" --resume
 }
 # continue_stage N DESCRIPTION SRC_EXP OUT_EXP EPOCHS [KEY=VALUE...]: stage N (cpu preset) = continue_from;
 # the cpu chain's last OUT_EXP becomes $last, the experiment that stages 25-29 average, evaluate and export
@@ -305,14 +312,12 @@ if run 25; then
   asr tune-hop --model "$final" --manifest "$data/dev.jsonl" --threads 2 --save | tee "$last/hop-tuning.md"
 fi
 # stage 26: train at the hop stage 25 chose (a model trained at 10 ms and read at 8 ms has never seen 8 ms
-# frames), from stage 25's model for $hop_minutes minutes the way of stage 24, then soup the two
-hop_minutes=90; hop=160; chosen=$last
-if run 26 && [ "$preset" = cpu ]; then
-  hop=$(python -c 'import json, sys; print(json.load(open(sys.argv[1]))["model"].get("hop_length", 160))' "$final/config.json")
-fi
-continue_stage 26 "$hop_minutes minutes more at stage 25's hop ($hop samples) from its model" "$chosen" "$exp-hop" 4 \
-  seed=22 "time_budget_minutes=$hop_minutes" "${grown_on_union[@]}" "train_manifest=$data/$five.jsonl" \
-  lead_silence=0.5 trail_silence=0.5 "model.hop_length=$hop"
+# frames; continue_from trains at the hop of the model it starts from), from stage 25's model for
+# $hop_minutes minutes the way of stage 24, then soup the two
+hop_minutes=90; chosen=$last
+continue_stage 26 "$hop_minutes minutes more at stage 25's hop from its model" "$chosen" "$exp-hop" 4 seed=22 \
+  "time_budget_minutes=$hop_minutes" "${grown_on_union[@]}" "train_manifest=$data/$five.jsonl" \
+  lead_silence=0.5 trail_silence=0.5
 if run 26 && [ "$preset" = cpu ]; then soup "$last" "$chosen"; fi  # v23
 final=$last/model-avg$avg
 if run 27; then
