@@ -269,11 +269,16 @@ def _add_decoding_options(p) -> None:
                    help="--vtln with these warp factors, comma-separated (e.g. 0.9,1.0,1.1)")
 
 
+def _add_device_options(p) -> None:
+    """Where a command that runs the network runs it: device and CPU threads (main applies --threads)."""
+    p.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+
+
 def _add_inference_options(p, batch_size: int) -> None:
     """What evaluate and transcribe share: batching, device, threads, backend and decoding."""
     p.add_argument("--batch-size", type=int, default=batch_size)
-    p.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    _add_device_options(p)
     _add_backend_options(p)
     _add_decoding_options(p)
 
@@ -329,8 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--manifest", required=True, help="dev manifest (never the test set)")
     p.add_argument("--hops", type=int, nargs="+", default=[160, 144, 136, 128, 120],
                    help="hops in samples at 16 kHz (default 160 144 136 128 120; 160 = 10 ms)")
-    p.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    _add_device_options(p)
     p.add_argument("--save", action="store_true", help="write the best hop into the model's config.json")
     p.set_defaults(func=_cmd_tune_hop)
 
@@ -358,8 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lm-weights", type=float, nargs="+", default=[0.3, 0.5, 0.7, 1.0, 1.3])
     p.add_argument("--word-scores", type=float, nargs="+", default=[-0.5, 0.0, 0.5, 1.0, 1.5])
     p.add_argument("--beam-size", type=int, default=50)
-    p.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    _add_device_options(p)
     p.add_argument("--save", action="store_true", help="write the best setting into the LM's lm.json")
     p.set_defaults(func=_cmd_lm_tune)
     return parser
