@@ -138,9 +138,10 @@ def test_run_sh_presets():
                          capture_output=True, text=True, timeout=60)
     assert gpu.returncode == 0, gpu.stderr
     assert [f"stage {n}: skipped (cpu preset only)" for n in range(4, 25)] == gpu.stdout.splitlines()
-    hop = subprocess.run(["bash", str(RECIPE / "run.sh"), "--preset", "gpu", "--stage", "26", "--stop-stage", "26"],
-                         capture_output=True, text=True, timeout=60)
-    assert hop.returncode == 0 and hop.stdout == "stage 26: skipped (cpu preset only)\n", hop.stderr
+    later = subprocess.run(["bash", str(RECIPE / "run.sh"), "--preset", "gpu", "--stage", "26", "--stop-stage", "27"],
+                           capture_output=True, text=True, timeout=60)
+    assert later.returncode == 0, later.stderr
+    assert later.stdout == "stage 26: skipped (cpu preset only)\nstage 27: skipped (cpu preset only)\n"
     bad = subprocess.run(["bash", str(RECIPE / "run.sh"), "--preset", "tpu"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--preset: cpu or gpu, not tpu" in bad.stderr
 
@@ -220,36 +221,59 @@ def test_run_sh_stage_24_keeps_a_soup_that_is_there(tmp_path):
 
 
 def test_run_sh_stage_26_trains_at_the_hop_stage_25_chose(tmp_path):
-    """Stage 26 trains from stage 25's model at the hop written in its config.json (train_lite5 with --lite),
-    soups its checkpoint average with stage 25's model, and stages 27-29 then work on that soup."""
+    """Stage 26 trains from stage 25's model at the hop written in its config.json (train_lite5 with --lite)
+    and soups its checkpoint average with stage 25's model."""
     exp, chosen = tmp_path / "exp", tmp_path / "exp-continue21" / "model-avg5"
     chosen.mkdir(parents=True)
     (chosen / "config.json").write_text(json.dumps({"model": {"hop_length": 128}}))
-    train, last, soup, lm, tune = _run_sh_calls(tmp_path, "--stage", 26, "--stop-stage", 27, "--lite", "--exp", exp)
+    train, last, soup = _run_sh_calls(tmp_path, "--stage", 26, "--stop-stage", 26, "--lite", "--exp", exp)
     args = train.split()
     assert f"init_from={chosen}" in args and f"out_dir={exp}-hop" in args and "model.hop_length=128" in args
     assert "train_manifest=data/synthetic/train_lite5.jsonl" in args and "time_budget_minutes=90" in args
     assert last == f"average {exp}-hop --last 5 --out {exp}-hop/model-last5"
     assert soup == f"average --models {chosen} {exp}-hop/model-last5 --out {exp}-hop/model-avg5 --half"
-    assert lm.startswith("lm build ") and lm.endswith(f"--out {exp}-hop/model-avg5/lm")
-    assert tune.startswith(f"lm tune --model {exp}-hop/model-avg5 ")
+
+
+@pytest.mark.parametrize("lite", [False, True])
+def test_run_sh_stage_27_adds_awb_to_stage_26s_soup(tmp_path, lite):
+    """Stage 27 trains from stage 26's soup at its hop on the list with flite's awb (train_lite7 with --lite,
+    else train_wide6), soups its checkpoint average with stage 26's soup, and stages 28-30 work on that."""
+    exp, hopped = tmp_path / "exp", tmp_path / "exp-hop" / "model-avg5"
+    hopped.mkdir(parents=True)
+    (hopped / "config.json").write_text(json.dumps({"model": {"hop_length": 128}}))
+    train, last, soup, lm, tune = _run_sh_calls(tmp_path, "--stage", 27, "--stop-stage", 28, "--exp", exp,
+                                                *(["--lite"] if lite else []))
+    args = train.split()
+    assert f"init_from={hopped}" in args and f"out_dir={exp}-awb" in args and "model.hop_length=128" in args
+    assert f"train_manifest=data/synthetic/{'train_lite7' if lite else 'train_wide6'}.jsonl" in args
+    assert "time_budget_minutes=90" in args and "seed=23" in args
+    assert last == f"average {exp}-awb --last 5 --out {exp}-awb/model-last5"
+    assert soup == f"average --models {hopped} {exp}-awb/model-last5 --out {exp}-awb/model-avg5 --half"
+    assert lm.startswith("lm build ") and lm.endswith(f"--out {exp}-awb/model-avg5/lm")
+    assert tune.startswith(f"lm tune --model {exp}-awb/model-avg5 ")
 
 
 def test_run_sh_lite_builds_and_trains_on_what_stage_24_needs(tmp_path):
-    """--lite: stage 1 speaks only the sets stage 24 lists in train_lite5 (Piper's three times, under new ids),
-    each from the first training sentence on; stage 24 trains on train_lite5 for the --budget asked."""
+    """--lite: stage 1 speaks only the sets stage 24 lists in train_lite5 (Piper's three times, under new ids)
+    and stage 27 in train_lite7 (train_lite5 + awb twice), each from the first training sentence on; stage 24
+    trains on train_lite5 for the --budget asked."""
     data, exp = tmp_path / "data", tmp_path / "exp"
     (tmp_path / "exp-continue20" / "model-avg5").mkdir(parents=True)
     calls = _run_sh_calls(tmp_path, "--stage", 1, "--stop-stage", 24, "--lite", "--hours", 20, "--data", data,
                           "--exp", exp, "--budget", 60)
-    synth, train = calls[:5], calls[-1]  # stage 1's calls; stage 24's `asr train` (stages 2-23 ran in between)
+    synth, train = calls[:6], calls[-1]  # stage 1's calls; stage 24's `asr train` (stages 2-23 ran in between)
     assert synth[0].endswith("--hours 20 --jobs 2") and "--splits" not in synth[0]  # train, dev and test
     names = [call.split("--train-name ")[1].split()[0] for call in synth[1:]]
-    assert names == ["train_vary", "train_flite_f0", "train_festival", "train_piper_lite"]
-    assert "--hours 3.0 " in synth[3] and "--engine festival --seed 5" in synth[3]
-    assert "--hours 3.0 " in synth[4] and "--engine piper --seed 7" in synth[4] and "--start" not in synth[4]
+    assert names == ["train_vary", "train_flite_f0", "train_awb", "train_festival", "train_piper_lite"]
+    assert "--hours 10.0 " in synth[3] and "--voices flite:awb --seed 9" in synth[3]
+    assert "--hours 3.0 " in synth[4] and "--engine festival --seed 5" in synth[4]
+    assert "--hours 3.0 " in synth[5] and "--engine piper --seed 7" in synth[5] and "--start" not in synth[5]
     ids = [json.loads(line)["id"] for line in (data / "train_lite5.jsonl").read_text().splitlines()]
-    assert ids == ["train-0", *(f"{name}-0" for name in names), "train_piper_lite2-0", "train_piper_lite3-0"]
+    five = ["train-0", "train_vary-0", "train_flite_f0-0", "train_festival-0", "train_piper_lite-0",
+            "train_piper_lite2-0", "train_piper_lite3-0"]
+    assert ids == five
+    ids = [json.loads(line)["id"] for line in (data / "train_lite7.jsonl").read_text().splitlines()]
+    assert ids == [*five, "train_awb-0", "train_awb2-0"]
     args = train.split()
     assert f"train_manifest={data}/train_lite5.jsonl" in args and f"init_from={exp}-continue20/model-avg5" in args
     assert f"out_dir={exp}-continue21" in args
@@ -367,3 +391,26 @@ def test_festival_engine_speaks_training_sentences_with_festivals_voices(tmp_pat
     assert json.loads((out / "voices.json").read_text()) == voices_by_split()
     refused = _synthesize(text, out, "--engine", "festival")
     assert refused.returncode == 2 and "training voices only; add --splits train" in refused.stderr
+
+
+def test_voices_option_speaks_training_sentences_with_the_named_voices_only(tmp_path):
+    """--voices flite:awb: dev's flite voice speaks every training sentence (a dev voice may become a training
+    voice); a test voice, an unknown voice or --voices with --engine is a clear error before any work."""
+    text = tmp_path / "text"
+    text.mkdir()
+    (text / "train.txt").write_text("THE CAT SAT ON THE MAT\nA BIRD IN THE HAND\nOPEN THE WINDOW PLEASE\n")
+    out = tmp_path / "corpus"
+    made = _synthesize(text, out, "--hours", "0.002", "--splits", "train", "--voices", "flite:awb",
+                       "--train-name", "train_awb")
+    assert made.returncode == 0, made.stderr
+    assert "flite:awb is a dev voice" in made.stderr
+    records = [json.loads(line) for line in (out / "train_awb.jsonl").read_text().splitlines()]
+    assert len(records) == 3 and {r["voice"] for r in records} == {"flite:awb"}
+    assert all(load_audio(out / r["audio"]).numel() > SAMPLE_RATE // 2 for r in records)
+    for options, message in [(["--voices", "flite:rms"], "flite:rms is a test voice"),
+                             (["--voices", "flite:nobody"], "unknown voice 'flite:nobody'"),
+                             (["--voices", "flite:awb", "--engine", "flite"], "not with --engine")]:
+        refused = _synthesize(text, tmp_path / "refused", "--splits", "train", *options)
+        assert refused.returncode == 2 and message in refused.stderr and "Traceback" not in refused.stderr
+        assert not (tmp_path / "refused").exists()
+

