@@ -8,6 +8,9 @@ training voice reading unseen text separates "the voice is new" from "the text i
 Usage:
     python benchmarks/voices.py --errs exp/synthetic-continue4/eval/greedy/errs-test.tsv \
         --manifest data/synthetic/test.jsonl [--model DIR] [--probe flite:slt espeak:+f3 ...] [--n 40]
+
+--without VOICE ... adds a row for all the other voices together: dev without flite's awb, say, which is a
+training voice since run.sh stage 27 (dev's other twelve voices are still unseen).
 """
 
 from __future__ import annotations
@@ -73,11 +76,17 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="model for --probe (default: the bundled default)")
     parser.add_argument("--probe", nargs="*", default=[], help="voices (as in voices.json) to speak test text")
     parser.add_argument("--n", type=int, default=40, help="test sentences per probe voice")
+    parser.add_argument("--without", nargs="*", default=[], help="also a row for all voices but these together")
     args = parser.parse_args()
 
     print("| voice | WER | words | utterances |\n|---|---:|---:|---:|")
-    for voice, errors, words, utts in per_voice(args.errs, args.manifest):
+    rows = per_voice(args.errs, args.manifest)
+    for voice, errors, words, utts in rows:
         print(f"| {voice} | {100 * errors / max(words, 1):.1f}% | {words} | {utts} |")
+    if args.without:
+        errors, words, utts = (sum(r[k] for r in rows if r[0] not in args.without) for k in (1, 2, 3))
+        print(f"| all but {', '.join(args.without)} | {100 * errors / max(words, 1):.2f}% ({errors} errors) | {words} "
+              f"| {utts} |")
     if args.probe:
         print(f"\nfirst {args.n} sentences of {args.manifest}, unaugmented, spoken by:\n")
         print("| voice | WER | words |\n|---|---:|---:|")

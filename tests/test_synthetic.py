@@ -414,3 +414,15 @@ def test_voices_option_speaks_training_sentences_with_the_named_voices_only(tmp_
         assert refused.returncode == 2 and message in refused.stderr and "Traceback" not in refused.stderr
         assert not (tmp_path / "refused").exists()
 
+
+def test_voices_benchmark_adds_a_row_without_the_voices_named(tmp_path):
+    """benchmarks/voices.py: WER per voice from an errs-SET.tsv, and --without's row sums the other voices."""
+    rows = [("a", 1, 10), ("b", 3, 10), ("c", 5, 5)]  # id = voice here; (errors, reference words)
+    (tmp_path / "errs.tsv").write_text("id\terrors\tref_words\n" + "".join(f"{v}\t{e}\t{w}\n" for v, e, w in rows))
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps({"id": v, "voice": f"flite:{v}"}) + "\n" for v, _, _ in rows))
+    out = subprocess.run([sys.executable, RECIPE.parent.parent / "benchmarks" / "voices.py", "--errs", tmp_path / "errs.tsv",
+                          "--manifest", tmp_path / "m.jsonl", "--without", "flite:c"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[2] == "| flite:c | 100.0% | 5 | 1 |" and lines[4] == "| flite:a | 10.0% | 10 | 1 |"
+    assert lines[-1] == "| all but flite:c | 20.00% (4 errors) | 20 | 2 |"
