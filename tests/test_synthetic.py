@@ -235,45 +235,47 @@ def test_run_sh_stage_26_trains_at_the_hop_stage_25_chose(tmp_path):
 
 
 @pytest.mark.parametrize("lite", [False, True])
-def test_run_sh_stage_27_adds_awb_to_stage_26s_soup(tmp_path, lite):
-    """Stage 27 trains from stage 26's soup at its hop on the list with flite's awb (train_lite7 with --lite,
-    else train_wide6), soups its checkpoint average with stage 26's soup, and stages 28-30 work on that."""
+def test_run_sh_stage_27_adds_awb_and_echo_voices_to_stage_26s_soup(tmp_path, lite):
+    """Stage 27 trains from stage 26's soup at its hop on the list with flite's awb and the echo voices
+    (train_lite7 with --lite, else train_wide6), soups its checkpoint average with stage 26's soup, and stages
+    28-30 work on that."""
     exp, hopped = tmp_path / "exp", tmp_path / "exp-hop" / "model-avg5"
     hopped.mkdir(parents=True)
     (hopped / "config.json").write_text(json.dumps({"model": {"hop_length": 128}}))
     train, last, soup, lm, tune = _run_sh_calls(tmp_path, "--stage", 27, "--stop-stage", 28, "--exp", exp,
                                                 *(["--lite"] if lite else []))
     args = train.split()
-    assert f"init_from={hopped}" in args and f"out_dir={exp}-awb" in args and "model.hop_length=128" in args
+    assert f"init_from={hopped}" in args and f"out_dir={exp}-voices" in args and "model.hop_length=128" in args
     assert f"train_manifest=data/synthetic/{'train_lite7' if lite else 'train_wide6'}.jsonl" in args
     assert "time_budget_minutes=90" in args and "seed=23" in args
-    assert last == f"average {exp}-awb --last 5 --out {exp}-awb/model-last5"
-    assert soup == f"average --models {hopped} {exp}-awb/model-last5 --out {exp}-awb/model-avg5 --half"
-    assert lm.startswith("lm build ") and lm.endswith(f"--out {exp}-awb/model-avg5/lm")
-    assert tune.startswith(f"lm tune --model {exp}-awb/model-avg5 ")
+    assert last == f"average {exp}-voices --last 5 --out {exp}-voices/model-last5"
+    assert soup == f"average --models {hopped} {exp}-voices/model-last5 --out {exp}-voices/model-avg5 --half"
+    assert lm.startswith("lm build ") and lm.endswith(f"--out {exp}-voices/model-avg5/lm")
+    assert tune.startswith(f"lm tune --model {exp}-voices/model-avg5 ")
 
 
 def test_run_sh_lite_builds_and_trains_on_what_stage_24_needs(tmp_path):
     """--lite: stage 1 speaks only the sets stage 24 lists in train_lite5 (Piper's three times, under new ids)
-    and stage 27 in train_lite7 (train_lite5 + awb twice), each from the first training sentence on; stage 24
+    and stage 27 in train_lite7 (train_lite5 + awb twice + the echo voices), each from the first training sentence on; stage 24
     trains on train_lite5 for the --budget asked."""
     data, exp = tmp_path / "data", tmp_path / "exp"
     (tmp_path / "exp-continue20" / "model-avg5").mkdir(parents=True)
     calls = _run_sh_calls(tmp_path, "--stage", 1, "--stop-stage", 24, "--lite", "--hours", 20, "--data", data,
                           "--exp", exp, "--budget", 60)
-    synth, train = calls[:6], calls[-1]  # stage 1's calls; stage 24's `asr train` (stages 2-23 ran in between)
+    synth, train = calls[:7], calls[-1]  # stage 1's calls; stage 24's `asr train` (stages 2-23 ran in between)
     assert synth[0].endswith("--hours 20 --jobs 2") and "--splits" not in synth[0]  # train, dev and test
     names = [call.split("--train-name ")[1].split()[0] for call in synth[1:]]
-    assert names == ["train_vary", "train_flite_f0", "train_awb", "train_festival", "train_piper_lite"]
+    assert names == ["train_vary", "train_flite_f0", "train_awb", "train_echo", "train_festival", "train_piper_lite"]
     assert "--hours 10.0 " in synth[3] and "--voices flite:awb --seed 9" in synth[3]
-    assert "--hours 3.0 " in synth[4] and "--engine festival --seed 5" in synth[4]
-    assert "--hours 3.0 " in synth[5] and "--engine piper --seed 7" in synth[5] and "--start" not in synth[5]
+    assert "--hours 8.0 " in synth[4] and "--random-voices 300 --echo 60 300 --seed 10" in synth[4]
+    assert "--hours 3.0 " in synth[5] and "--engine festival --seed 5" in synth[5]
+    assert "--hours 3.0 " in synth[6] and "--engine piper --seed 7" in synth[6] and "--start" not in synth[6]
     ids = [json.loads(line)["id"] for line in (data / "train_lite5.jsonl").read_text().splitlines()]
     five = ["train-0", "train_vary-0", "train_flite_f0-0", "train_festival-0", "train_piper_lite-0",
             "train_piper_lite2-0", "train_piper_lite3-0"]
     assert ids == five
     ids = [json.loads(line)["id"] for line in (data / "train_lite7.jsonl").read_text().splitlines()]
-    assert ids == [*five, "train_awb-0", "train_awb2-0"]
+    assert ids == [*five, "train_awb-0", "train_awb2-0", "train_echo-0"]
     args = train.split()
     assert f"train_manifest={data}/train_lite5.jsonl" in args and f"init_from={exp}-continue20/model-avg5" in args
     assert f"out_dir={exp}-continue21" in args
@@ -335,6 +337,35 @@ def test_random_voices_are_new_variants_made_from_training_variants_only(tmp_pat
     assert json.loads((out / "voices.json").read_text()) == voices
     too_many = _synthesize(text, out, "--splits", "train", "--random-voices", str(MAX_VOICES + 1))
     assert too_many.returncode == 2 and f"--random-voices {MAX_VOICES + 1}: 1 to {MAX_VOICES}" in too_many.stderr
+
+
+def test_echo_voices_get_a_strong_late_echo(tmp_path):
+    """random voices with echo=(60, 300): each file has one echo line, 60-300 ms late at an amplitude of 60-100,
+    and espeak-ng speaks it (the wave differs from the same voice without the line); synthesize.py --echo
+    needs --random-voices."""
+    import re
+
+    from random_voices import ECHO_AMPLITUDE, make_random_voices, variant_names
+    from synthesize import Job, _speak, voices_by_split
+
+    root, names = make_random_voices(tmp_path / "a", 20, variant_names(voices_by_split()["train"]), 10, (60, 300))
+    folder = root / "espeak-ng-data" / "voices" / "!v"
+    for name in names:
+        [(delay, amplitude)] = re.findall(r"^echo (\S+) (\S+)$", (folder / name[1:]).read_text(), re.M)
+        assert 60 <= int(delay) <= 300 and ECHO_AMPLITUDE[0] <= int(amplitude) <= ECHO_AMPLITUDE[1]
+    plain = re.sub(r"^echo .*$", "", (folder / names[0][1:]).read_text(), flags=re.M).replace(names[0][1:], "plain")
+    (folder / "plain").write_text(plain)
+    waves = []
+    for voice in (names[0], "+plain"):
+        _speak(Job("x", "THE CAT SAT ON THE MAT", f"espeak:{voice}", 1.0, 0.5, False, 0, "", str(root)),
+               str(tmp_path / "a.wav"), random.Random(0))
+        waves.append(load_audio(tmp_path / "a.wav"))
+    assert waves[0].shape != waves[1].shape or (waves[0] - waves[1]).abs().max() > 0.01
+    text = tmp_path / "text"
+    text.mkdir()
+    (text / "train.txt").write_text("THE CAT SAT ON THE MAT\n")
+    refused = _synthesize(text, tmp_path / "corpus", "--splits", "train", "--echo", "60", "300")
+    assert refused.returncode == 2 and "--echo LOW HIGH: needs --random-voices" in refused.stderr
 
 
 def _median_pitch(wave) -> float:

@@ -11,6 +11,12 @@ moves every formant: all by one shared factor (a vocal tract length) and each by
 own, with heights and widths jittered. Only the files of training variants are read, so dev and test
 voices stay unseen (a random voice may by chance come close to one; that is what generalization means).
 
+``echo=(LOW, HIGH)`` (``synthesize.py --echo``) gives every voice a strong echo instead of its own setting: a
+delay drawn log-uniformly from LOW-HIGH ms at an amplitude of 60-100 (espeak-ng makes the same sound for every
+amplitude from 100 up: measured). Among the training variants only RicishayMax3 (200 ms) has a strong echo
+later than 40 ms, so a training corpus holds almost none (0.22 h of RicishayMax3 and one random voice in the
+68.5 h of train_lite5), and v23 read test sentences spoken by RicishayMax3 itself, a training voice, at 21.4%.
+
 espeak-ng reads variants only from its data folder, so the voices live in a copy of it, one per seed,
 ``OUT/espeak-seedS/espeak-ng-data/voices/!v/randS-NNNN``, and are spoken with ``espeak-ng --path
 OUT/espeak-seedS``: sets made with different seeds are different voices, with different names.
@@ -35,6 +41,7 @@ MIX = 0.3  # chance that a setting other than the formants comes from a second t
 VOICE_LENGTH = (0.9, 1.1)  # the factor that moves all formants together
 FORMANT_JITTER = 0.05  # each formant's own factor: exp(N(0, this)); heights and widths get 3x this
 PITCH_RANGE = (0.8, 1.25)  # pitch base and top scaled together
+ECHO_AMPLITUDE = (60, 100)  # with echo=: espeak-ng's echo amplitude (%); 100 and above all sound the same
 MAX_VOICES = 330  # espeak-ng's voice list holds 349 entries; the 8 English languages need room too
 N_FORMANTS = 9  # espeak-ng's formants 0-8; a missing one is 100% of the default (100 100 100)
 _HEADER = {"language", "name", "gender", "variants"}  # written anew for each voice
@@ -69,13 +76,18 @@ def _formants(settings: dict[str, list[list[str]]]) -> dict[int, list[float]]:
     return formants
 
 
-def random_variant(bases: list[dict[str, list[list[str]]]], rng: random.Random, name: str) -> str:
-    """The text of one new variant file: ``bases[i]`` mixed with a donor and its formants moved."""
+def random_variant(bases: list[dict[str, list[list[str]]]], rng: random.Random, name: str,
+                   echo: tuple[float, float] | None = None) -> str:
+    """The text of one new variant file: ``bases[i]`` mixed with a donor and its formants moved; with ``echo``
+    (ms), a strong echo at a delay drawn log-uniformly from that range."""
     base, donor = rng.choice(bases), rng.choice(bases)
     settings = {k: v for k, v in base.items() if k != "formant"}
     for key in set(donor) - {"formant"}:
         if rng.random() < MIX:
             settings[key] = donor[key]
+    if echo:
+        delay = math.exp(rng.uniform(math.log(echo[0]), math.log(echo[1])))
+        settings["echo"] = [[str(round(delay)), str(round(rng.uniform(*ECHO_AMPLITUDE)))]]
     length = rng.uniform(*VOICE_LENGTH)
     lines = ["language variant", f"name {name}"]
     for n, (freq, height, width, *add) in sorted(_formants(base).items()):
@@ -96,8 +108,10 @@ def variant_names(voices: list[str]) -> list[str]:
     return [v.split("+", 1)[1] for v in voices if v.startswith("espeak:+")]
 
 
-def make_random_voices(out: Path, count: int, base_variants: list[str], seed: int = 0) -> tuple[Path, list[str]]:
-    """Write ``count`` random variants into a copy of espeak-ng's data under ``out``.
+def make_random_voices(out: Path, count: int, base_variants: list[str], seed: int = 0,
+                       echo: tuple[float, float] | None = None) -> tuple[Path, list[str]]:
+    """Write ``count`` random variants (with ``echo``: each with a strong echo, see random_variant) into a copy
+    of espeak-ng's data under ``out``.
 
     Returns the folder to pass to ``espeak-ng --path`` (``out/espeak-seed{seed}``) and the voice names
     (``+rand{seed}-NNNN``). The same arguments write the same files; an existing copy of the data is reused.
@@ -121,7 +135,7 @@ def make_random_voices(out: Path, count: int, base_variants: list[str], seed: in
     names = []
     for i in range(count):
         name = f"{PREFIX}{seed}-{i:04d}"
-        (data / "voices" / "!v" / name).write_text(random_variant(bases, rng, name))
+        (data / "voices" / "!v" / name).write_text(random_variant(bases, rng, name, echo))
         names.append(f"+{name}")
     return root, names
 

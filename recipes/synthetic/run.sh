@@ -8,9 +8,9 @@
 #   a GPU: "batch_seconds=600 lr=0.001 amp=true num_workers=14"); --budget MINUTES: wall-time limit of each
 #   training stage (the cosine learning rate then anneals over the budget)
 #   --lite: stage 1 builds only what stages 24-27 need on a new machine that continues from the bundled model
-#   (train, dev, test, train_vary, train_flite_f0, train_awb, and 3H/20 h each of festival's and Piper's voices;
-#   about 40 minutes on 2 cores instead of 2 hours), and stages 24 and 26 train on their list, train_lite5, and
-#   stage 27 on train_lite7 (train_lite5 + train_awb twice):
+#   (train, dev, test, train_vary, train_flite_f0, train_awb, train_echo, and 3H/20 h each of festival's and
+#   Piper's voices; about 45 minutes on 2 cores instead of 2 hours), and stages 24 and 26 train on their list,
+#   train_lite5, and stage 27 on train_lite7 (train_lite5 + train_awb twice + train_echo):
 #     bash recipes/synthetic/run.sh --stage 0 --stop-stage 1 --lite
 #     mkdir -p exp/synthetic-continue20/model-avg5
 #     cp pretrained/conformer-ctc-synthetic/{config.json,model.safetensors,tokenizer.model} exp/synthetic-continue20/model-avg5/
@@ -44,8 +44,9 @@
 #               (piper_voices.py; needs pip install -e '.[synth]'; train_piper); train_wide5 = train_wide4 +
 #               train_piper three times; and for stage 27, $hours/2 h of the training sentences from the first
 #               on again by flite's awb, dev's parametric male voice (synthesize.py --voices flite:awb: it
-#               becomes a training voice; test's rms, the one like it, stays unseen; train_awb); train_wide6 =
-#               train_wide5 + train_awb twice
+#               becomes a training voice; test's rms, the one like it, stays unseen; train_awb), and
+#               $hours*2/5 h of them by 300 random espeak-ng variants with a strong echo 60-300 ms late
+#               (seed 10; train_echo); train_wide6 = train_wide5 + train_awb twice + train_echo
 #   2 tokenizer BPE on the training transcripts (of the main corpus)
 #   3 train     asr train (resumes from the newest checkpoint if one exists); gpu: on train_full.jsonl
 #   4 continue  5 more epochs from the stage-3 averaged model, fresh schedule (conf/cpu_small_continue.yaml)
@@ -108,12 +109,12 @@
 #  26 hop       (cpu preset) 90 minutes more at that hop from stage 25's model, the way of stage 24 -> $EXP-hop; then its
 #               last $AVG checkpoints averaged, and that and stage 25's model weight for weight (the bundled
 #               v23), float16
-#  27 awb       (cpu preset) 90 minutes more from stage 26's soup the same way, on train_wide6 (+ flite's awb; --lite:
-#               train_lite7) -> $EXP-awb; then its last $AVG checkpoints averaged, and that and stage 26's soup
+#  27 voices    (cpu preset) 90 minutes more from stage 26's soup the same way, on train_wide6 (+ flite's awb and
+#               the echo voices; --lite: train_lite7) -> $EXP-voices; then its last $AVG checkpoints averaged, and that and stage 26's soup
 #               weight for weight, float16
 #  28 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
 #  29 evaluate  greedy, beam and beam+LM WER/CER on dev and test, and greedy and beam+LM with test-time VTLN
-#               (--vtln) -> $EXP-awb/eval/ (gpu: $EXP/eval/), RESULTS table
+#               (--vtln) -> $EXP-voices/eval/ (gpu: $EXP/eval/), RESULTS table
 #  30 export    the averaged model + LM -> pretrained/$NAME, with example recordings by held-out voices
 # Needs: apt-get install espeak-ng flite festival festvox-kdlpc16k festvox-kallpc16k festvox-us-slt-hts
 set -euo pipefail
@@ -176,15 +177,16 @@ if run 1; then
   echo "stage 1: new voices: $vary_hours h by 300 random espeak-ng variants, $flite3_hours h of flite at 85-260 Hz"
   again train_vary "$vary_hours" --engine espeak --random-voices 300 --seed 1
   again train_flite_f0 "$flite3_hours" --engine flite --flite-f0 85 260 --seed 2
-  echo "stage 1: $(part 1/2) h by flite's awb, dev's parametric male voice, for stage 27"
+  echo "stage 1: $(part 1/2) h by flite's awb (dev's parametric male voice) and $(part 2/5) h by echo voices, for stage 27"
   again train_awb "$(part 1/2)" --voices flite:awb --seed 9
+  again train_echo "$(part 2/5)" --engine espeak --random-voices 300 --echo 60 300 --seed 10
 fi
 if run 1 && [ "$lite" = 1 ]; then
   again train_festival "$(part 3/20)" --engine festival --seed 5  # the first 3/8 of stage 1's (the same draws)
   again train_piper_lite "$(part 3/20)" --engine piper --seed 7
   relist train_piper_lite 2 3 | cat "$data"/{train,train_vary,train_flite_f0,train_festival,train_piper_lite}.jsonl - \
     > "$data/train_lite5.jsonl"
-  relist train_awb 2 | cat "$data"/{train_lite5,train_awb}.jsonl - > "$data/train_lite7.jsonl"
+  relist train_awb 2 | cat "$data"/{train_lite5,train_awb}.jsonl - "$data/train_echo.jsonl" > "$data/train_lite7.jsonl"
 elif run 1; then
   flite_hours=$(part 1/4); more_hours=$(part 3/4); more2_hours=$(part 2/5); flite2_hours=$(part 1/5)
   echo "stage 1: $flite_hours h supplement of flite speech"
@@ -221,7 +223,7 @@ elif run 1; then
   # core, so more hours cost more than this corpus's other engines together (speed perturbation, VTLP and
   # silence are drawn anew for each listing)
   relist train_piper 2 3 | cat "$data/train_wide4.jsonl" "$data/train_piper.jsonl" - > "$data/train_wide5.jsonl"
-  relist train_awb 2 | cat "$data"/{train_wide5,train_awb}.jsonl - > "$data/train_wide6.jsonl"
+  relist train_awb 2 | cat "$data"/{train_wide5,train_awb}.jsonl - "$data/train_echo.jsonl" > "$data/train_wide6.jsonl"
 fi
 if run 2; then
   echo "stage 2: BPE tokenizer"
@@ -331,11 +333,12 @@ continue_stage 26 "$hop_minutes minutes more at stage 25's hop from its model" "
   "time_budget_minutes=$hop_minutes" "${grown_on_union[@]}" "train_manifest=$data/$five.jsonl" \
   lead_silence=0.5 trail_silence=0.5
 if run 26 && [ "$preset" = cpu ]; then soup "$last" "$chosen"; fi  # v23
-# stage 27: flite's awb (dev's parametric male voice, now a training voice) listed twice in stage 24's list
-# (train_lite7 / train_wide6), $awb_minutes minutes from stage 26's soup the same way, then soup the two
-awb_minutes=90; six=train_wide6; [ "$lite" = 0 ] || six=train_lite7; hopped=$last
-continue_stage 27 "$awb_minutes minutes more from stage 26's soup with flite's awb added" "$hopped" "$exp-awb" 4 \
-  seed=23 "time_budget_minutes=$awb_minutes" "${grown_on_union[@]}" "train_manifest=$data/$six.jsonl" \
+# stage 27: voices like the two hardest held-out ones, flite's awb (dev's parametric male voice, now a training
+# voice; listed twice) and random espeak-ng variants with a long strong echo, added to stage 24's list
+# (train_lite7 / train_wide6); $voices_minutes minutes from stage 26's soup the same way, then soup the two
+voices_minutes=90; six=train_wide6; [ "$lite" = 0 ] || six=train_lite7; hopped=$last
+continue_stage 27 "$voices_minutes minutes more from stage 26's soup with flite's awb and echo voices added" \
+  "$hopped" "$exp-voices" 4 seed=23 "time_budget_minutes=$voices_minutes" "${grown_on_union[@]}" "train_manifest=$data/$six.jsonl" \
   lead_silence=0.5 trail_silence=0.5
 if run 27 && [ "$preset" = cpu ]; then soup "$last" "$hopped"; fi  # v24
 final=$last/model-avg$avg

@@ -22,6 +22,12 @@ voice, otherwise never speaks below 170 Hz, nor the male kal above 185 Hz).
     python recipes/synthetic/synthesize.py --text data/synthetic/text --out data/synthetic --hours 40 \
         --engine espeak --random-voices 300 --seed 1 --splits train --train-name train_vary
 
+``--echo LOW HIGH`` (with ``--random-voices``) gives each random voice a strong echo at a delay of LOW-HIGH ms
+(random_voices.py): the held-out RicishayMax variants' kind of speech, which the training variants have
+almost none of (run.sh stage 1, train_echo):
+    python recipes/synthetic/synthesize.py --text data/synthetic/text --out data/synthetic --hours 8 \
+        --engine espeak --random-voices 300 --echo 60 300 --seed 10 --splits train --train-name train_echo
+
 ``--engine festival`` speaks the training sentences with festival's English voices (training only; none is
 held out, and the default ``--engine all`` never draws them): ked, a male speaker no other engine has, kal as
 a festival diphone voice, and slt by HTS, a statistical parametric synthesizer like flite's held-out awb and
@@ -371,6 +377,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flite-f0", type=float, nargs=2, metavar=("LOW", "HIGH"),
                         help="flite voices' mean F0 drawn from LOW-HIGH Hz (default: kal/kal16 115-185, slt 170-230; "
                              "a wide range gives a female voice a male pitch and the reverse)")
+    parser.add_argument("--echo", type=float, nargs=2, metavar=("LOW", "HIGH"),
+                        help="with --random-voices: each voice gets a strong echo at a delay of LOW-HIGH ms")
     parser.add_argument("--voices", default="",
                         help="speak the training sentences with only these voices (comma-separated, as voices.json "
                              "names them, e.g. flite:awb); a dev voice is then a training voice too, a test voice "
@@ -396,6 +404,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--splits: unknown split {split!r} (dev, test, train)")
         if not (text / f"{split}.txt").is_file():
             parser.error(f"--text {text}: no {split}.txt (prepare_text.py, run.sh stage 0, writes it)")
+    if args.echo and not (args.random_voices and 0 < args.echo[0] <= args.echo[1]):
+        parser.error("--echo LOW HIGH: needs --random-voices, and 0 < LOW <= HIGH (ms)")
     if not 0 <= args.random_voices <= MAX_VOICES:
         parser.error(f"--random-voices {args.random_voices}: 1 to {MAX_VOICES} (espeak-ng lists at most 349 voices)")
     voices = voices_by_split()
@@ -403,7 +413,8 @@ def main(argv: list[str] | None = None) -> int:
     speakers = dict(voices)  # who speaks each split here; voices.json keeps the whole split
     espeak_path = ""
     if args.random_voices > 0 and "train" in splits:
-        root, names = make_random_voices(out, args.random_voices, variant_names(voices["train"]), args.seed)
+        root, names = make_random_voices(out, args.random_voices, variant_names(voices["train"]), args.seed,
+                                         args.echo and tuple(args.echo))
         espeak_path = str(root.resolve())
         speakers["train"] = [f"espeak:{n}" for n in names] + [v for v in voices["train"] if v.startswith("flite:")]
     if args.engine == "festival":
