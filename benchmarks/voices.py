@@ -49,13 +49,16 @@ def per_voice(errs: Path, manifest: Path) -> list[tuple[str, int, int, int]]:
     return sorted(((v, *t) for v, t in totals.items()), key=lambda r: -r[1] / max(r[2], 1))
 
 
-def probe(model_name: str | None, manifest: Path, voices: list[str], n: int, workers: int = 2) -> list[tuple[str, float, int]]:
-    """(voice, WER, reference words) of the model on the first n sentences of the manifest, spoken by each voice."""
+def probe(model_name: str | None, manifest: Path, voices: list[str], n: int, workers: int = 2,
+          espeak_path: str = "") -> list[tuple[str, float, int]]:
+    """(voice, WER, reference words) of the model on the first n sentences of the manifest, spoken by each voice
+    (espeak-ng variants from the data folder ``espeak_path`` where given)."""
     sentences = [json.loads(line)["text"] for line in manifest.read_text().splitlines()[:n]]
     with tempfile.TemporaryDirectory() as tmp:
         # the corpus builder's own plan, one voice at a time: every voice gets the same rates and pitches
         jobs = [job for k, voice in enumerate(voices)
-                for job in plan(sentences, [voice], "probe", float("inf"), Path(tmp), False, 0, name=f"probe{k}")]
+                for job in plan(sentences, [voice], "probe", float("inf"), Path(tmp), False, 0, name=f"probe{k}",
+                                espeak_path=espeak_path)]
         # all speech first: worker processes forked after torch has started its threads can hang
         records, errors = run_jobs(jobs, workers, "probe")
         if errors:
