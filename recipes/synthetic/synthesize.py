@@ -38,7 +38,7 @@ festvox-kallpc16k festvox-us-slt-hts.
 voice named here becomes a training voice too (dev's utterances by it are then no longer by an unseen voice;
 the test voices are refused, so test stays unseen). flite's awb, dev's parametric male voice, is the one
 training voice like test's rms (run.sh stage 1, train_awb):
-    python recipes/synthetic/synthesize.py --text data/synthetic/text --out data/synthetic --hours 5 \
+    python recipes/synthetic/synthesize.py --text data/synthetic/text --out data/synthetic --hours 10 \
         --voices flite:awb --seed 9 --splits train --train-name train_awb
 
 ``--engine piper`` speaks the training sentences with a neural voice, Piper's en_US-joe-medium, re-synthesized
