@@ -210,7 +210,7 @@ def test_run_sh_stage_24_keeps_a_soup_that_is_there(tmp_path):
     (v21 from v20) and chooses its hop on dev."""
     exp, bundled = tmp_path / "exp", tmp_path / "exp-continue20" / "model-avg5"
     bundled.mkdir(parents=True)
-    (bundled / "config.json").write_text(json.dumps({"model": {"hop_length": 128}}))  # as v23's
+    (bundled / "config.json").write_text(json.dumps({"model": {"hop_length": 128}}))  # as v24's
     train, last, soup, hop = _run_sh_calls(tmp_path, "--stage", 24, "--stop-stage", 25, "--exp", exp)
     assert train.startswith("train ") and f"init_from={bundled}" in train.split()
     assert "model.hop_length=128" in train.split()
