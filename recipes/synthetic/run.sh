@@ -9,7 +9,8 @@
 #   training stage (the cosine learning rate then anneals over the budget)
 #   --lite: stage 1 builds only what stages 24-27 need on a new machine that continues from the bundled model
 #   (train, dev, test, train_vary, train_flite_f0, train_awb, train_echo, and 3H/20 h each of festival's and
-#   Piper's voices; about 45 minutes on 2 cores instead of 2 hours), and stages 24 and 26 train on their list,
+#   Piper's voices; about 40 minutes on 2 cores instead of 2 hours: 37 for the sets before
+#   train_awb (2 minutes) and train_echo (1 minute) were added), and stages 24 and 26 train on their list,
 #   train_lite5, and stage 27 on train_lite7 (train_lite5 + train_awb twice + train_echo):
 #     bash recipes/synthetic/run.sh --stage 0 --stop-stage 1 --lite
 #     mkdir -p exp/synthetic-continue20/model-avg5
