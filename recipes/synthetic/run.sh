@@ -187,7 +187,6 @@ if run 1 && [ "$lite" = 1 ]; then
   again train_piper_lite "$(part 3/20)" --engine piper --seed 7
   relist train_piper_lite 2 3 | cat "$data"/{train,train_vary,train_flite_f0,train_festival,train_piper_lite}.jsonl - \
     > "$data/train_lite5.jsonl"
-  relist train_awb 2 | cat "$data"/{train_lite5,train_awb}.jsonl - "$data/train_echo.jsonl" > "$data/train_lite7.jsonl"
 elif run 1; then
   flite_hours=$(part 1/4); more_hours=$(part 3/4); more2_hours=$(part 2/5); flite2_hours=$(part 1/5)
   echo "stage 1: $flite_hours h supplement of flite speech"
@@ -224,7 +223,10 @@ elif run 1; then
   # core, so more hours cost more than this corpus's other engines together (speed perturbation, VTLP and
   # silence are drawn anew for each listing)
   relist train_piper 2 3 | cat "$data/train_wide4.jsonl" "$data/train_piper.jsonl" - > "$data/train_wide5.jsonl"
-  relist train_awb 2 | cat "$data"/{train_wide5,train_awb}.jsonl - "$data/train_echo.jsonl" > "$data/train_wide6.jsonl"
+fi
+five=train_wide5; six=train_wide6; [ "$lite" = 0 ] || { five=train_lite5; six=train_lite7; }  # stages 24, 26 / 27
+if run 1; then  # stage 27's list: stage 24's + awb twice + the echo voices
+  relist train_awb 2 | cat "$data/$five.jsonl" "$data/train_awb.jsonl" - "$data/train_echo.jsonl" > "$data/$six.jsonl"
 fi
 if run 2; then
   echo "stage 2: BPE tokenizer"
@@ -312,7 +314,6 @@ wide_stage 23 95 train_wide4 "95 minutes more from the soup of stages 21 and 22,
   lead_silence=0.5 trail_silence=0.5
 # stage 23's soup (v20); kept when it is there (the bundled v20 copied in, say: stage 23's checkpoints are gone)
 if run 24 && [ "$preset" = cpu ] && [ ! -d "$exp-continue20/model-avg$avg" ]; then soup "$exp-continue20" "$exp-continue19"; fi
-five=train_wide5; [ "$lite" = 0 ] || five=train_lite5
 wide_stage 24 95 "$five" "95 minutes more from the soup of stages 22 and 23, with the neural voice added" \
   lead_silence=0.5 trail_silence=0.5
 final=$last/model-avg$avg   # stage 25's model
@@ -326,22 +327,23 @@ if run 25; then
   fi
   asr tune-hop --model "$final" --manifest "$data/dev.jsonl" --threads 2 --save | tee "$last/hop-tuning.md"
 fi
+# souped_stage N DESCRIPTION OUT_EXP MINUTES SET SEED: stage N (cpu preset) from the model the chain has reached
+# ($last/model-avg$avg) for MINUTES the way of stage 24, on SET, at that model's hop (continue_from); then its
+# soup with that model
+souped_stage() {
+  local from=$last
+  continue_stage "$1" "$2" "$from" "$3" 4 "seed=$6" "time_budget_minutes=$4" "${grown_on_union[@]}" \
+    "train_manifest=$data/$5.jsonl" lead_silence=0.5 trail_silence=0.5
+  if run "$1" && [ "$preset" = cpu ]; then soup "$last" "$from"; fi
+}
 # stage 26: train at the hop stage 25 chose (a model trained at 10 ms and read at 8 ms has never seen 8 ms
-# frames; continue_from trains at the hop of the model it starts from), from stage 25's model for
-# $hop_minutes minutes the way of stage 24, then soup the two
-hop_minutes=90; chosen=$last
-continue_stage 26 "$hop_minutes minutes more at stage 25's hop from its model" "$chosen" "$exp-hop" 4 seed=22 \
-  "time_budget_minutes=$hop_minutes" "${grown_on_union[@]}" "train_manifest=$data/$five.jsonl" \
-  lead_silence=0.5 trail_silence=0.5
-if run 26 && [ "$preset" = cpu ]; then soup "$last" "$chosen"; fi  # v23
+# frames), from stage 25's model for 90 minutes, then soup the two (v23)
+souped_stage 26 "90 minutes more at stage 25's hop from its model" "$exp-hop" 90 "$five" 22
 # stage 27: voices like the two hardest held-out ones, flite's awb (dev's parametric male voice, now a training
 # voice; listed twice) and random espeak-ng variants with a long strong echo, added to stage 24's list
-# (train_lite7 / train_wide6); $voices_minutes minutes from stage 26's soup the same way, then soup the two
-voices_minutes=90; six=train_wide6; [ "$lite" = 0 ] || six=train_lite7; hopped=$last
-continue_stage 27 "$voices_minutes minutes more from stage 26's soup with flite's awb and echo voices added" \
-  "$hopped" "$exp-voices" 4 seed=23 "time_budget_minutes=$voices_minutes" "${grown_on_union[@]}" "train_manifest=$data/$six.jsonl" \
-  lead_silence=0.5 trail_silence=0.5
-if run 27 && [ "$preset" = cpu ]; then soup "$last" "$hopped"; fi  # v24
+# (train_lite7 / train_wide6); 90 minutes from stage 26's soup the same way, then soup the two (v24)
+souped_stage 27 "90 minutes more from stage 26's soup with flite's awb and echo voices added" "$exp-voices" 90 \
+  "$six" 23
 final=$last/model-avg$avg
 if run 28; then
   echo "stage 28: n-gram LM from $data/text/lm_train.txt, tuned on dev"
