@@ -47,7 +47,9 @@
 #               on again by flite's awb, dev's parametric male voice (synthesize.py --voices flite:awb: it
 #               becomes a training voice; test's rms, the one like it, stays unseen; train_awb), and
 #               $hours*2/5 h of them by 300 random espeak-ng variants with a strong echo 60-300 ms late
-#               (seed 10; train_echo); train_wide6 = train_wide5 + train_awb twice + train_echo
+#               (seed 10; train_echo); train_wide6 = train_wide5 + train_awb twice + train_echo; and for
+#               stage 28, $hours*3/2 h of the sentences after train_vary's by 300 more random variants (seed
+#               11; train_vary4); train_wide7 = train_wide6 + train_vary4
 #   2 tokenizer BPE on the training transcripts (of the main corpus)
 #   3 train     asr train (resumes from the newest checkpoint if one exists); gpu: on train_full.jsonl
 #   4 continue  5 more epochs from the stage-3 averaged model, fresh schedule (conf/cpu_small_continue.yaml)
@@ -112,15 +114,19 @@
 #               v23), float16
 #  27 voices    (cpu preset) 90 minutes more from stage 26's soup the same way, on train_wide6 (+ flite's awb and
 #               the echo voices; --lite: train_lite7) -> $EXP-voices; then its last $AVG checkpoints averaged, and that and stage 26's soup
-#               weight for weight, float16
-#  28 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
-#  29 evaluate  greedy, beam and beam+LM WER/CER on dev and test, and greedy and beam+LM with test-time VTLN
-#               (--vtln) -> $EXP-voices/eval/ (gpu: $EXP/eval/), RESULTS table
-#  30 export    the averaged model + LM -> pretrained/$NAME, with example recordings by held-out voices
+#               weight for weight (the bundled v24), float16
+#  28 fresh     (cpu preset) 90 minutes more from stage 27's soup the same way, on train_wide7 (+ train_vary4;
+#               --lite: train_lite8, the first list of --lite's with the training sentences after train_vary's)
+#               -> $EXP-fresh; then its last $AVG checkpoints averaged, and that and stage 27's soup weight
+#               for weight, float16
+#  29 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
+#  30 evaluate  greedy, beam and beam+LM WER/CER on dev and test, and greedy and beam+LM with test-time VTLN
+#               (--vtln) -> $EXP-fresh/eval/ (gpu: $EXP/eval/), RESULTS table
+#  31 export    the averaged model + LM -> pretrained/$NAME, with example recordings by held-out voices
 # Needs: apt-get install espeak-ng flite festival festvox-kdlpc16k festvox-kallpc16k festvox-us-slt-hts
 set -euo pipefail
 
-stage=0; stop_stage=30; hours=20; text_dir=../shared/corpus/books; preset=cpu; budget=""; train_opts=""
+stage=0; stop_stage=31; hours=20; text_dir=../shared/corpus/books; preset=cpu; budget=""; train_opts=""
 data=data/synthetic; exp=""; conf=""
 conf2=recipes/synthetic/conf/cpu_small_continue.yaml
 avg=5; name=conformer-ctc-synthetic; jobs=""; lite=0
@@ -142,7 +148,7 @@ case "$preset" in
        train_set=$data/train_full.jsonl;;
   *) echo "--preset: cpu or gpu, not $preset" >&2; exit 2;;
 esac
-last=$exp  # the experiment stages 25-30 work on; the cpu chain's continue_stage calls move it to their OUT_EXP
+last=$exp  # the experiment stages 25-31 work on; the cpu chain's continue_stage calls move it to their OUT_EXP
 read -r -a extra <<< "$train_opts"   # extra overrides of every training stage, last so that they win
 [ -z "$budget" ] || extra+=("time_budget_minutes=$budget")
 run() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
@@ -181,6 +187,8 @@ if run 1; then
   echo "stage 1: $(part 1/2) h by flite's awb (dev's parametric male voice) and $(part 2/5) h by echo voices, for stage 27"
   again train_awb "$(part 1/2)" --voices flite:awb --seed 9
   again train_echo "$(part 2/5)" --engine espeak --random-voices 300 --echo 60 300 --seed 10
+  echo "stage 1: $vary_hours h by 300 more random espeak-ng variants (seed 11), sentences after train_vary's, for stage 28"
+  supplement train_vary4 "$vary_hours" train_vary --engine espeak --random-voices 300 --seed 11
 fi
 if run 1 && [ "$lite" = 1 ]; then
   again train_festival "$(part 3/20)" --engine festival --seed 5  # the first 3/8 of stage 1's (the same draws)
@@ -224,9 +232,12 @@ elif run 1; then
   # silence are drawn anew for each listing)
   relist train_piper 2 3 | cat "$data/train_wide4.jsonl" "$data/train_piper.jsonl" - > "$data/train_wide5.jsonl"
 fi
-five=train_wide5; six=train_wide6; [ "$lite" = 0 ] || { five=train_lite5; six=train_lite7; }  # stages 24, 26 / 27
-if run 1; then  # stage 27's list: stage 24's + awb twice + the echo voices
+# the lists of stages 24 and 26 / 27 / 28
+five=train_wide5; six=train_wide6; seven=train_wide7
+[ "$lite" = 0 ] || { five=train_lite5; six=train_lite7; seven=train_lite8; }
+if run 1; then  # stage 27's list: stage 24's + awb twice + the echo voices; stage 28's: that + train_vary4
   relist train_awb 2 | cat "$data/$five.jsonl" "$data/train_awb.jsonl" - "$data/train_echo.jsonl" > "$data/$six.jsonl"
+  cat "$data/$six.jsonl" "$data/train_vary4.jsonl" > "$data/$seven.jsonl"
 fi
 if run 2; then
   echo "stage 2: BPE tokenizer"
@@ -252,7 +263,7 @@ continue_from() {
     "${@:4}" "${extra[@]}" --resume
 }
 # continue_stage N DESCRIPTION SRC_EXP OUT_EXP EPOCHS [KEY=VALUE...]: stage N (cpu preset) = continue_from;
-# the cpu chain's last OUT_EXP becomes $last, the experiment that stages 25-30 average, evaluate and export
+# the cpu chain's last OUT_EXP becomes $last, the experiment that stages 25-31 average, evaluate and export
 continue_stage() {
   local n=$1 what=$2; shift 2
   if [ "$preset" = cpu ]; then last=$2; fi
@@ -344,14 +355,20 @@ souped_stage 26 "90 minutes more at stage 25's hop from its model" "$exp-hop" 90
 # (train_lite7 / train_wide6); 90 minutes from stage 26's soup the same way, then soup the two (v24)
 souped_stage 27 "90 minutes more from stage 26's soup with flite's awb and echo voices added" "$exp-voices" 90 \
   "$six" 23
+# stage 28: 300 more random espeak-ng variants (seed 11) reading the sentences after train_vary's, added to
+# stage 27's list (train_lite8 / train_wide7): --lite's lists held only the first ~35% of the training
+# sentences (the ones train_vary reads), so this brings the rest of the text back as well as new voices;
+# 90 minutes from stage 27's soup the same way, then soup the two (v25)
+souped_stage 28 "90 minutes more from stage 27's soup with 300 more random voices on the sentences after train_vary's" \
+  "$exp-fresh" 90 "$seven" 24
 final=$last/model-avg$avg
-if run 28; then
-  echo "stage 28: n-gram LM from $data/text/lm_train.txt, tuned on dev"
+if run 29; then
+  echo "stage 29: n-gram LM from $data/text/lm_train.txt, tuned on dev"
   asr lm build --text "$data/text/lm_train.txt" --order 3 --prune 0 1 1 --out "$final/lm"
   asr lm tune --model "$final" --manifest "$data/dev.jsonl" --save | tee "$last/lm-tuning.md"
 fi
-if run 29; then
-  echo "stage 29: evaluate greedy / beam / beam+LM, and greedy / beam+LM with test-time VTLN"
+if run 30; then
+  echo "stage 30: evaluate greedy / beam / beam+LM, and greedy / beam+LM with test-time VTLN"
   ev=$last/eval
   for set in dev test; do
     asr evaluate --model "$final" --manifest "$data/$set.jsonl" --output-dir "$ev/greedy" --threads 2
@@ -362,8 +379,8 @@ if run 29; then
   done
   python recipes/common/wer_table.py "$ev" --out "$ev/results.md"
 fi
-if run 30; then
-  echo "stage 30: export to pretrained/$name"
+if run 31; then
+  echo "stage 31: export to pretrained/$name"
   mkdir -p "pretrained/$name"   # README.md and examples/ there are kept
   rm -rf "pretrained/$name/lm"
   cp -r "$final"/* "pretrained/$name/"
