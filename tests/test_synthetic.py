@@ -138,10 +138,10 @@ def test_run_sh_presets():
                          capture_output=True, text=True, timeout=60)
     assert gpu.returncode == 0, gpu.stderr
     assert [f"stage {n}: skipped (cpu preset only)" for n in range(4, 25)] == gpu.stdout.splitlines()
-    later = subprocess.run(["bash", str(RECIPE / "run.sh"), "--preset", "gpu", "--stage", "26", "--stop-stage", "27"],
+    later = subprocess.run(["bash", str(RECIPE / "run.sh"), "--preset", "gpu", "--stage", "26", "--stop-stage", "28"],
                            capture_output=True, text=True, timeout=60)
     assert later.returncode == 0, later.stderr
-    assert later.stdout == "stage 26: skipped (cpu preset only)\nstage 27: skipped (cpu preset only)\n"
+    assert later.stdout.splitlines() == [f"stage {n}: skipped (cpu preset only)" for n in (26, 27, 28)]
     bad = subprocess.run(["bash", str(RECIPE / "run.sh"), "--preset", "tpu"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--preset: cpu or gpu, not tpu" in bad.stderr
 
@@ -235,47 +235,60 @@ def test_run_sh_stage_26_trains_at_the_hop_stage_25_chose(tmp_path):
 
 
 @pytest.mark.parametrize("lite", [False, True])
-def test_run_sh_stage_27_adds_awb_and_echo_voices_to_stage_26s_soup(tmp_path, lite):
-    """Stage 27 trains from stage 26's soup at its hop on the list with flite's awb and the echo voices
-    (train_lite7 with --lite, else train_wide6), soups its checkpoint average with stage 26's soup, and stages
-    28-30 work on that."""
-    exp, hopped = tmp_path / "exp", tmp_path / "exp-hop" / "model-avg5"
-    hopped.mkdir(parents=True)
-    (hopped / "config.json").write_text(json.dumps({"model": {"hop_length": 128}}))
-    train, last, soup, lm, tune = _run_sh_calls(tmp_path, "--stage", 27, "--stop-stage", 28, "--exp", exp,
-                                                *(["--lite"] if lite else []))
+@pytest.mark.parametrize("stage, source, out, lists, seed", [
+    (27, "hop", "voices", ("train_lite7", "train_wide6"), 23),  # + flite's awb and the echo voices
+    (28, "voices", "fresh", ("train_lite8", "train_wide7"), 24),  # + train_vary4
+])
+def test_run_sh_souped_stages_train_from_the_last_soup(tmp_path, lite, stage, source, out, lists, seed):
+    """Stages 27 and 28 each train from the soup the stage before made, at its hop, on their own list
+    (--lite: the lite one), soup their checkpoint average with it; stage 29's LM and its tuning work on
+    stage 28's soup."""
+    exp, before = tmp_path / "exp", tmp_path / f"exp-{source}" / "model-avg5"
+    before.mkdir(parents=True)
+    (before / "config.json").write_text(json.dumps({"model": {"hop_length": 128}}))
+    calls = _run_sh_calls(tmp_path, "--stage", stage, "--stop-stage", 29, "--exp", exp, *(["--lite"] if lite else []))
+    train, last, soup = calls[:3]
     args = train.split()
-    assert f"init_from={hopped}" in args and f"out_dir={exp}-voices" in args and "model.hop_length=128" in args
-    assert f"train_manifest=data/synthetic/{'train_lite7' if lite else 'train_wide6'}.jsonl" in args
-    assert "time_budget_minutes=90" in args and "seed=23" in args
-    assert last == f"average {exp}-voices --last 5 --out {exp}-voices/model-last5"
-    assert soup == f"average --models {hopped} {exp}-voices/model-last5 --out {exp}-voices/model-avg5 --half"
-    assert lm.startswith("lm build ") and lm.endswith(f"--out {exp}-voices/model-avg5/lm")
-    assert tune.startswith(f"lm tune --model {exp}-voices/model-avg5 ")
+    assert f"init_from={before}" in args and f"out_dir={exp}-{out}" in args and "model.hop_length=128" in args
+    assert f"train_manifest=data/synthetic/{lists[0] if lite else lists[1]}.jsonl" in args
+    assert "time_budget_minutes=90" in args and f"seed={seed}" in args
+    assert last == f"average {exp}-{out} --last 5 --out {exp}-{out}/model-last5"
+    assert soup == f"average --models {before} {exp}-{out}/model-last5 --out {exp}-{out}/model-avg5 --half"
+    lm, tune = calls[-2:]
+    assert lm.startswith("lm build ") and lm.endswith(f"--out {exp}-fresh/model-avg5/lm")
+    assert tune.startswith(f"lm tune --model {exp}-fresh/model-avg5 ")
+    assert len(calls) == (3 if stage == 28 else 6) + 2
 
 
 def test_run_sh_lite_builds_and_trains_on_what_stage_24_needs(tmp_path):
     """--lite: stage 1 speaks only the sets stage 24 lists in train_lite5 (Piper's three times, under new ids)
-    and stage 27 in train_lite7 (train_lite5 + awb twice + the echo voices), each from the first training sentence on; stage 24
+    and stage 27 in train_lite7 (train_lite5 + awb twice + the echo voices), each from the first training sentence
+    on, and stage 28's train_vary4 (the sentences after train_vary's) for train_lite8 (train_lite7 + it); stage 24
     trains on train_lite5 for the --budget asked."""
     data, exp = tmp_path / "data", tmp_path / "exp"
     (tmp_path / "exp-continue20" / "model-avg5").mkdir(parents=True)
     calls = _run_sh_calls(tmp_path, "--stage", 1, "--stop-stage", 24, "--lite", "--hours", 20, "--data", data,
                           "--exp", exp, "--budget", 60)
-    synth, train = calls[:7], calls[-1]  # stage 1's calls; stage 24's `asr train` (stages 2-23 ran in between)
+    synth, train = calls[:8], calls[-1]  # stage 1's calls; stage 24's `asr train` (stages 2-23 ran in between)
     assert synth[0].endswith("--hours 20 --jobs 2") and "--splits" not in synth[0]  # train, dev and test
     names = [call.split("--train-name ")[1].split()[0] for call in synth[1:]]
-    assert names == ["train_vary", "train_flite_f0", "train_awb", "train_echo", "train_festival", "train_piper_lite"]
+    assert names == ["train_vary", "train_flite_f0", "train_awb", "train_echo", "train_vary4", "train_festival",
+                     "train_piper_lite"]
     assert "--hours 10.0 " in synth[3] and "--voices flite:awb --seed 9" in synth[3]
     assert "--hours 8.0 " in synth[4] and "--random-voices 300 --echo 60 300 --seed 10" in synth[4]
-    assert "--hours 3.0 " in synth[5] and "--engine festival --seed 5" in synth[5]
-    assert "--hours 3.0 " in synth[6] and "--engine piper --seed 7" in synth[6] and "--start" not in synth[6]
+    assert "--hours 30.0 " in synth[5] and "--start next --after train_vary " in synth[5]
+    assert synth[5].endswith("--random-voices 300 --seed 11")
+    assert "--hours 3.0 " in synth[6] and "--engine festival --seed 5" in synth[6]
+    assert "--hours 3.0 " in synth[7] and "--engine piper --seed 7" in synth[7] and "--start" not in synth[7]
     ids = [json.loads(line)["id"] for line in (data / "train_lite5.jsonl").read_text().splitlines()]
     five = ["train-0", "train_vary-0", "train_flite_f0-0", "train_festival-0", "train_piper_lite-0",
             "train_piper_lite2-0", "train_piper_lite3-0"]
     assert ids == five
     ids = [json.loads(line)["id"] for line in (data / "train_lite7.jsonl").read_text().splitlines()]
-    assert ids == [*five, "train_awb-0", "train_awb2-0", "train_echo-0"]
+    seven = [*five, "train_awb-0", "train_awb2-0", "train_echo-0"]
+    assert ids == seven
+    ids = [json.loads(line)["id"] for line in (data / "train_lite8.jsonl").read_text().splitlines()]
+    assert ids == [*seven, "train_vary4-0"]
     args = train.split()
     assert f"train_manifest={data}/train_lite5.jsonl" in args and f"init_from={exp}-continue20/model-avg5" in args
     assert f"out_dir={exp}-continue21" in args
@@ -457,3 +470,27 @@ def test_voices_benchmark_adds_a_row_without_the_voices_named(tmp_path):
     lines = out.stdout.splitlines()
     assert lines[2] == "| flite:c | 100.0% | 5 | 1 |" and lines[4] == "| flite:a | 10.0% | 10 | 1 |"
     assert lines[-1] == "| all but flite:c | 20.00% (4 errors) | 20 | 2 |"
+
+
+def test_text_coverage_counts_unseen_words_and_their_errors(tmp_path):
+    """benchmarks/text_coverage.py: evaluation words no training sentence holds, per source and together, and
+    with an errs-SET.tsv how many seen and unseen reference words were substituted or deleted."""
+    (tmp_path / "train.jsonl").write_text(json.dumps({"id": "t0", "text": "the cat sat"}) + "\n")
+    (tmp_path / "more.txt").write_text("A DOG RAN\n")
+    (tmp_path / "eval.jsonl").write_text("".join(json.dumps({"id": f"e{i}", "text": t}) + "\n"
+                                                 for i, t in enumerate(["THE DOG SAT", "A ZEBRA"])))
+    (tmp_path / "errs.tsv").write_text("id\terrors\tref_words\twer\tref\thyp\n"
+                                       "e0\t1\t3\t33.3\tTHE DOG SAT\tTHE DOGS SAT\ne1\t2\t2\t100.0\tA ZEBRA\tA SEE BRA\n")
+    out = subprocess.run([sys.executable, RECIPE.parent.parent / "benchmarks" / "text_coverage.py", "--train",
+                          tmp_path / "train.jsonl", tmp_path / "more.txt", "--eval", tmp_path / "eval.jsonl",
+                          "--errs", tmp_path / "errs.tsv"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    rows = [line for line in out.stdout.splitlines() if line.startswith("| ")]
+    assert rows[1].endswith("| 1 | 3 | 3 (60.00%) |")  # train.jsonl: DOG, A, ZEBRA unseen
+    assert rows[2].endswith("| 1 | 3 | 3 (60.00%) |")  # more.txt: THE, SAT, ZEBRA
+    assert rows[3] == "| all together | 2 | 6 | 1 (20.00%) |"
+    assert rows[5] == "| seen | 4 | 1 (25.0%) |" and rows[6] == "| unseen | 1 | 1 (100.0%) |"
+    assert out.stdout.rstrip().endswith("1 insertions besides")
+    missing = subprocess.run([sys.executable, RECIPE.parent.parent / "benchmarks" / "text_coverage.py", "--train",
+                              tmp_path / "nope.txt", "--eval", tmp_path / "eval.jsonl"], capture_output=True, text=True)
+    assert missing.returncode == 2 and "no such file" in missing.stderr and "Traceback" not in missing.stderr

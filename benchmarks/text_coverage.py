@@ -1,0 +1,98 @@
+"""How much of an evaluation set's text the training transcripts cover, and what the uncovered words cost.
+
+A CTC model with a small BPE vocabulary can spell a word it never heard, but a word whose spelling it has
+never been trained on is harder than one it has. For training manifests (or plain text files, one sentence a
+line) and an evaluation manifest this prints:
+
+1. per training source and all together: sentences (distinct), distinct words, and the evaluation words (running
+   words) that none of the sources' sentences holds ("unseen");
+2. with ``--errs`` (the errs-SET.tsv `asr evaluate` wrote for this evaluation set): for the reference words
+   that were seen and those that were not, how many the hypothesis got wrong (substituted or deleted, from the
+   word alignment; insertions belong to no reference word and are counted apart).
+
+Usage: python benchmarks/text_coverage.py --train data/synthetic/train_lite7.jsonl [data/synthetic/text/train.txt]
+       --eval data/synthetic/test.jsonl [--errs exp/synthetic-voices/eval/greedy/errs-test.tsv]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from asr.metrics import score  # noqa: E402
+from asr.tokenizer import normalize_text  # noqa: E402
+
+
+def sentences(path: Path) -> set[str]:
+    """The distinct normalized sentences of a manifest (.jsonl: its "text" fields) or a text file."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    if path.suffix == ".jsonl":
+        lines = [json.loads(line)["text"] for line in lines if line.strip()]
+    return {normalize_text(line) for line in lines if line.strip()}
+
+
+def words_of(texts: set[str]) -> set[str]:
+    return {word for text in texts for word in text.split()}
+
+
+def error_split(errs: Path, seen: set[str]) -> dict[str, list[int]]:
+    """{"seen" / "unseen": [reference words, of them substituted or deleted], "insertions": [count]}."""
+    with open(errs, encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    report = score([r["id"] for r in rows], [r["ref"] for r in rows], [r["hyp"] or "" for r in rows])
+    split = {"seen": [0, 0], "unseen": [0, 0], "insertions": [0]}
+    for utterance in report.utterances:
+        for op, ref, _ in utterance.alignment:
+            if op == "I":
+                split["insertions"][0] += 1
+                continue
+            counts = split["seen" if ref in seen else "unseen"]
+            counts[0] += 1
+            counts[1] += op != "="
+    return split
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--train", type=Path, nargs="+", required=True, help="training manifests or text files")
+    parser.add_argument("--eval", type=Path, required=True, help="the evaluation manifest")
+    parser.add_argument("--errs", type=Path, default=None, help="errs-SET.tsv of `asr evaluate` on --eval")
+    args = parser.parse_args()
+    for path in [*args.train, args.eval, *([args.errs] if args.errs else [])]:
+        if not path.is_file():
+            parser.error(f"no such file: {path}")
+    evaluation = [w for line in args.eval.read_text(encoding="utf-8").splitlines() if line.strip()
+                  for w in normalize_text(json.loads(line)["text"]).split()]
+    print(f"{len(evaluation)} words in {args.eval}\n")
+    print("| training text | sentences | distinct words | unseen evaluation words |")
+    print("|---|---:|---:|---:|")
+    everything: set[str] = set()
+    for path in args.train:
+        texts = sentences(path)
+        everything |= texts
+        vocabulary = words_of(texts)
+        unseen = sum(w not in vocabulary for w in evaluation)
+        print(f"| {path} | {len(texts)} | {len(vocabulary)} | {unseen} ({100 * unseen / len(evaluation):.2f}%) |")
+    vocabulary = words_of(everything)
+    if len(args.train) > 1:
+        unseen = sum(w not in vocabulary for w in evaluation)
+        print(f"| all together | {len(everything)} | {len(vocabulary)} | {unseen} "
+              f"({100 * unseen / len(evaluation):.2f}%) |")
+    if args.errs:
+        split = error_split(args.errs, vocabulary)
+        print(f"\n{args.errs}, words seen in all the training text given or not:\n")
+        print("| reference words | words | substituted or deleted |")
+        print("|---|---:|---:|")
+        for name in ("seen", "unseen"):
+            words, wrong = split[name]
+            print(f"| {name} | {words} | {wrong} ({100 * wrong / max(words, 1):.1f}%) |")
+        print(f"\n{split['insertions'][0]} insertions besides")
+
+
+if __name__ == "__main__":
+    main()
