@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# The figures of the bundled model's card beyond run.sh stage 29's WER table, for a model directory.
+# The figures of the bundled model's card beyond run.sh stage 30's WER table, for a model directory.
 #
-# Usage (from the repository root, inside the project's venv, after run.sh stages 0-29):
+# Usage (from the repository root, inside the project's venv, after run.sh stages 0-30):
 #   bash recipes/synthetic/measure.sh MODEL_DIR EVAL_DIR OUT_DIR [DATA]
 #   e.g. bash recipes/synthetic/measure.sh exp/synthetic-continue21/model-avg5 exp/synthetic-continue21/eval \
 #          exp/measure/v21
-# EVAL_DIR is stage 29's output (its greedy errs-dev.tsv and errs-test.tsv); DATA defaults to data/synthetic.
+# EVAL_DIR is stage 30's output (its greedy errs-dev.tsv and errs-test.tsv); DATA defaults to data/synthetic.
 # Writes into OUT_DIR:
 #   voices-test.md, voices-dev.md  WER per held-out voice (benchmarks/voices.py); voices-test.md also has the
 #                                  neural engine (piper:joe) and festival's voices reading 60 test sentences,
 #                                  voices-dev.md a row for dev without flite's awb (trained on since stage 27)
+#   text-coverage.md               test words no training sentence (text/train.txt) holds, and the greedy
+#                                  errors on them and on the rest (benchmarks/text_coverage.py)
 #   train-*/                       `asr evaluate` on the first 300 utterances of training sets, as trained on
 #                                  (TRAIN_SETS, default train_union train_vary train_festival train_piper;
 #                                  a set not built is skipped)
@@ -28,6 +30,8 @@ python benchmarks/voices.py --errs "$ev/greedy/errs-test.tsv" --manifest "$data/
   --probe piper:joe festival:ked_diphone festival:kal_diphone festival:cmu_us_slt_arctic_hts > "$out/voices-test.md"
 python benchmarks/voices.py --errs "$ev/greedy/errs-dev.tsv" --manifest "$data/dev.jsonl" --without flite:awb \
   > "$out/voices-dev.md"  # awb: a training voice since stage 27
+python benchmarks/text_coverage.py --train "$data/text/train.txt" --eval "$data/test.jsonl" \
+  --errs "$ev/greedy/errs-test.tsv" > "$out/text-coverage.md"
 for set in ${TRAIN_SETS:-train_union train_vary train_festival train_piper}; do
   [ -f "$data/$set.jsonl" ] || { echo "measure.sh: no $data/$set.jsonl, skipped" >&2; continue; }
   head -300 "$data/$set.jsonl" | sed "s#\"audio\": \"#\"audio\": \"$PWD/$data/#" > "$out/$set-300.jsonl"

@@ -7,15 +7,16 @@
 #   --train-opts "KEY=VALUE ...": extra `asr train` overrides for every training stage (e.g. to run a stage on
 #   a GPU: "batch_seconds=600 lr=0.001 amp=true num_workers=14"); --budget MINUTES: wall-time limit of each
 #   training stage (the cosine learning rate then anneals over the budget)
-#   --lite: stage 1 builds only what stages 24-27 need on a new machine that continues from the bundled model
-#   (train, dev, test, train_vary, train_flite_f0, train_awb, train_echo, and 3H/20 h each of festival's and
-#   Piper's voices; about 40 minutes on 2 cores instead of 2 hours: 37 for the sets before
-#   train_awb (2 minutes) and train_echo (1 minute) were added), and stages 24 and 26 train on their list,
-#   train_lite5, and stage 27 on train_lite7 (train_lite5 + train_awb twice + train_echo):
+#   --lite: stage 1 builds only what stages 24-28 need on a new machine that continues from the bundled model
+#   (train, dev, test, train_vary, train_flite_f0, train_awb, train_echo, train_vary4, and 3H/20 h each of
+#   festival's and Piper's voices; about 45 minutes on 2 cores instead of 2 hours: 37 for the sets before
+#   train_awb (2 minutes), train_echo (1 minute) and train_vary4 (5 minutes) were added), and stages 24 and
+#   26 train on their list, train_lite5, stage 27 on train_lite7 (train_lite5 + train_awb twice + train_echo)
+#   and stage 28 on train_lite8 (train_lite7 + train_vary4):
 #     bash recipes/synthetic/run.sh --stage 0 --stop-stage 1 --lite
 #     mkdir -p exp/synthetic-continue20/model-avg5
 #     cp pretrained/conformer-ctc-synthetic/{config.json,model.safetensors,tokenizer.model} exp/synthetic-continue20/model-avg5/
-#     bash recipes/synthetic/run.sh --stage 24 --stop-stage 29 --lite --budget 60
+#     bash recipes/synthetic/run.sh --stage 24 --stop-stage 30 --lite --budget 60
 #
 # Presets: cpu (default) is the chain of runs below (stages 3-24: a 3.1 M-parameter model, grown to 6.0 M in stage 11); gpu trains
 # conf/gpu.yaml (8.9 M parameters) once, from scratch, on all of train_full.jsonl for --budget minutes of
