@@ -85,7 +85,7 @@ def main() -> None:
               f"({100 * unseen / len(evaluation):.2f}%) |")
     if args.errs:
         split = error_split(args.errs, vocabulary)
-        print(f"\n{args.errs}, words seen in all the training text given or not:\n")
+        print(f"\n{args.errs}: reference words the training text given holds (seen) and does not (unseen):\n")
         print("| reference words | words | substituted or deleted |")
         print("|---|---:|---:|")
         for name in ("seen", "unseen"):
