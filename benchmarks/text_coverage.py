@@ -28,12 +28,26 @@ from asr.metrics import score  # noqa: E402
 from asr.tokenizer import normalize_text  # noqa: E402
 
 
-def sentences(path: Path) -> set[str]:
-    """The distinct normalized sentences of a manifest (.jsonl: its "text" fields) or a text file."""
+def texts(path: Path) -> list[str]:
+    """The normalized sentences of a manifest (.jsonl: its "text" fields) or a text file, in order; ValueError
+    naming the file and line for a manifest line that is not a JSON object with a "text" string."""
     lines = path.read_text(encoding="utf-8").splitlines()
-    if path.suffix == ".jsonl":
-        lines = [json.loads(line)["text"] for line in lines if line.strip()]
-    return {normalize_text(line) for line in lines if line.strip()}
+    out = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        if path.suffix == ".jsonl":
+            try:
+                line = json.loads(line)["text"]
+                assert isinstance(line, str)
+            except (json.JSONDecodeError, KeyError, TypeError, AssertionError):
+                raise ValueError(f'{path}:{number}: not a JSON object with a "text" string') from None
+        out.append(normalize_text(line))
+    return out
+
+
+def sentences(path: Path) -> set[str]:
+    return set(texts(path))
 
 
 def words_of(texts: set[str]) -> set[str]:
@@ -43,7 +57,10 @@ def words_of(texts: set[str]) -> set[str]:
 def error_split(errs: Path, seen: set[str]) -> dict[str, list[int]]:
     """{"seen" / "unseen": [reference words, of them substituted or deleted], "insertions": [count]}."""
     with open(errs, encoding="utf-8", newline="") as f:
-        rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+        reader = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+        if not {"id", "ref", "hyp"} <= set(reader.fieldnames or []):
+            raise ValueError(f"{errs}:1: not an errs-SET.tsv of `asr evaluate` (no id, ref and hyp columns)")
+        rows = list(reader)
     report = score([r["id"] for r in rows], [r["ref"] for r in rows], [r["hyp"] or "" for r in rows])
     split = {"seen": [0, 0], "unseen": [0, 0], "insertions": [0]}
     for utterance in report.utterances:
@@ -57,27 +74,20 @@ def error_split(errs: Path, seen: set[str]) -> dict[str, list[int]]:
     return split
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--train", type=Path, nargs="+", required=True, help="training manifests or text files")
-    parser.add_argument("--eval", type=Path, required=True, help="the evaluation manifest")
-    parser.add_argument("--errs", type=Path, default=None, help="errs-SET.tsv of `asr evaluate` on --eval")
-    args = parser.parse_args()
-    for path in [*args.train, args.eval, *([args.errs] if args.errs else [])]:
-        if not path.is_file():
-            parser.error(f"no such file: {path}")
-    evaluation = [w for line in args.eval.read_text(encoding="utf-8").splitlines() if line.strip()
-                  for w in normalize_text(json.loads(line)["text"]).split()]
+def report(args: argparse.Namespace) -> None:
+    evaluation = [word for text in texts(args.eval) for word in text.split()]
+    if not evaluation:
+        raise ValueError(f"{args.eval}: no words to evaluate")
     print(f"{len(evaluation)} words in {args.eval}\n")
     print("| training text | sentences | distinct words | unseen evaluation words |")
     print("|---|---:|---:|---:|")
     everything: set[str] = set()
     for path in args.train:
-        texts = sentences(path)
-        everything |= texts
-        vocabulary = words_of(texts)
+        known = sentences(path)
+        everything |= known
+        vocabulary = words_of(known)
         unseen = sum(w not in vocabulary for w in evaluation)
-        print(f"| {path} | {len(texts)} | {len(vocabulary)} | {unseen} ({100 * unseen / len(evaluation):.2f}%) |")
+        print(f"| {path} | {len(known)} | {len(vocabulary)} | {unseen} ({100 * unseen / len(evaluation):.2f}%) |")
     vocabulary = words_of(everything)
     if len(args.train) > 1:
         unseen = sum(w not in vocabulary for w in evaluation)
@@ -92,6 +102,22 @@ def main() -> None:
             words, wrong = split[name]
             print(f"| {name} | {words} | {wrong} ({100 * wrong / max(words, 1):.1f}%) |")
         print(f"\n{split['insertions'][0]} insertions besides")
+
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--train", type=Path, nargs="+", required=True, help="training manifests or text files")
+    parser.add_argument("--eval", type=Path, required=True, help="the evaluation manifest")
+    parser.add_argument("--errs", type=Path, default=None, help="errs-SET.tsv of `asr evaluate` on --eval")
+    args = parser.parse_args()
+    for path in [*args.train, args.eval, *([args.errs] if args.errs else [])]:
+        if not path.is_file():
+            parser.error(f"no such file: {path}")
+    try:
+        report(args)
+    except ValueError as error:
+        parser.error(str(error))
 
 
 if __name__ == "__main__":

@@ -474,7 +474,8 @@ def test_voices_benchmark_adds_a_row_without_the_voices_named(tmp_path):
 
 def test_text_coverage_counts_unseen_words_and_their_errors(tmp_path):
     """benchmarks/text_coverage.py: evaluation words no training sentence holds, per source and together, and
-    with an errs-SET.tsv how many seen and unseen reference words were substituted or deleted."""
+    with an errs-SET.tsv how many seen and unseen reference words were substituted or deleted; a missing file or
+    a manifest line without text is a clear error naming it."""
     (tmp_path / "train.jsonl").write_text(json.dumps({"id": "t0", "text": "the cat sat"}) + "\n")
     (tmp_path / "more.txt").write_text("A DOG RAN\n")
     (tmp_path / "eval.jsonl").write_text("".join(json.dumps({"id": f"e{i}", "text": t}) + "\n"
@@ -494,3 +495,8 @@ def test_text_coverage_counts_unseen_words_and_their_errors(tmp_path):
     missing = subprocess.run([sys.executable, RECIPE.parent.parent / "benchmarks" / "text_coverage.py", "--train",
                               tmp_path / "nope.txt", "--eval", tmp_path / "eval.jsonl"], capture_output=True, text=True)
     assert missing.returncode == 2 and "no such file" in missing.stderr and "Traceback" not in missing.stderr
+    (tmp_path / "bad.jsonl").write_text(json.dumps({"id": "t0", "text": "A CAT"}) + "\n" + json.dumps({"id": "t1"}) + "\n")
+    bad = subprocess.run([sys.executable, RECIPE.parent.parent / "benchmarks" / "text_coverage.py", "--train",
+                          tmp_path / "bad.jsonl", "--eval", tmp_path / "eval.jsonl"], capture_output=True, text=True)
+    assert bad.returncode == 2 and f'{tmp_path / "bad.jsonl"}:2: not a JSON object' in bad.stderr
+    assert "Traceback" not in bad.stderr
