@@ -20,6 +20,7 @@ import argparse
 import csv
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -54,24 +55,25 @@ def words_of(texts: set[str]) -> set[str]:
     return {word for text in texts for word in text.split()}
 
 
-def error_split(errs: Path, seen: set[str]) -> dict[str, list[int]]:
-    """{"seen" / "unseen": [reference words, of them substituted or deleted], "insertions": [count]}."""
+def error_split(errs: Path, seen: set[str]) -> Counter:
+    """Counts of reference words "seen" / "unseen" (in ``seen`` or not), of them substituted or deleted
+    ("seen wrong" / "unseen wrong"), and of "insertions"."""
     with open(errs, encoding="utf-8", newline="") as f:
         reader = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
         if not {"id", "ref", "hyp"} <= set(reader.fieldnames or []):
             raise ValueError(f"{errs}:1: not an errs-SET.tsv of `asr evaluate` (no id, ref and hyp columns)")
         rows = list(reader)
     report = score([r["id"] for r in rows], [r["ref"] for r in rows], [r["hyp"] or "" for r in rows])
-    split = {"seen": [0, 0], "unseen": [0, 0], "insertions": [0]}
+    counts: Counter = Counter()
     for utterance in report.utterances:
         for op, ref, _ in utterance.alignment:
             if op == "I":
-                split["insertions"][0] += 1
+                counts["insertions"] += 1
                 continue
-            counts = split["seen" if ref in seen else "unseen"]
-            counts[0] += 1
-            counts[1] += op != "="
-    return split
+            kind = "seen" if ref in seen else "unseen"
+            counts[kind] += 1
+            counts[f"{kind} wrong"] += op != "="
+    return counts
 
 
 def report(args: argparse.Namespace) -> None:
@@ -99,9 +101,9 @@ def report(args: argparse.Namespace) -> None:
         print("| reference words | words | substituted or deleted |")
         print("|---|---:|---:|")
         for name in ("seen", "unseen"):
-            words, wrong = split[name]
+            words, wrong = split[name], split[f"{name} wrong"]
             print(f"| {name} | {words} | {wrong} ({100 * wrong / max(words, 1):.1f}%) |")
-        print(f"\n{split['insertions'][0]} insertions besides")
+        print(f"\n{split['insertions']} insertions besides")
 
 
 

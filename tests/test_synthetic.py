@@ -482,9 +482,12 @@ def test_text_coverage_counts_unseen_words_and_their_errors(tmp_path):
                                                  for i, t in enumerate(["THE DOG SAT", "A ZEBRA"])))
     (tmp_path / "errs.tsv").write_text("id\terrors\tref_words\twer\tref\thyp\n"
                                        "e0\t1\t3\t33.3\tTHE DOG SAT\tTHE DOGS SAT\ne1\t2\t2\t100.0\tA ZEBRA\tA SEE BRA\n")
-    out = subprocess.run([sys.executable, RECIPE.parent.parent / "benchmarks" / "text_coverage.py", "--train",
-                          tmp_path / "train.jsonl", tmp_path / "more.txt", "--eval", tmp_path / "eval.jsonl",
-                          "--errs", tmp_path / "errs.tsv"], capture_output=True, text=True)
+    def coverage(*args):
+        return subprocess.run([sys.executable, RECIPE.parent.parent / "benchmarks" / "text_coverage.py", *args],
+                              capture_output=True, text=True)
+
+    out = coverage("--train", tmp_path / "train.jsonl", tmp_path / "more.txt", "--eval", tmp_path / "eval.jsonl",
+                   "--errs", tmp_path / "errs.tsv")
     assert out.returncode == 0, out.stderr
     rows = [line for line in out.stdout.splitlines() if line.startswith("| ")]
     assert rows[1].endswith("| 1 | 3 | 3 (60.00%) |")  # train.jsonl: DOG, A, ZEBRA unseen
@@ -492,11 +495,9 @@ def test_text_coverage_counts_unseen_words_and_their_errors(tmp_path):
     assert rows[3] == "| all together | 2 | 6 | 1 (20.00%) |"
     assert rows[5] == "| seen | 4 | 1 (25.0%) |" and rows[6] == "| unseen | 1 | 1 (100.0%) |"
     assert out.stdout.rstrip().endswith("1 insertions besides")
-    missing = subprocess.run([sys.executable, RECIPE.parent.parent / "benchmarks" / "text_coverage.py", "--train",
-                              tmp_path / "nope.txt", "--eval", tmp_path / "eval.jsonl"], capture_output=True, text=True)
+    missing = coverage("--train", tmp_path / "nope.txt", "--eval", tmp_path / "eval.jsonl")
     assert missing.returncode == 2 and "no such file" in missing.stderr and "Traceback" not in missing.stderr
     (tmp_path / "bad.jsonl").write_text(json.dumps({"id": "t0", "text": "A CAT"}) + "\n" + json.dumps({"id": "t1"}) + "\n")
-    bad = subprocess.run([sys.executable, RECIPE.parent.parent / "benchmarks" / "text_coverage.py", "--train",
-                          tmp_path / "bad.jsonl", "--eval", tmp_path / "eval.jsonl"], capture_output=True, text=True)
+    bad = coverage("--train", tmp_path / "bad.jsonl", "--eval", tmp_path / "eval.jsonl")
     assert bad.returncode == 2 and f'{tmp_path / "bad.jsonl"}:2: not a JSON object' in bad.stderr
     assert "Traceback" not in bad.stderr
