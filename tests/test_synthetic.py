@@ -138,10 +138,10 @@ def test_run_sh_presets():
                          capture_output=True, text=True, timeout=60)
     assert gpu.returncode == 0, gpu.stderr
     assert [f"stage {n}: skipped (cpu preset only)" for n in range(4, 25)] == gpu.stdout.splitlines()
-    later = subprocess.run(["bash", str(RECIPE / "run.sh"), "--preset", "gpu", "--stage", "26", "--stop-stage", "28"],
+    later = subprocess.run(["bash", str(RECIPE / "run.sh"), "--preset", "gpu", "--stage", "26", "--stop-stage", "29"],
                            capture_output=True, text=True, timeout=60)
     assert later.returncode == 0, later.stderr
-    assert later.stdout.splitlines() == [f"stage {n}: skipped (cpu preset only)" for n in (26, 27, 28)]
+    assert later.stdout.splitlines() == [f"stage {n}: skipped (cpu preset only)" for n in (26, 27, 28, 29)]
     bad = subprocess.run(["bash", str(RECIPE / "run.sh"), "--preset", "tpu"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--preset: cpu or gpu, not tpu" in bad.stderr
 
@@ -238,15 +238,16 @@ def test_run_sh_stage_26_trains_at_the_hop_stage_25_chose(tmp_path):
 @pytest.mark.parametrize("stage, source, out, lists, seed", [
     (27, "hop", "voices", ("train_lite7", "train_wide6"), 23),  # + flite's awb and the echo voices
     (28, "voices", "fresh", ("train_lite8", "train_wide7"), 24),  # + train_vary4
+    (29, "fresh", "again", ("train_lite8", "train_wide7"), 25),  # the same list again
 ])
 def test_run_sh_souped_stages_train_from_the_last_soup(tmp_path, lite, stage, source, out, lists, seed):
-    """Stages 27 and 28 each train from the soup the stage before made, at its hop, on their own list
-    (--lite: the lite one), soup their checkpoint average with it; stage 29's LM and its tuning work on
-    stage 28's soup."""
+    """Stages 27-29 each train from the soup the stage before made, at its hop, on their own list
+    (--lite: the lite one), soup their checkpoint average with it; stage 30's LM and its tuning work on
+    stage 29's soup."""
     exp, before = tmp_path / "exp", tmp_path / f"exp-{source}" / "model-avg5"
     before.mkdir(parents=True)
     (before / "config.json").write_text(json.dumps({"model": {"hop_length": 128}}))
-    calls = _run_sh_calls(tmp_path, "--stage", stage, "--stop-stage", 29, "--exp", exp, *(["--lite"] if lite else []))
+    calls = _run_sh_calls(tmp_path, "--stage", stage, "--stop-stage", 30, "--exp", exp, *(["--lite"] if lite else []))
     train, last, soup = calls[:3]
     args = train.split()
     assert f"init_from={before}" in args and f"out_dir={exp}-{out}" in args and "model.hop_length=128" in args
@@ -255,9 +256,9 @@ def test_run_sh_souped_stages_train_from_the_last_soup(tmp_path, lite, stage, so
     assert last == f"average {exp}-{out} --last 5 --out {exp}-{out}/model-last5"
     assert soup == f"average --models {before} {exp}-{out}/model-last5 --out {exp}-{out}/model-avg5 --half"
     lm, tune = calls[-2:]
-    assert lm.startswith("lm build ") and lm.endswith(f"--out {exp}-fresh/model-avg5/lm")
-    assert tune.startswith(f"lm tune --model {exp}-fresh/model-avg5 ")
-    assert len(calls) == (3 if stage == 28 else 6) + 2
+    assert lm.startswith("lm build ") and lm.endswith(f"--out {exp}-again/model-avg5/lm")
+    assert tune.startswith(f"lm tune --model {exp}-again/model-avg5 ")
+    assert len(calls) == 3 * (30 - stage) + 2
 
 
 def test_run_sh_lite_builds_and_trains_on_what_stage_24_needs(tmp_path):

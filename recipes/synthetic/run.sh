@@ -7,16 +7,16 @@
 #   --train-opts "KEY=VALUE ...": extra `asr train` overrides for every training stage (e.g. to run a stage on
 #   a GPU: "batch_seconds=600 lr=0.001 amp=true num_workers=14"); --budget MINUTES: wall-time limit of each
 #   training stage (the cosine learning rate then anneals over the budget)
-#   --lite: stage 1 builds only what stages 24-28 need on a new machine that continues from the bundled model
+#   --lite: stage 1 builds only what stages 24-29 need on a new machine that continues from the bundled model
 #   (train, dev, test, train_vary, train_flite_f0, train_awb, train_echo, train_vary4, and 3H/20 h each of
 #   festival's and Piper's voices; about 45 minutes on 2 cores instead of 2 hours: 37 for the sets before
 #   train_awb (2 minutes), train_echo (1 minute) and train_vary4 (5 minutes) were added), and stages 24 and
 #   26 train on their list, train_lite5, stage 27 on train_lite7 (train_lite5 + train_awb twice + train_echo)
-#   and stage 28 on train_lite8 (train_lite7 + train_vary4):
+#   and stages 28 and 29 on train_lite8 (train_lite7 + train_vary4):
 #     bash recipes/synthetic/run.sh --stage 0 --stop-stage 1 --lite
 #     mkdir -p exp/synthetic-continue20/model-avg5
 #     cp pretrained/conformer-ctc-synthetic/{config.json,model.safetensors,tokenizer.model} exp/synthetic-continue20/model-avg5/
-#     bash recipes/synthetic/run.sh --stage 24 --stop-stage 30 --lite --budget 60
+#     bash recipes/synthetic/run.sh --stage 24 --stop-stage 31 --lite --budget 60
 #
 # Presets: cpu (default) is the chain of runs below (stages 3-24: a 3.1 M-parameter model, grown to 6.0 M in stage 11); gpu trains
 # conf/gpu.yaml (8.9 M parameters) once, from scratch, on all of train_full.jsonl for --budget minutes of
@@ -119,15 +119,18 @@
 #  28 fresh     (cpu preset) 90 minutes more from stage 27's soup the same way, on train_wide7 (+ train_vary4;
 #               --lite: train_lite8, the first list of --lite's with the training sentences after train_vary's)
 #               -> $EXP-fresh; then its last $AVG checkpoints averaged, and that and stage 27's soup weight
-#               for weight, float16
-#  29 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
-#  30 evaluate  greedy, beam and beam+LM WER/CER on dev and test, and greedy and beam+LM with test-time VTLN
-#               (--vtln) -> $EXP-fresh/eval/ (gpu: $EXP/eval/), RESULTS table
-#  31 export    the averaged model + LM -> pretrained/$NAME, with example recordings by held-out voices
+#               for weight (the bundled v25), float16
+#  29 again     (cpu preset) 90 minutes more from stage 28's soup the same way, on the same list (stage 28's
+#               run was 1.58 epochs of train_lite8) -> $EXP-again; then its last $AVG checkpoints averaged,
+#               and that and stage 28's soup weight for weight, float16
+#  30 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
+#  31 evaluate  greedy, beam and beam+LM WER/CER on dev and test, and greedy and beam+LM with test-time VTLN
+#               (--vtln) -> $EXP-again/eval/ (gpu: $EXP/eval/), RESULTS table
+#  32 export    the averaged model + LM -> pretrained/$NAME, with example recordings by held-out voices
 # Needs: apt-get install espeak-ng flite festival festvox-kdlpc16k festvox-kallpc16k festvox-us-slt-hts
 set -euo pipefail
 
-stage=0; stop_stage=31; hours=20; text_dir=../shared/corpus/books; preset=cpu; budget=""; train_opts=""
+stage=0; stop_stage=32; hours=20; text_dir=../shared/corpus/books; preset=cpu; budget=""; train_opts=""
 data=data/synthetic; exp=""; conf=""
 conf2=recipes/synthetic/conf/cpu_small_continue.yaml
 avg=5; name=conformer-ctc-synthetic; jobs=""; lite=0
@@ -362,14 +365,17 @@ souped_stage 27 "90 minutes more from stage 26's soup with flite's awb and echo 
 # 90 minutes from stage 27's soup the same way, then soup the two (v25)
 souped_stage 28 "90 minutes more from stage 27's soup with 300 more random voices on the sentences after train_vary's" \
   "$exp-fresh" 90 "$seven" 24
+# stage 29: 90 more minutes on stage 28's list from its soup (seed 25), then soup the two (v26): stage 28's
+# 5,155 steps were 1.58 epochs of train_lite8, so the sentences train_vary4 brought back were heard once or twice
+souped_stage 29 "90 minutes more from stage 28's soup on the same list" "$exp-again" 90 "$seven" 25
 final=$last/model-avg$avg
-if run 29; then
-  echo "stage 29: n-gram LM from $data/text/lm_train.txt, tuned on dev"
+if run 30; then
+  echo "stage 30: n-gram LM from $data/text/lm_train.txt, tuned on dev"
   asr lm build --text "$data/text/lm_train.txt" --order 3 --prune 0 1 1 --out "$final/lm"
   asr lm tune --model "$final" --manifest "$data/dev.jsonl" --save | tee "$last/lm-tuning.md"
 fi
-if run 30; then
-  echo "stage 30: evaluate greedy / beam / beam+LM, and greedy / beam+LM with test-time VTLN"
+if run 31; then
+  echo "stage 31: evaluate greedy / beam / beam+LM, and greedy / beam+LM with test-time VTLN"
   ev=$last/eval
   for set in dev test; do
     asr evaluate --model "$final" --manifest "$data/$set.jsonl" --output-dir "$ev/greedy" --threads 2
@@ -380,8 +386,8 @@ if run 30; then
   done
   python recipes/common/wer_table.py "$ev" --out "$ev/results.md"
 fi
-if run 31; then
-  echo "stage 31: export to pretrained/$name"
+if run 32; then
+  echo "stage 32: export to pretrained/$name"
   mkdir -p "pretrained/$name"   # README.md and examples/ there are kept
   rm -rf "pretrained/$name/lm"
   cp -r "$final"/* "pretrained/$name/"
