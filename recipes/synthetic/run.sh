@@ -122,7 +122,7 @@
 #               for weight (the bundled v25), float16
 #  29 again     (cpu preset) 90 minutes more from stage 28's soup the same way, on the same list (stage 28's
 #               run was 1.58 epochs of train_lite8) -> $EXP-again; then its last $AVG checkpoints averaged,
-#               and that and stage 28's soup weight for weight, float16
+#               and that and stage 28's soup weight for weight (the bundled v26), float16
 #  30 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
 #  31 evaluate  greedy, beam and beam+LM WER/CER on dev and test, and greedy and beam+LM with test-time VTLN
 #               (--vtln) -> $EXP-again/eval/ (gpu: $EXP/eval/), RESULTS table
