@@ -40,15 +40,12 @@ def texts(path: Path) -> list[str]:
         if path.suffix == ".jsonl":
             try:
                 line = json.loads(line)["text"]
-                assert isinstance(line, str)
-            except (json.JSONDecodeError, KeyError, TypeError, AssertionError):
-                raise ValueError(f'{path}:{number}: not a JSON object with a "text" string') from None
+            except (json.JSONDecodeError, KeyError, TypeError):
+                line = None
+            if not isinstance(line, str):
+                raise ValueError(f'{path}:{number}: not a JSON object with a "text" string')
         out.append(normalize_text(line))
     return out
-
-
-def sentences(path: Path) -> set[str]:
-    return set(texts(path))
 
 
 def words_of(texts: set[str]) -> set[str]:
@@ -85,7 +82,7 @@ def report(args: argparse.Namespace) -> None:
     print("|---|---:|---:|---:|")
     everything: set[str] = set()
     for path in args.train:
-        known = sentences(path)
+        known = set(texts(path))
         everything |= known
         vocabulary = words_of(known)
         unseen = sum(w not in vocabulary for w in evaluation)
@@ -104,7 +101,6 @@ def report(args: argparse.Namespace) -> None:
             words, wrong = split[name], split[f"{name} wrong"]
             print(f"| {name} | {words} | {wrong} ({100 * wrong / max(words, 1):.1f}%) |")
         print(f"\n{split['insertions']} insertions besides")
-
 
 
 def main() -> None:
