@@ -138,10 +138,10 @@ def test_run_sh_presets():
                          capture_output=True, text=True, timeout=60)
     assert gpu.returncode == 0, gpu.stderr
     assert [f"stage {n}: skipped (cpu preset only)" for n in range(4, 25)] == gpu.stdout.splitlines()
-    later = subprocess.run(["bash", str(RECIPE / "run.sh"), "--preset", "gpu", "--stage", "26", "--stop-stage", "29"],
+    later = subprocess.run(["bash", str(RECIPE / "run.sh"), "--preset", "gpu", "--stage", "26", "--stop-stage", "30"],
                            capture_output=True, text=True, timeout=60)
     assert later.returncode == 0, later.stderr
-    assert later.stdout.splitlines() == [f"stage {n}: skipped (cpu preset only)" for n in (26, 27, 28, 29)]
+    assert later.stdout.splitlines() == [f"stage {n}: skipped (cpu preset only)" for n in (26, 27, 28, 29, 30)]
     bad = subprocess.run(["bash", str(RECIPE / "run.sh"), "--preset", "tpu"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--preset: cpu or gpu, not tpu" in bad.stderr
 
@@ -239,15 +239,16 @@ def test_run_sh_stage_26_trains_at_the_hop_stage_25_chose(tmp_path):
     (27, "hop", "voices", ("train_lite7", "train_wide6"), 23),  # + flite's awb and the echo voices
     (28, "voices", "fresh", ("train_lite8", "train_wide7"), 24),  # + train_vary4
     (29, "fresh", "again", ("train_lite8", "train_wide7"), 25),  # the same list again
+    (30, "again", "world", ("train_lite9", "train_wide8"), 26),  # + flite's slt and awb made many by WORLD
 ])
 def test_run_sh_souped_stages_train_from_the_last_soup(tmp_path, lite, stage, source, out, lists, seed):
-    """Stages 27-29 each train from the soup the stage before made, at its hop, on their own list
-    (--lite: the lite one), soup their checkpoint average with it; stage 30's LM and its tuning work on
-    stage 29's soup."""
+    """Stages 27-30 each train from the soup the stage before made, at its hop, on their own list
+    (--lite: the lite one), soup their checkpoint average with it; stage 31's LM and its tuning work on
+    stage 30's soup."""
     exp, before = tmp_path / "exp", tmp_path / f"exp-{source}" / "model-avg5"
     before.mkdir(parents=True)
     (before / "config.json").write_text(json.dumps({"model": {"hop_length": 128}}))
-    calls = _run_sh_calls(tmp_path, "--stage", stage, "--stop-stage", 30, "--exp", exp, *(["--lite"] if lite else []))
+    calls = _run_sh_calls(tmp_path, "--stage", stage, "--stop-stage", 31, "--exp", exp, *(["--lite"] if lite else []))
     train, last, soup = calls[:3]
     args = train.split()
     assert f"init_from={before}" in args and f"out_dir={exp}-{out}" in args and "model.hop_length=128" in args
@@ -256,31 +257,34 @@ def test_run_sh_souped_stages_train_from_the_last_soup(tmp_path, lite, stage, so
     assert last == f"average {exp}-{out} --last 5 --out {exp}-{out}/model-last5"
     assert soup == f"average --models {before} {exp}-{out}/model-last5 --out {exp}-{out}/model-avg5 --half"
     lm, tune = calls[-2:]
-    assert lm.startswith("lm build ") and lm.endswith(f"--out {exp}-again/model-avg5/lm")
-    assert tune.startswith(f"lm tune --model {exp}-again/model-avg5 ")
-    assert len(calls) == 3 * (30 - stage) + 2
+    assert lm.startswith("lm build ") and lm.endswith(f"--out {exp}-world/model-avg5/lm")
+    assert tune.startswith(f"lm tune --model {exp}-world/model-avg5 ")
+    assert len(calls) == 3 * (31 - stage) + 2
 
 
 def test_run_sh_lite_builds_and_trains_on_what_stage_24_needs(tmp_path):
     """--lite: stage 1 speaks only the sets stage 24 lists in train_lite5 (Piper's three times, under new ids)
     and stage 27 in train_lite7 (train_lite5 + awb twice + the echo voices), each from the first training sentence
-    on, and stage 28's train_vary4 (the sentences after train_vary's) for train_lite8 (train_lite7 + it); stage 24
-    trains on train_lite5 for the --budget asked."""
+    on, and stage 28's train_vary4 (the sentences after train_vary's) for train_lite8 (train_lite7 + it) and
+    stage 30's train_world (flite's slt and awb made many by WORLD) for train_lite9 (train_lite8 + it three
+    times); stage 24 trains on train_lite5 for the --budget asked."""
     data, exp = tmp_path / "data", tmp_path / "exp"
     (tmp_path / "exp-continue20" / "model-avg5").mkdir(parents=True)
     calls = _run_sh_calls(tmp_path, "--stage", 1, "--stop-stage", 24, "--lite", "--hours", 20, "--data", data,
                           "--exp", exp, "--budget", 60)
-    synth, train = calls[:8], calls[-1]  # stage 1's calls; stage 24's `asr train` (stages 2-23 ran in between)
+    synth, train = calls[:9], calls[-1]  # stage 1's calls; stage 24's `asr train` (stages 2-23 ran in between)
     assert synth[0].endswith("--hours 20 --jobs 2") and "--splits" not in synth[0]  # train, dev and test
     names = [call.split("--train-name ")[1].split()[0] for call in synth[1:]]
-    assert names == ["train_vary", "train_flite_f0", "train_awb", "train_echo", "train_vary4", "train_festival",
-                     "train_piper_lite"]
+    assert names == ["train_vary", "train_flite_f0", "train_awb", "train_echo", "train_vary4", "train_world",
+                     "train_festival", "train_piper_lite"]
     assert "--hours 10.0 " in synth[3] and "--voices flite:awb --seed 9" in synth[3]
     assert "--hours 8.0 " in synth[4] and "--random-voices 300 --echo 60 300 --seed 10" in synth[4]
     assert "--hours 30.0 " in synth[5] and "--start next --after train_vary " in synth[5]
     assert synth[5].endswith("--random-voices 300 --seed 11")
-    assert "--hours 3.0 " in synth[6] and "--engine festival --seed 5" in synth[6]
-    assert "--hours 3.0 " in synth[7] and "--engine piper --seed 7" in synth[7] and "--start" not in synth[7]
+    assert "--hours 3.0 " in synth[6] and "--voices flite:slt,flite:awb --world --seed 12" in synth[6]
+    assert "--start" not in synth[6]
+    assert "--hours 3.0 " in synth[7] and "--engine festival --seed 5" in synth[7]
+    assert "--hours 3.0 " in synth[8] and "--engine piper --seed 7" in synth[8] and "--start" not in synth[8]
     ids = [json.loads(line)["id"] for line in (data / "train_lite5.jsonl").read_text().splitlines()]
     five = ["train-0", "train_vary-0", "train_flite_f0-0", "train_festival-0", "train_piper_lite-0",
             "train_piper_lite2-0", "train_piper_lite3-0"]
@@ -290,6 +294,8 @@ def test_run_sh_lite_builds_and_trains_on_what_stage_24_needs(tmp_path):
     assert ids == seven
     ids = [json.loads(line)["id"] for line in (data / "train_lite8.jsonl").read_text().splitlines()]
     assert ids == [*seven, "train_vary4-0"]
+    ids = [json.loads(line)["id"] for line in (data / "train_lite9.jsonl").read_text().splitlines()]
+    assert ids == [*seven, "train_vary4-0", "train_world-0", "train_world2-0", "train_world3-0"]
     args = train.split()
     assert f"train_manifest={data}/train_lite5.jsonl" in args and f"init_from={exp}-continue20/model-avg5" in args
     assert f"out_dir={exp}-continue21" in args
@@ -458,6 +464,40 @@ def test_voices_option_speaks_training_sentences_with_the_named_voices_only(tmp_
         refused = _synthesize(text, tmp_path / "refused", "--splits", "train", *options)
         assert refused.returncode == 2 and message in refused.stderr and "Traceback" not in refused.stderr
         assert not (tmp_path / "refused").exists()
+
+
+def test_world_makes_a_new_speaker_at_the_drawn_pitch(tmp_path):
+    """--world: WORLD re-synthesizes each training utterance at a median F0 drawn from WORLD_F0 (slt, a woman
+    at ~180 Hz, spoken as a low and a high voice); the manifest marks the voice; dev/test and Piper refused."""
+    import math
+
+    from synthesize import WORLD_F0, Job, _speak, new_speaker
+
+    _speak(Job("x", "THE TRAVELLER CAME BACK FROM THE FUTURE", "flite:slt", 1.0, 0.5, False, 0, ""),
+           str(tmp_path / "a.wav"), random.Random(0))
+    wave = load_audio(tmp_path / "a.wav").numpy().astype("float64")
+
+    def target(seed: int) -> float:  # new_speaker's first draw
+        return math.exp(random.Random(seed).uniform(math.log(WORLD_F0[0]), math.log(WORLD_F0[1])))
+
+    low = next(seed for seed in range(100) if target(seed) < 100)
+    high = next(seed for seed in range(100) if target(seed) > 220)
+    for seed in (low, high):
+        median = _median_pitch(new_speaker(wave, random.Random(seed)).astype("float32"))
+        assert abs(median / target(seed) - 1) < 0.15, (seed, target(seed), median)
+    text = tmp_path / "text"
+    text.mkdir()
+    (text / "train.txt").write_text("THE CAT SAT ON THE MAT\nA BIRD IN THE HAND\nOPEN THE WINDOW PLEASE\n")
+    out = tmp_path / "corpus"
+    made = _synthesize(text, out, "--hours", "0.002", "--splits", "train", "--voices", "flite:slt", "--world",
+                       "--train-name", "train_world")
+    assert made.returncode == 0, made.stderr
+    records = [json.loads(line) for line in (out / "train_world.jsonl").read_text().splitlines()]
+    assert len(records) == 3 and {r["voice"] for r in records} == {"flite:slt+world"}
+    assert all(load_audio(out / r["audio"]).numel() > SAMPLE_RATE // 2 for r in records)
+    for options in (["--world"], ["--splits", "train", "--engine", "piper", "--world"]):
+        refused = _synthesize(text, tmp_path / "refused", *options)
+        assert refused.returncode == 2 and "--world: training speech only" in refused.stderr
 
 
 def test_voices_benchmark_adds_a_row_without_the_voices_named(tmp_path):
