@@ -7,16 +7,17 @@
 #   --train-opts "KEY=VALUE ...": extra `asr train` overrides for every training stage (e.g. to run a stage on
 #   a GPU: "batch_seconds=600 lr=0.001 amp=true num_workers=14"); --budget MINUTES: wall-time limit of each
 #   training stage (the cosine learning rate then anneals over the budget)
-#   --lite: stage 1 builds only what stages 24-29 need on a new machine that continues from the bundled model
-#   (train, dev, test, train_vary, train_flite_f0, train_awb, train_echo, train_vary4, and 3H/20 h each of
+#   --lite: stage 1 builds only what stages 24-30 need on a new machine that continues from the bundled model
+#   (train, dev, test, train_vary, train_flite_f0, train_awb, train_echo, train_vary4, train_world, and 3H/20 h each of
 #   festival's and Piper's voices; about 45 minutes on 2 cores instead of 2 hours: 37 for the sets before
 #   train_awb (2 minutes), train_echo (1 minute) and train_vary4 (5 minutes) were added), and stages 24 and
 #   26 train on their list, train_lite5, stage 27 on train_lite7 (train_lite5 + train_awb twice + train_echo)
-#   and stages 28 and 29 on train_lite8 (train_lite7 + train_vary4):
+#   stages 28 and 29 on train_lite8 (train_lite7 + train_vary4) and stage 30 on train_lite9 (train_lite8 +
+#   train_world three times; train_world takes about 17 minutes more to make):
 #     bash recipes/synthetic/run.sh --stage 0 --stop-stage 1 --lite
 #     mkdir -p exp/synthetic-continue20/model-avg5
 #     cp pretrained/conformer-ctc-synthetic/{config.json,model.safetensors,tokenizer.model} exp/synthetic-continue20/model-avg5/
-#     bash recipes/synthetic/run.sh --stage 24 --stop-stage 31 --lite --budget 60
+#     bash recipes/synthetic/run.sh --stage 24 --stop-stage 32 --lite --budget 60
 #
 # Presets: cpu (default) is the chain of runs below (stages 3-24: a 3.1 M-parameter model, grown to 6.0 M in stage 11); gpu trains
 # conf/gpu.yaml (8.9 M parameters) once, from scratch, on all of train_full.jsonl for --budget minutes of
@@ -50,7 +51,10 @@
 #               $hours*2/5 h of them by 300 random espeak-ng variants with a strong echo 60-300 ms late
 #               (seed 10; train_echo); train_wide6 = train_wide5 + train_awb twice + train_echo; and for
 #               stage 28, $hours*3/2 h of the sentences after train_vary's by 300 more random variants (seed
-#               11; train_vary4); train_wide7 = train_wide6 + train_vary4
+#               11; train_vary4); train_wide7 = train_wide6 + train_vary4; and for stage 30, $hours*3/20 h of
+#               the training sentences from the first on again by flite's slt and awb, each utterance made a
+#               new speaker by the WORLD vocoder (synthesize.py --world; train_world); train_wide8 =
+#               train_wide7 + train_world three times
 #   2 tokenizer BPE on the training transcripts (of the main corpus)
 #   3 train     asr train (resumes from the newest checkpoint if one exists); gpu: on train_full.jsonl
 #   4 continue  5 more epochs from the stage-3 averaged model, fresh schedule (conf/cpu_small_continue.yaml)
@@ -123,14 +127,17 @@
 #  29 again     (cpu preset) 90 minutes more from stage 28's soup the same way, on the same list (stage 28's
 #               run was 1.58 epochs of train_lite8) -> $EXP-again; then its last $AVG checkpoints averaged,
 #               and that and stage 28's soup weight for weight (the bundled v26), float16
-#  30 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
-#  31 evaluate  greedy, beam and beam+LM WER/CER on dev and test, and greedy and beam+LM with test-time VTLN
-#               (--vtln) -> $EXP-again/eval/ (gpu: $EXP/eval/), RESULTS table
-#  32 export    the averaged model + LM -> pretrained/$NAME, with example recordings by held-out voices
+#  30 world     (cpu preset) 90 minutes more from stage 29's soup the same way, on train_wide8 (+ train_world
+#               three times; --lite: train_lite9) -> $EXP-world; then its last $AVG checkpoints averaged, and
+#               that and stage 29's soup weight for weight, float16
+#  31 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
+#  32 evaluate  greedy, beam and beam+LM WER/CER on dev and test, and greedy and beam+LM with test-time VTLN
+#               (--vtln) -> $EXP-world/eval/ (gpu: $EXP/eval/), RESULTS table
+#  33 export    the averaged model + LM -> pretrained/$NAME, with example recordings by held-out voices
 # Needs: apt-get install espeak-ng flite festival festvox-kdlpc16k festvox-kallpc16k festvox-us-slt-hts
 set -euo pipefail
 
-stage=0; stop_stage=32; hours=20; text_dir=../shared/corpus/books; preset=cpu; budget=""; train_opts=""
+stage=0; stop_stage=33; hours=20; text_dir=../shared/corpus/books; preset=cpu; budget=""; train_opts=""
 data=data/synthetic; exp=""; conf=""
 conf2=recipes/synthetic/conf/cpu_small_continue.yaml
 avg=5; name=conformer-ctc-synthetic; jobs=""; lite=0
@@ -152,7 +159,7 @@ case "$preset" in
        train_set=$data/train_full.jsonl;;
   *) echo "--preset: cpu or gpu, not $preset" >&2; exit 2;;
 esac
-last=$exp  # the experiment stages 25-31 work on; the cpu chain's continue_stage calls move it to their OUT_EXP
+last=$exp  # the experiment stages 25-32 work on; the cpu chain's continue_stage calls move it to their OUT_EXP
 read -r -a extra <<< "$train_opts"   # extra overrides of every training stage, last so that they win
 [ -z "$budget" ] || extra+=("time_budget_minutes=$budget")
 run() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
@@ -193,6 +200,8 @@ if run 1; then
   again train_echo "$(part 2/5)" --engine espeak --random-voices 300 --echo 60 300 --seed 10
   echo "stage 1: $vary_hours h by 300 more random espeak-ng variants (seed 11), sentences after train_vary's, for stage 28"
   supplement train_vary4 "$vary_hours" train_vary --engine espeak --random-voices 300 --seed 11
+  echo "stage 1: $(part 3/20) h by flite's slt and awb made into many speakers by WORLD, for stage 30"
+  again train_world "$(part 3/20)" --voices flite:slt,flite:awb --world --seed 12
 fi
 if run 1 && [ "$lite" = 1 ]; then
   again train_festival "$(part 3/20)" --engine festival --seed 5  # the first 3/8 of stage 1's (the same draws)
@@ -236,12 +245,14 @@ elif run 1; then
   # silence are drawn anew for each listing)
   relist train_piper 2 3 | cat "$data/train_wide4.jsonl" "$data/train_piper.jsonl" - > "$data/train_wide5.jsonl"
 fi
-# the lists of stages 24 and 26 / 27 / 28
-five=train_wide5; six=train_wide6; seven=train_wide7
-[ "$lite" = 0 ] || { five=train_lite5; six=train_lite7; seven=train_lite8; }
-if run 1; then  # stage 27's list: stage 24's + awb twice + the echo voices; stage 28's: that + train_vary4
+# the lists of stages 24 and 26 / 27 / 28 and 29 / 30
+five=train_wide5; six=train_wide6; seven=train_wide7; eight=train_wide8
+[ "$lite" = 0 ] || { five=train_lite5; six=train_lite7; seven=train_lite8; eight=train_lite9; }
+if run 1; then  # stage 27's list: stage 24's + awb twice + the echo voices; stage 28's: that + train_vary4;
+  # stage 30's: that + train_world three times (3H/20 h is 2% of it alone)
   relist train_awb 2 | cat "$data/$five.jsonl" "$data/train_awb.jsonl" - "$data/train_echo.jsonl" > "$data/$six.jsonl"
   cat "$data/$six.jsonl" "$data/train_vary4.jsonl" > "$data/$seven.jsonl"
+  relist train_world 2 3 | cat "$data/$seven.jsonl" "$data/train_world.jsonl" - > "$data/$eight.jsonl"
 fi
 if run 2; then
   echo "stage 2: BPE tokenizer"
@@ -267,7 +278,7 @@ continue_from() {
     "${@:4}" "${extra[@]}" --resume
 }
 # continue_stage N DESCRIPTION SRC_EXP OUT_EXP EPOCHS [KEY=VALUE...]: stage N (cpu preset) = continue_from;
-# the cpu chain's last OUT_EXP becomes $last, the experiment that stages 25-31 average, evaluate and export
+# the cpu chain's last OUT_EXP becomes $last, the experiment that stages 25-32 average, evaluate and export
 continue_stage() {
   local n=$1 what=$2; shift 2
   if [ "$preset" = cpu ]; then last=$2; fi
@@ -368,14 +379,20 @@ souped_stage 28 "90 minutes more from stage 27's soup with 300 more random voice
 # stage 29: 90 more minutes on stage 28's list from its soup (seed 25), then soup the two (v26): stage 28's
 # 5,155 steps were 1.58 epochs of train_lite8, so the sentences train_vary4 brought back were heard once or twice
 souped_stage 29 "90 minutes more from stage 28's soup on the same list" "$exp-again" 90 "$seven" 25
+# stage 30: flite's two parametric training voices, slt and awb, made into many speakers by WORLD (train_world:
+# median F0 85-240 Hz, formants moved with it; American parametric men among them, like test's unseen rms),
+# listed three times and added to stage 28's list (train_lite9 / train_wide8); 90 minutes from stage 29's soup
+# the same way, then soup the two
+souped_stage 30 "90 minutes more from stage 29's soup with flite's parametric voices made into many speakers by WORLD" \
+  "$exp-world" 90 "$eight" 26
 final=$last/model-avg$avg
-if run 30; then
-  echo "stage 30: n-gram LM from $data/text/lm_train.txt, tuned on dev"
+if run 31; then
+  echo "stage 31: n-gram LM from $data/text/lm_train.txt, tuned on dev"
   asr lm build --text "$data/text/lm_train.txt" --order 3 --prune 0 1 1 --out "$final/lm"
   asr lm tune --model "$final" --manifest "$data/dev.jsonl" --save | tee "$last/lm-tuning.md"
 fi
-if run 31; then
-  echo "stage 31: evaluate greedy / beam / beam+LM, and greedy / beam+LM with test-time VTLN"
+if run 32; then
+  echo "stage 32: evaluate greedy / beam / beam+LM, and greedy / beam+LM with test-time VTLN"
   ev=$last/eval
   for set in dev test; do
     asr evaluate --model "$final" --manifest "$data/$set.jsonl" --output-dir "$ev/greedy" --threads 2
@@ -386,8 +403,8 @@ if run 31; then
   done
   python recipes/common/wer_table.py "$ev" --out "$ev/results.md"
 fi
-if run 32; then
-  echo "stage 32: export to pretrained/$name"
+if run 33; then
+  echo "stage 33: export to pretrained/$name"
   mkdir -p "pretrained/$name"   # README.md and examples/ there are kept
   rm -rf "pretrained/$name/lm"
   cp -r "$final"/* "pretrained/$name/"
