@@ -50,7 +50,8 @@ to one drawn from 85-240 Hz and its formants moved with it (up for a higher voic
 piper_voices.py does for Piper's joe). flite's two parametric training voices, slt and awb, so become many
 parametric voices, men with slt's American accent among them (test's rms is an American parametric male
 voice, which no training voice is: awb is Scottish; run.sh stage 1, train_world; needs pyworld, in
-pip install -e '.[synth]'):
+pip install -e '.[synth]'). Measured: it did not help rms (v27 read it at 39.3% against v26's 36.9%; the
+other test voices gained a little; recipes/synthetic/RESULTS.md):
     python recipes/synthetic/synthesize.py --text data/synthetic/text --out data/synthetic --hours 3 \
         --voices flite:slt,flite:awb --world --seed 12 --splits train --train-name train_world
 """
