@@ -1,52 +1,113 @@
 """How the long-file cutting settings cost accuracy: a file transcribed whole vs its utterances one by one.
 
-The construction of tests/test_long_audio.py (random test sentences, random espeak-ng voices, 0.3-0.9 s
-pauses, N minutes; one file per seed). For each (MIN_SEGMENT_SECONDS, EDGE) setting of asr/segment.py the
-whole file goes through `model.transcribe` and its WER is compared with `transcribe_batch` on the separate
-utterances; the test bounds that difference at 2 points for the shipped settings.
+Two kinds of long file:
+- by seed (default): the construction of tests/test_long_audio.py (the test suite's 20 sentences, random
+  espeak-ng voices, 0.3-0.9 s pauses, N minutes; one file per seed);
+- ``--manifest M``: one file per voice of a corpus manifest (its ``voice`` field), that voice's utterances in
+  manifest order with 0.3-0.9 s of silence between them (at most N minutes), like a chapter read aloud; on
+  the synthetic dev or test set: unseen voices reading unseen books, thousands of distinct sentences.
 
-Usage: python benchmarks/segmentation.py [--minutes 10] [--seeds 0 1 2] [--min 2 5] [--edge 0.02 0.05 0.15]
+For each (MIN_SEGMENT_SECONDS, EDGE) setting of asr/segment.py each file goes whole through
+`model.transcribe` and its WER is compared with `transcribe_batch` on the separate utterances (greedy); the
+test suite bounds that difference at 2 points for the shipped settings. Ends with the WER pooled over all the
+files per setting (errors over reference words).
+
+Usage: python benchmarks/segmentation.py [--minutes 10] [--seeds 0 1 2] [--manifest M] [--min 2 5]
+       [--edge 0.02 0.05 0.15] [--model DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import random
 import sys
 import tempfile
 from pathlib import Path
+from typing import Iterator
+
+import soundfile as sf
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 import asr  # noqa: E402
 import asr.segment  # noqa: E402
-from asr.metrics import score  # noqa: E402
+from asr.audio import SAMPLE_RATE, load_audio  # noqa: E402
+from asr.data import read_manifest  # noqa: E402
+from asr.metrics import ErrorCounts, score  # noqa: E402
 from test_long_audio import known_long_file  # noqa: E402
+
+LongFile = tuple[str, Path, list[torch.Tensor], list[str]]  # (name, path, utterances, their texts)
+
+
+def seed_files(folder: Path, minutes: float, seeds: list[int]) -> Iterator[LongFile]:
+    for seed in seeds:
+        path = folder / f"long-{seed}.flac"
+        utterances, texts, _ = known_long_file(path, minutes * 60, seed)
+        yield f"seed {seed}", path, utterances, texts
+
+
+def manifest_files(folder: Path, manifest: str, minutes: float, seed: int = 0) -> Iterator[LongFile]:
+    """One file per voice of ``manifest``: its utterances in order, 0.3-0.9 s of silence after each."""
+    items = read_manifest(manifest)
+    with open(manifest, encoding="utf-8") as f:
+        lines = f.readlines()
+    by_voice: dict[str, list] = {}
+    for item in items:
+        by_voice.setdefault(json.loads(lines[item.line - 1]).get("voice", "all"), []).append(item)
+    rng = random.Random(seed)
+    for index, (voice, voice_items) in enumerate(by_voice.items()):
+        utterances, texts, pieces, total = [], [], [], 0.0
+        for item in voice_items:
+            if total >= minutes * 60:
+                break
+            wave = load_audio(item.audio)
+            gap = torch.zeros(int(SAMPLE_RATE * rng.uniform(0.3, 0.9)))
+            utterances.append(wave)
+            texts.append(item.text)
+            pieces += [wave, gap]
+            total += (wave.numel() + gap.numel()) / SAMPLE_RATE
+        path = folder / f"voice-{index}.flac"
+        sf.write(path, torch.cat(pieces).numpy(), SAMPLE_RATE)
+        yield voice, path, utterances, texts
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None)
-    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--minutes", type=float, default=10.0, help="length of each file (at most, with --manifest)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--manifest", default=None, help="one file per voice of this manifest instead of seeds")
     parser.add_argument("--min", type=float, nargs="+", default=[2.0, 5.0], help="MIN_SEGMENT_SECONDS values")
     parser.add_argument("--edge", type=float, nargs="+", default=[0.02, 0.05, 0.15], help="EDGE values")
     args = parser.parse_args()
     model = asr.load_model(args.model, device="cpu")
-    print("| seed | min s | edge s | segments | WER whole file | WER one by one | difference (points) |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print("| file | min s | edge s | segments | WER whole file | WER one by one | difference (points) |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    whole_counts: dict[tuple[float, float], ErrorCounts] = {}
+    separate_counts = ErrorCounts()
     with tempfile.TemporaryDirectory() as tmp:
-        for seed in args.seeds:
-            path = Path(tmp) / f"long-{seed}.flac"
-            utterances, texts, _ = known_long_file(path, args.minutes * 60, seed)
-            one = model.transcribe_batch(utterances, sample_rate=16000)
-            separate = score([str(i) for i in range(len(texts))], texts, [t.text for t in one]).wer.rate
+        files = (manifest_files(Path(tmp), args.manifest, args.minutes) if args.manifest
+                 else seed_files(Path(tmp), args.minutes, args.seeds))
+        for name, path, utterances, texts in files:
+            one = model.transcribe_batch(utterances, sample_rate=SAMPLE_RATE)
+            separate = score([str(i) for i in range(len(texts))], texts, [t.text for t in one]).wer
+            separate_counts += separate
             for min_seconds in args.min:
                 for edge in args.edge:
                     model.min_segment_seconds, asr.segment.EDGE = min_seconds, edge
                     whole = model.transcribe(path)
-                    joined = score(["all"], [" ".join(texts)], [whole.text]).wer.rate
-                    print(f"| {seed} | {min_seconds:g} | {edge:g} | {len(whole.segments)} | {100 * joined:.2f}% | "
-                          f"{100 * separate:.2f}% | {100 * (joined - separate):+.2f} |", flush=True)
+                    joined = score(["all"], [" ".join(texts)], [whole.text]).wer
+                    whole_counts[min_seconds, edge] = whole_counts.get((min_seconds, edge), ErrorCounts()) + joined
+                    print(f"| {name} | {min_seconds:g} | {edge:g} | {len(whole.segments)} | {100 * joined.rate:.2f}% | "
+                          f"{100 * separate.rate:.2f}% | {100 * (joined.rate - separate.rate):+.2f} |", flush=True)
+    print(f"\nPooled over the files ({separate_counts.reference_length} words): one by one "
+          f"{100 * separate_counts.rate:.2f}%\n")
+    print("| min s | edge s | WER whole files | errors |")
+    print("|---:|---:|---:|---:|")
+    for (min_seconds, edge), counts in whole_counts.items():
+        print(f"| {min_seconds:g} | {edge:g} | {100 * counts.rate:.2f}% | {counts.errors} |")
 
 
 if __name__ == "__main__":
