@@ -7,7 +7,8 @@ Where to cut: once the buffer holds ``max_seconds``, the cut goes at the quietes
 (lowest mean energy) between ``min_seconds`` and ``max_seconds``, in the middle of that pause, so cuts
 land in silences between words whenever the speech has any. Each segment is then trimmed of its
 leading and trailing silence (:func:`trim_silence`); segments that are all silence are dropped, so the
-offsets, not the segment lengths, carry the times.
+offsets, not the segment lengths, carry the times. ``ASRModel.transcribe`` then puts ``SEGMENT_PAD`` seconds
+of zeros before and after each segment it feeds the model.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import torch
 from .audio import SAMPLE_RATE, audio_duration, resample
 from .errors import AudioError
 
-__all__ = ["MAX_SEGMENT_SECONDS", "iter_segments", "split_wave", "cut_point", "trim_silence"]
+__all__ = ["MAX_SEGMENT_SECONDS", "SEGMENT_PAD", "iter_segments", "split_wave", "cut_point", "trim_silence"]
 
 MAX_SEGMENT_SECONDS = 12.0  # the bundled model was trained on sentences of 1-12 s; longer segments cost it ~1 WER point
 # 2 s and EDGE 0.02 s: the bundled model (trained on one sentence per utterance) does worse on
@@ -50,6 +51,13 @@ def cut_point(wave: np.ndarray, rate: int, min_seconds: float, max_seconds: floa
 
 
 EDGE = 0.02  # seconds of silence kept at each end of a trimmed segment (see MIN_SEGMENT_SECONDS)
+# SEGMENT_PAD: seconds of digital zeros that transcribe puts before and after each segment cut from a long
+# input (after the trimming, so no neighbouring speech comes in; the times stay absolute). Speech trimmed
+# this close costs the bundled model: on the dev set read as 13 long files v27 made 2,571 errors, and its
+# utterances one by one, each trimmed so, 2,566, against 2,376 as they are. With 0.2 s of zeros: 2,431 (0.1 s
+# 2,533, 0.3 s 2,504, 0.5 s 2,522); on test 1,986 -> 1,914 (benchmarks/segmentation.py --manifest --pad;
+# recipes/synthetic/RESULTS.md, 2026-12-04). Keeping more of the real silence (EDGE) did not pass its checks.
+SEGMENT_PAD = 0.2
 _SILENCE_BELOW_PEAK_DB = 40.0  # a frame this far below the segment's loud frames counts as silence
 _SILENCE_DBFS = -65.0  # ... and so does anything below this absolute level
 

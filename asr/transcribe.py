@@ -22,7 +22,7 @@ from .checkpoint import load_model_dir
 from .decoding import BeamSearchDecoder, Hypothesis, LMConfig, greedy_decode, load_lm_config
 from .errors import ModelError
 from .model import CTCModel
-from .segment import MAX_SEGMENT_SECONDS, MIN_SEGMENT_SECONDS, iter_segments, split_wave
+from .segment import MAX_SEGMENT_SECONDS, MIN_SEGMENT_SECONDS, SEGMENT_PAD, iter_segments, split_wave
 from .tokenizer import Tokenizer
 
 __all__ = ["Word", "Segment", "Transcript", "ASRModel", "load_model", "available_models", "pretrained_dir",
@@ -82,8 +82,9 @@ class _Piece:
     """One segment of one input, waiting for (or back from) the model."""
 
     index: int  # which input
-    offset: float  # seconds from the start of the input
-    wave: torch.Tensor
+    offset: float  # seconds from the start of the input to the segment's first sample
+    wave: torch.Tensor  # the segment, with ``pad`` seconds of zeros before and after it
+    pad: float = 0.0
 
 
 class ASRModel:
@@ -108,7 +109,8 @@ class ASRModel:
             raise ModelError(f"unknown backend {backend!r}; use 'torch' or 'onnx'")
         self._decoders: dict = {}
         self.max_segment_seconds = MAX_SEGMENT_SECONDS  # long inputs are cut at pauses into segments of
-        self.min_segment_seconds = MIN_SEGMENT_SECONDS  # min..max seconds (asr/segment.py)
+        self.min_segment_seconds = MIN_SEGMENT_SECONDS  # min..max seconds (asr/segment.py), each
+        self.segment_pad = SEGMENT_PAD  # trimmed of its edge silence, then given this many seconds of zeros
 
     @property
     def sample_rate(self) -> int:
@@ -201,6 +203,7 @@ class ASRModel:
     def _pieces(self, audios: Sequence[AudioInput], sample_rate: int | None, durations: list[float]) -> Iterator[_Piece]:
         """Segments of every input in order; fills ``durations`` (seconds per input) on the way."""
         limit, shortest = self.max_segment_seconds, min(self.min_segment_seconds, self.max_segment_seconds / 2)
+        zeros = torch.zeros(int(round(self.segment_pad * SAMPLE_RATE)))
         for index, audio in enumerate(audios):
             seconds = audio_duration(audio) if isinstance(audio, (str, os.PathLike)) else 0.0
             if seconds > limit:
@@ -209,12 +212,12 @@ class ASRModel:
             else:
                 wave = load_audio(audio, sample_rate)
                 durations[index] = wave.numel() / SAMPLE_RATE
-                segments = (
-                    split_wave(wave, max_seconds=limit, min_seconds=shortest)
-                    if wave.numel() > limit * SAMPLE_RATE else iter([(0.0, wave)])
-                )
+                if wave.numel() <= limit * SAMPLE_RATE:  # not cut, not trimmed: as it is
+                    yield _Piece(index, 0.0, wave)
+                    continue
+                segments = split_wave(wave, max_seconds=limit, min_seconds=shortest)
             for offset, wave in segments:
-                yield _Piece(index, offset, wave)
+                yield _Piece(index, offset, torch.cat([zeros, wave, zeros]), zeros.numel() / SAMPLE_RATE)
 
     def _run(self, window: list[_Piece], batch_size: int, decode, word_timestamps: bool, factors, parts, bar) -> None:
         window.sort(key=lambda p: p.wave.numel())
@@ -224,11 +227,11 @@ class ASRModel:
             hyps: list[Hypothesis] = decode(log_probs, lengths)
             for b, (piece, hyp) in enumerate(zip(chunk, hyps)):
                 text = self.tokenizer.decode(hyp.tokens)
-                seconds = piece.wave.numel() / SAMPLE_RATE
+                seconds = piece.wave.numel() / SAMPLE_RATE - 2 * piece.pad
                 words = []
-                if word_timestamps and hyp.tokens:
+                if word_timestamps and hyp.tokens:  # times from the padded wave's start, which is pad before offset
                     aligned = align_words(log_probs[b, : lengths[b]].cpu(), hyp.tokens, self.tokenizer,
-                                          self.frame_seconds, piece.wave, piece.offset)
+                                          self.frame_seconds, piece.wave, piece.offset - piece.pad)
                     words = [Word(w.word, w.start, w.end, w.score) for w in aligned]
                 parts[piece.index].append((piece.offset, piece.offset + seconds, text, words))
                 bar.update(round(seconds, 2))

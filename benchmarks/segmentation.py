@@ -7,18 +7,21 @@ Two kinds of long file:
   manifest order with 0.3-0.9 s of silence between them (at most N minutes), like a chapter read aloud; on
   the synthetic dev or test set: unseen voices reading unseen books, thousands of distinct sentences.
 
-For each (MIN_SEGMENT_SECONDS, EDGE) setting of asr/segment.py each file goes whole through
+For each (MIN_SEGMENT_SECONDS, EDGE, SEGMENT_PAD) setting of asr/segment.py each file goes whole through
 `model.transcribe` and its WER is compared with `transcribe_batch` on the separate utterances (greedy); the
-test suite bounds that difference at 2 points for the shipped settings. Ends with the WER pooled over all the
-files per setting (errors over reference words).
+test suite bounds that difference at 2 points for the shipped settings. ``--trimmed`` adds the utterances one
+by one each trimmed as a segment is (asr/segment.py's trim_silence at that EDGE), which tells the cost of the
+trimming from that of the cutting. Ends with the WER pooled over all the files per setting (errors over
+reference words).
 
 Usage: python benchmarks/segmentation.py [--minutes 10] [--seeds 0 1 2] [--manifest M] [--min 2 5]
-       [--edge 0.02 0.05 0.15] [--model DIR]
+       [--edge 0.02 0.05 0.15] [--pad 0.2] [--trimmed] [--model DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import random
 import sys
@@ -81,11 +84,16 @@ def main() -> None:
     parser.add_argument("--manifest", default=None, help="one file per voice of this manifest instead of seeds")
     parser.add_argument("--min", type=float, nargs="+", default=[2.0, 5.0], help="MIN_SEGMENT_SECONDS values")
     parser.add_argument("--edge", type=float, nargs="+", default=[0.02, 0.05, 0.15], help="EDGE values")
+    parser.add_argument("--pad", type=float, nargs="+", default=[asr.segment.SEGMENT_PAD], help="SEGMENT_PAD values")
+    parser.add_argument("--trimmed", action="store_true", help="also the utterances one by one, each trimmed")
     args = parser.parse_args()
     model = asr.load_model(args.model, device="cpu")
-    print("| file | min s | edge s | segments | WER whole file | WER one by one | difference (points) |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    whole_counts: dict[tuple[float, float], ErrorCounts] = {}
+    trimmed_head = (" one by one, trimmed |", "---:|") if args.trimmed else ("", "")
+    print("| file | min s | edge s | pad s | segments | WER whole file | WER one by one | difference (points) |"
+          + trimmed_head[0])
+    print("|---|---:|---:|---:|---:|---:|---:|---:|" + trimmed_head[1])
+    whole_counts: dict[tuple[float, float, float], ErrorCounts] = {}
+    trimmed_counts: dict[float, ErrorCounts] = {}
     separate_counts = ErrorCounts()
     with tempfile.TemporaryDirectory() as tmp:
         files = (manifest_files(Path(tmp), args.manifest, args.minutes) if args.manifest
@@ -94,20 +102,32 @@ def main() -> None:
             one = model.transcribe_batch(utterances, sample_rate=SAMPLE_RATE)
             separate = score([str(i) for i in range(len(texts))], texts, [t.text for t in one]).wer
             separate_counts += separate
-            for min_seconds in args.min:
-                for edge in args.edge:
-                    model.min_segment_seconds, asr.segment.EDGE = min_seconds, edge
-                    whole = model.transcribe(path)
-                    joined = score(["all"], [" ".join(texts)], [whole.text]).wer
-                    whole_counts[min_seconds, edge] = whole_counts.get((min_seconds, edge), ErrorCounts()) + joined
-                    print(f"| {name} | {min_seconds:g} | {edge:g} | {len(whole.segments)} | {100 * joined.rate:.2f}% | "
-                          f"{100 * separate.rate:.2f}% | {100 * (joined.rate - separate.rate):+.2f} |", flush=True)
+            trimmed_cells = {}
+            for edge in args.edge if args.trimmed else ():
+                asr.segment.EDGE = edge
+                spans = [asr.segment.trim_silence(u.numpy(), SAMPLE_RATE) for u in utterances]
+                hyps = model.transcribe_batch([u[a:b] for u, (a, b) in zip(utterances, spans)], sample_rate=SAMPLE_RATE)
+                trimmed = score([str(i) for i in range(len(texts))], texts, [t.text for t in hyps]).wer
+                trimmed_counts[edge] = trimmed_counts.get(edge, ErrorCounts()) + trimmed
+                trimmed_cells[edge] = f" {100 * trimmed.rate:.2f}% |"
+            for setting in itertools.product(args.min, args.edge, args.pad):
+                model.min_segment_seconds, asr.segment.EDGE, model.segment_pad = setting
+                whole = model.transcribe(path)
+                joined = score(["all"], [" ".join(texts)], [whole.text]).wer
+                whole_counts[setting] = whole_counts.get(setting, ErrorCounts()) + joined
+                cells = " | ".join(f"{x:g}" for x in setting)
+                print(f"| {name} | {cells} | {len(whole.segments)} | {100 * joined.rate:.2f}% | "
+                      f"{100 * separate.rate:.2f}% | {100 * (joined.rate - separate.rate):+.2f} |"
+                      + trimmed_cells.get(setting[1], ""), flush=True)
     print(f"\nPooled over the files ({separate_counts.reference_length} words): one by one "
-          f"{100 * separate_counts.rate:.2f}%\n")
-    print("| min s | edge s | WER whole files | errors |")
-    print("|---:|---:|---:|---:|")
-    for (min_seconds, edge), counts in whole_counts.items():
-        print(f"| {min_seconds:g} | {edge:g} | {100 * counts.rate:.2f}% | {counts.errors} |")
+          f"{100 * separate_counts.rate:.2f}% [{separate_counts.errors}]\n")
+    print("| min s | edge s | pad s | WER whole files | errors |")
+    print("|---:|---:|---:|---:|---:|")
+    for setting, counts in whole_counts.items():
+        cells = " | ".join(f"{x:g}" for x in setting)
+        print(f"| {cells} | {100 * counts.rate:.2f}% | {counts.errors} |")
+    for edge, counts in trimmed_counts.items():
+        print(f"\nOne by one, each trimmed at edge {edge:g} s: {100 * counts.rate:.2f}% [{counts.errors}]")
 
 
 if __name__ == "__main__":

@@ -90,3 +90,24 @@ def test_ten_minute_file_matches_utterance_by_utterance(tmp_path):
     assert len(long.segments) >= 30 and all(s.end - s.start <= model.max_segment_seconds + 0.01 for s in long.segments)
     assert all(a.end <= b.start + 1e-6 for a, b in zip(long.segments, long.segments[1:]))
     assert long.words[-1].end > 550  # word times are absolute, not per segment
+
+
+@pytest.mark.skipif(not shutil.which("espeak-ng"), reason="needs espeak-ng (.ci/run installs it)")
+def test_cut_segments_reach_the_model_padded_with_zeros_and_keep_their_times(tmp_path):
+    path = tmp_path / "half-minute.flac"
+    known_long_file(path, seconds=30.0, seed=1)
+    spans = {(round(o, 3), round(o + w.numel() / 16000, 3)) for o, w in iter_segments(path)}
+    model = asr.load_model(device="cpu")
+    seen = []
+    encode = model.encode
+    model.encode = lambda waves, *args: seen.extend(waves) or encode(waves, *args)
+    model.segment_pad = 0.2
+    transcript = model.transcribe(path, word_timestamps=True)
+    assert len(seen) == len(spans) >= 3
+    assert all(w[:3200].abs().max() == 0 and w[-3200:].abs().max() == 0 for w in seen)  # 0.2 s of zeros each side
+    assert {(s.start, s.end) for s in transcript.segments} <= spans  # the segments' own times, without the zeros
+    for segment in transcript.segments:  # word times are absolute: inside their segment, not shifted by the pad
+        assert all(segment.start - 0.05 <= w.start < w.end <= segment.end + 0.05 for w in segment.words)
+    seen.clear()
+    model.transcribe(torch.zeros(16000 * 5), sample_rate=16000)
+    assert len(seen) == 1 and seen[0].numel() == 16000 * 5  # inputs up to 12 s go in as they are
