@@ -18,9 +18,10 @@
 #   examples/, examples-lm/        the bundled examples (pretrained/conformer-ctc-synthetic/examples), greedy / LM
 #   backends/                      test greedy with int8 linear layers and with the ONNX export
 #   edge-silence.md                silence or faint noise before / after the first 60 test utterances
-#   segmentation.md                six 10-minute files, transcribed whole and one by one (seeds 0-5)
-#   long-test.md                   the test set as 13 long files, one per voice, transcribed whole and one by
-#                                  one (edge 0.02 s, shipped, and 0.15 s)
+#   segmentation.md                six 10-minute files, transcribed whole and one by one (seeds 0-5), the
+#                                  segments with and without SEGMENT_PAD's zeros
+#   long-test.md                   the test set as 13 long files, one per voice, transcribed whole (with and
+#                                  without the zeros) and one by one
 #   word-timestamps.md             isolated words with known times (seeds 0-3)
 # Took about 5 minutes on 2 CPU cores (v21, 2026-12-02). Single runs: these machines vary 20-40% between runs.
 set -euo pipefail
@@ -47,9 +48,9 @@ asr export --model "$out/onnx-model"
 asr evaluate --model "$out/onnx-model" --manifest "$data/test.jsonl" --output-dir "$out/backends/onnx" --threads 2 \
   --backend onnx
 python benchmarks/edge_silence.py --model "$model" --manifest "$data/test.jsonl" --noise 0 0.001 > "$out/edge-silence.md"
-python benchmarks/segmentation.py --model "$model" --seeds 0 1 2 3 4 5 --min 2 --edge 0.02 0.05 0.15 \
+python benchmarks/segmentation.py --model "$model" --seeds 0 1 2 3 4 5 --min 2 --edge 0.02 0.05 0.15 --pad 0 0.2 \
   > "$out/segmentation.md"
-python benchmarks/segmentation.py --model "$model" --manifest "$data/test.jsonl" --min 2 --edge 0.02 0.15 \
+python benchmarks/segmentation.py --model "$model" --manifest "$data/test.jsonl" --min 2 --edge 0.02 --pad 0 0.2 \
   > "$out/long-test.md"
 for seed in 0 1 2 3; do python benchmarks/word_timestamps.py --model "$model" --seed "$seed"; done \
   > "$out/word-timestamps.md"
