@@ -37,15 +37,16 @@ def main() -> None:
     ids, refs = [item.id for item in items], [item.text for item in items]
     rng = np.random.default_rng(0)
 
-    def wer(batch: list[np.ndarray]) -> float:
+    def wer(batch: list[np.ndarray]) -> str:
         hyps = model.transcribe_batch([torch.from_numpy(w) for w in batch], sample_rate=SAMPLE_RATE)
-        return 100 * score(ids, refs, [h.text for h in hyps]).wer.rate
+        counts = score(ids, refs, [h.text for h in hyps]).wer
+        return f"{100 * counts.rate:.2f}% [{counts.errors}]"
 
     def pad(seconds: float, rms: float) -> np.ndarray:
         n = int(round(seconds * SAMPLE_RATE))
         return (rng.normal(0.0, rms, n) if rms else np.zeros(n)).astype(np.float32)
 
-    print(f"{len(items)} utterances of {args.manifest}, greedy; as they are: {wer(waves):.2f}% WER\n")
+    print(f"{len(items)} utterances of {args.manifest}, greedy; as they are: {wer(waves)} WER [errors]\n")
     print("| padding | seconds | before | after | both |")
     print("|---|---:|---:|---:|---:|")
     for rms in args.noise:
@@ -54,7 +55,7 @@ def main() -> None:
             before = wer([np.concatenate([pad(seconds, rms), w]) for w in waves])
             after = wer([np.concatenate([w, pad(seconds, rms)]) for w in waves])
             both = wer([np.concatenate([pad(seconds, rms), w, pad(seconds, rms)]) for w in waves])
-            print(f"| {kind} | {seconds:g} | {before:.2f}% | {after:.2f}% | {both:.2f}% |", flush=True)
+            print(f"| {kind} | {seconds:g} | {before} | {after} | {both} |", flush=True)
 
 
 if __name__ == "__main__":
