@@ -4,7 +4,7 @@ Two kinds of long file:
 - by seed (default): the construction of tests/test_long_audio.py (the test suite's 20 sentences, random
   espeak-ng voices, 0.3-0.9 s pauses, N minutes; one file per seed);
 - ``--manifest M``: one file per voice of a corpus manifest (its ``voice`` field), that voice's utterances in
-  manifest order with 0.3-0.9 s of silence between them (at most N minutes), like a chapter read aloud; on
+  manifest order with 0.3-0.9 s of silence between them (until N minutes), like a chapter read aloud; on
   the synthetic dev or test set: unseen voices reading unseen books, thousands of distinct sentences.
 
 For each (MIN_SEGMENT_SECONDS, EDGE, SEGMENT_PAD) setting of asr/segment.py each file goes whole through
@@ -44,6 +44,11 @@ from test_long_audio import known_long_file  # noqa: E402
 LongFile = tuple[str, Path, list[torch.Tensor], list[str]]  # (name, path, utterances, their texts)
 
 
+def sentence_errors(texts: list[str], transcripts) -> ErrorCounts:
+    """Word errors of one transcript per sentence."""
+    return score([str(i) for i in range(len(texts))], texts, [t.text for t in transcripts]).wer
+
+
 def seed_files(folder: Path, minutes: float, seeds: list[int]) -> Iterator[LongFile]:
     for seed in seeds:
         path = folder / f"long-{seed}.flac"
@@ -79,7 +84,8 @@ def manifest_files(folder: Path, manifest: str, minutes: float, seed: int = 0) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None)
-    parser.add_argument("--minutes", type=float, default=10.0, help="length of each file (at most, with --manifest)")
+    parser.add_argument("--minutes", type=float, default=10.0,
+                        help="length of each file (--manifest: a voice's file ends with the utterance that reaches it)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--manifest", default=None, help="one file per voice of this manifest instead of seeds")
     parser.add_argument("--min", type=float, nargs="+", default=[2.0, 5.0], help="MIN_SEGMENT_SECONDS values")
@@ -99,15 +105,14 @@ def main() -> None:
         files = (manifest_files(Path(tmp), args.manifest, args.minutes) if args.manifest
                  else seed_files(Path(tmp), args.minutes, args.seeds))
         for name, path, utterances, texts in files:
-            one = model.transcribe_batch(utterances, sample_rate=SAMPLE_RATE)
-            separate = score([str(i) for i in range(len(texts))], texts, [t.text for t in one]).wer
+            separate = sentence_errors(texts, model.transcribe_batch(utterances, sample_rate=SAMPLE_RATE))
             separate_counts += separate
             trimmed_cells = {}
             for edge in args.edge if args.trimmed else ():
                 asr.segment.EDGE = edge
                 spans = [asr.segment.trim_silence(u.numpy(), SAMPLE_RATE) for u in utterances]
-                hyps = model.transcribe_batch([u[a:b] for u, (a, b) in zip(utterances, spans)], sample_rate=SAMPLE_RATE)
-                trimmed = score([str(i) for i in range(len(texts))], texts, [t.text for t in hyps]).wer
+                trimmed = sentence_errors(texts, model.transcribe_batch(
+                    [u[a:b] for u, (a, b) in zip(utterances, spans)], sample_rate=SAMPLE_RATE))
                 trimmed_counts[edge] = trimmed_counts.get(edge, ErrorCounts()) + trimmed
                 trimmed_cells[edge] = f" {100 * trimmed.rate:.2f}% |"
             for setting in itertools.product(args.min, args.edge, args.pad):
