@@ -243,8 +243,8 @@ def test_run_sh_stage_26_trains_at_the_hop_stage_25_chose(tmp_path):
 ])
 def test_run_sh_souped_stages_train_from_the_last_soup(tmp_path, lite, stage, source, out, lists, seed):
     """Stages 27-30 each train from the soup the stage before made, at its hop, on their own list
-    (--lite: the lite one), soup their checkpoint average with it; stage 31's LM and its tuning work on
-    stage 30's soup."""
+    (--lite: the lite one), soup their checkpoint average with it; stage 31's hop re-check, LM and LM tuning
+    work on stage 30's soup."""
     exp, before = tmp_path / "exp", tmp_path / f"exp-{source}" / "model-avg5"
     before.mkdir(parents=True)
     (before / "config.json").write_text(json.dumps({"model": {"hop_length": 128}}))
@@ -256,10 +256,12 @@ def test_run_sh_souped_stages_train_from_the_last_soup(tmp_path, lite, stage, so
     assert "time_budget_minutes=90" in args and f"seed={seed}" in args
     assert last == f"average {exp}-{out} --last 5 --out {exp}-{out}/model-last5"
     assert soup == f"average --models {before} {exp}-{out}/model-last5 --out {exp}-{out}/model-avg5 --half"
-    lm, tune = calls[-2:]
+    hop, lm, tune = calls[-3:]
+    assert hop.startswith(f"tune-hop --model {exp}-world/model-avg5 ") and hop.endswith("--save")
+    assert "--hops 136 128 120 112 104 96 " in hop
     assert lm.startswith("lm build ") and lm.endswith(f"--out {exp}-world/model-avg5/lm")
     assert tune.startswith(f"lm tune --model {exp}-world/model-avg5 ")
-    assert len(calls) == 3 * (31 - stage) + 2
+    assert len(calls) == 3 * (31 - stage) + 3
 
 
 def test_run_sh_lite_builds_and_trains_on_what_stage_24_needs(tmp_path):

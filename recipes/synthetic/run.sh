@@ -130,7 +130,8 @@
 #  30 world     (cpu preset) 90 minutes more from stage 29's soup the same way, on train_wide8 (+ train_world
 #               three times; --lite: train_lite9) -> $EXP-world; then its last $AVG checkpoints averaged, and
 #               that and stage 29's soup weight for weight, float16
-#  31 lm        word 3-gram LM from the training books' text (never dev/test books), weights tuned on dev
+#  31 lm        the feature hop re-checked on dev (asr tune-hop --save); word 3-gram LM from the training books' text
+#               (never dev/test books), weights tuned on dev
 #  32 evaluate  greedy, beam and beam+LM WER/CER on dev and test, and greedy and beam+LM with test-time VTLN
 #               (--vtln) -> $EXP-world/eval/ (gpu: $EXP/eval/), RESULTS table
 #  33 export    the averaged model + LM -> pretrained/$NAME, with example recordings by held-out voices
@@ -387,7 +388,11 @@ souped_stage 30 "90 minutes more from stage 29's soup with flite's parametric vo
   "$exp-world" 90 "$eight" 26
 final=$last/model-avg$avg
 if run 31; then
-  echo "stage 31: n-gram LM from $data/text/lm_train.txt, tuned on dev"
+  # the hop, re-checked first: v27, trained at 8 ms (128), read dev best at 7 ms (112: 2,305 errors, 128:
+  # 2,376; recipes/synthetic/RESULTS.md, 2026-12-04)
+  echo "stage 31: the hop re-checked on dev; n-gram LM from $data/text/lm_train.txt, tuned on dev"
+  asr tune-hop --model "$final" --manifest "$data/dev.jsonl" --hops 136 128 120 112 104 96 --threads 2 --save \
+    | tee "$last/hop-recheck.md"
   asr lm build --text "$data/text/lm_train.txt" --order 3 --prune 0 1 1 --out "$final/lm"
   asr lm tune --model "$final" --manifest "$data/dev.jsonl" --save | tee "$last/lm-tuning.md"
 fi
