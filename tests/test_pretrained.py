@@ -14,16 +14,16 @@ from asr.metrics import score
 from asr.transcribe import pretrained_dir
 
 NAME = "conformer-ctc-synthetic"
-# Issue 4 asks for WER <= 10% on the examples; the shipped weights (v27) measure 8.3% greedy (3 / 36 words:
-# LAWN -> LONG, PALL -> PALE, GAZETTE -> GAZETE) and 5.6% with the bundled LM (2 / 36: LAWN -> LONG, IT inserted
-# in STARTED AWAY); v26 3 / 36 (LAWN -> LONGW, PALL -> PALLE, GAZETTE -> GAZETE) and 2 / 36 (LAWN -> LAW, IT
+# Issue 4 asks for WER <= 10% on the examples; the shipped model (v28) measures 8.3% greedy (3 / 36 words:
+# LAWN -> LONGW, PALL MALL -> PAL MAALL) and 8.3% with the bundled LM (3 / 36: LAWN -> LAW, PALL MALL -> PALM);
+# v27 3 / 36 (LAWN -> LONG, PALL -> PALE, GAZETTE -> GAZETE) and 2 / 36 (LAWN -> LONG, IT inserted); v26 3 / 36 (LAWN -> LONGW, PALL -> PALLE, GAZETTE -> GAZETE) and 2 / 36 (LAWN -> LAW, IT
 # inserted); v25 3 / 36 (LAWN -> LONG, PALL -> PALE, GAZETTE -> GAZETE) and 1 / 36 (LAWN -> LAW); v24 and
 # v23 the same but LAWN -> LONG with the LM. These are the examples run.sh stage 33 makes from the rebuilt corpus
 # text (v21: 3 / 36 and 1 / 36; v20: 2 / 36 and 1 / 36; v19: 4 / 36 and
 # 1 / 36; v18 and v16: 5 / 36 and 3 / 36; v15: 4 / 36 and 3 / 36, v14: 5 / 36 and 1 / 36, v13: 5 / 36 and
 # 4 / 36; v12 and v11 the same; v10: 6 / 36 and 5 / 36; v9: 4 / 36 and 4 / 36, while v21 makes 14 fewer errors
-# than v20 on the 5,949 test words: on 36 words one word decides). Both bounds are the issue's 10%, which v27
-# meets with no word to spare greedy (a fourth error fails), so a broken export, front-end or decoder change
+# than v20 on the 5,949 test words: on 36 words one word decides). Both bounds are the issue's 10%, which v28
+# meets with no word to spare either way (a fourth error fails), so a broken export, front-end or decoder change
 # fails here. Tighten them when a better model ships.
 EXAMPLES_MAX_WER = 0.10
 EXAMPLES_MAX_WER_LM = 0.10
@@ -44,8 +44,9 @@ def test_bundled_model_is_the_default_and_small():
     model = asr.load_model(device="cpu")
     assert model.path == MODEL
     assert model.config["model"]["strides"] == [2, 2, 2]  # 8x subsampling
-    # the 8 ms hop chosen on dev (asr tune-hop; v22 read 10 ms-trained weights at it), trained at it since v23
-    assert model.config["model"]["hop_length"] == 128 and model.frame_seconds == pytest.approx(0.064)
+    # the hop chosen on dev (asr tune-hop): 8 ms for v22 (10 ms-trained weights), trained at it in v23-v27;
+    # v28 reads v27's weights at 7 ms (run.sh stage 31's re-check)
+    assert model.config["model"]["hop_length"] == 112 and model.frame_seconds == pytest.approx(0.056)
     assert sum(p.stat().st_size for p in MODEL.rglob("*") if p.is_file()) < 50 * 2**20
 
 
