@@ -232,7 +232,9 @@ class ASRModel:
                 if word_timestamps and hyp.tokens:  # times from the padded wave's start, which is pad before offset
                     aligned = align_words(log_probs[b, : lengths[b]].cpu(), hyp.tokens, self.tokenizer,
                                           self.frame_seconds, piece.wave, piece.offset - piece.pad)
-                    words = [Word(w.word, w.start, w.end, w.score) for w in aligned]
+                    lo, hi = piece.offset, piece.offset + seconds  # never in the zeros, never before 0
+                    words = [Word(w.word, start := min(max(w.start, lo), hi), max(min(w.end, hi), start), w.score)
+                             for w in aligned]
                 parts[piece.index].append((piece.offset, piece.offset + seconds, text, words))
                 bar.update(round(seconds, 2))
 
