@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import random
 import sys
 import tempfile
@@ -40,6 +39,7 @@ from asr.audio import SAMPLE_RATE, load_audio  # noqa: E402
 from asr.data import read_manifest  # noqa: E402
 from asr.metrics import ErrorCounts, score  # noqa: E402
 from test_long_audio import known_long_file  # noqa: E402
+from voices import voices_by_id  # noqa: E402
 
 LongFile = tuple[str, Path, list[torch.Tensor], list[str]]  # (name, path, utterances, their texts)
 
@@ -58,12 +58,10 @@ def seed_files(folder: Path, minutes: float, seeds: list[int]) -> Iterator[LongF
 
 def manifest_files(folder: Path, manifest: str, minutes: float, seed: int = 0) -> Iterator[LongFile]:
     """One file per voice of ``manifest``: its utterances in order, 0.3-0.9 s of silence after each."""
-    items = read_manifest(manifest)
-    with open(manifest, encoding="utf-8") as f:
-        lines = f.readlines()
+    voice_of = voices_by_id(Path(manifest))
     by_voice: dict[str, list] = {}
-    for item in items:
-        by_voice.setdefault(json.loads(lines[item.line - 1]).get("voice", "all"), []).append(item)
+    for item in read_manifest(manifest):
+        by_voice.setdefault(voice_of[item.id], []).append(item)
     rng = random.Random(seed)
     for index, (voice, voice_items) in enumerate(by_voice.items()):
         utterances, texts, pieces, total = [], [], [], 0.0
