@@ -5,8 +5,11 @@ The model's sample rate lives here, once; every other module imports it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import sys
+import warnings
 from pathlib import Path
 from typing import Union
 
@@ -17,9 +20,26 @@ import torchaudio
 
 from .errors import AudioError
 
-__all__ = ["SAMPLE_RATE", "AudioInput", "load_audio", "load_audio_files", "audio_duration", "resample"]
+__all__ = ["SAMPLE_RATE", "AudioInput", "AudioWarning", "load_audio", "load_audio_files", "audio_duration", "audio_info",
+           "resample", "check_sample_rate"]
 
 SAMPLE_RATE = 16000  # Hz; every model in this package consumes 16 kHz mono
+# What a header may declare: rates outside these (a corrupt field: 1 Hz makes a 126 KB WAV 17 hours long,
+# 2.1 GHz makes the resampler ask for 18 GB) are errors, not audio.
+MIN_RATE, MAX_RATE, MAX_CHANNELS = 1000, 384000, 32
+# A compressed stream cannot hold more than this many seconds per byte of file (128 bit/s: below any real
+# codec's rate; FLAC of digital silence, the most compressible, needs ~60 bytes per second): a header that
+# declares more (a flipped byte made a 24 KB MP3 declare 112 days) is corrupt.
+MAX_SECONDS_PER_BYTE = 1 / 16
+# containers that store samples as they are (FLAC, Ogg and MP3 compress, whatever their subtype says)
+_UNCOMPRESSED = {"WAV", "WAVEX", "W64", "RF64", "AIFF", "AU", "RAW", "CAF", "IRCAM", "NIST", "VOC"}
+# uncompressed sample formats and their bytes per sample: their data size follows from the header
+_PCM_BYTES = {"PCM_S8": 1, "PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8, "ULAW": 1,
+              "ALAW": 1}
+
+
+class AudioWarning(UserWarning):
+    """Audio that can be read but not as its header promises (a truncated file); the message names the file."""
 
 AudioInput = Union[str, os.PathLike, np.ndarray, torch.Tensor]
 
@@ -38,19 +58,98 @@ def resample(wave: torch.Tensor, orig_freq: int, new_freq: int = SAMPLE_RATE) ->
         return _resampler(int(orig_freq), int(new_freq))(wave)
 
 
+def check_sample_rate(rate, name: str = "audio array") -> int:
+    """``rate`` as an int, or AudioError when it is not a whole number of Hz in MIN_RATE..MAX_RATE."""
+    if isinstance(rate, bool) or not isinstance(rate, (int, np.integer)) or not MIN_RATE <= rate <= MAX_RATE:
+        raise AudioError(f"{name}: sample rate {rate!r} Hz is outside {MIN_RATE}..{MAX_RATE} Hz")
+    return int(rate)
+
+
 def _check_path(path: Path) -> None:
     if not path.exists():
         raise AudioError(f"{path}: no such file")
     if path.is_dir():
         raise AudioError(f"{path}: is a directory, not an audio file")
+    if not os.access(path, os.R_OK):
+        raise AudioError(f"{path}: permission denied")
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Silence what C decoders print on file descriptor 2 (libmpg123's "Note: ..." lines on bad MP3s)."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real stderr (some embedders): nothing to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _unreadable(path: Path, error: Exception) -> AudioError:
+    message = str(error).strip()
+    if "does not exist or is not a regular file" in message or "Format not recognised" in message:
+        message = "format not recognized"  # libsndfile's words for bytes it cannot parse
+    return AudioError(f"{path}: not a readable audio file ({message})")
+
+
+def audio_info(path: str | os.PathLike):
+    """The file's header (soundfile's info), checked: a sample rate in MIN_RATE..MAX_RATE, 1..MAX_CHANNELS
+    channels, and a length the file can hold. Raises AudioError naming the file; warns (AudioWarning) when an
+    uncompressed file is shorter than its header says (only what it holds will be read)."""
+    path = Path(path)
+    _check_path(path)
+    try:
+        with _quiet_stderr():
+            info = sf.info(str(path))
+    except Exception as e:  # libsndfile raises several types for unreadable input
+        raise _unreadable(path, e) from None
+    check_sample_rate(info.samplerate, f"{path}: header")
+    if not 1 <= info.channels <= MAX_CHANNELS:
+        raise AudioError(f"{path}: header declares {info.channels} channels (1..{MAX_CHANNELS} can be read)")
+    size = path.stat().st_size
+    seconds = info.frames / info.samplerate
+    width = _PCM_BYTES.get(info.subtype) if info.format in _UNCOMPRESSED else None
+    if width is None and seconds > size * MAX_SECONDS_PER_BYTE:
+        raise AudioError(f"{path}: header declares {seconds:.0f} s, more than a {size}-byte {info.format} file "
+                         "can hold (a corrupt header)")
+    declared = _wav_data_bytes(path) if info.format in ("WAV", "WAVEX") else None
+    if width is not None and declared is not None and declared > info.frames * info.channels * width + width:
+        declared_seconds = declared / (info.channels * width * info.samplerate)
+        warnings.warn(f"{path}: truncated: the header declares {declared_seconds:.2f} s, the file holds "
+                      f"{seconds:.2f} s; reading what it holds", AudioWarning)
+    return info
+
+
+def _wav_data_bytes(path: Path) -> int | None:
+    """The size a RIFF/WAVE file's ``data`` chunk declares (None when not found in its first 64 KB)."""
+    with open(path, "rb") as f:
+        head = f.read(65536)
+    if head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
+        return None
+    order = "little" if head[:4] == b"RIFF" else "big"
+    at = 12
+    while at + 8 <= len(head):
+        size = int.from_bytes(head[at + 4 : at + 8], order)
+        if head[at : at + 4] == b"data":
+            return None if size == 0xFFFFFFFF else size  # streamed WAVs leave the size unknown
+        at += 8 + size + (size & 1)
+    return None
 
 
 def _read_file(path: Path) -> tuple[np.ndarray, int]:
-    _check_path(path)
+    info = audio_info(path)
     try:
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
-    except Exception as e:  # libsndfile raises several types for unreadable input
-        raise AudioError(f"{path}: not a readable audio file ({str(e).strip()})") from None
+        with _quiet_stderr():  # at most what the header declares: a broken stream cannot run on
+            data, rate = sf.read(str(path), frames=max(info.frames, 0), dtype="float32", always_2d=True)
+    except Exception as e:
+        raise _unreadable(path, e) from None
     return data, rate
 
 
@@ -78,12 +177,15 @@ def load_audio(
             wave = wave.mean(dim=1) if wave.shape[0] >= wave.shape[1] else wave.mean(dim=0)
         elif wave.dim() != 1:
             raise AudioError(f"{name}: expected shape (samples,) or (samples, channels), got {tuple(wave.shape)}")
-        rate = int(sample_rate)
+        rate = check_sample_rate(sample_rate)
     if wave.numel() == 0:
         raise AudioError(f"{name}: contains no samples")
     if not bool(torch.isfinite(wave).all()):
         raise AudioError(f"{name}: contains non-finite samples (NaN or Inf)")
-    return resample(wave, rate, target_rate).contiguous()
+    try:
+        return resample(wave, rate, target_rate).contiguous()
+    except RuntimeError as e:  # e.g. memory for an absurd length or rate pair
+        raise AudioError(f"{name}: cannot resample {rate} Hz to {target_rate} Hz ({str(e).splitlines()[0]})") from None
 
 
 def load_audio_files(paths: list) -> tuple[list[int], list[torch.Tensor], dict[int, AudioError]]:
@@ -99,10 +201,6 @@ def load_audio_files(paths: list) -> tuple[list[int], list[torch.Tensor], dict[i
 
 
 def audio_duration(path: str | os.PathLike) -> float:
-    """Duration in seconds from the file header (no decoding)."""
-    _check_path(Path(path))
-    try:
-        info = sf.info(str(path))
-    except Exception as e:
-        raise AudioError(f"{path}: not a readable audio file ({str(e).strip()})") from None
+    """Duration in seconds from the file header (no decoding), the header checked by audio_info."""
+    info = audio_info(path)
     return info.frames / info.samplerate

@@ -95,6 +95,9 @@ def _cmd_evaluate(args) -> int:
     elapsed = time.perf_counter() - started
     for message in failures:
         print(f"asr: skipped {message}", file=sys.stderr)
+    if not report.utterances:
+        print(f"asr: error: {args.manifest}: none of its audio could be read; no WER written", file=sys.stderr)
+        return 2
     out_dir = Path(args.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     name = Path(args.manifest).stem
@@ -368,7 +371,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings (e.g. a truncated audio file) as one line on stderr, without the source location."""
+    print(f"asr: warning: {message}", file=file or sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
+    import warnings
+
+    warnings.showwarning = _one_line_warning
     args = build_parser().parse_args(argv)
     if getattr(args, "threads", 0) > 0:
         import torch

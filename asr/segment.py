@@ -21,7 +21,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from .audio import SAMPLE_RATE, audio_duration, resample
+from .audio import SAMPLE_RATE, audio_info, resample
 from .errors import AudioError
 
 __all__ = ["MAX_SEGMENT_SECONDS", "SEGMENT_PAD", "iter_segments", "split_wave", "cut_point", "trim_silence"]
@@ -113,11 +113,10 @@ def iter_segments(
 ) -> Iterator[tuple[float, torch.Tensor]]:
     """Stream ``path`` as (start seconds, 16 kHz mono segment) pairs, cut at pauses."""
     path = Path(path)
-    audio_duration(path)  # clear AudioError for a missing, directory or unreadable path
-    info = sf.info(str(path))
+    info = audio_info(path)  # clear AudioError for a missing, unreadable or corrupt file
     block = max(int(_BLOCK * info.samplerate), 1)
-    try:
-        blocks = sf.blocks(str(path), blocksize=block, dtype="float32", always_2d=True)
+    try:  # never more than the header declares: a broken MP3 stream can return the same block forever
+        blocks = sf.blocks(str(path), blocksize=block, frames=info.frames, dtype="float32", always_2d=True)
         mono = (b[:, 0] if b.shape[1] == 1 else b.mean(axis=1) for b in blocks)  # a view when already mono
         yield from _cut(mono, info.samplerate, str(path), min_seconds, max_seconds)
     except AudioError:

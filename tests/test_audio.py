@@ -1,9 +1,11 @@
+import warnings
+
 import numpy as np
 import pytest
 import soundfile as sf
 import torch
 
-from asr.audio import SAMPLE_RATE, load_audio
+from asr.audio import SAMPLE_RATE, AudioWarning, load_audio
 from asr.errors import AudioError
 
 
@@ -64,3 +66,54 @@ def test_array_needs_sample_rate():
     with pytest.raises(AudioError, match="sample_rate"):
         load_audio(np.zeros(100, dtype=np.float32))
     assert issubclass(AudioError, ValueError)
+
+
+def _wav_bytes(tmp_path, seconds: float = 1.0) -> bytearray:
+    sf.write(tmp_path / "src.wav", _tone(SAMPLE_RATE, seconds), SAMPLE_RATE, subtype="PCM_16")
+    return bytearray((tmp_path / "src.wav").read_bytes())
+
+
+@pytest.mark.parametrize("rate,shown", [(0x7F003E80, "2130722432"), (2, "2"), (999, "999")])
+def test_a_corrupt_sample_rate_field_is_an_error_not_an_allocation(tmp_path, rate, shown):
+    data = _wav_bytes(tmp_path)
+    data[24:28] = rate.to_bytes(4, "little")  # the WAV header's sample rate field
+    path = tmp_path / "bad.wav"
+    path.write_bytes(data)
+    with pytest.raises(AudioError, match=f"bad.wav: header: sample rate {shown} Hz is outside 1000..384000 Hz"):
+        load_audio(path)
+
+
+def test_a_header_declaring_more_than_the_file_can_hold_is_an_error(tmp_path):
+    sf.write(tmp_path / "ok.flac", _tone(SAMPLE_RATE, 1.0), SAMPLE_RATE)
+    data = bytearray((tmp_path / "ok.flac").read_bytes())
+    data[21] |= 0x0F  # STREAMINFO's 36-bit total sample count, all ones: 49 days at 16 kHz
+    data[22:26] = b"\xff\xff\xff\xff"
+    (tmp_path / "huge.flac").write_bytes(data)
+    with pytest.raises(AudioError, match=r"huge.flac: header declares 4294967 s, more than a \d+-byte FLAC file"):
+        load_audio(tmp_path / "huge.flac")
+
+
+def test_a_truncated_wav_is_read_with_a_warning_naming_it(tmp_path):
+    data = _wav_bytes(tmp_path)
+    (tmp_path / "cut.wav").write_bytes(data[: len(data) // 2])
+    with pytest.warns(AudioWarning, match=r"cut.wav: truncated: the header declares 1.00 s, the file holds 0.50 s"):
+        wave = load_audio(tmp_path / "cut.wav")
+    assert abs(wave.numel() - SAMPLE_RATE // 2) < 100
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an intact file warns about nothing
+        load_audio(tmp_path / "src.wav")
+
+
+def test_random_bytes_named_mp3_get_one_plain_message(tmp_path, capfd):
+    path = tmp_path / "noise.mp3"
+    path.write_bytes(np.random.default_rng(0).integers(0, 256, 20000, dtype=np.uint8).tobytes())
+    with pytest.raises(AudioError) as e:
+        load_audio(path)
+    assert str(e.value) == f"{path}: not a readable audio file (format not recognized)"
+    assert "Note:" not in capfd.readouterr().err  # libmpg123's chatter is silenced
+
+
+@pytest.mark.parametrize("rate", [0, -1, 44100.5, 10**9, True])
+def test_array_sample_rates_out_of_range_are_audio_errors(rate):
+    with pytest.raises(AudioError, match="audio array: sample rate .* Hz is outside 1000..384000 Hz"):
+        load_audio(np.zeros(1600, np.float32), sample_rate=rate)

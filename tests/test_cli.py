@@ -181,3 +181,28 @@ def test_tune_hop_measures_each_hop_and_saves_the_best(model_dir):
     assert evaluated.returncode == 0 and f"WER {rows[160]:.2f}%" in evaluated.stdout, evaluated.stdout
     _assert_clean_error(asr("tune-hop", "--model", model_dir, "--manifest", TINY / "train.jsonl", "--hops", "0"),
                         "hop_length must be")
+
+
+def test_a_corrupt_header_in_a_batch_leaves_the_other_files_transcribed(model_dir, tmp_path):
+    sf.write(tmp_path / "tone.wav", np.zeros(8000, np.float32), 16000, subtype="PCM_16")
+    data = bytearray((tmp_path / "tone.wav").read_bytes())
+    data[24:28] = (0x7F003E80).to_bytes(4, "little")  # declares a ~2.1 GHz sample rate
+    (tmp_path / "rate.wav").write_bytes(data)
+    sf.write(tmp_path / "whole.wav", sf.read(FILES[1])[0], 16000, subtype="PCM_16")
+    whole = (tmp_path / "whole.wav").read_bytes()
+    (tmp_path / "cut.wav").write_bytes(whole[: len(whole) * 3 // 4])
+    result = asr("transcribe", "--model", model_dir, FILES[0], tmp_path / "rate.wav", tmp_path / "cut.wav", FILES[2])
+    _assert_clean_error(result, "rate.wav: header: sample rate 2130722432 Hz is outside 1000..384000 Hz",
+                        "1 of 4 file(s) failed")
+    assert result.stderr.count("cut.wav: truncated: the header declares") == 1
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"{FILES[0]}\t{TEXTS[0]}" and lines[-1] == f"{FILES[2]}\t{TEXTS[2]}" and len(lines) == 3
+
+
+def test_evaluate_with_no_readable_audio_fails_and_writes_no_wer(model_dir, tmp_path):
+    items = [{"id": f"u{i}", "audio": str(tmp_path / f"gone{i}.flac"), "duration": 1.0, "text": "A"} for i in range(3)]
+    manifest = tmp_path / "lost.jsonl"
+    manifest.write_text("".join(json.dumps(x) + "\n" for x in items))
+    result = asr("evaluate", "--model", model_dir, "--manifest", manifest, "--output-dir", tmp_path / "out")
+    _assert_clean_error(result, "lost.jsonl: none of its audio could be read; no WER written")
+    assert not (tmp_path / "out" / "wer-lost.json").exists() and "WER" not in result.stdout
