@@ -56,6 +56,9 @@ class TrainConfig:
     # The same after the speech (synthesizer output also stops at once: benchmarks/edge_silence.py's "after" rows).
     trail_silence: float = 0.0
     trail_silence_seconds: float = 0.5
+    # Probability of passing a training utterance through a random recording channel (room, noise, microphone,
+    # telephone or codec, level: asr.augment.channel). 0 = off.
+    channel_augment: float = 0.0
     num_workers: int = 0  # DataLoader worker processes
     log_every: int = 10  # steps between progress-bar / TensorBoard updates
     checkpoint_every: int = 500  # steps between checkpoints (and one at every epoch end)
@@ -153,6 +156,8 @@ def load_train_config(path: str | Path | None, overrides: Sequence[str] = ()) ->
         if not 0.0 <= getattr(cfg, f"{edge}_silence") <= 1.0 or getattr(cfg, f"{edge}_silence_seconds") < 0:
             raise ConfigError(f"{where}: {edge}_silence must be a probability in [0, 1] and "
                               f"{edge}_silence_seconds >= 0")
+    if not 0.0 <= cfg.channel_augment <= 1.0:
+        raise ConfigError(f"{where}: channel_augment must be a probability in [0, 1]")
     if not cfg.train_manifest:
         raise ConfigError(f"{where}: train_manifest is required")
     return cfg

@@ -13,6 +13,7 @@ from typing import Iterator, Sequence
 import torch
 
 from .audio import SAMPLE_RATE, load_audio, resample
+from .augment import channel
 from .errors import AudioError, ManifestError, TokenizerError
 from .tokenizer import Tokenizer
 
@@ -105,15 +106,17 @@ def write_manifest(path: str | os.PathLike, utts: Sequence[Utterance], relative:
 
 
 def encode_targets(utts: Sequence[Utterance], tokenizer: Tokenizer, manifest: str) -> list[list[int]]:
-    """Tokenize every transcript up front so a bad one fails at once, naming its line."""
+    """Tokenize every transcript up front so a bad one fails at once, naming its line. An empty (or blank)
+    transcript is a non-speech utterance, trained towards blanks only; text that tokenizes to nothing is an
+    error."""
     targets = []
     for u in utts:
         try:
-            ids = tokenizer.encode(u.text)
+            ids = tokenizer.encode(u.text) if u.text.strip() else []
         except TokenizerError as e:
             raise TokenizerError(f"{manifest}:{u.line}: {e}") from None
-        if not ids:
-            raise TokenizerError(f"{manifest}:{u.line}: empty transcript")
+        if not ids and u.text.strip():
+            raise TokenizerError(f"{manifest}:{u.line}: transcript {u.text!r} has no tokens")
         targets.append(ids)
     return targets
 
@@ -128,12 +131,13 @@ class AudioDataset(torch.utils.data.Dataset):
     def __init__(
         self, utts: Sequence[Utterance], targets: Sequence[list[int]], speed_perturb: bool = False, seed: int = 0,
         manifest: str = "", lead_silence: float = 0.0, lead_silence_seconds: float = 0.5,
-        trail_silence: float = 0.0, trail_silence_seconds: float = 0.5,
+        trail_silence: float = 0.0, trail_silence_seconds: float = 0.5, channel: float = 0.0,
     ):
         self.utts, self.targets, self.manifest = list(utts), list(targets), str(manifest)
         self.speed_perturb, self.seed, self.epoch = speed_perturb, seed, 0
         self.lead_silence, self.lead_silence_seconds = lead_silence, lead_silence_seconds
         self.trail_silence, self.trail_silence_seconds = trail_silence, trail_silence_seconds
+        self.channel = channel  # probability of a random recording channel (asr.augment.channel)
 
     def __len__(self) -> int:
         return len(self.utts)
@@ -161,6 +165,10 @@ class AudioDataset(torch.utils.data.Dataset):
             pad = _silence(wave, random.Random(f"{self.seed}-{self.epoch}-{index}-trail"), self.trail_silence,
                            self.trail_silence_seconds)
             wave = torch.cat([wave, pad])
+        if self.channel:  # last: the silence added above is recorded through the same channel
+            rng = random.Random(f"{self.seed}-{self.epoch}-{index}-channel")
+            if rng.random() < self.channel:
+                wave = channel(wave, rng)
         return {"id": utt.id, "wave": wave, "target": torch.tensor(self.targets[index], dtype=torch.long)}
 
 

@@ -90,6 +90,13 @@ class ScoreReport:
         counts = [u.words if unit == "word" else u.chars for u in self.utterances]
         return bootstrap_interval([c.errors for c in counts], [c.reference_length for c in counts])
 
+    @property
+    def nonspeech(self) -> tuple[int, int]:
+        """(utterances with an empty reference, how many of them got an empty hypothesis): non-speech clips
+        that stayed silent."""
+        empty_refs = [u for u in self.utterances if not u.ref]
+        return len(empty_refs), sum(not u.hyp for u in empty_refs)
+
     def confusions(self, top: int = 10) -> dict[str, list[tuple[str, int]]]:
         """Most frequent substitutions (``REF -> HYP``), deletions and insertions, with counts."""
         found: dict[str, Counter] = {"substitutions": Counter(), "deletions": Counter(), "insertions": Counter()}
@@ -112,6 +119,9 @@ class ScoreReport:
                 line += f" 95% CI [{100 * low:.2f}, {100 * high:.2f}]"
             lines.append(line)
         lines.append(f"utterances {len(self.utterances)}")
+        clips, empty = self.nonspeech
+        if clips:
+            lines.append(f"non-speech (empty reference) {clips}: {empty} transcribed empty ({100 * empty / clips:.1f}%)")
         return "\n".join(lines)
 
     def confusion_summary(self, top: int = 10) -> str:
@@ -127,6 +137,7 @@ class ScoreReport:
             "wer": self.wer.rate, "wer_ci95": list(wer_ci), "cer": self.cer.rate, "cer_ci95": list(cer_ci),
             "words": vars(self.wer) | {"errors": self.wer.errors}, "chars": vars(self.cer) | {"errors": self.cer.errors},
             "utterances": len(self.utterances), "confusions": self.confusions(),
+            "nonspeech": dict(zip(("clips", "empty"), self.nonspeech)),
         }
 
 

@@ -237,7 +237,7 @@ class Trainer:
         self.model = CTCModel(self.model_cfg).to(self.device)
         self.dataset = AudioDataset(utts, targets, cfg.speed_perturb, cfg.seed, cfg.train_manifest,
                                     cfg.lead_silence, cfg.lead_silence_seconds, cfg.trail_silence,
-                                    cfg.trail_silence_seconds)
+                                    cfg.trail_silence_seconds, cfg.channel_augment)
         self.sampler = DurationBatchSampler(
             [u.duration for u in utts], cfg.batch_seconds, cfg.num_buckets, True, cfg.seed,
             rank=self.rank, world_size=self.world_size, sortagrad=cfg.sortagrad,
@@ -303,7 +303,7 @@ class Trainer:
         """Warn about utterances with more labels than the output frames can carry (CTC cannot emit them)."""
         samples = torch.tensor([round(u.duration * SAMPLE_RATE) for u in utts])
         frames = self.model.output_lengths(samples)
-        padded = torch.nn.utils.rnn.pad_sequence([torch.tensor(t) for t in targets], batch_first=True)
+        padded = torch.nn.utils.rnn.pad_sequence([torch.tensor(t, dtype=torch.long) for t in targets], batch_first=True)
         need = min_ctc_frames(padded, torch.tensor([len(t) for t in targets]))
         bad = int((frames < need).sum())
         if bad:

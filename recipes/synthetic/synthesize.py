@@ -74,12 +74,12 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import torch
-from scipy.fft import next_fast_len
 from scipy.signal import fftconvolve
 from tqdm import tqdm
 
 import piper_voices
 from asr.audio import SAMPLE_RATE, load_audio, resample
+from asr.augment import coloured_noise, room_impulse_response
 from random_voices import MAX_VOICES, make_random_voices, variant_names
 
 ACCENTS = ["en-us", "en", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp", "en-gb-x-gbcwmd", "en-029", "en-us-nyc"]
@@ -185,24 +185,6 @@ def new_speaker(wave: np.ndarray, rng: random.Random) -> np.ndarray:
     target = math.exp(rng.uniform(math.log(WORLD_F0[0]), math.log(WORLD_F0[1])))
     shape = piper_voices.draw_shape(rng, 1.0, f0_scale=target / float(np.median(voiced)))
     return piper_voices.synthesize(*piper_voices.shaped(f0, envelope, aperiodicity, shape), SAMPLE_RATE)
-
-
-def room_impulse_response(rng: np.random.Generator, rt60: float) -> np.ndarray:
-    """Exponentially decaying noise with the given RT60, a direct path first, unit energy."""
-    n = int(rt60 * SAMPLE_RATE)
-    t = np.arange(n) / SAMPLE_RATE
-    rir = rng.standard_normal(n) * np.exp(-6.9 * t / rt60)  # -60 dB at rt60
-    rir[0] = 1.0
-    return rir / np.sqrt(np.sum(rir**2))
-
-
-def coloured_noise(rng: np.random.Generator, n: int) -> np.ndarray:
-    """White, pink or brown noise: white noise shaped by 1/f^alpha in the frequency domain."""
-    alpha = rng.choice([0.0, 1.0, 2.0])
-    size = next_fast_len(n)  # an FFT of a length with a large prime factor is many times slower
-    spectrum = np.fft.rfft(rng.standard_normal(size))
-    freqs = np.maximum(np.fft.rfftfreq(size), 1.0 / size)
-    return np.fft.irfft(spectrum / freqs ** (alpha / 2), size)[:n]
 
 
 def augment(wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
