@@ -96,8 +96,10 @@ def read_model_config(directory: str | os.PathLike) -> dict:
         raise ModelError(f"{directory}: not a model directory (no {CONFIG_FILE})")
     try:
         config = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ModelError(f"{path}: invalid JSON ({e})") from None
+    if not isinstance(config, dict):
+        raise ModelError(f"{path}: expected a JSON object, got {type(config).__name__}")
     version = config.get("format_version")
     if version != FORMAT_VERSION:
         raise ModelError(f"{path}: format_version {version!r} is not supported (expected {FORMAT_VERSION})")
@@ -128,11 +130,15 @@ def load_model_dir(
     weights = directory / WEIGHTS_FILE
     if not weights.is_file():
         raise ModelError(f"{directory}: {WEIGHTS_FILE} is missing")
+    try:
+        state = load_file(str(weights))
+    except Exception as e:  # safetensors' own error type for a truncated, empty or foreign file
+        raise ModelError(f"{weights}: unreadable weights ({first_line(e)})") from None
     model = CTCModel(cfg)
     try:
-        model.load_state_dict(load_file(str(weights)))
+        model.load_state_dict(state)
     except (RuntimeError, OSError) as e:
-        raise ModelError(f"{weights}: weights do not match config.json ({str(e).splitlines()[0]})") from None
+        raise ModelError(f"{weights}: weights do not match config.json ({first_line(e)})") from None
     return model.to(device).eval(), tokenizer, config
 
 
@@ -164,11 +170,17 @@ def save_checkpoint(state: dict, directory: str | os.PathLike, step: int, keep: 
     return path
 
 
+def first_line(error: Exception) -> str:
+    """An exception's first message line, or its type's name when it has no message."""
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:
-        raise ModelError(f"{path}: unreadable checkpoint ({str(e).splitlines()[0]})") from None
+        raise ModelError(f"{path}: unreadable checkpoint ({first_line(e)})") from None
 
 
 def _mean_state(states: Iterable[dict]) -> dict:

@@ -22,6 +22,17 @@ TRAINING_ONLY_FIELDS = ("dropout", "freq_masks", "freq_mask_width", "time_masks"
                         "time_mask_ratio", "vtlp")
 
 
+# Field -> (smallest, largest) accepted value: sane bounds far beyond any useful model, so a damaged config
+# (d_model 10**6) is refused before gigabytes are allocated.
+MODEL_LIMITS = {
+    "vocab_size": (2, 100_000), "n_mels": (1, 512), "hop_length": (1, WIN_LENGTH), "strides": (1, 8),
+    "subsampling_kernel": (1, 63), "subsampling_channels": (1, 4096), "d_model": (1, 4096), "n_layers": (1, 128),
+    "n_heads": (1, 64), "ff_dim": (1, 16384), "conv_kernel": (1, 255), "dropout": (0.0, 0.95),
+    "freq_masks": (0, 64), "freq_mask_width": (0, 512), "time_masks": (0, 256), "time_mask_width": (0, 10_000),
+    "time_mask_ratio": (0.0, 1.0), "vtlp": (0.0, 0.5),
+}
+
+
 @dataclass
 class ModelConfig:
     """Everything needed to rebuild the network; stored in a model directory's config.json."""
@@ -52,15 +63,40 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "model config") -> "ModelConfig":
+        """Build and check a config: every field's type and range (before any weight is allocated), so a
+        damaged or hand-edited config.json gets one message naming the field."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source}: the model section must be a mapping, got {type(data).__name__}")
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
             raise ConfigError(f"{source}: unknown model field(s) {', '.join(unknown)}")
         cfg = cls(**data)
-        if not (isinstance(cfg.hop_length, int) and 0 < cfg.hop_length <= WIN_LENGTH):
-            raise ConfigError(f"{source}: hop_length must be a whole number of samples from 1 to {WIN_LENGTH}, "
-                              f"got {cfg.hop_length!r}")
+        cfg.check(source)
         return cfg
+
+    def check(self, source: str = "model config") -> None:
+        """ConfigError naming the first field whose type or range is wrong (MODEL_LIMITS)."""
+        for name, (low, high) in MODEL_LIMITS.items():
+            value, kind = getattr(self, name), type(getattr(ModelConfig(), name))
+            values = value if isinstance(value, list) else [value]
+            if name == "strides" and not (isinstance(value, list) and 1 <= len(value) <= 8):
+                raise ConfigError(f"{source}: strides must be a list of 1 to 8 whole numbers, got {value!r}")
+            kind = int if name == "strides" else kind
+            for v in values:
+                ok_type = isinstance(v, (int, float)) and not isinstance(v, bool) if kind is float else \
+                    isinstance(v, kind) and not (kind is int and isinstance(v, bool))
+                if not ok_type or not low <= v <= high:
+                    what = "a whole number" if kind is int else "a number"
+                    raise ConfigError(f"{source}: {name} must be {what} from {low} to {high}, got {value!r}")
+        if not isinstance(self.separable, bool):
+            raise ConfigError(f"{source}: separable must be true or false, got {self.separable!r}")
+        if self.encoder not in ("conformer", "transformer"):
+            raise ConfigError(f"{source}: encoder must be 'conformer' or 'transformer', got {self.encoder!r}")
+        if self.d_model % self.n_heads:
+            raise ConfigError(f"{source}: d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})")
+        if self.encoder == "conformer" and self.conv_kernel % 2 == 0:
+            raise ConfigError(f"{source}: conv_kernel must be odd for the Conformer, got {self.conv_kernel}")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -167,9 +167,15 @@ def load_tokenizer(spec: dict, directory: Path) -> Tokenizer:
     """Rebuild a tokenizer from its ``to_dict()`` and the directory holding its files."""
     kind = spec.get("type")
     if kind == "char":
-        return CharTokenizer(list(spec["symbols"]))
+        symbols = spec.get("symbols")
+        if not (isinstance(symbols, list) and all(isinstance(x, str) and len(x) == 1 for x in symbols)):
+            raise ModelError(f"{directory}: a char tokenizer needs 'symbols', a list of single characters")
+        return CharTokenizer(list(symbols))
     if kind == "bpe":
-        path = Path(directory) / spec.get("file", BPETokenizer.FILE)
+        name = spec.get("file", BPETokenizer.FILE)
+        path = Path(directory) / name if isinstance(name, str) else None
+        if path is None or path.resolve().parent != Path(directory).resolve():
+            raise ModelError(f"{directory}: tokenizer file {name!r} must name a file inside the model directory")
         if not path.is_file():
             raise ModelError(f"{path}: BPE tokenizer file is missing")
         return BPETokenizer.from_file(path)

@@ -1,0 +1,82 @@
+"""Damaged or hand-edited model directories: one clear error each, nothing allocated or opened first."""
+
+import json
+import shutil
+import time
+
+import pytest
+
+from asr.checkpoint import load_checkpoint, load_model_dir
+from asr.errors import ASRError, ModelError
+from asr.transcribe import pretrained_dir
+
+BUNDLED = pretrained_dir() / "conformer-ctc-synthetic"
+
+
+@pytest.fixture
+def model_copy(tmp_path):
+    out = tmp_path / "m"
+    out.mkdir()
+    for name in ("config.json", "model.safetensors", "tokenizer.model"):
+        shutil.copyfile(BUNDLED / name, out / name)
+    return out
+
+
+def _edit(directory, **model_fields):
+    config = json.loads((directory / "config.json").read_text())
+    config["model"].update(model_fields)
+    (directory / "config.json").write_text(json.dumps(config))
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("d_model", "144", "d_model must be a whole number from 1 to 4096, got '144'"),
+    ("d_model", -4, "d_model must be a whole number from 1 to 4096, got -4"),
+    ("d_model", 10**6, "d_model must be a whole number from 1 to 4096, got 1000000"),
+    ("n_layers", 10**6, "n_layers must be a whole number from 1 to 128, got 1000000"),
+    ("n_heads", 5, "d_model (144) must be divisible by n_heads (5)"),
+    ("strides", [], "strides must be a list of 1 to 8 whole numbers, got []"),
+    ("strides", [2, True], "strides must be a whole number from 1 to 8, got [2, True]"),
+    ("dropout", 2.0, "dropout must be a number from 0.0 to 0.95, got 2.0"),
+    ("encoder", "lstm", "encoder must be 'conformer' or 'transformer', got 'lstm'"),
+])
+def test_bad_model_fields_are_named_before_anything_is_built(model_copy, field, value, message):
+    _edit(model_copy, **{field: value})
+    started = time.perf_counter()
+    with pytest.raises(ASRError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")
+                       .replace("]", r"\]")):
+        load_model_dir(model_copy)
+    assert time.perf_counter() - started < 2  # refused at once, not after allocating a huge network
+
+
+@pytest.mark.parametrize("content,message", [
+    ("[1, 2]", "expected a JSON object, got list"),
+    ("{", "invalid JSON"),
+    ('{"format_version": 1, "model": [], "tokenizer": {}}', "missing field 'model'"),
+])
+def test_config_json_that_is_not_a_config(model_copy, content, message):
+    (model_copy / "config.json").write_text(content)
+    with pytest.raises(ModelError, match=message):
+        load_model_dir(model_copy)
+
+
+def test_tokenizer_paths_outside_the_directory_are_refused(model_copy):
+    config = json.loads((model_copy / "config.json").read_text())
+    config["tokenizer"]["file"] = "../../../../etc/passwd"
+    (model_copy / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelError, match="must name a file inside the model directory"):
+        load_model_dir(model_copy)
+
+
+@pytest.mark.parametrize("keep", [0, 100, 0.5])
+def test_empty_or_truncated_weights_are_a_model_error(model_copy, keep):
+    weights = model_copy / "model.safetensors"
+    data = weights.read_bytes()
+    weights.write_bytes(data[: int(len(data) * keep) if isinstance(keep, float) else keep])
+    with pytest.raises(ModelError, match="model.safetensors: unreadable weights"):
+        load_model_dir(model_copy)
+
+
+def test_an_empty_checkpoint_is_a_model_error_not_an_index_error(tmp_path):
+    (tmp_path / "ckpt-00000010.pt").write_bytes(b"")
+    with pytest.raises(ModelError, match="ckpt-00000010.pt: unreadable checkpoint"):
+        load_checkpoint(tmp_path / "ckpt-00000010.pt")
