@@ -38,8 +38,17 @@ WEIGHTS_FILE = "model.safetensors"
 _CKPT = re.compile(r"^ckpt-(\d+)\.pt$")
 
 
+def _fsync(path: str | os.PathLike, directory: bool = False) -> None:
+    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _write_atomic(path: Path, write) -> None:
-    """Write through a temp file in the same folder, then rename: a kill never leaves half a file."""
+    """Write through a temp file in the same folder, fsync it, rename it, fsync the folder: neither a kill
+    nor a power loss leaves half a file (or an empty one) under the final name."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -49,7 +58,9 @@ def _write_atomic(path: Path, write) -> None:
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; the result should be readable like any file
     try:
         write(tmp)
+        _fsync(tmp)
         os.replace(tmp, path)
+        _fsync(path.parent, directory=True)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -160,9 +171,20 @@ def list_checkpoints(directory: str | os.PathLike) -> list[Path]:
     return [p for _, p in sorted(found)]
 
 
+def remove_stale_temp_files(directory: str | os.PathLike) -> list[Path]:
+    """Delete the temp files (``.ckpt-*.tmp``) that a write killed midway left behind; returns them."""
+    directory = Path(directory)
+    stale = sorted(directory.glob(".ckpt-*.tmp")) if directory.is_dir() else []
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
 def save_checkpoint(state: dict, directory: str | os.PathLike, step: int, keep: int) -> Path:
-    """Write ckpt-STEP.pt atomically, then delete all but the newest ``keep`` checkpoints."""
+    """Write ckpt-STEP.pt atomically, then delete all but the newest ``keep`` checkpoints (and any temp file
+    an earlier, killed write left)."""
     path = checkpoint_path(directory, step)
+    remove_stale_temp_files(directory)
     atomic_save(state, path)
     if keep > 0:
         for old in list_checkpoints(directory)[:-keep]:

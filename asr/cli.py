@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -22,7 +23,8 @@ def _cmd_train(args) -> int:
 
     cfg = load_train_config(args.config, args.overrides)
     model_dir = train(cfg, resume=args.resume)
-    print(f"model written to {model_dir}")
+    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun every rank returns; one says so
+        print(f"model written to {model_dir}")
     return 0
 
 

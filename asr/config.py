@@ -67,6 +67,27 @@ class TrainConfig:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    def check(self, where: str = "config") -> None:
+        """ConfigError naming the first numeric setting out of its range (TRAIN_LIMITS), then the model's."""
+        for name, (low, high, strict) in TRAIN_LIMITS.items():
+            value = getattr(self, name)
+            if not (low < value if strict else low <= value) or (high is not None and value > high):
+                bound = f"> {low}" if strict else f">= {low}"
+                raise ConfigError(f"{where}: {name} must be {bound}" + (f" and <= {high}" if high is not None else "")
+                                  + f", got {value!r}")
+        self.model.check(f"{where}: model")
+
+
+# Field -> (lower bound, upper bound or None, lower bound excluded?)
+TRAIN_LIMITS = {
+    "bpe_vocab_size": (2, None, False), "epochs": (1, None, False), "max_steps": (0, None, False),
+    "time_budget_minutes": (0, None, False), "batch_seconds": (0, None, True), "num_buckets": (1, None, False),
+    "accum_steps": (1, None, False), "lr": (0, None, True), "warmup_steps": (0, None, False),
+    "min_lr_ratio": (0, 1, False), "weight_decay": (0, None, False), "grad_clip": (0, None, False),
+    "threads": (0, None, False), "num_workers": (0, None, False), "log_every": (1, None, False),
+    "checkpoint_every": (1, None, False), "keep_checkpoints": (0, None, False),
+}
+
 
 def _coerce(where: str, value: Any, default: Any) -> Any:
     """Check a value against the type of the field's default (ints are accepted for floats)."""
@@ -144,8 +165,10 @@ def load_train_config(path: str | Path | None, overrides: Sequence[str] = ()) ->
             data = yaml.safe_load(Path(path).read_text()) or {}
         except FileNotFoundError:
             raise ConfigError(f"{path}: no such config file") from None
-        except yaml.YAMLError as e:
-            raise ConfigError(f"{path}: invalid YAML ({e})") from None
+        except yaml.YAMLError as e:  # one line: the problem and where, not PyYAML's multi-line excerpt
+            mark = getattr(e, "problem_mark", None)
+            where_in = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+            raise ConfigError(f"{path}: invalid YAML ({where_in}{getattr(e, 'problem', None) or e})") from None
     data = apply_overrides(data, overrides)
     cfg = _build(TrainConfig, data, where)
     if cfg.tokenizer not in ("char", "bpe"):
@@ -156,6 +179,7 @@ def load_train_config(path: str | Path | None, overrides: Sequence[str] = ()) ->
         if not 0.0 <= getattr(cfg, f"{edge}_silence") <= 1.0 or getattr(cfg, f"{edge}_silence_seconds") < 0:
             raise ConfigError(f"{where}: {edge}_silence must be a probability in [0, 1] and "
                               f"{edge}_silence_seconds >= 0")
+    cfg.check(where)
     if not 0.0 <= cfg.channel_augment <= 1.0:
         raise ConfigError(f"{where}: channel_augment must be a probability in [0, 1]")
     if not cfg.train_manifest:

@@ -37,13 +37,14 @@ from .checkpoint import (
     load_checkpoint,
     load_model_dir,
     read_model_config,
+    remove_stale_temp_files,
     save_checkpoint,
     save_model_dir,
 )
 from .config import TrainConfig
 from .data import AudioDataset, DurationBatchSampler, collate, encode_targets, existing_audio, read_manifest
 from .decoding import greedy_decode
-from .errors import ConfigError
+from .errors import ConfigError, ModelError
 from .metrics import score
 from .model import CTCModel, ModelConfig, ctc_loss, min_ctc_frames
 from .tokenizer import CharTokenizer, Tokenizer, load_tokenizer, train_bpe
@@ -161,8 +162,17 @@ class _Log:
     def __init__(self, out: Path, resume_step: int):
         self.path = out / "log.jsonl"
         if self.path.exists():  # drop what a killed run logged after its last checkpoint
-            lines = [ln for ln in self.path.read_text().splitlines() if ln.strip()]
-            kept = [ln for ln in lines if json.loads(ln).get("step", 0) <= resume_step]
+            kept, damaged = [], 0
+            for line in self.path.read_text(errors="replace").splitlines():
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:  # a line half-written when the run was killed
+                    damaged += line.strip() != ""
+                    continue
+                if isinstance(record, dict) and record.get("step", 0) <= resume_step:
+                    kept.append(line)
+            if damaged:
+                tqdm.write(f"warning: {self.path}: dropped {damaged} damaged line(s) (a write cut off by a kill)")
             self.path.write_text("".join(ln + "\n" for ln in kept))
         try:
             from torch.utils.tensorboard import SummaryWriter
@@ -338,11 +348,20 @@ class Trainer:
 
     def _resume(self) -> bool:
         """Restore the newest checkpoint; False when there is none."""
-        ckpts = list_checkpoints(self.out / "checkpoints")
-        if not ckpts:
-            self._say(f"no checkpoint in {self.out / 'checkpoints'}; starting from scratch")
+        folder = self.out / "checkpoints"
+        for stale in remove_stale_temp_files(folder) if self.main else []:
+            self._say(f"removed {stale}, left by a checkpoint write that was cut off")
+        ckpts = list_checkpoints(folder)
+        state = None
+        while ckpts and state is None:
+            try:
+                state = load_checkpoint(ckpts[-1], self.device)
+            except ModelError as e:  # damaged (a power loss, a full disk): fall back to the one before
+                self._say(f"warning: {e}; trying the checkpoint before it")
+                ckpts.pop()
+        if state is None:
+            self._say(f"no readable checkpoint in {folder}; starting from scratch")
             return False
-        state = load_checkpoint(ckpts[-1], self.device)
         if state["model_config"] != self.model_cfg.to_dict():
             raise ConfigError(f"{ckpts[-1]}: the model section of the config differs from the checkpoint's")
         self.model.load_state_dict(state["model"])
@@ -539,5 +558,7 @@ class Trainer:
 
 
 def train(cfg: TrainConfig, resume: bool = False) -> Path:
-    """Train from ``cfg`` (continuing from the newest checkpoint when ``resume``); returns the model dir."""
+    """Train from ``cfg`` (continuing from the newest checkpoint when ``resume``); returns the model dir.
+    Every setting is checked first (ConfigError naming the field)."""
+    cfg.check()
     return Trainer(cfg, resume).run()

@@ -308,3 +308,49 @@ def test_soup_of_a_grown_model_and_the_model_it_grew_from(trained_exp, tmp_path)
     save_model_dir(tmp_path / "wide", wide, CTCModel(wide).state_dict(), tokenizer)
     with pytest.raises(asr.errors.ModelError, match=f"{trained_exp / 'model'}: cannot grow .* different ff_dim"):
         average_model_dirs([tmp_path / "wide", trained_exp / "model"])
+
+
+def test_resume_survives_a_damaged_log_tail_a_bad_newest_checkpoint_and_temp_files(tmp_path, capsys):
+    """A kill or power loss can leave half a log line, an empty or truncated newest checkpoint and a temp
+    file: --resume says so, falls back to the newest intact checkpoint and continues to the same end."""
+    cfg = tiny_train_config(tmp_path, max_steps=6, batch_seconds=4.0, checkpoint_every=2, keep_checkpoints=5)
+    asr.train.Trainer(cfg).run()
+    ckpts = list_checkpoints(tmp_path / "checkpoints")
+    assert [load_checkpoint(c)["step"] for c in ckpts] == [2, 4, 6]
+    ckpts[-1].write_bytes(b"")  # step 6: empty
+    ckpts[-2].write_bytes(ckpts[-2].read_bytes()[:1000])  # step 4: truncated
+    stale = tmp_path / "checkpoints" / ".ckpt-00000008.pt.abc.tmp"
+    stale.write_bytes(b"partial")
+    log = tmp_path / "log.jsonl"
+    log.write_text(log.read_text() + '{"step": 7, "lo')  # a line cut off by the kill
+    capsys.readouterr()
+    resumed = asr.train.Trainer(cfg, resume=True)
+    said = capsys.readouterr()
+    text = said.out + said.err
+    assert "ckpt-00000006.pt: unreadable checkpoint" in text and "ckpt-00000004.pt: unreadable checkpoint" in text
+    assert "resumed from" in text and "ckpt-00000002.pt" in text and resumed.step == 2
+    assert f"removed {stale}" in text and not stale.exists()
+    assert "dropped 1 damaged line(s)" in text
+    assert all(json.loads(line)["step"] <= 2 for line in log.read_text().splitlines())
+    resumed.run()
+    assert resumed.step == 6 and load_checkpoint(list_checkpoints(tmp_path / "checkpoints")[-1])["step"] == 6
+
+
+@pytest.mark.parametrize("override,message", [
+    ("checkpoint_every=0", "checkpoint_every must be >= 1, got 0"),
+    ("accum_steps=0", "accum_steps must be >= 1, got 0"),
+    ("batch_seconds=-5", "batch_seconds must be > 0, got -5.0"),
+    ("lr=-1", "lr must be > 0, got -1.0"),
+    ("model.d_model=0", "model: d_model must be a whole number from 1 to 4096, got 0"),
+    ("model.n_heads=5", "model: d_model (64) must be divisible by n_heads (5)"),
+])
+def test_out_of_range_settings_are_one_line_errors(tmp_path, override, message):
+    result = subprocess.run([sys.executable, "-m", "asr.cli", "train", "--config", "recipes/tiny/train.yaml",
+                             f"out_dir={tmp_path}", override], capture_output=True, text=True)
+    assert result.returncode == 2 and result.stderr.strip() == f"asr: error: recipes/tiny/train.yaml: {message}"
+    with pytest.raises(asr.errors.ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        key, value = override.split("=")
+        cfg = tiny_train_config(tmp_path)
+        target = cfg.model if key.startswith("model.") else cfg
+        setattr(target, key.split(".")[-1], type(getattr(target, key.split(".")[-1]))(value))
+        asr.train.train(cfg)  # the Python API checks the same way
