@@ -120,6 +120,27 @@ def _cmd_evaluate(args) -> int:
     return 1 if failures else 0
 
 
+def output_names(paths: list[str]) -> dict[str, str]:
+    """A distinct output name (without suffix) per input: its stem, or where stems collide (d1/x.wav,
+    d2/x.wav) its path from the colliding files' common folder with '/' as '__' (d1__x, d2__x), the
+    extension kept if that is not enough (a/x.wav, a/x.flac -> x.wav, x.flac)."""
+    groups: dict[str, list[Path]] = {}
+    for p in dict.fromkeys(paths):
+        groups.setdefault(Path(p).stem, []).append(Path(p))
+    names = {}
+    for stem, group in groups.items():
+        if len(group) == 1:
+            names[str(group[0])] = stem
+            continue
+        full = [p.resolve() for p in group]
+        common = Path(os.path.commonpath([str(f.parent) for f in full]))
+        relative = [f.relative_to(common) for f in full]
+        bare = [r.with_suffix("") for r in relative]
+        for p, r, b in zip(group, relative, bare):
+            names[str(p)] = "__".join((r if bare.count(b) > 1 else b).parts)
+    return {p: names[str(Path(p))] for p in paths}
+
+
 def _cmd_transcribe(args) -> int:
     from tqdm import tqdm
 
@@ -135,10 +156,11 @@ def _cmd_transcribe(args) -> int:
     options["word_timestamps"] = args.word_timestamps or args.format in ("json", "srt", "vtt")
     many = len(args.paths) > 1
     failed = 0
+    names = output_names(args.paths)
 
     def emit(path: str, transcript) -> None:
         if output_dir is not None:
-            (output_dir / (Path(path).stem + SUFFIXES[args.format])).write_text(format_transcript(transcript, args.format, path))
+            (output_dir / (names[path] + SUFFIXES[args.format])).write_text(format_transcript(transcript, args.format, path))
         elif args.format == "text" and many:
             tqdm.write(f"{path}\t{transcript.text}")
         else:

@@ -501,9 +501,10 @@ class Trainer:
         remaining = len(self.sampler)
         losses, audio_seconds, started = [], 0.0, time.perf_counter()
         for i, batch in enumerate(_loader(self.dataset, self.sampler, cfg, cfg.seed + self.epoch)):
+            # a file is counted once, not once per epoch (its message is the same each time)
+            self.counters["unreadable_utterances"] += len(set(batch["errors"]) - self.bad_audio)
             for message in batch["errors"]:
                 self._bad_audio(message)
-            self.counters["unreadable_utterances"] += len(batch["errors"])
             loss, infeasible = self._micro_step(batch, 1.0 / cfg.accum_steps)
             self.counters["infeasible_utterances"] += infeasible
             self.counters["skipped_steps"] += 0 if math.isfinite(loss) else 1

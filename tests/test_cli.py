@@ -206,3 +206,15 @@ def test_evaluate_with_no_readable_audio_fails_and_writes_no_wer(model_dir, tmp_
     result = asr("evaluate", "--model", model_dir, "--manifest", manifest, "--output-dir", tmp_path / "out")
     _assert_clean_error(result, "lost.jsonl: none of its audio could be read; no WER written")
     assert not (tmp_path / "out" / "wer-lost.json").exists() and "WER" not in result.stdout
+
+
+def test_output_dir_gives_inputs_with_the_same_name_distinct_outputs(model_dir, tmp_path):
+    for folder in ("d1", "d2"):
+        (tmp_path / folder).mkdir()
+        sf.write(tmp_path / folder / "x.wav", sf.read(FILES[0 if folder == "d1" else 1])[0], 16000)
+    out = tmp_path / "out"
+    result = asr("transcribe", "--model", model_dir, "--output-dir", out, tmp_path / "d1" / "x.wav",
+                 tmp_path / "d2" / "x.wav", FILES[2])
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["d1__x.txt", "d2__x.txt", "tiny-02.txt"]
+    assert [(out / f"{n}.txt").read_text().strip() for n in ("d1__x", "d2__x")] == TEXTS[:2]
