@@ -61,7 +61,11 @@ def test_arpa_round_trip_and_kenlm_agrees(text_file, tmp_path):
     lm = read_arpa(arpa)
     assert [len(t) for t in lm.tables[1:]] == summary["ngrams"]
     held_out = [s.split() for s in sentences(200, seed=1)]
-    assert lm.perplexity(held_out) < 20  # a 3-gram model of this small grammar predicts unseen sentences well
+    # A 3-gram model of this small grammar predicts unseen sentences far better than word frequencies alone:
+    # measured 4.6 against a unigram model's 18.7 on the same text; bounds with a margin of about 25%.
+    build_lm([text_file], 1, tmp_path / "unigram")
+    unigram = read_arpa(tmp_path / "unigram" / "lm.arpa").perplexity(held_out)
+    assert lm.perplexity(held_out) < 6 and unigram > 14 and lm.perplexity(held_out) < unigram / 3
     from flashlight.lib.text.decoder import kenlm
     from flashlight.lib.text.dictionary import Dictionary
 
