@@ -47,6 +47,9 @@ class ErrorCounts:
         )
 
     def describe(self, name: str) -> str:
+        if not self.reference_length:  # non-speech only: no rate to give, only what was inserted
+            unit = "words" if name == "WER" else "characters"
+            return f"{name} n/a [no reference {unit}, {self.insertions} inserted]"
         return (
             f"{name} {100 * self.rate:.2f}% [{self.errors} / {self.reference_length}, "
             f"{self.substitutions} sub, {self.deletions} del, {self.insertions} ins]"
@@ -114,7 +117,7 @@ class ScoreReport:
         lines = []
         for name, counts, unit in (("WER", self.wer, "word"), ("CER", self.cer, "char")):
             line = counts.describe(name)
-            if intervals and self.utterances:
+            if intervals and self.utterances and counts.reference_length:
                 low, high = self.interval(unit)
                 line += f" 95% CI [{100 * low:.2f}, {100 * high:.2f}]"
             lines.append(line)

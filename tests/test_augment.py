@@ -78,3 +78,10 @@ def test_score_counts_nonspeech_clips_left_empty():
     assert report.wer.insertions == 1 and report.wer.reference_length == 2
     assert report.to_dict()["nonspeech"] == {"clips": 3, "empty": 2}
     assert "non-speech (empty reference) 3: 2 transcribed empty (66.7%)" in report.summary()
+
+
+def test_a_set_of_only_nonspeech_has_no_rate_to_report():
+    report = score(["n1", "n2"], ["", ""], ["THE", ""])
+    lines = report.summary().splitlines()
+    assert lines[0] == "WER n/a [no reference words, 1 inserted]"
+    assert lines[1] == "CER n/a [no reference characters, 3 inserted]"
