@@ -30,6 +30,12 @@ def markdown(rows: list[dict]) -> str:
     for r in sorted(rows, key=lambda r: (r["set"], r["method"])):
         low, high = r["wer_ci95"]
         w = r["words"]
+        clips = r.get("nonspeech", {}).get("clips", 0)
+        if not w["reference_length"]:  # non-speech only: the share of clips transcribed empty
+            empty = 100 * r["nonspeech"]["empty"] / max(clips, 1)
+            lines.append(f"| {r['set']} | {r['method']} | {empty:.1f}% empty | - | - | - | - | {w['insertions']} | 0 | "
+                         f"{r['utterances']} | {r['rtf']:.4f} |")
+            continue
         lines.append(
             f"| {r['set']} | {r['method']} | {100 * r['wer']:.2f} | {100 * low:.2f}-{100 * high:.2f} | "
             f"{100 * r['cer']:.2f} | {w['substitutions']} | {w['deletions']} | {w['insertions']} | "
@@ -42,6 +48,8 @@ def summary(rows: list[dict]) -> str:
     """icefall-style wer-summary.txt: one line per set and method, best first within a set."""
     lines = ["set\tmethod\tWER\tCER"]
     for r in sorted(rows, key=lambda r: (r["set"], r["wer"])):
+        if not r["words"]["reference_length"]:
+            continue
         lines.append(f"{r['set']}\t{r['method']}\t{100 * r['wer']:.2f}\t{100 * r['cer']:.2f}")
     return "\n".join(lines) + "\n"
 
