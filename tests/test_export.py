@@ -77,7 +77,11 @@ def test_int8_quantized_model_stays_close():
     wave = load_audio(EXAMPLES[0])
     a, _ = fp32.encode([wave])
     b, _ = int8.encode([wave])
-    agree = (a.argmax(-1) == b.argmax(-1)).float().mean()
-    assert agree > 0.9  # int8 weights change a few frame decisions, not the transcript's substance
+    # Agreement on the frames where the float model emits a token (blank frames agree too easily): v28 on
+    # the three examples 100%, 97.1% and 97.6% of 44, 35 and 41 such frames; the transcripts are equal.
+    emitting = a.argmax(-1) != 0
+    assert int(emitting.sum()) >= 20
+    assert (a.argmax(-1) == b.argmax(-1))[emitting].float().mean() >= 0.9
+    assert fp32.transcribe(wave, sample_rate=16000).text == int8.transcribe(wave, sample_rate=16000).text
     with pytest.raises(asr.errors.ModelError, match="PyTorch backend on the CPU"):
         asr.load_model(device="cpu", backend="onnx", quantize=True)
