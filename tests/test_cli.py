@@ -218,3 +218,32 @@ def test_output_dir_gives_inputs_with_the_same_name_distinct_outputs(model_dir, 
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in out.iterdir()) == ["d1__x.txt", "d2__x.txt", "tiny-02.txt"]
     assert [(out / f"{n}.txt").read_text().strip() for n in ("d1__x", "d2__x")] == TEXTS[:2]
+
+
+def test_lm_decoding_follows_the_lm_not_the_greedy_path(model_dir, tmp_path):
+    """The tiny model reads its files perfectly without an LM, so an LM test on them passes even if the LM
+    is ignored. Here the LM's text says WORD where the audio says WORLD: beam search constrained to the LM's
+    words must write WORD (and still get the other files right), and --lm-dir / --lm-weight are used."""
+    text = tmp_path / "text"
+    text.mkdir()
+    (text / "a.txt").write_text("\n".join(TEXTS[1:] + ["HELLO WORD"]) + "\n")
+    built = asr("lm", "build", "--text-dir", text, "--order", "2", "--out", tmp_path / "lm")
+    assert built.returncode == 0, built.stderr
+    greedy = asr("transcribe", "--model", model_dir, *FILES[:3])
+    assert greedy.stdout.splitlines()[0] == f"{FILES[0]}\tHELLO WORLD"
+    out = asr("transcribe", "--model", model_dir, "--lm-dir", tmp_path / "lm", "--lm-weight", "1.0",
+              "--word-score", "0.5", "--beam-size", "16", *FILES[:3])
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [f"{FILES[0]}\tHELLO WORD", f"{FILES[1]}\t{TEXTS[1]}", f"{FILES[2]}\t{TEXTS[2]}"]
+
+
+def test_export_out_onnx_backend_quantize_and_device_options(model_dir, tmp_path):
+    elsewhere = asr("export", "--model", model_dir, "--out", tmp_path / "copy.onnx")
+    assert elsewhere.returncode == 0, elsewhere.stderr
+    assert (tmp_path / "copy.onnx").stat().st_size > 10_000 and not (model_dir / "model.onnx").exists()
+    assert asr("export", "--model", model_dir).returncode == 0 and (model_dir / "model.onnx").is_file()
+    expected = [f"{f}\t{t}" for f, t in zip(FILES[:3], TEXTS[:3])]
+    for options in (["--backend", "onnx"], ["--quantize"], ["--device", "cpu"]):
+        out = asr("transcribe", "--model", model_dir, *options, *FILES[:3])
+        assert out.returncode == 0, (options, out.stderr)
+        assert out.stdout.splitlines() == expected, options
