@@ -355,3 +355,43 @@ def test_out_of_range_settings_are_one_line_errors(tmp_path, override, message):
         target = cfg.model if key.startswith("model.") else cfg
         setattr(target, key.split(".")[-1], type(getattr(target, key.split(".")[-1]))(value))
         asr.train.train(cfg)  # the Python API checks the same way
+
+
+class _FakeSummaryWriter:
+    """Stands in for torch.utils.tensorboard.SummaryWriter (tensorboard is an optional extra)."""
+
+    scalars: list = []
+
+    def __init__(self, log_dir):
+        self.log_dir = log_dir
+
+    def add_scalar(self, tag, value, step):
+        _FakeSummaryWriter.scalars.append((tag, value, step))
+
+    def close(self):
+        pass
+
+
+def test_tensorboard_scalars_are_written_every_log_every_steps(tmp_path, monkeypatch):
+    import types
+
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", types.SimpleNamespace(SummaryWriter=_FakeSummaryWriter))
+    _FakeSummaryWriter.scalars = []
+    cfg = tiny_train_config(tmp_path, max_steps=4, log_every=2, batch_seconds=4.0,
+                            valid_manifest=str(TINY / "train.jsonl"), epochs=1)
+    asr.train.Trainer(cfg).run()
+    train_steps = sorted({step for tag, _, step in _FakeSummaryWriter.scalars if tag == "train/loss"})
+    assert train_steps == [2, 4]
+    assert any(tag == "valid/wer" for tag, _, _ in _FakeSummaryWriter.scalars)
+
+
+def test_amp_setting_is_inert_on_the_cpu(tmp_path):
+    """amp=true only ever autocasts on CUDA: on the CPU it trains exactly as amp=false."""
+    runs = []
+    for amp in (True, False):
+        trainer = asr.train.Trainer(tiny_train_config(tmp_path / str(amp), max_steps=3, batch_seconds=4.0, amp=amp))
+        assert not trainer.amp and not trainer.scaler.is_enabled()
+        trainer.run()
+        runs.append(trainer.model.state_dict())
+    for key in runs[0]:
+        assert torch.equal(runs[0][key], runs[1][key]), key
