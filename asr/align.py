@@ -20,17 +20,19 @@ import torchaudio.functional as AF
 from .audio import SAMPLE_RATE
 from .tokenizer import BLANK, Tokenizer
 
-__all__ = ["WordTime", "align_words", "frame_energy_db"]
+__all__ = ["Word", "align_words", "frame_energy_db"]
 
 ENERGY_HOP = 0.01  # seconds per energy frame for boundary refinement
 
 
 @dataclass
-class WordTime:
+class Word:
+    """A recognized word and its time in the audio (``Transcript.words``)."""
+
     word: str
     start: float  # seconds
     end: float
-    score: float  # mean log-probability of the word's tokens on its aligned frames
+    score: float = 0.0  # mean token log-probability on the aligned frames (higher = more confident)
 
 
 def _token_spans(log_probs: torch.Tensor, tokens: list[int]) -> list[tuple[int, int, float]]:
@@ -49,7 +51,7 @@ def frame_energy_db(wave: torch.Tensor, hop: float = ENERGY_HOP) -> torch.Tensor
     return 10 * torch.log10(frames.float().pow(2).mean(dim=1).clamp_min(1e-10))
 
 
-def _refine(words: list[WordTime], wave: torch.Tensor) -> list[WordTime]:
+def _refine(words: list[Word], wave: torch.Tensor) -> list[Word]:
     energy = frame_energy_db(wave)
     if energy.numel() < 10:
         return words
@@ -70,7 +72,7 @@ def _refine(words: list[WordTime], wave: torch.Tensor) -> list[WordTime]:
             end += 1
         while end > start + 1 and not voiced[end - 1]:
             end -= 1
-        out.append(WordTime(w.word, start * ENERGY_HOP, end * ENERGY_HOP, w.score))
+        out.append(Word(w.word, start * ENERGY_HOP, end * ENERGY_HOP, w.score))
     return out
 
 
@@ -81,7 +83,7 @@ def align_words(
     frame_seconds: float,
     wave: torch.Tensor | None = None,
     offset: float = 0.0,
-) -> list[WordTime]:
+) -> list[Word]:
     """Words of ``tokens`` with start/end seconds (plus ``offset``) from (T, V) ``log_probs`` of one
     utterance; boundaries refined on ``wave`` (16 kHz) when given."""
     if not tokens:
@@ -94,7 +96,7 @@ def align_words(
             continue
         first, last = spans[begin], spans[end - 1]
         score = sum(s[2] for s in spans[begin:end]) / (end - begin)
-        words.append(WordTime(text, first[0] * frame_seconds, last[1] * frame_seconds, score))
+        words.append(Word(text, first[0] * frame_seconds, last[1] * frame_seconds, score))
     if wave is not None:
         words = _refine(words, wave)
-    return [WordTime(w.word, round(w.start + offset, 3), round(w.end + offset, 3), round(w.score, 3)) for w in words]
+    return [Word(w.word, round(w.start + offset, 3), round(w.end + offset, 3), round(w.score, 3)) for w in words]

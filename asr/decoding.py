@@ -24,6 +24,7 @@ from pathlib import Path
 import torch
 
 from .errors import ASRError, ModelError, TokenizerError
+from .features import lengths_to_mask
 from .lm import BOS, EOS, UNK, arpa_words
 from .tokenizer import BLANK, BLANK_NAME, CharTokenizer, Tokenizer
 
@@ -44,7 +45,7 @@ def greedy_decode(log_probs: torch.Tensor, lengths: torch.Tensor) -> list[Hypoth
     """
     best = log_probs.argmax(dim=-1)  # (B, T)
     prev = torch.nn.functional.pad(best[:, :-1], (1, 0), value=BLANK)
-    valid = torch.arange(best.shape[1], device=best.device)[None, :] < lengths[:, None]
+    valid = lengths_to_mask(lengths.to(best.device), best.shape[1])
     emit = (best != BLANK) & (best != prev) & valid
     hyps = []
     for b in range(best.shape[0]):

@@ -16,11 +16,12 @@ from typing import Iterator, Sequence
 import torch
 from tqdm import tqdm
 
-from .align import align_words
+from .align import Word, align_words
 from .audio import SAMPLE_RATE, AudioInput, audio_duration, load_audio
 from .checkpoint import load_model_dir
 from .decoding import BeamSearchDecoder, Hypothesis, LMConfig, greedy_decode, load_lm_config
 from .errors import ModelError
+from .features import lengths_to_mask
 from .model import CTCModel
 from .segment import MAX_SEGMENT_SECONDS, MIN_SEGMENT_SECONDS, SEGMENT_PAD, iter_segments, split_wave
 from .tokenizer import Tokenizer
@@ -43,14 +44,6 @@ def vtln_factors(vtln: bool | Sequence[float] | None) -> tuple[float, ...]:
     if not factors or not all(0.5 <= f <= 2.0 for f in factors):
         raise ModelError(f"vtln: warp factors must be between 0.5 and 2.0, got {list(vtln)}")
     return factors
-
-
-@dataclass
-class Word:
-    word: str
-    start: float  # seconds
-    end: float
-    score: float = 0.0  # mean token log-probability on the aligned frames (higher = more confident)
 
 
 @dataclass
@@ -273,7 +266,7 @@ class ASRModel:
         for factor in vtln:
             warp = None if factor == 1.0 else torch.full((len(waves),), factor, device=self.device)
             log_probs, frames = self.model(batch, lengths, warp)
-            valid = torch.arange(log_probs.shape[1], device=frames.device)[None, :] < frames[:, None]
+            valid = lengths_to_mask(frames, log_probs.shape[1])
             confidence = (log_probs.max(dim=-1).values * valid).sum(dim=1) / frames.clamp_min(1)
             if best is None:
                 best, best_confidence = log_probs, confidence
