@@ -18,7 +18,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from .errors import ConfigError, ModelError
-from .model import CTCModel, ModelConfig
+from .model import TRAINING_ONLY_FIELDS, CTCModel, ModelConfig
 from .tokenizer import Tokenizer, load_tokenizer
 
 __all__ = [
@@ -192,6 +192,12 @@ def save_checkpoint(state: dict, directory: str | os.PathLike, step: int, keep: 
     return path
 
 
+def _network(model: dict) -> dict:
+    """A model section without its training-only fields (dropout, SpecAugment, VTLP): what averaging needs
+    to agree on (the result takes the first directory's training-only values)."""
+    return {k: v for k, v in model.items() if k not in TRAINING_ONLY_FIELDS}
+
+
 def first_line(error: Exception) -> str:
     """An exception's first message line, or its type's name when it has no message."""
     lines = str(error).strip().splitlines()
@@ -249,7 +255,7 @@ def average_model_dirs(directories: list[Path]) -> tuple[ModelConfig, dict, Toke
             weights = Path(directory) / WEIGHTS_FILE
             if config["model"].get("n_layers", 0) < first["model"].get("n_layers", 0):
                 state = _grown_weights(Path(directory), Path(directories[0]))
-            elif config["model"] != first["model"]:
+            elif _network(config["model"]) != _network(first["model"]):
                 raise ModelError(f"{directory}: its 'model' in {CONFIG_FILE} differs from {directories[0]}'s")
             else:
                 try:

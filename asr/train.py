@@ -352,6 +352,7 @@ class Trainer:
         for stale in remove_stale_temp_files(folder) if self.main else []:
             self._say(f"removed {stale}, left by a checkpoint write that was cut off")
         ckpts = list_checkpoints(folder)
+        found = len(ckpts)
         state = None
         while ckpts and state is None:
             try:
@@ -360,7 +361,7 @@ class Trainer:
                 self._say(f"warning: {e}; trying the checkpoint before it")
                 ckpts.pop()
         if state is None:
-            self._say(f"no readable checkpoint in {folder}; starting from scratch")
+            self._say(f"no {'readable ' if found else ''}checkpoint in {folder}; not resuming")
             return False
         if state["model_config"] != self.model_cfg.to_dict():
             raise ConfigError(f"{ckpts[-1]}: the model section of the config differs from the checkpoint's")
