@@ -21,7 +21,7 @@ import torchaudio
 from .errors import AudioError
 
 __all__ = ["SAMPLE_RATE", "AudioInput", "AudioWarning", "load_audio", "load_audio_files", "audio_duration", "audio_info",
-           "resample", "check_sample_rate"]
+           "resample", "check_sample_rate", "quiet_stderr"]
 
 SAMPLE_RATE = 16000  # Hz; every model in this package consumes 16 kHz mono
 # What a header may declare: rates outside these (a corrupt field: 1 Hz makes a 126 KB WAV 17 hours long,
@@ -75,8 +75,9 @@ def _check_path(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def _quiet_stderr():
-    """Silence what C decoders print on file descriptor 2 (libmpg123's "Note: ..." lines on bad MP3s)."""
+def quiet_stderr():
+    """Silence what C libraries print on file descriptor 2 for the duration (libmpg123's "Note: ..." lines on
+    bad MP3s, KenLM's loading chatter)."""
     try:
         sys.stderr.flush()
         saved = os.dup(2)
@@ -106,7 +107,7 @@ def audio_info(path: str | os.PathLike):
     path = Path(path)
     _check_path(path)
     try:
-        with _quiet_stderr():
+        with quiet_stderr():
             info = sf.info(str(path))
     except Exception as e:  # libsndfile raises several types for unreadable input
         raise _unreadable(path, e) from None
@@ -146,7 +147,7 @@ def _wav_data_bytes(path: Path) -> int | None:
 def _read_file(path: Path) -> tuple[np.ndarray, int]:
     info = audio_info(path)
     try:
-        with _quiet_stderr():  # at most what the header declares: a broken stream cannot run on
+        with quiet_stderr():  # at most what the header declares: a broken stream cannot run on
             data, rate = sf.read(str(path), frames=max(info.frames, 0), dtype="float32", always_2d=True)
     except Exception as e:
         raise _unreadable(path, e) from None

@@ -13,16 +13,15 @@ and ``lm.arpa`` (and ``lm.bin`` when KenLM's build_binary made one).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
+from .audio import quiet_stderr
 from .errors import ASRError, ModelError, TokenizerError
 from .features import lengths_to_mask
 from .lm import BOS, EOS, UNK, arpa_words
@@ -102,20 +101,6 @@ def load_lm_config(directory: str | os.PathLike) -> LMConfig:
     return cfg
 
 
-@contextlib.contextmanager
-def _quiet_stderr():
-    """Silence file descriptor 2 (C++ libraries write there directly) for the duration."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 class BeamSearchDecoder:
     """CTC beam search; with ``lm`` (an :class:`LMConfig`) a lexicon of the LM's words constrains it.
 
@@ -170,7 +155,7 @@ class BeamSearchDecoder:
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write("\n".join(lines) + "\n")
-            with _quiet_stderr():  # KenLM draws a progress bar of stars on stderr while it reads the file
+            with quiet_stderr():  # KenLM draws a progress bar of stars on stderr while it reads the file
                 self._decoder = ctc_decoder(lexicon=lexicon, tokens=names, lm=str(lm.model_file), **options)
         except RuntimeError as e:
             raise ModelError(f"{lm.model_file}: cannot load the LM ({e})") from None
