@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import os
 import sys
 import warnings
@@ -50,10 +51,21 @@ def _resampler(orig_freq: int, new_freq: int) -> torchaudio.transforms.Resample:
     return torchaudio.transforms.Resample(orig_freq, new_freq)
 
 
+# torchaudio's polyphase kernel has orig/gcd x new/gcd phases: fine for 44.1k or 22.05k -> 16k (441 x 160),
+# seconds and gigabytes for an odd rate such as 39,854 Hz (19,927 x 8,000). Beyond this many phases, soxr.
+MAX_POLYPHASE = 2000
+
+
 def resample(wave: torch.Tensor, orig_freq: int, new_freq: int = SAMPLE_RATE) -> torch.Tensor:
     """Resample a 1-D float waveform; a no-op when the rates already match."""
     if orig_freq == new_freq:
         return wave
+    step = math.gcd(int(orig_freq), int(new_freq))
+    if max(orig_freq, new_freq) // step > MAX_POLYPHASE:
+        import soxr  # librosa's resampler, installed with it
+
+        out = soxr.resample(wave.detach().cpu().numpy().astype(np.float32), orig_freq, new_freq)
+        return torch.from_numpy(np.ascontiguousarray(out)).to(wave.dtype)
     with torch.no_grad():
         return _resampler(int(orig_freq), int(new_freq))(wave)
 

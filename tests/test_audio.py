@@ -117,3 +117,15 @@ def test_random_bytes_named_mp3_get_one_plain_message(tmp_path, capfd):
 def test_array_sample_rates_out_of_range_are_audio_errors(rate):
     with pytest.raises(AudioError, match="audio array: sample rate .* Hz is outside 1000..384000 Hz"):
         load_audio(np.zeros(1600, np.float32), sample_rate=rate)
+
+
+def test_an_odd_sample_rate_is_resampled_quickly(tmp_path):
+    """39,854 Hz (a rate a fuzzed header declared) would make torchaudio build a 19,927 x 8,000-phase kernel;
+    such pairs go through soxr: the right length, in well under a second."""
+    import time
+
+    sf.write(tmp_path / "odd.wav", _tone(39854, seconds=1.0), 39854)
+    started = time.perf_counter()
+    wave = load_audio(tmp_path / "odd.wav")
+    assert time.perf_counter() - started < 1.0
+    assert abs(wave.numel() - SAMPLE_RATE) <= 2 and 0.2 < float(wave.abs().max()) < 0.4
