@@ -85,7 +85,7 @@ TRAIN_LIMITS = {
     "accum_steps": (1, None, False), "lr": (0, None, True), "warmup_steps": (0, None, False),
     "min_lr_ratio": (0, 1, False), "weight_decay": (0, None, False), "grad_clip": (0, None, False),
     "threads": (0, None, False), "num_workers": (0, None, False), "log_every": (1, None, False),
-    "checkpoint_every": (1, None, False), "keep_checkpoints": (0, None, False),
+    "checkpoint_every": (1, None, False), "keep_checkpoints": (0, None, False), "channel_augment": (0, 1, False),
 }
 
 
@@ -180,8 +180,6 @@ def load_train_config(path: str | Path | None, overrides: Sequence[str] = ()) ->
             raise ConfigError(f"{where}: {edge}_silence must be a probability in [0, 1] and "
                               f"{edge}_silence_seconds >= 0")
     cfg.check(where)
-    if not 0.0 <= cfg.channel_augment <= 1.0:
-        raise ConfigError(f"{where}: channel_augment must be a probability in [0, 1]")
     if not cfg.train_manifest:
         raise ConfigError(f"{where}: train_manifest is required")
     return cfg
