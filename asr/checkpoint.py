@@ -19,6 +19,7 @@ from safetensors.torch import load_file, save_file
 
 from .errors import ConfigError, ModelError
 from .model import TRAINING_ONLY_FIELDS, CTCModel, ModelConfig
+from .warmstart import grow
 from .tokenizer import Tokenizer, load_tokenizer
 
 __all__ = [
@@ -224,13 +225,13 @@ def _mean_state(states: Iterable[dict]) -> dict:
 
 
 def _grown_weights(shallow: Path, deep: Path) -> dict:
-    """The weights of model directory ``shallow`` grown to the depth of ``deep`` (``CTCModel.grow_from``), its
+    """The weights of model directory ``shallow`` grown to the depth of ``deep`` (``warmstart.grow``), its
     identity blocks taking their inner weights from ``deep``'s blocks at those positions: the result computes
     what ``shallow`` computes, and in a soup with ``deep`` the new blocks keep ``deep``'s inner weights and
     half of its residual outputs."""
     model, _, _ = load_model_dir(deep)
     try:
-        model.grow_from(load_model_dir(shallow)[0])
+        grow(model, load_model_dir(shallow)[0])
     except ConfigError as e:
         raise ModelError(f"{shallow}: {e}") from None
     return model.state_dict()

@@ -59,6 +59,12 @@ class TrainConfig:
     # Probability of passing a training utterance through a random recording channel (room, noise, microphone,
     # telephone or codec, level: asr.augment.channel). 0 = off.
     channel_augment: float = 0.0
+    # Streaming (model.streaming): probability that a batch is trained with a chunk mask (Encoder.forward) of a
+    # random size from 1 to chunk_max_frames encoder frames and a random left context of up to
+    # chunk_left_frames frames; the other batches see the whole utterance. 0 = always the whole utterance.
+    chunk_prob: float = 0.0
+    chunk_max_frames: int = 16
+    chunk_left_frames: int = 64
     num_workers: int = 0  # DataLoader worker processes
     log_every: int = 10  # steps between progress-bar / TensorBoard updates
     checkpoint_every: int = 500  # steps between checkpoints (and one at every epoch end)
@@ -76,6 +82,8 @@ class TrainConfig:
                 raise ConfigError(f"{where}: {name} must be {bound}" + (f" and <= {high}" if high is not None else "")
                                   + f", got {value!r}")
         self.model.check(f"{where}: model")
+        if self.chunk_prob > 0 and not self.model.streaming:
+            raise ConfigError(f"{where}: chunk_prob needs a streaming network (model.streaming: true)")
 
 
 # Field -> (lower bound, upper bound or None, lower bound excluded?)
@@ -86,6 +94,7 @@ TRAIN_LIMITS = {
     "min_lr_ratio": (0, 1, False), "weight_decay": (0, None, False), "grad_clip": (0, None, False),
     "threads": (0, None, False), "num_workers": (0, None, False), "log_every": (1, None, False),
     "checkpoint_every": (1, None, False), "keep_checkpoints": (0, None, False), "channel_augment": (0, 1, False),
+    "chunk_prob": (0, 1, False), "chunk_max_frames": (1, 10_000, False), "chunk_left_frames": (0, None, False),
 }
 
 
@@ -152,10 +161,27 @@ def apply_overrides(data: dict, overrides: Sequence[str]) -> dict:
     return data
 
 
+def _network_of(directory: str, model: Any, where: str) -> Any:
+    """The model section of a run that starts from ``directory``: the network written in the model
+    directory's config.json, with the config's own ``model`` fields (training settings, a change such as
+    ``streaming`` or a deeper ``n_layers``) on top, so a fine-tuning config need not restate the network."""
+    from .checkpoint import read_model_config  # here: checkpoint imports this module's dependencies
+    from .errors import ModelError
+
+    try:
+        saved = read_model_config(directory).get("model", {})
+    except (ModelError, OSError) as e:
+        raise ConfigError(f"{where}: init_from {directory}: {e}") from None
+    if model is None:
+        return dict(saved)
+    return {**saved, **model} if isinstance(model, dict) else model
+
+
 def load_train_config(path: str | Path | None, overrides: Sequence[str] = ()) -> TrainConfig:
     """Read a YAML TrainConfig (or start from defaults when ``path`` is None) and apply overrides.
 
-    Relative manifest and output paths in the file are taken relative to the current directory.
+    Relative manifest and output paths in the file are taken relative to the current directory. With
+    ``init_from``, the network comes from that model directory; the file's ``model`` fields override it.
     """
     data: dict = {}
     where = "config"
@@ -170,6 +196,8 @@ def load_train_config(path: str | Path | None, overrides: Sequence[str] = ()) ->
             where_in = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
             raise ConfigError(f"{path}: invalid YAML ({where_in}{getattr(e, 'problem', None) or e})") from None
     data = apply_overrides(data, overrides)
+    if isinstance(data, dict) and data.get("init_from"):
+        data["model"] = _network_of(str(data["init_from"]), data.get("model"), where)
     cfg = _build(TrainConfig, data, where)
     if cfg.tokenizer not in ("char", "bpe"):
         raise ConfigError(f"{where}: tokenizer must be 'char' or 'bpe', got {cfg.tokenizer!r}")

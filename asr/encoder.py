@@ -15,7 +15,7 @@ from torch import nn
 
 from .features import lengths_to_mask
 
-__all__ = ["ConformerBlock", "TransformerBlock", "Encoder"]
+__all__ = ["ConformerBlock", "TransformerBlock", "Encoder", "chunk_mask", "EncoderCache"]
 
 
 class _FeedForward(nn.Module):
@@ -53,16 +53,21 @@ class MultiHeadSelfAttention(nn.Module):
         nn.init.xavier_uniform_(self.in_proj_weight)
         nn.init.zeros_(self.out_proj.bias)
 
-    def forward(self, x: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
-        """x (B, T, d); pad (B, T) True on padded frames."""
+    def forward(
+        self, x: torch.Tensor, allowed: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """x (B, T, d); ``allowed`` (bool, broadcast to (B, heads, T, keys)) True where a frame may attend.
+        ``past``: keys and values (B, heads, P, head_dim) of earlier frames, placed before this input's (a
+        stream's cache). Returns the output and the keys and values of past + input."""
         batch = x.shape[0]
         q, k, v = nn.functional.linear(x, self.in_proj_weight, self.in_proj_bias).chunk(3, dim=-1)
         q, k, v = (t.reshape(batch, -1, self.n_heads, self.head_dim).transpose(1, 2) for t in (q, k, v))
-        keep = ~pad[:, None, None, :]  # (B, 1, 1, T): attend to real frames only
+        if past is not None:
+            k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
         y = nn.functional.scaled_dot_product_attention(
-            q, k, v, attn_mask=keep, dropout_p=self.dropout if self.training else 0.0
+            q, k, v, attn_mask=allowed, dropout_p=self.dropout if self.training else 0.0
         )
-        return self.out_proj(y.transpose(1, 2).reshape(batch, -1, self.n_heads * self.head_dim))
+        return self.out_proj(y.transpose(1, 2).reshape(batch, -1, self.n_heads * self.head_dim)), (k, v)
 
 
 class _SelfAttention(nn.Module):
@@ -72,8 +77,9 @@ class _SelfAttention(nn.Module):
         self.attn = MultiHeadSelfAttention(d_model, n_heads, dropout)
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
-        return self.dropout(self.attn(self.norm(x), pad))
+    def forward(self, x: torch.Tensor, allowed: torch.Tensor | None, past=None):
+        y, kv = self.attn(self.norm(x), allowed, past)
+        return self.dropout(y), kv
 
 
 class _ConvModule(nn.Module):
@@ -81,28 +87,59 @@ class _ConvModule(nn.Module):
 
     LayerNorm over channels stands where the paper has BatchNorm: per-frame statistics cannot be
     polluted by padding or depend on which utterances share a batch.
+
+    With chunks (streaming), the centred depthwise convolution sees the frames before a frame as always,
+    and the frames after it only up to the end of its chunk (zeros beyond, as if the chunk were the end of
+    the audio): no future beyond the chunk, the full kernel inside it.
     """
 
     def __init__(self, d_model: int, kernel_size: int, dropout: float):
         super().__init__()
         if kernel_size % 2 == 0:
             raise ValueError(f"conv_kernel must be odd, got {kernel_size}")
+        self.half = kernel_size // 2
         self.norm = nn.LayerNorm(d_model)
         self.pointwise_in = nn.Conv1d(d_model, 2 * d_model, 1)
-        self.depthwise = nn.Conv1d(d_model, d_model, kernel_size, padding=kernel_size // 2, groups=d_model)
+        self.depthwise = nn.Conv1d(d_model, d_model, kernel_size, padding=self.half, groups=d_model)
         self.conv_norm = nn.LayerNorm(d_model)
         self.pointwise_out = nn.Conv1d(d_model, d_model, 1)
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    def _chunked(self, x: torch.Tensor, chunk: int) -> torch.Tensor:
+        """Depthwise convolution of (B, T, D) with each frame's later taps cut at the end of its chunk."""
+        time, half = x.shape[1], self.half
+        windows = nn.functional.pad(x, (0, 0, half, half)).unfold(1, 2 * half + 1, 1)  # (B, T, D, K)
+        frame = torch.arange(time, device=x.device)[:, None]
+        tap = frame + torch.arange(-half, half + 1, device=x.device)[None, :]  # (T, K): the frame each tap reads
+        same = (tap <= frame) | (tap // chunk == frame // chunk)
+        weight = self.depthwise.weight[:, 0, :]  # (D, K)
+        return torch.einsum("btdk,tk,dk->btd", windows, same.to(x.dtype), weight) + self.depthwise.bias
+
+    def forward(
+        self, x: torch.Tensor, keep: torch.Tensor, chunk: int | None = None, past: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``chunk``: chunk size in frames (None: the whole utterance). ``past``: a stream's depthwise input
+        of the ``kernel_size // 2`` frames before ``x``, which is then one whole chunk. Returns the output and
+        the last ``kernel_size // 2`` frames of depthwise input (the next chunk's ``past``)."""
         # The pointwise convolutions run as matrix products on (B, T, D), their kernels seen as (out, in):
         # the same parameters as Conv1d(kernel 1), without two of the three transposes.
         x = nn.functional.linear(self.norm(x), self.pointwise_in.weight.squeeze(-1), self.pointwise_in.bias)
         x = nn.functional.glu(x, dim=-1)
         x = x * keep[:, :, None].to(x.dtype)  # padded frames must not leak into real ones
-        x = self.depthwise(x.transpose(1, 2)).transpose(1, 2)  # (B, T, D)
+        if past is not None:  # a stream: the chunk after its cached past, zeros after the chunk
+            x = torch.cat([past, x], dim=1)
+            tail = x[:, x.shape[1] - self.half:]
+            x = nn.functional.pad(x, (0, 0, 0, self.half)).transpose(1, 2)
+            x = nn.functional.conv1d(x, self.depthwise.weight, self.depthwise.bias, groups=x.shape[1]).transpose(1, 2)
+        else:
+            tail = x[:, max(x.shape[1] - self.half, 0):]
+            if chunk is None:
+                x = self.depthwise(x.transpose(1, 2)).transpose(1, 2)  # (B, T, D)
+            else:
+                x = self._chunked(x, chunk)
         x = nn.functional.silu(self.conv_norm(x))
-        return self.dropout(nn.functional.linear(x, self.pointwise_out.weight.squeeze(-1), self.pointwise_out.bias))
+        y = nn.functional.linear(x, self.pointwise_out.weight.squeeze(-1), self.pointwise_out.bias)
+        return self.dropout(y), tail
 
 
 class ConformerBlock(nn.Module):
@@ -125,11 +162,17 @@ class ConformerBlock(nn.Module):
         """The last layer of each residual branch: zeroed, the block computes the identity."""
         return [self.ff1.net[-2], self.attn.attn.out_proj, self.conv.pointwise_out, self.ff2.net[-2]]
 
-    def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, keep: torch.Tensor, allowed: torch.Tensor | None, chunk: int | None = None,
+        past: "_BlockCache | None" = None,
+    ):
+        """Returns the output and what a stream keeps for the next chunk (keys/values, convolution input)."""
         x = x + 0.5 * self.ff1(x)
-        x = x + self.attn(x, ~keep)
-        x = x + self.conv(x, keep)
-        return x + 0.5 * self.ff2(x)
+        y, kv = self.attn(x, allowed, past and past.kv)
+        x = x + y
+        y, conv = self.conv(x, keep, chunk, past and past.conv)
+        x = x + y
+        return x + 0.5 * self.ff2(x), _BlockCache(kv, conv)
 
 
 class TransformerBlock(nn.Module):
@@ -144,9 +187,13 @@ class TransformerBlock(nn.Module):
         """The last layer of each residual branch: zeroed, the block computes the identity."""
         return [self.attn.attn.out_proj, self.ff.net[-2]]
 
-    def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(x, ~keep)
-        return x + self.ff(x)
+    def forward(
+        self, x: torch.Tensor, keep: torch.Tensor, allowed: torch.Tensor | None, chunk: int | None = None,
+        past: "_BlockCache | None" = None,
+    ):
+        y, kv = self.attn(x, allowed, past and past.kv)
+        x = x + y
+        return x + self.ff(x), _BlockCache(kv, None)
 
 
 def _sinusoids(length: int, dim: int, device: torch.device) -> torch.Tensor:
@@ -158,12 +205,42 @@ def _sinusoids(length: int, dim: int, device: torch.device) -> torch.Tensor:
     return table
 
 
+def chunk_mask(length: int, chunk: int, left: int, device: torch.device | None = None) -> torch.Tensor:
+    """(T, T) bool, True where frame i may attend to frame j: j's chunk (of ``chunk`` frames, counted from
+    frame 0) is i's own or one of the ``left`` before it (all before it when ``left`` < 0)."""
+    index = torch.arange(length, device=device) // chunk
+    allowed = index[None, :] <= index[:, None]
+    if left >= 0:
+        allowed &= index[None, :] >= index[:, None] - left
+    return allowed
+
+
+class _BlockCache:
+    """What one block keeps between a stream's chunks: attention keys/values and convolution input."""
+
+    def __init__(self, kv: tuple[torch.Tensor, torch.Tensor], conv: torch.Tensor | None):
+        self.kv, self.conv = kv, conv
+
+
+class EncoderCache:
+    """A stream's encoder state: per block, the keys/values of at most ``left`` frames and the
+    convolution's last input frames; ``frames``: how many frames the stream has passed through."""
+
+    def __init__(self, blocks: list[_BlockCache] | None = None, frames: int = 0):
+        self.blocks, self.frames = blocks, frames
+
+
 class Encoder(nn.Module):
     """A stack of Conformer or Transformer blocks: (B, T, D) + lengths -> (B, T, D) + lengths.
 
     The Conformer takes no positional encoding (its depthwise convolutions carry relative position, as
     in torchaudio's Conformer); the Transformer adds sinusoidal positions at entry. Both blocks are
     pre-norm, and one LayerNorm closes the stack.
+
+    Streaming (Conformer): ``forward(..., chunk=(size, left))`` lets each frame attend only to its own chunk
+    of ``size`` frames and the ``left`` chunks before it (all before it when ``left`` < 0), its convolutions
+    see no frame after its chunk; :meth:`step` computes the same outputs one chunk at a time from an
+    :class:`EncoderCache`.
     """
 
     def __init__(
@@ -183,11 +260,37 @@ class Encoder(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.final_norm = nn.LayerNorm(d_model)
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, x: torch.Tensor, lengths: torch.Tensor, chunk: tuple[int, int] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         keep = lengths_to_mask(lengths, x.shape[1])  # (B, T), built once for every block
+        allowed = keep[:, None, None, :]  # (B, 1, 1, T): attend to real frames only
+        if chunk is not None:  # padded frames attend to everything: no row may be empty (NaN)
+            allowed = allowed & chunk_mask(x.shape[1], chunk[0], chunk[1], x.device)[None, None]
+            allowed = allowed | ~keep[:, None, :, None]
         if self.kind == "transformer":
             x = x + _sinusoids(x.shape[1], x.shape[2], x.device).to(x.dtype)
         x = self.dropout(x)
         for block in self.blocks:
-            x = block(x, keep)
+            x, _ = block(x, keep, allowed, chunk and chunk[0])
         return self.final_norm(x), lengths
+
+    def step(self, x: torch.Tensor, cache: EncoderCache, left_frames: int) -> tuple[torch.Tensor, EncoderCache]:
+        """One chunk (B, C, D) of a stream -> its outputs (B, C, D) and the state for the next chunk, which keeps
+        the keys/values of the last ``left_frames`` frames. Chunks of ``size`` frames with ``left_frames`` =
+        ``left * size`` give what ``forward(chunk=(size, left))`` gives for the whole stream."""
+        if self.kind != "conformer":
+            raise ValueError("only a conformer encoder runs chunk by chunk")
+        keep = torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)
+        allowed = None  # a chunk sees itself and the cache, all of it
+        blocks = []
+        for i, block in enumerate(self.blocks):
+            if cache.blocks:
+                past = cache.blocks[i]
+            else:  # the first chunk: nothing to attend to before it, zeros before its convolution
+                past = _BlockCache(None, x.new_zeros(x.shape[0], block.conv.half, x.shape[2]))
+            x, state = block(x, keep, allowed, x.shape[1], past)
+            k, v = state.kv
+            start = max(k.shape[2] - left_frames, 0)
+            blocks.append(_BlockCache((k[:, :, start:], v[:, :, start:]), state.conv))
+        return self.final_norm(x), EncoderCache(blocks, cache.frames + x.shape[1])

@@ -12,14 +12,16 @@ from torch import nn
 
 from .audio import SAMPLE_RATE
 
-__all__ = ["N_MELS", "WIN_LENGTH", "HOP_LENGTH", "N_FFT", "LOG_FLOOR", "num_frames", "lengths_to_mask",
-           "normalize_per_utterance", "vtlp_filterbank", "LogMel", "SpecAugment"]
+__all__ = ["N_MELS", "WIN_LENGTH", "HOP_LENGTH", "N_FFT", "LOG_FLOOR", "PRIOR_SECONDS", "num_frames",
+           "lengths_to_mask", "normalize_per_utterance", "normalize_causal", "vtlp_filterbank", "LogMel",
+           "SpecAugment"]
 
 N_MELS = 80
 WIN_LENGTH = SAMPLE_RATE * 25 // 1000  # 25 ms window = 400 samples
 HOP_LENGTH = SAMPLE_RATE * 10 // 1000  # 10 ms hop = 160 samples
 N_FFT = 512
 LOG_FLOOR = 1e-6
+PRIOR_SECONDS = 1.0  # causal normalization: weight of the stored statistics, in seconds of speech
 VTLP_BOUNDARY_HZ = 4800.0  # VTLP warps linearly below this frequency (scaled by the factor), then bends to Nyquist
 
 
@@ -59,16 +61,21 @@ class LogMel(nn.Module):
     """Waveform (B, S) + sample counts -> normalized log-mel (B, T, n_mels) + frame counts.
 
     Frames are centred with zero padding, so a frame near the end of a short utterance sees the same
-    zeros whether the utterance is alone or padded in a batch. Each utterance is normalized to zero mean
-    and unit variance per mel bin over its own real frames; padded frames are set to 0. ``warp`` (B,), when
-    given, bins each utterance's spectrum through its own VTLP-warped filterbank (training augmentation).
-    ``hop_length`` (samples) sets the frame rate; the 25 ms window stays, so a shorter hop than the 10 ms
-    default samples the same sounds more densely, as if the speech were slower.
+    zeros whether the utterance is alone or padded in a batch. ``warp`` (B,), when given, bins each
+    utterance's spectrum through its own VTLP-warped filterbank (training augmentation). ``hop_length``
+    (samples) sets the frame rate; the 25 ms window stays, so a shorter hop than the 10 ms default samples
+    the same sounds more densely, as if the speech were slower.
+
+    Normalization, per mel bin: by default zero mean and unit variance over each utterance's own real
+    frames (padded frames set to 0). With ``causal``, each frame is normalized by the statistics of the
+    frames up to it, mixed with stored ones (``prior_mean``, ``prior_var``: the training data's, worth
+    :data:`PRIOR_SECONDS` of frames): nothing after a frame changes it, so the same features come out
+    whether the audio arrives at once or piece by piece (streaming).
     """
 
-    def __init__(self, n_mels: int = N_MELS, hop_length: int = HOP_LENGTH):
+    def __init__(self, n_mels: int = N_MELS, hop_length: int = HOP_LENGTH, causal: bool = False):
         super().__init__()
-        self.hop_length = hop_length
+        self.hop_length, self.causal = hop_length, causal
         self.mel = torchaudio.transforms.MelSpectrogram(
             sample_rate=SAMPLE_RATE,
             n_fft=N_FFT,
@@ -79,23 +86,47 @@ class LogMel(nn.Module):
             pad_mode="constant",
             power=2.0,
         )
+        if causal:
+            self.register_buffer("prior_mean", torch.zeros(n_mels))
+            self.register_buffer("prior_var", torch.ones(n_mels))
 
-    def forward(
-        self, wave: torch.Tensor, lengths: torch.Tensor, warp: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        frames = num_frames(lengths, self.hop_length)
+    @property
+    def prior_frames(self) -> float:
+        return PRIOR_SECONDS * SAMPLE_RATE / self.hop_length
+
+    def log_mel(self, wave: torch.Tensor, warp: torch.Tensor | None = None, center: bool = True) -> torch.Tensor:
+        """Unnormalized log-mel (B, T, n_mels). ``center=False``: frame t covers samples
+        [t * hop, t * hop + N_FFT) of ``wave`` (streaming computes centred frames from such windows)."""
         with torch.autocast(device_type=wave.device.type, enabled=False):
             # torchaudio's MelSpectrogram holds the window and filterbank (and names them in model files);
             # the power spectrum is taken here as re^2 + im^2 rather than |X| then squared (a square root
             # and a power per bin; see benchmarks/profile_transcribe.py).
             spec = torch.stft(
                 wave.float(), N_FFT, self.hop_length, WIN_LENGTH, self.mel.spectrogram.window,
-                center=True, pad_mode="constant", return_complex=True,
+                center=center, pad_mode="constant", return_complex=True,
             )  # (B, bins, T)
             power = spec.real.square() + spec.imag.square()
             fb = self.mel.mel_scale.fb if warp is None else vtlp_filterbank(self.mel.mel_scale.fb, warp)
-            feats = torch.matmul(power.transpose(1, 2), fb).clamp_min(LOG_FLOOR).log()  # (B, T, n_mels)
-        return normalize_per_utterance(feats, frames), frames
+            return torch.matmul(power.transpose(1, 2), fb).clamp_min(LOG_FLOOR).log()  # (B, T, n_mels)
+
+    def normalize(self, feats: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+        if self.causal:
+            return normalize_causal(feats, frames, self.prior_mean, self.prior_var, self.prior_frames)
+        return normalize_per_utterance(feats, frames)
+
+    @torch.no_grad()
+    def set_prior(self, feats: torch.Tensor, frames: torch.Tensor) -> None:
+        """Store the mean and variance per mel bin of unnormalized log-mel frames (causal normalization)."""
+        mask = lengths_to_mask(frames, feats.shape[1])
+        real = feats[mask].double()  # (N, n_mels)
+        self.prior_mean.copy_(real.mean(dim=0))
+        self.prior_var.copy_(real.var(dim=0, unbiased=False))
+
+    def forward(
+        self, wave: torch.Tensor, lengths: torch.Tensor, warp: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        frames = num_frames(lengths, self.hop_length)
+        return self.normalize(self.log_mel(wave, warp), frames), frames
 
 
 def normalize_per_utterance(feats: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
@@ -106,6 +137,43 @@ def normalize_per_utterance(feats: torch.Tensor, frames: torch.Tensor) -> torch.
     var = (((feats - mean) * mask) ** 2).sum(dim=1, keepdim=True) / count
     feats = (feats - mean) / (var + 1e-5).sqrt()
     return feats.masked_fill(~mask, 0.0)
+
+
+def normalize_causal(
+    feats: torch.Tensor, frames: torch.Tensor, prior_mean: torch.Tensor, prior_var: torch.Tensor,
+    prior_frames: float, start: "CausalStats | None" = None,
+) -> torch.Tensor:
+    """Each frame normalized by the mean and variance per mel bin of the frames up to it and ``prior_frames``
+    frames of the prior statistics; padding set to 0. Sums run in float64, so the result does not depend on
+    how a stream was cut into pieces; ``start`` carries the sums of earlier frames (a stream's state)."""
+    x = feats.double()
+    base = start or CausalStats.empty(feats.shape[0], feats.shape[2], feats.device)
+    count = base.count[:, None, None] + torch.arange(1, x.shape[1] + 1, device=x.device, dtype=x.dtype)[None, :, None]
+    total = base.total[:, None, :] + x.cumsum(dim=1)
+    square = base.square[:, None, :] + x.square().cumsum(dim=1)
+    mean_p, var_p = prior_mean.double(), prior_var.double()
+    weight = prior_frames + count
+    mean = (prior_frames * mean_p + total) / weight
+    var = ((prior_frames * (var_p + mean_p.square()) + square) / weight - mean.square()).clamp_min(0)
+    out = ((x - mean) / (var + 1e-5).sqrt()).to(feats.dtype)
+    return out.masked_fill(~lengths_to_mask(frames, feats.shape[1]).unsqueeze(-1), 0.0)
+
+
+class CausalStats:
+    """Running sums of a stream's log-mel frames per mel bin (count, sum, sum of squares), float64."""
+
+    def __init__(self, count: torch.Tensor, total: torch.Tensor, square: torch.Tensor):
+        self.count, self.total, self.square = count, total, square
+
+    @classmethod
+    def empty(cls, batch: int, n_mels: int, device: torch.device) -> "CausalStats":
+        zeros = torch.zeros(batch, n_mels, dtype=torch.float64, device=device)
+        return cls(torch.zeros(batch, dtype=torch.float64, device=device), zeros, zeros.clone())
+
+    def add(self, feats: torch.Tensor) -> "CausalStats":
+        """The sums after ``feats`` (B, T, n_mels), all real frames."""
+        x = feats.double()
+        return CausalStats(self.count + x.shape[1], self.total + x.sum(dim=1), self.square + x.square().sum(dim=1))
 
 
 class SpecAugment(nn.Module):

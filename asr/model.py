@@ -60,6 +60,9 @@ class ModelConfig:
     time_mask_width: int = 40  # feature frames
     time_mask_ratio: float = 0.05  # cap of each time mask as a fraction of the utterance
     vtlp: float = 0.0  # training only: per-utterance VTLP warp factor uniform in [1 - vtlp, 1 + vtlp]; 0 = off
+    # Streaming network: causal feature normalization and left-padded subsampling convolutions, so that trained
+    # with chunk masks (TrainConfig.chunk_prob) it decodes chunk by chunk as well as whole files (asr.streaming).
+    streaming: bool = False
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "model config") -> "ModelConfig":
@@ -89,8 +92,11 @@ class ModelConfig:
                 if not ok_type or not low <= v <= high:
                     what = "a whole number" if kind is int else "a number"
                     raise ConfigError(f"{source}: {name} must be {what} from {low} to {high}, got {value!r}")
-        if not isinstance(self.separable, bool):
-            raise ConfigError(f"{source}: separable must be true or false, got {self.separable!r}")
+        for name in ("separable", "streaming"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{source}: {name} must be true or false, got {getattr(self, name)!r}")
+        if self.streaming and self.encoder != "conformer":
+            raise ConfigError(f"{source}: streaming needs encoder: conformer, got {self.encoder!r}")
         if self.encoder not in ("conformer", "transformer"):
             raise ConfigError(f"{source}: encoder must be 'conformer' or 'transformer', got {self.encoder!r}")
         if self.d_model % self.n_heads:
@@ -108,12 +114,13 @@ class CTCModel(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
-        self.frontend = LogMel(cfg.n_mels, cfg.hop_length)
+        self.frontend = LogMel(cfg.n_mels, cfg.hop_length, cfg.streaming)
         self.specaugment = SpecAugment(
             cfg.freq_masks, cfg.freq_mask_width, cfg.time_masks, cfg.time_mask_width, cfg.time_mask_ratio
         )
         self.subsampling = StridedConvSubsampling(
-            cfg.n_mels, cfg.d_model, cfg.strides, cfg.subsampling_kernel, cfg.subsampling_channels, cfg.separable
+            cfg.n_mels, cfg.d_model, cfg.strides, cfg.subsampling_kernel, cfg.subsampling_channels, cfg.separable,
+            cfg.streaming,
         )
         self.encoder = Encoder(
             cfg.encoder, cfg.d_model, cfg.n_layers, cfg.n_heads, cfg.ff_dim, cfg.conv_kernel, cfg.dropout
@@ -130,103 +137,23 @@ class CTCModel(nn.Module):
         return self.subsampling.output_lengths(num_frames(num_samples, self.cfg.hop_length))
 
     def forward(
-        self, wave: torch.Tensor, lengths: torch.Tensor, warp: torch.Tensor | None = None
+        self, wave: torch.Tensor, lengths: torch.Tensor, warp: torch.Tensor | None = None,
+        chunk: tuple[int, int] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """``warp`` (B,): bin each utterance's spectrum through a VTLP-warped filterbank with this factor
-        (test-time VTLN); in training with ``cfg.vtlp`` > 0 a random factor is drawn per utterance instead."""
+        (test-time VTLN); in training with ``cfg.vtlp`` > 0 a random factor is drawn per utterance instead.
+        ``chunk`` (size, left): encoder frames attend within chunks (``Encoder.forward``), as when streaming."""
         if self.training and self.cfg.vtlp > 0:  # a new simulated vocal tract length per utterance
             warp = 1 + self.cfg.vtlp * (2 * torch.rand(wave.shape[0], device=wave.device) - 1)
         x, lengths = self.frontend(wave, lengths, warp)  # (B, T, n_mels)
         x, lengths = self.specaugment(x, lengths)
         x, lengths = self.subsampling(x, lengths)  # (B, T', d_model)
-        x, lengths = self.encoder(x, lengths)
+        x, lengths = self.encoder(x, lengths, chunk)
         logits = self.head(x)  # (B, T', vocab)
         return logits.float().log_softmax(dim=-1), lengths
 
-    def grow_from(self, other: "CTCModel") -> list[int]:
-        """Take the weights of ``other``, a shallower model with otherwise the same network, and fill the extra
-        encoder blocks with identity blocks, so this deeper model starts out computing exactly what ``other``
-        computes (depth growth for warm-starting a larger model from a trained one).
-
-        ``other``'s blocks keep their order, spread evenly through the deeper stack (6 into 12: positions 0,
-        2, ..., 10); each new block gets fresh weights with the last layer of every residual branch zeroed
-        (the blocks are pre-norm with no LayerNorm after the sum, so such a block passes its input through
-        unchanged, while its gradients are not zero). Returns the positions of ``other``'s blocks.
-        """
-        def shapes(cfg: ModelConfig) -> dict:  # the network's fields other than its depth
-            return {k: v for k, v in cfg.to_dict().items() if k not in TRAINING_ONLY_FIELDS + ("n_layers",)}
-
-        mine, theirs = shapes(self.cfg), shapes(other.cfg)
-        old, new = other.cfg.n_layers, self.cfg.n_layers
-        if mine != theirs or old > new:
-            diff = sorted(k for k in mine if mine[k] != theirs.get(k))
-            raise ConfigError(f"cannot grow a {old}-block model into a {new}-block one"
-                              + (f" with a different {', '.join(diff)}" if diff else ""))
-        positions = [i * new // old for i in range(old)]
-        state = {}
-        for key, value in other.state_dict().items():
-            if key.startswith("encoder.blocks."):
-                _, _, index, rest = key.split(".", 3)
-                key = f"encoder.blocks.{positions[int(index)]}.{rest}"
-            state[key] = value
-        for index, block in enumerate(self.encoder.blocks):
-            if index not in positions:
-                for layer in block.residual_outputs():
-                    nn.init.zeros_(layer.weight)
-                    nn.init.zeros_(layer.bias)
-                state.update({f"encoder.blocks.{index}.{k}": v for k, v in block.state_dict().items()})
-        self.load_state_dict(state)
-        return positions
-
-    def with_vocabulary(self, old_names: list[str], new_names: list[str]) -> "CTCModel":
-        """A copy of this model for another vocabulary (token names as ``Tokenizer.token_names()`` gives them,
-        this model's first): the same encoder, an output layer of ``len(new_names)`` rows.
-
-        Each new row (weight and bias) starts as the mean of the old rows of the old tokens that spell it,
-        matched longest first (BPE "\u2581THE" from "\u2581TH" + "E"; a word-start mark and a character
-        tokenizer's "|" both stand for a space), the blank's row as the old blank's: a warm start, so the
-        frames that emitted a token's pieces lean towards the token from the first step. A name no old
-        tokens spell starts from the mean of all old rows.
-        """
-        if len(old_names) != self.cfg.vocab_size:
-            raise ConfigError(f"the model has {self.cfg.vocab_size} output rows, the old vocabulary {len(old_names)} names")
-        surface = [n if i == BLANK else _surface(n) for i, n in enumerate(old_names)]
-        index = {name: i for i, name in enumerate(surface)}
-        longest = max(len(n) for n in surface)
-        weight, bias = self.head.weight.detach(), self.head.bias.detach()
-        new = CTCModel(dataclasses.replace(self.cfg, vocab_size=len(new_names)))
-        state = {k: v for k, v in self.state_dict().items() if not k.startswith("head.")}
-        rows, biases = [], []
-        for i, name in enumerate(new_names):
-            parts = [BLANK] if i == BLANK else _spell(_surface(name), index, longest)
-            parts = parts or list(range(1, len(old_names)))
-            rows.append(weight[parts].mean(dim=0))
-            biases.append(bias[parts].mean())
-        state["head.weight"], state["head.bias"] = torch.stack(rows), torch.stack(biases)
-        new.load_state_dict(state)
-        return new.train(self.training)
-
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
-
-
-def _surface(name: str) -> str:
-    """A token name as the text it stands for: BPE's word-start mark and a character tokenizer's "|" are spaces."""
-    return name.replace("\u2581", " ").replace("|", " ")
-
-
-def _spell(text: str, index: dict[str, int], longest: int) -> list[int]:
-    """``text`` as the ids of names in ``index``, longest match first; [] where some part has no name."""
-    ids, start = [], 0
-    while start < len(text):
-        for end in range(min(len(text), start + longest), start, -1):
-            if text[start:end] in index and index[text[start:end]] != BLANK:
-                ids.append(index[text[start:end]])
-                start = end
-                break
-        else:
-            return []
-    return ids
 
 
 def min_ctc_frames(targets: torch.Tensor, target_lengths: torch.Tensor) -> torch.Tensor:

@@ -28,25 +28,41 @@ def conv_output_length(lengths: torch.Tensor, kernel: int, stride: int, padding:
 
 
 class _ConvLayer(nn.Module):
-    """One strided Conv1d (or depthwise + pointwise pair) followed by GELU; (B, C, T) in and out."""
+    """One strided Conv1d (or depthwise + pointwise pair) followed by GELU; (B, C, T) in and out.
 
-    def __init__(self, in_ch: int, out_ch: int, kernel: int, stride: int, separable: bool):
+    Centred (``kernel // 2`` zeros on each side) or causal (``kernel - 1`` zeros on the left only: output j
+    sees inputs up to j * stride, none after). Both pad ``kernel - 1`` in all, so the lengths are the same.
+    """
+
+    def __init__(self, in_ch: int, out_ch: int, kernel: int, stride: int, separable: bool, causal: bool = False):
         super().__init__()
-        self.kernel, self.stride, self.padding = kernel, stride, kernel // 2
+        self.kernel, self.stride, self.padding, self.causal = kernel, stride, kernel // 2, causal
+        pad = 0 if causal else self.padding
         if separable:
             self.conv = nn.Sequential(
-                nn.Conv1d(in_ch, in_ch, kernel, stride, self.padding, groups=in_ch),  # depthwise, strided
+                nn.Conv1d(in_ch, in_ch, kernel, stride, pad, groups=in_ch),  # depthwise, strided
                 nn.Conv1d(in_ch, out_ch, 1),  # pointwise channel mix
             )
         else:
-            self.conv = nn.Conv1d(in_ch, out_ch, kernel, stride, self.padding)
+            self.conv = nn.Conv1d(in_ch, out_ch, kernel, stride, pad)
         self.act = nn.GELU()
+
+    @property
+    def receptive_field(self) -> int:
+        """Input frames before an output frame's own (at output * factor) that it depends on, when causal."""
+        field, scale = 0, 1
+        for layer in self.layers:
+            field += (layer.kernel - 1) * scale
+            scale *= layer.stride
+        return field
 
     def output_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
         return conv_output_length(lengths, self.kernel, self.stride, self.padding)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         lengths = self.output_lengths(lengths)
+        if self.causal:
+            x = nn.functional.pad(x, (self.kernel - 1, 0))
         x = self.act(self.conv(x))
         # Zero the padded frames so the next layer sees the same zeros as a lone utterance's padding.
         x = x * lengths_to_mask(lengths, x.shape[-1])[:, None, :].to(x.dtype)
@@ -63,6 +79,8 @@ class StridedConvSubsampling(nn.Module):
         kernel_size: odd kernel of every layer (padding = kernel_size // 2).
         channels: channels of the intermediate conv layers.
         separable: depthwise-separable convolutions (fewer parameters and MACs).
+        causal: left-padded convolutions: an output frame depends on no input frame after it
+            (:attr:`receptive_field` frames before it), so a stream can be subsampled piece by piece.
     """
 
     def __init__(
@@ -73,6 +91,7 @@ class StridedConvSubsampling(nn.Module):
         kernel_size: int = 3,
         channels: int = 256,
         separable: bool = False,
+        causal: bool = False,
     ):
         super().__init__()
         if not strides or any(s < 1 for s in strides):
@@ -82,13 +101,22 @@ class StridedConvSubsampling(nn.Module):
         self.strides = tuple(int(s) for s in strides)
         dims = [in_dim] + [channels] * len(self.strides)
         self.layers = nn.ModuleList(
-            _ConvLayer(dims[i], dims[i + 1], kernel_size, s, separable) for i, s in enumerate(self.strides)
+            _ConvLayer(dims[i], dims[i + 1], kernel_size, s, separable, causal) for i, s in enumerate(self.strides)
         )
         self.proj = nn.Linear(channels, d_model)
 
     @property
     def factor(self) -> int:
         return math.prod(self.strides)
+
+    @property
+    def receptive_field(self) -> int:
+        """Input frames before an output frame's own (at output * factor) that it depends on, when causal."""
+        field, scale = 0, 1
+        for layer in self.layers:
+            field += (layer.kernel - 1) * scale
+            scale *= layer.stride
+        return field
 
     def output_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
         """Output frame counts for input frame counts, exactly as the convolutions compute them."""

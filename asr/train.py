@@ -31,7 +31,7 @@ import torch.distributed as dist
 import yaml
 from tqdm import tqdm
 
-from .audio import SAMPLE_RATE
+from .audio import SAMPLE_RATE, load_audio
 from .checkpoint import (
     list_checkpoints,
     load_checkpoint,
@@ -44,10 +44,11 @@ from .checkpoint import (
 from .config import TrainConfig
 from .data import AudioDataset, DurationBatchSampler, collate, encode_targets, existing_audio, read_manifest
 from .decoding import greedy_decode
-from .errors import ConfigError, ModelError
+from .errors import AudioError, ConfigError, ModelError
 from .metrics import score
 from .model import CTCModel, ModelConfig, ctc_loss, min_ctc_frames
 from .tokenizer import CharTokenizer, Tokenizer, load_tokenizer, train_bpe
+from .warmstart import grow, to_streaming, with_vocabulary
 
 __all__ = ["train", "lr_at", "resolve_device", "load_exp_tokenizer", "prepare_tokenizer"]
 
@@ -264,8 +265,11 @@ class Trainer:
         self.started = time.perf_counter()
         self.counters = {"skipped_steps": 0, "infeasible_utterances": 0, "unreadable_utterances": 0}
         self._report_infeasible(utts, targets)
-        if not (resume and self._resume()) and cfg.init_from:
-            self._init_from(cfg.init_from)
+        if not (resume and self._resume()):
+            if cfg.init_from:
+                self._init_from(cfg.init_from)
+            if self.model_cfg.streaming and not self._has_prior():
+                self._set_prior(utts)
         self.net: torch.nn.Module = self.model  # what the forward pass goes through
         if self.world_size > 1:
             ids = [self.device.index] if self.device.type == "cuda" else None
@@ -328,12 +332,15 @@ class Trainer:
         a finished run with a new learning-rate schedule."""
         model, tokenizer, _ = load_model_dir(directory)
         if self.cfg.new_vocabulary:
-            model = model.with_vocabulary(tokenizer.token_names(), self.tokenizer.token_names())
+            model = with_vocabulary(model, tokenizer.token_names(), self.tokenizer.token_names())
             self._say(f"new vocabulary: {self.tokenizer.vocab_size} ids instead of {tokenizer.vocab_size}; the output "
                       "layer's rows start from the old rows of each new token's pieces")
+        if self.model_cfg.streaming and not model.cfg.streaming:
+            model = to_streaming(model)
+            self._say(f"made {directory} a streaming network: causal normalization and subsampling")
         if model.cfg.n_layers < self.model_cfg.n_layers:  # a deeper model, warm-started by depth growth
             try:
-                positions = self.model.grow_from(model)
+                positions = grow(self.model, model)
             except ConfigError as e:
                 raise ConfigError(f"init_from {directory}: {e}") from None
             self._say(f"initialized the weights from {directory}, grown from {model.cfg.n_layers} to "
@@ -345,6 +352,29 @@ class Trainer:
             raise ConfigError(f"init_from {directory}: its network differs from this config's model section "
                               f"({str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else e})") from None
         self._say(f"initialized the weights from {directory}")
+
+    def _has_prior(self) -> bool:
+        front = self.model.frontend
+        return not (bool((front.prior_mean == 0).all()) and bool((front.prior_var == 1).all()))
+
+    @torch.no_grad()
+    def _set_prior(self, utts: list, count: int = 200) -> None:
+        """Causal normalization's stored statistics: the log-mel mean and variance of up to ``count``
+        training utterances (drawn with the run's seed; unreadable ones left out)."""
+        chosen = random.Random(self.cfg.seed).sample(utts, min(count, len(utts)))
+        feats = []
+        for utt in chosen:
+            try:
+                wave = load_audio(utt.audio).to(self.device)
+            except AudioError:
+                continue
+            if wave.numel():
+                feats.append(self.model.frontend.log_mel(wave[None])[0])
+        if not feats:
+            raise ConfigError(f"{self.cfg.train_manifest}: no readable audio to set the feature statistics from")
+        frames = torch.cat(feats)
+        self.model.frontend.set_prior(frames[None], torch.tensor([frames.shape[0]], device=self.device))
+        self._say(f"feature statistics for causal normalization from {len(feats)} training utterances")
 
     def _resume(self) -> bool:
         """Restore the newest checkpoint; False when there is none."""
@@ -433,7 +463,8 @@ class Trainer:
                 dist.all_reduce(torch.tensor([0.0, 1.0], device=self.device))
             return float("nan"), 0
         with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp):
-            log_probs, lengths = self.net(batch["wave"].to(self.device), batch["lengths"].to(self.device))
+            log_probs, lengths = self.net(batch["wave"].to(self.device), batch["lengths"].to(self.device),
+                                          chunk=self._draw_chunk())
         targets, target_lengths = batch["targets"].to(self.device), batch["target_lengths"].to(self.device)
         loss, infeasible = ctc_loss(log_probs, lengths, targets, target_lengths)
         finite = bool(torch.isfinite(loss))
@@ -449,6 +480,18 @@ class Trainer:
         if finite:
             self.scaler.scale(loss * scale).backward()
         return float(loss.detach()) if finite else float("nan"), infeasible
+
+    def _draw_chunk(self) -> tuple[int, int] | None:
+        """This micro-batch's chunk mask (size, left chunks), or None for full context (TrainConfig.chunk_prob).
+        Drawn from the step and batch position, so a resumed run draws what the killed one would have."""
+        cfg = self.cfg
+        if cfg.chunk_prob <= 0:
+            return None
+        rng = random.Random(f"chunk-{cfg.seed}-{self.rank}-{self.epoch}-{self.batch_in_epoch}")
+        if rng.random() >= cfg.chunk_prob:
+            return None
+        size = rng.randint(1, cfg.chunk_max_frames)
+        return size, rng.randint(0, cfg.chunk_left_frames // size)
 
     def _optimizer_step(self) -> tuple[float, bool]:
         """Clip, step and zero the gradients; a non-finite gradient norm skips the update."""

@@ -11,6 +11,7 @@ import asr
 import asr.train
 from asr.checkpoint import average_checkpoints, list_checkpoints, load_checkpoint
 from asr.metrics import score
+from asr.warmstart import grow
 from asr.data import read_manifest
 from conftest import TINY, tiny_train_config
 
@@ -288,7 +289,7 @@ def test_soup_of_a_grown_model_and_the_model_it_grew_from(trained_exp, tmp_path)
     cfg = tiny_train_config(tmp_path / "deep", init_from=str(trained_exp / "model")).model
     cfg.n_layers = 2 * shallow.cfg.n_layers
     deep = CTCModel(cfg)
-    deep.grow_from(shallow)
+    grow(deep, shallow)
     with torch.no_grad():
         for p in deep.parameters():
             p.add_(0.01 * torch.randn_like(p))  # as if trained on: every weight moved, the new outputs nonzero
