@@ -1,4 +1,4 @@
-"""The ``asr`` console script: train, tokenizer, average, evaluate, transcribe, lm.
+"""The ``asr`` console script: train, tokenizer, average, evaluate, transcribe, stream, lm.
 
 Errors a user can cause print one line (``asr: error: ...``) and exit non-zero, without a traceback.
 """
@@ -83,14 +83,28 @@ def _decoding(args) -> dict:
     return options
 
 
+def _load_for_inference(args):
+    """The model of evaluate / transcribe, with --chunk-ms applied."""
+    from .errors import ModelError
+    from .streaming import chunk_frames
+    from .transcribe import load_model
+
+    model = load_model(args.model, device=args.device, backend=args.backend, quantize=args.quantize)
+    if args.chunk_ms is not None:
+        if not model.model.cfg.streaming or args.backend != "torch":
+            raise ModelError(f"--chunk-ms needs a streaming model on the torch backend; {model.path} is "
+                             + ("not one" if not model.model.cfg.streaming else "on onnx"))
+        model.chunk = chunk_frames(model.model, args.chunk_ms, args.left_ms)
+    return model
+
+
 def _cmd_evaluate(args) -> int:
     import torch
 
     from .evaluate import evaluate_manifest
     from .metrics import write_alignments, write_utterance_report
-    from .transcribe import load_model
 
-    model = load_model(args.model, device=args.device, backend=args.backend, quantize=args.quantize)
+    model = _load_for_inference(args)
     started = time.perf_counter()
     decoding = _decoding(args)
     report, failures, audio_seconds = evaluate_manifest(model, args.manifest, args.batch_size, **decoding)
@@ -146,9 +160,8 @@ def _cmd_transcribe(args) -> int:
 
     from .errors import AudioError
     from .output import SUFFIXES, format_transcript
-    from .transcribe import load_model
 
-    model = load_model(args.model, device=args.device, backend=args.backend, quantize=args.quantize)
+    model = _load_for_inference(args)
     output_dir = Path(args.output_dir) if args.output_dir else None
     if output_dir:
         output_dir.mkdir(parents=True, exist_ok=True)
@@ -186,6 +199,25 @@ def _cmd_transcribe(args) -> int:
     if failed:
         print(f"asr: {failed} of {len(args.paths)} file(s) failed", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _cmd_stream(args) -> int:
+    from .live import file_pieces, mic_pieces, pcm_pieces, run
+    from .streaming import Endpoint
+    from .transcribe import load_model
+
+    model = load_model(args.model, device=args.device)
+    if args.mic:
+        pieces = mic_pieces()
+    elif args.source == "-":
+        pieces = pcm_pieces(sys.stdin.buffer, args.rate, args.channels)
+    elif args.source:
+        pieces = file_pieces(args.source, realtime=args.realtime)
+    else:
+        raise ASRError("stream: give a file, - for stdin, or --mic")
+    endpoint = Endpoint(after_speech=args.endpoint_silence, max_segment=args.max_segment)
+    run(model, pieces, args.chunk_ms, args.left_ms, args.format, not args.no_partials, endpoint)
+    return 0
 
 
 def _cmd_lm_build(args) -> int:
@@ -305,6 +337,9 @@ def _add_device_options(p) -> None:
 def _add_inference_options(p, batch_size: int) -> None:
     """What evaluate and transcribe share: batching, device, threads, backend and decoding."""
     p.add_argument("--batch-size", type=int, default=batch_size)
+    p.add_argument("--chunk-ms", type=float,
+                   help="a streaming model run as `asr stream` runs it, in chunks of this many ms (whole files at once)")
+    p.add_argument("--left-ms", type=float, default=3600, help="with --chunk-ms: attention context (default 3600)")
     _add_device_options(p)
     _add_backend_options(p)
     _add_decoding_options(p)
@@ -354,6 +389,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", help="write one file per input here instead of printing")
     _add_inference_options(p, batch_size=8)
     p.set_defaults(func=_cmd_transcribe)
+
+    p = sub.add_parser("stream", help="live recognition: audio from stdin, a file or a microphone; words as spoken")
+    p.add_argument("source", nargs="?", help="- for stdin (raw 16-bit PCM, or a WAV stream), or an audio file")
+    p.add_argument("--model", help="a streaming model directory or bundled name (default: the bundled default)")
+    p.add_argument("--mic", action="store_true", help="the default microphone (needs: pip install 'asr[mic]')")
+    p.add_argument("--rate", type=int, default=16000, help="sample rate of raw PCM on stdin (default 16000)")
+    p.add_argument("--channels", type=int, default=1, help="interleaved channels of raw PCM on stdin (default 1)")
+    p.add_argument("--realtime", action="store_true", help="read FILE no faster than it plays")
+    p.add_argument("--chunk-ms", type=float, default=320, help="audio per decoding step (default 320)")
+    p.add_argument("--left-ms", type=float, default=3600, help="attention context before each chunk (default 3600)")
+    p.add_argument("--endpoint-silence", type=float, default=0.8,
+                   help="seconds without a new word that end a segment (default 0.8)")
+    p.add_argument("--max-segment", type=float, default=20.0, help="longest segment in seconds (default 20)")
+    p.add_argument("--format", choices=["text", "jsonl"], default="text",
+                   help="text: START END TEXT per segment on stdout, partials on stderr; jsonl: partial and final "
+                        "objects on stdout")
+    p.add_argument("--no-partials", action="store_true", help="only the final segments")
+    _add_device_options(p)
+    p.set_defaults(func=_cmd_stream)
 
     p = sub.add_parser("tune-hop", help="greedy WER of a model read at several feature hops (more frames per "
                        "second) on a dev manifest; --save keeps the best as its model.hop_length")

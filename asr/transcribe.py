@@ -11,7 +11,7 @@ import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 import torch
 from tqdm import tqdm
@@ -25,6 +25,9 @@ from .features import lengths_to_mask
 from .model import CTCModel
 from .segment import MAX_SEGMENT_SECONDS, MIN_SEGMENT_SECONDS, SEGMENT_PAD, iter_segments, split_wave
 from .tokenizer import Tokenizer
+
+if TYPE_CHECKING:
+    from .streaming import Stream
 
 __all__ = ["Word", "Segment", "Transcript", "ASRModel", "load_model", "available_models", "pretrained_dir",
            "VTLN_FACTORS"]
@@ -104,6 +107,9 @@ class ASRModel:
         self.max_segment_seconds = MAX_SEGMENT_SECONDS  # long inputs are cut at pauses into segments of
         self.min_segment_seconds = MIN_SEGMENT_SECONDS  # min..max seconds (asr/segment.py), each
         self.segment_pad = SEGMENT_PAD  # trimmed of its edge silence, then given this many seconds of zeros
+        # (size, left) in encoder frames: a streaming model's chunk mask, so whole files give what a stream
+        # of those chunks gives (asr.streaming.chunk_frames); None = full context.
+        self.chunk: tuple[int, int] | None = None
 
     @property
     def sample_rate(self) -> int:
@@ -242,6 +248,13 @@ class ASRModel:
             duration=duration,
         )
 
+    def stream(self, chunk_ms: float = 320, left_ms: float = 3600) -> "Stream":
+        """A live stream through this (streaming) model: ``accept(samples)`` returns words as they are
+        completed, ``finish()`` the Transcript (asr.streaming)."""
+        from .streaming import Stream
+
+        return Stream(self, chunk_ms, left_ms)
+
     @torch.inference_mode()
     def encode(
         self, waves: Sequence[torch.Tensor], vtln: Sequence[float] = ()
@@ -261,11 +274,11 @@ class ASRModel:
             return self._onnx(batch, lengths)
         batch, lengths = batch.to(self.device), lengths.to(self.device)
         if not vtln:
-            return self.model(batch, lengths)
+            return self.model(batch, lengths, chunk=self.chunk)
         best, best_confidence = None, None
         for factor in vtln:
             warp = None if factor == 1.0 else torch.full((len(waves),), factor, device=self.device)
-            log_probs, frames = self.model(batch, lengths, warp)
+            log_probs, frames = self.model(batch, lengths, warp, chunk=self.chunk)
             valid = lengths_to_mask(frames, log_probs.shape[1])
             confidence = (log_probs.max(dim=-1).values * valid).sum(dim=1) / frames.clamp_min(1)
             if best is None:

@@ -1,0 +1,256 @@
+"""Streaming recognition: audio in pieces of any size, words out chunk by chunk.
+
+A streaming model (``streaming: true`` in its config, trained with chunk masks) runs the same chain as
+``transcribe``, one step behind the audio:
+
+* front end: each feature frame is computed once the samples under its window have arrived; causal
+  normalization carries running sums (``features.CausalStats``);
+* subsampling: its left-padded convolutions are run over the new frames and the few before them that
+  their receptive field reaches back to;
+* encoder: a chunk of ``chunk`` encoder frames at a time, each block keeping the keys/values of
+  ``left`` chunks and its convolution's last input frames (``Encoder.step``);
+* greedy CTC over each chunk's log-probs: what a chunk emits never changes later, so words are final as
+  soon as the next word begins.
+
+The log-probs are those of the whole utterance run offline through ``CTCModel.forward(chunk=(chunk,
+left))`` (within float rounding), however the audio was cut into pieces: tests/test_streaming.py holds that.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .align import Word, align_words
+from .audio import SAMPLE_RATE, check_sample_rate, resample
+from .encoder import EncoderCache
+from .errors import AudioError, ModelError
+from .features import N_FFT, CausalStats, normalize_causal
+from .tokenizer import BLANK
+
+__all__ = ["Stream", "Update", "Endpoint", "chunk_frames", "DEFAULT_CHUNK_MS", "DEFAULT_LEFT_MS"]
+
+DEFAULT_CHUNK_MS = 320
+DEFAULT_LEFT_MS = 3600  # attention context before the chunk (keys/values kept per block)
+
+
+def chunk_frames(model, chunk_ms: float = DEFAULT_CHUNK_MS, left_ms: float = DEFAULT_LEFT_MS) -> tuple[int, int]:
+    """(chunk size in encoder frames, left context in chunks) for a CTCModel: ``chunk_ms`` rounded to whole
+    frames (at least one), ``left_ms`` up to whole chunks."""
+    if not chunk_ms > 0 or not left_ms >= 0:
+        raise ModelError(f"chunk_ms must be > 0 and left_ms >= 0, got {chunk_ms} and {left_ms}")
+    size = max(1, round(chunk_ms / 1000 / model.frame_seconds))
+    return size, math.ceil(left_ms / 1000 / model.frame_seconds / size)
+
+
+@dataclass
+class Endpoint:
+    """When a live stream's segment ends (the rules of sherpa-onnx's endpointing, on greedy CTC output):
+    ``after_speech`` seconds without a new token once a word came out; ``no_speech`` seconds with no
+    token at all (the segment is dropped: nothing was said); or ``max_segment`` seconds in all."""
+
+    after_speech: float = 0.8
+    no_speech: float = 4.0
+    max_segment: float = 20.0
+
+    def reached(self, stream: "Stream") -> bool:
+        spoken = stream.frames_done * stream.frame_seconds
+        return (stream.trailing_silence >= (self.after_speech if stream.has_speech else self.no_speech)
+                or spoken >= self.max_segment)
+
+
+@dataclass
+class Update:
+    """What one ``Stream.accept`` call produced: the words completed since the last call (final: later audio
+    never changes them) and the word still being spoken (may change; "" when none)."""
+
+    words: list[Word] = field(default_factory=list)
+    partial: str = ""
+
+
+class Stream:
+    """One live utterance through a streaming model: ``accept`` pieces of audio, then ``finish``.
+
+    ``chunk_ms``: audio per encoder step (rounded to whole encoder frames): smaller chunks emit sooner and
+    cost more per second of audio. ``left_ms``: attention context kept before each chunk.
+    """
+
+    def __init__(self, asr_model, chunk_ms: float = DEFAULT_CHUNK_MS, left_ms: float = DEFAULT_LEFT_MS):
+        model = asr_model.model
+        if not model.cfg.streaming:
+            raise ModelError(f"{asr_model.path}: not a streaming model (its config has streaming: false); "
+                             "train one with model.streaming: true and chunk_prob > 0")
+        self.chunk, self.left = chunk_frames(model, chunk_ms, left_ms)  # encoder frames; chunks of context
+        self.asr, self.model, self.tokenizer = asr_model, model, asr_model.tokenizer
+        self.device = asr_model.device
+        self.frame_seconds = model.frame_seconds
+        self.hop = model.cfg.hop_length
+        self.factor = model.subsampling.factor
+        # Feature frames kept before the next subsampled frame's own: its receptive field, whole output frames.
+        self.sub_history = math.ceil(model.subsampling.receptive_field / self.factor)
+        self._samples = torch.zeros(0)  # audio not yet fully used by the front end ...
+        self._samples_start = 0  # ... starting at this sample of the stream
+        self._received = 0
+        self._feat_done = 0  # feature frames computed so far
+        self._stats = CausalStats.empty(1, model.cfg.n_mels, self.device)
+        self._feats = torch.zeros(1, 0, model.cfg.n_mels, device=self.device)  # normalized, from _feats_start
+        self._feats_start = 0
+        self._sub_done = 0  # encoder input frames computed so far
+        self._pending = torch.zeros(1, 0, model.cfg.d_model, device=self.device)  # encoder input not yet run
+        self._cache = EncoderCache()
+        self._log_probs: list[torch.Tensor] = []  # (C, V) per chunk run
+        self._last = BLANK  # best token of the last frame run (greedy merges repeats across chunks)
+        self._tokens: list[int] = []
+        self._frames: list[int] = []
+        self._words_out = 0  # words already returned by accept
+        self.finished = False
+
+    @property
+    def chunk_seconds(self) -> float:
+        return self.chunk * self.frame_seconds
+
+    @property
+    def frames_done(self) -> int:
+        """Encoder frames decoded so far."""
+        return self._cache.frames
+
+    @property
+    def has_speech(self) -> bool:
+        """Whether any token came out yet."""
+        return bool(self._tokens)
+
+    @property
+    def trailing_silence(self) -> float:
+        """Seconds of decoded frames since the last token (all of them when none came out)."""
+        last = self._frames[-1] + 1 if self._frames else 0
+        return (self.frames_done - last) * self.frame_seconds
+
+    @property
+    def seconds(self) -> float:
+        """Seconds of audio accepted so far."""
+        return self._received / SAMPLE_RATE
+
+    @torch.inference_mode()
+    def accept(self, samples, sample_rate: int = SAMPLE_RATE) -> Update:
+        """Feed the next piece of audio (float samples in [-1, 1], or int16), mono; returns the words completed
+        by it and the current partial word. Pieces at another ``sample_rate`` are resampled one by one."""
+        if self.finished:
+            raise ModelError("this stream is finished; start a new one with model.stream()")
+        wave = np.asarray(samples)
+        if wave.dtype == np.int16:
+            wave = wave.astype(np.float32) / 32768.0
+        if wave.ndim != 1:
+            raise AudioError(f"stream audio must be mono (one dimension), got shape {wave.shape}")
+        check_sample_rate(sample_rate, "stream audio")
+        wave = torch.from_numpy(np.ascontiguousarray(wave, dtype=np.float32))
+        if not torch.isfinite(wave).all():
+            raise AudioError("stream audio holds NaN or infinite samples")
+        wave = resample(wave, sample_rate, SAMPLE_RATE)
+        self._received += len(wave)
+        self._samples = torch.cat([self._samples, wave])
+        self._advance(final=False)
+        return self._update()
+
+    @torch.inference_mode()
+    def finish(self):
+        """End of the audio: run what is left and return the ``Transcript`` (words with times)."""
+        from .transcribe import Segment, Transcript
+
+        if not self.finished:
+            self._advance(final=True)
+            self.finished = True
+        text = self.tokenizer.decode(self._tokens)
+        duration = self._received / SAMPLE_RATE
+        words: list[Word] = []
+        if self._tokens:
+            words = align_words(self.log_probs, self._tokens, self.tokenizer, self.frame_seconds)
+        segments = [Segment(0.0, round(duration, 3), text, words)] if text else []
+        return Transcript(text, segments, words, duration)
+
+    @property
+    def log_probs(self) -> torch.Tensor:
+        """(T, V) log-probs of every encoder frame run so far."""
+        if not self._log_probs:
+            return torch.zeros(0, self.model.cfg.vocab_size)
+        return torch.cat(self._log_probs)
+
+    def _update(self) -> Update:
+        spans = self.tokenizer.word_spans(self._tokens)
+        done = spans[:-1]  # the last word may still grow
+        words = [self._word(b, e) for b, e in done[self._words_out:]]
+        self._words_out = max(self._words_out, len(done))
+        partial = self.tokenizer.decode(self._tokens[spans[-1][0]:]) if spans else ""
+        return Update([w for w in words if w.word], partial)
+
+    def _word(self, begin: int, end: int) -> Word:
+        start = self._frames[begin] * self.frame_seconds
+        stop = (self._frames[end - 1] + 1) * self.frame_seconds
+        return Word(self.tokenizer.decode(self._tokens[begin:end]), round(start, 3), round(stop, 3))
+
+    def _advance(self, final: bool) -> None:
+        self._front_end(final)
+        self._subsample()
+        while self._pending.shape[1] >= self.chunk or (final and self._pending.shape[1] > 0):
+            x, self._pending = self._pending[:, : self.chunk], self._pending[:, self.chunk:]
+            self._encode(x)
+
+    def _front_end(self, final: bool) -> None:
+        """New feature frames: frame t covers samples [t * hop - N_FFT/2, t * hop + N_FFT/2), zeros outside
+        the audio, as the offline front end's centred frames."""
+        half = N_FFT // 2
+        total = self._received
+        if final:
+            count = total // self.hop + 1
+        else:
+            count = (total - half) // self.hop + 1 if total >= half else 0
+        if count <= self._feat_done:
+            return
+        begin, end = self._feat_done * self.hop - half, (count - 1) * self.hop + half
+        lo, hi = begin - self._samples_start, end - self._samples_start
+        window = self._samples[max(lo, 0): max(min(hi, len(self._samples)), 0)]
+        window = torch.nn.functional.pad(window, (max(-lo, 0), max(hi - len(self._samples), 0)))
+        front = self.model.frontend
+        raw = front.log_mel(window[None].to(self.device), center=False)  # (1, new frames, n_mels)
+        frames = torch.tensor([raw.shape[1]], device=self.device)
+        feats = normalize_causal(raw, frames, front.prior_mean, front.prior_var, front.prior_frames, self._stats)
+        self._stats = self._stats.add(raw)
+        self._feat_done = count
+        self._feats = torch.cat([self._feats, feats], dim=1)
+        keep_from = count * self.hop - half - self._samples_start  # the next frame's first sample
+        if keep_from > 0:
+            self._samples = self._samples[keep_from:]
+            self._samples_start += keep_from
+
+    def _subsample(self) -> None:
+        """New encoder input frames from the features: the convolutions run from ``sub_history`` output frames
+        back, and the outputs that saw the window's edge instead of real frames are dropped."""
+        sub = self.model.subsampling
+        count = int(sub.output_lengths(torch.tensor([self._feat_done]))[0])
+        if count <= self._sub_done:
+            return
+        first = max(self._sub_done - self.sub_history, 0)  # first output frame the window computes
+        offset = first * self.factor - self._feats_start
+        window = self._feats[:, offset:]
+        out, _ = sub(window, torch.tensor([window.shape[1]], device=self.device))
+        new = out[:, self._sub_done - first: count - first]
+        self._pending = torch.cat([self._pending, new], dim=1)
+        self._sub_done = count
+        drop = max(count - self.sub_history, 0) * self.factor - self._feats_start
+        if drop > 0:
+            self._feats = self._feats[:, drop:]
+            self._feats_start += drop
+
+    def _encode(self, x: torch.Tensor) -> None:
+        start = self._cache.frames
+        y, self._cache = self.model.encoder.step(x, self._cache, self.left * self.chunk)
+        log_probs = self.model.head(y).float().log_softmax(dim=-1)[0]  # (C, V)
+        self._log_probs.append(log_probs.cpu())
+        best = log_probs.argmax(dim=-1).tolist()
+        for i, token in enumerate(best):
+            if token != BLANK and token != self._last:
+                self._tokens.append(token)
+                self._frames.append(start + i)
+            self._last = token

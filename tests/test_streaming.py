@@ -1,0 +1,217 @@
+"""Streaming: chunk masks, the chunk-by-chunk encoder, and the Stream API on a trained tiny model."""
+
+import json
+import random
+import struct
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+import asr
+from asr.checkpoint import save_model_dir
+from asr.encoder import chunk_mask
+from asr.errors import ModelError
+from asr.metrics import score
+from asr.data import read_manifest
+from asr.model import CTCModel
+from asr.streaming import chunk_frames
+from asr.tokenizer import CharTokenizer
+from asr.warmstart import to_streaming
+from conftest import TINY, tiny_model_config, tiny_train_config
+
+
+def _random_streaming_dir(tmp_path, **overrides):
+    """A model directory holding a randomly initialized streaming model (8x, like the bundled one)."""
+    torch.manual_seed(0)
+    cfg = tiny_model_config(strides=[2, 2, 2], streaming=True, vocab_size=29, **overrides)
+    model = CTCModel(cfg).eval()
+    model.frontend.prior_mean.fill_(-4.0)
+    model.frontend.prior_var.fill_(6.0)
+    tokenizer = CharTokenizer(list(" ABCDEFGHIJKLMNOPQRSTUVWXYZ'"))
+    return save_model_dir(tmp_path / "stream-model", cfg, model.state_dict(), tokenizer)
+
+
+def test_chunk_mask_allows_own_chunk_and_left_chunks():
+    mask = chunk_mask(7, chunk=2, left=1)
+    assert mask[0].tolist() == [True, True, False, False, False, False, False]
+    assert mask[5].tolist() == [False, False, True, True, True, True, False]  # chunks 1 and 2
+    assert mask[6].tolist() == [False, False, False, False, True, True, True]
+    assert chunk_mask(5, chunk=2, left=-1)[4].all()
+
+
+@pytest.mark.parametrize("chunk_ms,left_ms", [(320, 3600), (160, 160), (80, 0), (1000, 500)])
+def test_stream_in_any_pieces_equals_offline_chunk_mask(tmp_path, chunk_ms, left_ms):
+    """Audio fed in pieces of any size (1 sample to seconds) gives the log-probs of the whole utterance run
+    offline through the same chunk mask."""
+    model = asr.load_model(_random_streaming_dir(tmp_path), device="cpu")
+    wave = torch.randn(16000 * 4 + 77) * 0.1
+    size, left = chunk_frames(model.model, chunk_ms, left_ms)
+    with torch.no_grad():
+        offline, _ = model.model(wave[None], torch.tensor([wave.numel()]), chunk=(size, left))
+    stream = model.stream(chunk_ms=chunk_ms, left_ms=left_ms)
+    rng, pos = random.Random(chunk_ms), 0
+    while pos < wave.numel():
+        step = rng.choice([1, 3, 160, 511, 1600, 7000])
+        stream.accept(wave[pos : pos + step].numpy())
+        pos += step
+    stream.finish()
+    assert stream.log_probs.shape == offline[0].shape
+    torch.testing.assert_close(stream.log_probs, offline[0], atol=1e-4, rtol=0)
+
+
+def test_chunked_padded_batch_equals_one_at_a_time(tmp_path):
+    model = asr.load_model(_random_streaming_dir(tmp_path), device="cpu").model
+    waves = [torch.randn(n) * 0.1 for n in (16000, 9000, 23000)]
+    batch = torch.nn.utils.rnn.pad_sequence(waves, batch_first=True)
+    lengths = torch.tensor([w.numel() for w in waves])
+    with torch.no_grad():
+        together, frames = model(batch, lengths, chunk=(3, 2))
+        for i, w in enumerate(waves):
+            alone, _ = model(w[None], lengths[i : i + 1], chunk=(3, 2))
+            torch.testing.assert_close(together[i, : frames[i]], alone[0], atol=1e-4, rtol=0)
+
+
+def test_a_chunk_longer_than_the_utterance_is_full_context(tmp_path):
+    model = asr.load_model(_random_streaming_dir(tmp_path), device="cpu").model
+    wave = torch.randn(1, 20000) * 0.1
+    with torch.no_grad():
+        full, _ = model(wave, torch.tensor([20000]))
+        chunked, _ = model(wave, torch.tensor([20000]), chunk=(1000, -1))
+        small, _ = model(wave, torch.tensor([20000]), chunk=(2, -1))
+    torch.testing.assert_close(chunked, full, atol=1e-5, rtol=0)
+    assert (small - full).abs().max() > 1e-3  # a small chunk does cut the context
+
+
+def test_to_streaming_keeps_the_encoder(tmp_path):
+    """The streaming copy of a full-context model has the same weights; only the front end's normalization
+    and the subsampling padding change, so its outputs stay close to the original's."""
+    torch.manual_seed(0)
+    model = CTCModel(tiny_model_config(strides=[2, 2, 2], vocab_size=29)).eval()
+    streaming = to_streaming(model).eval()
+    assert streaming.cfg.streaming and not model.cfg.streaming
+    mine, theirs = model.state_dict(), streaming.state_dict()
+    assert set(theirs) - set(mine) == {"frontend.prior_mean", "frontend.prior_var"}
+    assert all(torch.equal(mine[k], theirs[k]) for k in mine)
+
+
+def test_full_context_model_cannot_stream(model_dir):
+    model = asr.load_model(model_dir, device="cpu")
+    with pytest.raises(ModelError, match="not a streaming model"):
+        model.stream()
+
+
+def test_stream_rejects_bad_audio(tmp_path):
+    stream = asr.load_model(_random_streaming_dir(tmp_path), device="cpu").stream()
+    with pytest.raises(asr.AudioError, match="mono"):
+        stream.accept(np.zeros((2, 100), dtype=np.float32))
+    with pytest.raises(asr.AudioError, match="NaN"):
+        stream.accept(np.array([0.0, np.nan], dtype=np.float32))
+    stream.accept(np.zeros(800, dtype=np.int16))  # int16 PCM is taken as it comes from a device
+    assert stream.seconds == pytest.approx(0.05)
+    stream.finish()
+    with pytest.raises(ModelError, match="finished"):
+        stream.accept(np.zeros(10, dtype=np.float32))
+
+
+@pytest.fixture(scope="module")
+def streaming_exp(tmp_path_factory):
+    """The tiny corpus learned by a streaming model, half of its batches with chunk masks, with silence before
+    and after the speech in half of the utterances (a live stream starts and ends with some)."""
+    from asr.train import train
+
+    out = tmp_path_factory.mktemp("stream-exp")
+    train(tiny_train_config(out, model=tiny_model_config(streaming=True), chunk_prob=0.5, chunk_max_frames=8,
+                            chunk_left_frames=16, max_steps=240, lead_silence=0.5,
+                            lead_silence_seconds=1.0, trail_silence=0.5, trail_silence_seconds=1.0))
+    return out
+
+
+def test_streaming_model_learns_and_streams_what_it_learned(streaming_exp):
+    """Trained with chunk masks, the model reads its training utterances both offline and as a live stream
+    of 320 ms chunks, and what the stream emits word by word is its final transcript."""
+    model = asr.load_model(streaming_exp / "model", device="cpu")
+    utts = read_manifest(TINY / "train.jsonl")
+    offline = [model.transcribe(u.audio).text for u in utts]
+    assert score([u.id for u in utts], [u.text for u in utts], offline).cer.rate <= 0.1
+    streamed, emitted = [], 0
+    for utt in utts:
+        wave = asr.audio.load_audio(utt.audio).numpy()
+        stream, words, partials = model.stream(chunk_ms=320), [], []
+        for start in range(0, len(wave), 1600):  # 100 ms pieces, as from a microphone
+            update = stream.accept(wave[start : start + 1600])
+            words += update.words
+            partials.append(update.partial)
+        final = stream.finish()
+        emitted += len(words)
+        assert [w.word for w in words] == final.text.split()[: len(words)]  # emitted words are never revised
+        assert all(w.start <= w.end <= final.duration + 0.2 for w in final.words)
+        streamed.append(final.text)
+    report = score([u.id for u in utts], [u.text for u in utts], streamed)
+    assert report.cer.rate <= 0.05, report.cer.rate
+    assert emitted >= 0.5 * sum(len(u.text.split()) - 1 for u in utts)  # words came out before the end
+
+
+def _cli(*args, stdin: bytes = b""):
+    return subprocess.run([sys.executable, "-m", "asr.cli", *map(str, args)], input=stdin, capture_output=True)
+
+
+def _two_utterances() -> tuple[np.ndarray, list[str]]:
+    """Two tiny-corpus utterances with 1.5 s of silence between them, 16 kHz float32."""
+    utts = read_manifest(TINY / "train.jsonl")[:2]
+    gap = np.zeros(24000, dtype=np.float32)
+    waves = [asr.audio.load_audio(u.audio).numpy() for u in utts]
+    return np.concatenate([gap[:4000], waves[0], gap, waves[1], gap]), [u.text for u in utts]
+
+
+def _wav_stream(wave: np.ndarray, rate: int = 16000) -> bytes:
+    """A WAV as a live writer sends it: sizes unknown (0xFFFFFFFF), 16-bit PCM."""
+    pcm = (np.clip(wave, -1, 1) * 32767).astype("<i2").tobytes()
+    fmt = struct.pack("<HHIIHH", 1, 1, rate, rate * 2, 2, 16)
+    return b"RIFF" + struct.pack("<I", 0xFFFFFFFF) + b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt + \
+        b"data" + struct.pack("<I", 0xFFFFFFFF) + pcm
+
+
+def test_stream_cli_reads_raw_pcm_and_wav_from_stdin(streaming_exp):
+    """`... | asr stream -`: one final line per spoken segment (cut at the pause), with times, on stdout."""
+    wave, texts = _two_utterances()
+    raw = (wave * 32767).astype("<i2").tobytes()
+    for stdin in (raw, _wav_stream(wave)):
+        result = _cli("stream", "-", "--model", streaming_exp / "model", "--no-partials", stdin=stdin)
+        assert result.returncode == 0, result.stderr.decode()
+        lines = [line.split("\t") for line in result.stdout.decode().splitlines()]
+        assert len(lines) == 2  # one per spoken segment, cut at the pause
+        assert score(["a", "b"], texts, [line[2] for line in lines]).cer.rate <= 0.1
+        starts, ends = [float(line[0]) for line in lines], [float(line[1]) for line in lines]
+        assert 0.1 < starts[0] < ends[0] < 1.6 < starts[1] < ends[1] < len(wave) / 16000
+
+
+def test_stream_cli_jsonl_partials_and_finals_from_a_file(streaming_exp, tmp_path):
+    wave, texts = _two_utterances()
+    path = tmp_path / "two.wav"
+    sf.write(path, wave, 16000)
+    result = _cli("stream", path, "--model", streaming_exp / "model", "--format", "jsonl", "--chunk-ms", 320)
+    assert result.returncode == 0, result.stderr.decode()
+    events = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    finals = [e for e in events if e["type"] == "final"]
+    assert len(finals) == 2 and score(["a", "b"], texts, [e["text"] for e in finals]).cer.rate <= 0.1
+    assert all(w["start"] >= e["start"] - 0.01 for e in finals for w in e["words"])
+    partials = [e["text"] for e in events if e["type"] == "partial"]
+    first = finals[0]["text"]
+    assert any(p and p != first and first.startswith(p) for p in partials)  # words before the segment ended
+
+
+def test_stream_cli_silence_gives_nothing_and_bad_input_one_line(streaming_exp):
+    model = streaming_exp / "model"
+    result = _cli("stream", "-", "--model", model, stdin=np.zeros(48000, dtype="<i2").tobytes())
+    assert result.returncode == 0 and result.stdout == b""
+    unknown_format = b"RIFF\xff\xff\xff\xffWAVEfmt \x10\x00\x00\x00" + b"\x07" * 16 + b"data\xff\xff\xff\xff"
+    bad = _cli("stream", "-", "--model", model, stdin=unknown_format)
+    assert bad.returncode == 2 and b"Traceback" not in bad.stderr and b"format tag" in bad.stderr
+    rate = _cli("stream", "-", "--model", model, "--rate", "3", stdin=b"\x00" * 100)
+    assert rate.returncode == 2 and b"sample rate 3" in rate.stderr
+    eight_khz = _cli("stream", "-", "--model", model, "--rate", "8000", stdin=np.zeros(8000, dtype="<i2").tobytes())
+    assert eight_khz.returncode == 0
