@@ -6,6 +6,7 @@ Errors a user can cause print one line (``asr: error: ...``) and exit non-zero, 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import sys
@@ -205,6 +206,7 @@ def _cmd_stream(args) -> int:
     from .live import file_pieces, mic_pieces, pcm_pieces, run
     from .streaming import Endpoint
     from .transcribe import load_model
+    from .vad import VadEndpoint
 
     model = load_model(args.model, device=args.device)
     if args.mic:
@@ -215,7 +217,12 @@ def _cmd_stream(args) -> int:
         pieces = file_pieces(args.source, realtime=args.realtime)
     else:
         raise ASRError("stream: give a file, - for stdin, or --mic")
-    endpoint = Endpoint(after_speech=args.endpoint_silence, max_segment=args.max_segment)
+    if args.vad == "auto":
+        args.vad = "silero" if importlib.util.find_spec("silero_vad") else "ctc"
+    if args.vad == "silero":
+        endpoint = VadEndpoint(after_speech=args.endpoint_silence or 0.5, max_segment=args.max_segment)
+    else:
+        endpoint = Endpoint(after_speech=args.endpoint_silence or 0.8, max_segment=args.max_segment)
     run(model, pieces, args.chunk_ms, args.left_ms, args.format, not args.no_partials, endpoint)
     return 0
 
@@ -399,8 +406,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--realtime", action="store_true", help="read FILE no faster than it plays")
     p.add_argument("--chunk-ms", type=float, default=320, help="audio per decoding step (default 320)")
     p.add_argument("--left-ms", type=float, default=3600, help="attention context before each chunk (default 3600)")
-    p.add_argument("--endpoint-silence", type=float, default=0.8,
-                   help="seconds without a new word that end a segment (default 0.8)")
+    p.add_argument("--vad", choices=["auto", "silero", "ctc"], default="auto",
+                   help="what ends a segment: silero (Silero VAD, pip install 'asr[vad]'), ctc (no new token from the "
+                        "recognizer for a while) or auto (silero when installed, default)")
+    p.add_argument("--endpoint-silence", type=float,
+                   help="seconds of silence that end a segment (default 0.5 with silero, 0.8 with ctc)")
     p.add_argument("--max-segment", type=float, default=20.0, help="longest segment in seconds (default 20)")
     p.add_argument("--format", choices=["text", "jsonl"], default="text",
                    help="text: START END TEXT per segment on stdout, partials on stderr; jsonl: partial and final "

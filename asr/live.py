@@ -2,7 +2,8 @@
 
 Sources give mono float32 pieces at their own rate; ``run`` feeds them to a :class:`asr.streaming.Stream`,
 prints the words still being decided to stderr (or as ``partial`` lines with ``--format jsonl``) and one
-final line per segment to stdout, with its times. A segment ends at a pause (:class:`asr.streaming.Endpoint`),
+final line per segment to stdout, with its times. A segment ends at a pause, found by Silero VAD when it is
+installed (:class:`asr.vad.VadEndpoint`) or else by the recognizer's own silence (:class:`asr.streaming.Endpoint`);
 then a fresh stream starts where it stopped.
 
 stdin carries raw 16-bit little-endian PCM (``--rate``, ``--channels``) unless it starts with ``RIFF``: a WAV
@@ -18,10 +19,12 @@ import time
 from typing import BinaryIO, Iterator
 
 import numpy as np
+import torch
 
-from .audio import SAMPLE_RATE, check_sample_rate, load_audio
+from .audio import SAMPLE_RATE, check_sample_rate, load_audio, resample
 from .errors import AudioError, ASRError
 from .streaming import Endpoint
+from .vad import VadEndpoint
 
 __all__ = ["pcm_pieces", "file_pieces", "mic_pieces", "run"]
 
@@ -179,25 +182,34 @@ class _Printer:
 
 
 def run(model, pieces: Iterator[tuple[np.ndarray, int]], chunk_ms: float, left_ms: float, fmt: str = "text",
-        partials: bool = True, endpoint: Endpoint | None = None) -> int:
-    """Stream ``pieces`` through ``model``; returns the number of segments printed."""
+        partials: bool = True, endpoint: "Endpoint | VadEndpoint | None" = None) -> int:
+    """Stream ``pieces`` through ``model``; returns the number of segments printed. ``endpoint``: the CTC
+    rule (:class:`asr.streaming.Endpoint`, the default) or a voice activity detector (:class:`asr.vad.VadEndpoint`:
+    a segment in which it heard no speech prints nothing)."""
     endpoint = endpoint or Endpoint()
+    vad = endpoint if isinstance(endpoint, VadEndpoint) else None
     printer = _Printer(fmt, partials)
     stream, offset, segments, words = model.stream(chunk_ms, left_ms), 0.0, 0, []
 
     def close() -> None:
         nonlocal stream, offset, segments, words
         transcript = stream.finish()
-        if transcript.text:
+        if transcript.text and (vad is None or vad.heard_speech):
             first = transcript.words[0].start if transcript.words else 0.0
             last = transcript.words[-1].end if transcript.words else transcript.duration
             printer.final(offset + first, offset + last, transcript)
             segments += 1
         offset += stream.seconds
         stream, words = model.stream(chunk_ms, left_ms), []
+        if vad is not None:
+            vad.new_segment()
 
     for piece, rate in pieces:
+        if rate != SAMPLE_RATE:  # once here, so that the recognizer and the detector hear the same samples
+            piece, rate = resample(torch.from_numpy(np.ascontiguousarray(piece)), rate).numpy(), SAMPLE_RATE
         update = stream.accept(piece, sample_rate=rate)
+        if vad is not None:
+            vad.feed(piece)
         words += [w.word for w in update.words]
         printer.partial(" ".join(words + ([update.partial] if update.partial else [])), offset)
         if endpoint.reached(stream):

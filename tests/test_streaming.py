@@ -176,11 +176,12 @@ def _wav_stream(wave: np.ndarray, rate: int = 16000) -> bytes:
 
 
 def test_stream_cli_reads_raw_pcm_and_wav_from_stdin(streaming_exp):
-    """`... | asr stream -`: one final line per spoken segment (cut at the pause), with times, on stdout."""
+    """`... | asr stream -`: one final line per spoken segment (cut at the pause the recognizer or Silero VAD
+    finds), with times, on stdout."""
     wave, texts = _two_utterances()
     raw = (wave * 32767).astype("<i2").tobytes()
-    for stdin in (raw, _wav_stream(wave)):
-        result = _cli("stream", "-", "--model", streaming_exp / "model", "--no-partials", stdin=stdin)
+    for stdin, vad in ((raw, "ctc"), (_wav_stream(wave), "silero")):
+        result = _cli("stream", "-", "--model", streaming_exp / "model", "--no-partials", "--vad", vad, stdin=stdin)
         assert result.returncode == 0, result.stderr.decode()
         lines = [line.split("\t") for line in result.stdout.decode().splitlines()]
         assert len(lines) == 2  # one per spoken segment, cut at the pause
