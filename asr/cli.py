@@ -96,6 +96,7 @@ def _load_for_inference(args):
             raise ModelError(f"--chunk-ms needs a streaming model on the torch backend; {model.path} is "
                              + ("not one" if not model.model.cfg.streaming else "on onnx"))
         model.chunk = chunk_frames(model.model, args.chunk_ms, args.left_ms)
+    model.segmenter = args.vad
     return model
 
 
@@ -347,6 +348,9 @@ def _add_inference_options(p, batch_size: int) -> None:
     p.add_argument("--chunk-ms", type=float,
                    help="a streaming model run as `asr stream` runs it, in chunks of this many ms (whole files at once)")
     p.add_argument("--left-ms", type=float, default=3600, help="with --chunk-ms: attention context (default 3600)")
+    p.add_argument("--vad", choices=["silero", "energy"], default="silero",
+                   help="how inputs over 12 s are cut into segments: silero (Silero VAD: at pauses in the speech it "
+                        "hears, nothing where it hears none; default) or energy (at pauses in loudness)")
     _add_device_options(p)
     _add_backend_options(p)
     _add_decoding_options(p)
@@ -407,8 +411,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-ms", type=float, default=320, help="audio per decoding step (default 320)")
     p.add_argument("--left-ms", type=float, default=3600, help="attention context before each chunk (default 3600)")
     p.add_argument("--vad", choices=["auto", "silero", "ctc"], default="auto",
-                   help="what ends a segment: silero (Silero VAD, pip install 'asr[vad]'), ctc (no new token from the "
-                        "recognizer for a while) or auto (silero when installed, default)")
+                   help="what ends a segment: silero (Silero VAD), ctc (no new token from the recognizer for a "
+                        "while) or auto (silero when installed, default)")
     p.add_argument("--endpoint-silence", type=float,
                    help="seconds of silence that end a segment (default 0.5 with silero, 0.8 with ctc)")
     p.add_argument("--max-segment", type=float, default=20.0, help="longest segment in seconds (default 20)")

@@ -24,7 +24,8 @@ import torch
 from .audio import SAMPLE_RATE, audio_info, resample
 from .errors import AudioError
 
-__all__ = ["MAX_SEGMENT_SECONDS", "SEGMENT_PAD", "iter_segments", "split_wave", "cut_point", "trim_silence"]
+__all__ = ["MAX_SEGMENT_SECONDS", "SEGMENT_PAD", "iter_segments", "split_wave", "cut_point", "trim_silence",
+           "VAD_PAD"]
 
 MAX_SEGMENT_SECONDS = 12.0  # the bundled model was trained on sentences of 1-12 s; longer segments cost it ~1 WER point
 # 2 s and EDGE 0.02 s: the bundled model (trained on one sentence per utterance) does worse on
@@ -108,17 +109,80 @@ def _cut(chunks: Iterator[np.ndarray], rate: int, name: str, min_seconds: float,
         raise AudioError(f"{name}: contains no samples")
 
 
+VAD_PAD = 0.4  # seconds of audio kept before and after the speech a voice activity detector found
+
+
+def _vad_cut(chunks: Iterator[np.ndarray], vad, name: str, min_seconds: float, max_seconds: float):
+    """Cut a stream of 16 kHz mono chunks where ``vad`` (asr.vad.SileroVAD) hears no speech: each segment runs
+    from the start of the first speech region in it to the end of the last (plus VAD_PAD), regions joined
+    while they fit in ``max_seconds``; the cut goes in the longest pause between ``min_seconds`` and
+    ``max_seconds`` (at the quietest stretch, as without a detector, when speech fills the whole window).
+    Audio in which it hears no speech gives no segment."""
+    from .vad import speech_regions
+
+    vad.reset()
+    buffer, probs = np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.float32)
+    consumed, limit, frame = 0, int(max_seconds * SAMPLE_RATE), vad.frame_seconds
+
+    def emit(audio: np.ndarray, regions: list[tuple[float, float]], start: int):
+        if regions:
+            lo = max(int((regions[0][0] - VAD_PAD) * SAMPLE_RATE), 0)
+            hi = min(int((regions[-1][1] + VAD_PAD) * SAMPLE_RATE), len(audio))
+            if hi > lo:
+                yield (start + lo) / SAMPLE_RATE, torch.from_numpy(audio[lo:hi].copy())
+
+    got_samples = False
+    for chunk in chunks:
+        if not np.isfinite(chunk).all():
+            raise AudioError(f"{name}: contains non-finite samples (NaN or Inf) near {consumed / SAMPLE_RATE:.1f} s")
+        got_samples = got_samples or len(chunk) > 0
+        buffer = np.concatenate([buffer, chunk])
+        probs = np.concatenate([probs, vad.probs(chunk)])
+        while len(buffer) >= limit:
+            regions = speech_regions(probs, frame, pad=0.0)
+            gaps = [(b[0] - a[1], (a[1] + b[0]) / 2) for a, b in zip(regions, regions[1:])
+                    if min_seconds <= (a[1] + b[0]) / 2 <= max_seconds]
+            if gaps:
+                cut = int(max(gaps)[1] * SAMPLE_RATE)
+            elif regions and regions[0][0] >= max_seconds - min_seconds:  # silence, then speech: cut before it
+                cut = int(max(regions[0][0] - VAD_PAD, min_seconds) * SAMPLE_RATE)
+            elif not regions:
+                cut = limit
+            else:
+                cut = cut_point(buffer, SAMPLE_RATE, min_seconds, max_seconds)
+            cut -= cut % 512  # whole detector frames, so the probabilities stay aligned with the audio
+            cut = max(cut, 512)
+            seconds = cut / SAMPLE_RATE
+            yield from emit(buffer[:cut], [(a, min(b, seconds)) for a, b in regions if a < seconds], consumed)
+            consumed += cut
+            buffer, probs = buffer[cut:], probs[cut // 512 :]
+    if len(buffer):
+        tail = np.zeros(-len(buffer) % 512, dtype=np.float32)
+        probs = np.concatenate([probs, vad.probs(tail)])
+        yield from emit(buffer, speech_regions(probs, frame, pad=0.0), consumed)
+    if not got_samples:
+        raise AudioError(f"{name}: contains no samples")
+    vad.reset()
+
+
 def iter_segments(
-    path: str | os.PathLike, min_seconds: float = MIN_SEGMENT_SECONDS, max_seconds: float = MAX_SEGMENT_SECONDS
+    path: str | os.PathLike, min_seconds: float = MIN_SEGMENT_SECONDS, max_seconds: float = MAX_SEGMENT_SECONDS,
+    vad=None,
 ) -> Iterator[tuple[float, torch.Tensor]]:
-    """Stream ``path`` as (start seconds, 16 kHz mono segment) pairs, cut at pauses."""
+    """Stream ``path`` as (start seconds, 16 kHz mono segment) pairs, cut at pauses (found by ``vad``, an
+    asr.vad.SileroVAD, when given: then only the speech it hears comes out)."""
     path = Path(path)
     info = audio_info(path)  # clear AudioError for a missing, unreadable or corrupt file
     block = max(int(_BLOCK * info.samplerate), 1)
     try:  # never more than the header declares: a broken MP3 stream can return the same block forever
         blocks = sf.blocks(str(path), blocksize=block, frames=info.frames, dtype="float32", always_2d=True)
         mono = (b[:, 0] if b.shape[1] == 1 else b.mean(axis=1) for b in blocks)  # a view when already mono
-        yield from _cut(mono, info.samplerate, str(path), min_seconds, max_seconds)
+        if vad is not None:
+            rate = info.samplerate
+            at_16k = (resample(torch.from_numpy(np.ascontiguousarray(b)), rate, SAMPLE_RATE).numpy() for b in mono)
+            yield from _vad_cut(at_16k, vad, str(path), min_seconds, max_seconds)
+        else:
+            yield from _cut(mono, info.samplerate, str(path), min_seconds, max_seconds)
     except AudioError:
         raise
     except Exception as e:  # libsndfile errors mid-file
@@ -126,10 +190,14 @@ def iter_segments(
 
 
 def split_wave(
-    wave: torch.Tensor, min_seconds: float = MIN_SEGMENT_SECONDS, max_seconds: float = MAX_SEGMENT_SECONDS
+    wave: torch.Tensor, min_seconds: float = MIN_SEGMENT_SECONDS, max_seconds: float = MAX_SEGMENT_SECONDS,
+    vad=None,
 ) -> Iterator[tuple[float, torch.Tensor]]:
     """The same cutting for a 16 kHz wave already in memory."""
     data = wave.detach().cpu().float().numpy()
     block = int(_BLOCK * SAMPLE_RATE)
-    yield from _cut((data[i : i + block] for i in range(0, len(data), block)), SAMPLE_RATE, "audio array",
-                    min_seconds, max_seconds)
+    blocks = (data[i : i + block] for i in range(0, len(data), block))
+    if vad is not None:
+        yield from _vad_cut(blocks, vad, "audio array", min_seconds, max_seconds)
+    else:
+        yield from _cut(blocks, SAMPLE_RATE, "audio array", min_seconds, max_seconds)

@@ -107,6 +107,10 @@ class ASRModel:
         self.max_segment_seconds = MAX_SEGMENT_SECONDS  # long inputs are cut at pauses into segments of
         self.min_segment_seconds = MIN_SEGMENT_SECONDS  # min..max seconds (asr/segment.py), each
         self.segment_pad = SEGMENT_PAD  # trimmed of its edge silence, then given this many seconds of zeros
+        # How inputs longer than max_segment_seconds are cut: "silero" (Silero VAD finds the speech; stretches
+        # without it give no segment) or "energy" (pauses in loudness). Shorter inputs go in whole either way.
+        self.segmenter = "silero"
+        self._vad = None
         # (size, left) in encoder frames: a streaming model's chunk mask, so whole files give what a stream
         # of those chunks gives (asr.streaming.chunk_frames); None = full context.
         self.chunk: tuple[int, int] | None = None
@@ -207,16 +211,26 @@ class ASRModel:
             seconds = audio_duration(audio) if isinstance(audio, (str, os.PathLike)) else 0.0
             if seconds > limit:
                 durations[index] = seconds
-                segments = iter_segments(audio, max_seconds=limit, min_seconds=shortest)
+                segments = iter_segments(audio, max_seconds=limit, min_seconds=shortest, vad=self.vad())
             else:
                 wave = load_audio(audio, sample_rate)
                 durations[index] = wave.numel() / SAMPLE_RATE
                 if wave.numel() <= limit * SAMPLE_RATE:  # not cut, not trimmed: as it is
                     yield _Piece(index, 0.0, wave)
                     continue
-                segments = split_wave(wave, max_seconds=limit, min_seconds=shortest)
+                segments = split_wave(wave, max_seconds=limit, min_seconds=shortest, vad=self.vad())
             for offset, wave in segments:
                 yield _Piece(index, offset, torch.cat([zeros, wave, zeros]), zeros.numel() / SAMPLE_RATE)
+
+    def vad(self):
+        """The voice activity detector that cuts long inputs (None with the energy segmenter), made once."""
+        if self.segmenter not in ("silero", "energy"):
+            raise ModelError(f"segmenter must be 'silero' or 'energy', got {self.segmenter!r}")
+        if self.segmenter == "silero" and self._vad is None:
+            from .vad import SileroVAD
+
+            self._vad = SileroVAD()
+        return self._vad if self.segmenter == "silero" else None
 
     def _run(self, window: list[_Piece], batch_size: int, decode, word_timestamps: bool, factors, parts, bar) -> None:
         window.sort(key=lambda p: p.wave.numel())

@@ -1,8 +1,9 @@
 """Voice activity detection with Silero VAD (MIT; the ONNX weights ship inside the ``silero-vad`` package).
 
-``pip install 'asr[vad]'`` installs it; nothing is downloaded. The network reads 16 kHz audio in frames of
-512 samples (32 ms), each with the 64 samples before it, and carries a recurrent state from frame to frame;
-it returns the probability that the frame holds speech. :class:`SileroVAD` runs it on a stream of pieces of
+Nothing is downloaded. The network reads 16 kHz audio in frames of 512 samples (32 ms), each with the 64
+samples before it, and carries a recurrent state (h, c) from frame to frame; it returns the probability
+that the frame holds speech. The package's "sequence" export takes all the frames of a piece in one call
+(one call per 32 ms frame cost more than the recognizer itself on long files). :class:`SileroVAD` runs it on a stream of pieces of
 any size; :func:`speech_regions` turns the probabilities into speech regions with hysteresis (speech starts
 above ``threshold``, ends after ``min_silence`` seconds below ``threshold - 0.15``).
 """
@@ -21,18 +22,18 @@ __all__ = ["SileroVAD", "speech_regions", "VAD_FRAME", "VadEndpoint"]
 
 VAD_FRAME = 512  # samples per probability at 16 kHz (32 ms)
 _CONTEXT = 64  # samples of the previous frame the network sees with each frame
-_MODEL_FILE = "silero_vad.onnx"
+_MODEL_FILE = "silero_vad_16k_sequence.onnx"  # the 16 kHz network taking many frames per call
 
 
 def _model_path() -> Path:
     spec = importlib.util.find_spec("silero_vad")  # located, not imported: only its data file is used
     if spec is None or not spec.submodule_search_locations:
-        raise ASRError("--vad silero needs the silero-vad package: pip install 'asr[vad]'")
+        raise ASRError("the silero-vad package is missing (a dependency of asr): pip install silero-vad")
     for folder in spec.submodule_search_locations:
         path = Path(folder) / "data" / _MODEL_FILE
         if path.is_file():
             return path
-    raise ASRError(f"the silero-vad package has no data/{_MODEL_FILE}; reinstall it (pip install 'asr[vad]')")
+    raise ASRError(f"the silero-vad package has no data/{_MODEL_FILE}; reinstall it (pip install silero-vad)")
 
 
 class SileroVAD:
@@ -44,31 +45,31 @@ class SileroVAD:
         try:
             import onnxruntime
         except ImportError:
-            raise ASRError("--vad silero needs onnxruntime: pip install 'asr[vad]'") from None
+            raise ASRError("onnxruntime is missing (a dependency of asr): pip install onnxruntime") from None
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = options.inter_op_num_threads = threads
         self.session = onnxruntime.InferenceSession(str(_model_path()), options, providers=["CPUExecutionProvider"])
         self.reset()
 
     def reset(self) -> None:
-        self._state = np.zeros((2, 1, 128), dtype=np.float32)
+        self._h = np.zeros((1, 1, 128), dtype=np.float32)
+        self._c = np.zeros((1, 1, 128), dtype=np.float32)
         self._context = np.zeros(_CONTEXT, dtype=np.float32)
         self._pending = np.zeros(0, dtype=np.float32)
 
     def probs(self, samples: np.ndarray) -> np.ndarray:
         """Probabilities of the whole frames completed by ``samples`` (16 kHz mono float)."""
-        self._pending = np.concatenate([self._pending, np.asarray(samples, dtype=np.float32)])
+        self._pending = np.concatenate([self._pending, np.asarray(samples, dtype=np.float32).reshape(-1)])
         count = len(self._pending) // VAD_FRAME
-        out = np.empty(count, dtype=np.float32)
-        rate = np.array(SAMPLE_RATE, dtype=np.int64)
-        for i in range(count):
-            frame = self._pending[i * VAD_FRAME : (i + 1) * VAD_FRAME]
-            x = np.concatenate([self._context, frame])[None]
-            prob, self._state = self.session.run(None, {"input": x, "state": self._state, "sr": rate})
-            out[i] = float(prob.reshape(-1)[0])
-            self._context = frame[-_CONTEXT:]
+        if not count:
+            return np.zeros(0, dtype=np.float32)
+        frames = self._pending[: count * VAD_FRAME].reshape(count, VAD_FRAME)
+        context = np.concatenate([self._context[None], frames[:-1, -_CONTEXT:]])
+        out, self._h, self._c = self.session.run(
+            None, {"input": np.concatenate([context, frames], axis=1), "h": self._h, "c": self._c})
+        self._context = frames[-1, -_CONTEXT:].copy()
         self._pending = self._pending[count * VAD_FRAME :]
-        return out
+        return np.asarray(out, dtype=np.float32).reshape(-1)
 
     def regions(self, wave: np.ndarray, **rules) -> list[tuple[float, float]]:
         """Speech regions (start, end seconds) of a whole 16 kHz wave; ``rules`` as :func:`speech_regions`."""

@@ -14,12 +14,14 @@
 #               Kokoro makes ~3 s of speech per second on 2 cores: kill it when time is up, rerun to continue,
 #               or let stage 3 train on what is there (kokoro_voices.py --collect lists it)
 #   3 train     from --from (default: the bundled model) on train_human = Kokoro training speech twice + the
-#               replay sets + 2,500 non-speech clips (3.6 h), conf/human.yaml (channel effects, silence, speed), for
-#               --budget minutes; resumes from the newest checkpoint
+#               replay sets + 2,500 non-speech clips (3.6 h), conf/human.yaml (channel effects, silence, speed; a
+#               streaming network, half the batches in chunks), for --budget minutes; resumes from the newest
+#               checkpoint
 #   4 average   the last 5 checkpoints, and that souped with --from; the one to keep chosen on dev by a rule:
 #               the lower --real WER of the two whose synthetic dev WER (first 400) is at most 1.1x --from's
 #   5 lm        the bundled n-gram LM, weights tuned on the dev sets together (synthetic, Kokoro, --real)
-#   6 evaluate  greedy and beam + LM on every dev and test set -> EXP/eval/results.md
+#   6 evaluate  greedy, beam + LM and (streaming models) greedy in 320 ms chunks on every dev and test set
+#               -> EXP/eval/results.md
 #   7 export    -> pretrained/NAME (README.md kept), with example recordings
 # Needs: apt-get install espeak-ng flite; npm (stage 1); --real defaults to ../shared/corpus/real/ljspeech-dev.
 set -euo pipefail
@@ -87,10 +89,16 @@ fi
 if run 4; then
   echo "stage 4: average the last 5 checkpoints; soup that with $from; choose on dev"
   asr average "$exp" --last 5 --out "$exp/model-avg5" --half
-  asr average --models "$from" "$exp/model-avg5" --out "$exp/model-soup" --half
+  candidates=("$from" "$exp/model-avg5")
+  # a soup only with a model of the same network (not a full-context model with a streaming one)
+  if asr average --models "$from" "$exp/model-avg5" --out "$exp/model-soup" --half; then
+    candidates+=("$exp/model-soup")
+  else
+    rm -rf "$exp/model-soup"
+  fi
   absolute "$real" > "$real_dev"
   head -400 "$data/dev.jsonl" > "$data/dev400.jsonl"
-  for m in "$from" "$exp/model-avg5" "$exp/model-soup"; do
+  for m in "${candidates[@]}"; do
     for set in "$real_dev" "$data/dev400.jsonl"; do
       asr evaluate --model "$m" --manifest "$set" --output-dir "$exp/choice/$(basename "$m")" --threads 2 > /dev/null
     done
@@ -101,9 +109,11 @@ if run 4; then
 import json, sys
 root, start = sys.argv[1:]
 wer = lambda m, s: json.load(open(f"{root}/{m}/wer-{s}.json"))["wer"]
-ok = [m for m in ("model-avg5", "model-soup") if wer(m, "dev400") <= 1.1 * wer(start, "dev400")]
+import os
+made = [m for m in ("model-avg5", "model-soup") if os.path.isdir(f"{root}/{m}")]
+ok = [m for m in made if wer(m, "dev400") <= 1.1 * wer(start, "dev400")]
 print(min(ok, key=lambda m: wer(m, "real_dev")) if ok else "none")
-for m in (start, "model-avg5", "model-soup"):
+for m in [start] + made:
     print(f"{m}: real_dev {100 * wer(m, 'real_dev'):.2f}%, dev400 {100 * wer(m, 'dev400'):.2f}%", file=sys.stderr)
 PY
   echo "chosen: $(cat "$exp/chosen.txt")"
@@ -124,9 +134,14 @@ if run 6; then
   absolute "$real" > "$real_dev"
   sets=("$data/dev.jsonl" "$data/test.jsonl" "$data/kokoro_dev.jsonl" "$data/kokoro_test.jsonl"
         "$data/kokoro_short_test.jsonl" "$data/nonspeech_test.jsonl" "$real_dev")
+  streaming=$(python -c 'import json, sys; print(json.load(open(sys.argv[1]))["model"].get("streaming", False))' \
+    "$model/config.json")
   for set in "${sets[@]}"; do
     asr evaluate --model "$model" --manifest "$set" --output-dir "$ev/greedy" --threads 2
     asr evaluate --model "$model" --manifest "$set" --output-dir "$ev/lm" --threads 2 --lm
+    if [ "$streaming" = True ]; then  # greedy as `asr stream` decodes it, in 320 ms chunks
+      asr evaluate --model "$model" --manifest "$set" --output-dir "$ev/stream320" --threads 2 --chunk-ms 320
+    fi
   done
   python recipes/common/wer_table.py "$ev" --out "$ev/results.md"
 fi

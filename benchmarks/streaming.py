@@ -1,0 +1,130 @@
+"""Streaming against offline: WER per chunk size, compute per chunk, emission latency, concurrent streams.
+
+For a streaming model (``streaming: true``), on each --set manifest (first --limit utterances):
+- WER (greedy) offline with full context, and streamed at each --chunks size. The streamed WER is that of
+  the whole utterance run through the chunk mask, which tests/test_streaming.py holds equal (1e-4) to the
+  log-probs of feeding it piece by piece;
+- compute per chunk: each utterance fed through ``model.stream`` in 100 ms pieces on --threads (default 1)
+  thread, the wall time of every ``accept`` that ran the encoder; the median per chunk, and the real-time
+  factor (compute / audio) whose inverse is the number of streams one core keeps up with, run one after
+  the other;
+- emission latency: for each word, when its last token came out (the end of the audio piece that ran its
+  chunk, plus that chunk's compute time) minus where the word ends in the audio (forced alignment of the
+  final transcript, boundaries refined on the waveform's energy); median and 90th percentile.
+
+Usage:
+    python benchmarks/streaming.py --model DIR --set synthetic-test=data/synthetic/test.jsonl \
+        --set ljspeech-dev=../shared/corpus/real/ljspeech-dev/dev.jsonl [--limit 200] [--out FILE.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import asr
+from asr.align import align_words
+from asr.audio import SAMPLE_RATE, load_audio
+from asr.data import read_manifest
+from asr.metrics import score
+from asr.streaming import chunk_frames
+
+PIECE = 1600  # samples fed per accept (100 ms, as from a microphone)
+
+
+def wer(model, utts, chunk) -> float:
+    model.chunk = chunk
+    hyps = [t.text for t in model.transcribe_batch([u.audio for u in utts])]
+    model.chunk = None
+    return 100 * score([u.id for u in utts], [u.text for u in utts], hyps).wer.rate
+
+
+def stream_one(model, wave: np.ndarray, chunk_ms: float, left_ms: float) -> tuple[list[float], list[float], float]:
+    """(compute seconds of each accept that ran a chunk, emission latency of each word, total compute)."""
+    stream = model.stream(chunk_ms, left_ms)
+    compute, emitted, total = [], {}, 0.0  # emitted: token index -> seconds into the audio when it came out
+    for start in range(0, len(wave), PIECE):
+        before, tokens = stream.frames_done, len(stream._tokens)
+        began = time.perf_counter()
+        stream.accept(wave[start : start + PIECE])
+        spent = time.perf_counter() - began
+        total += spent
+        if stream.frames_done > before:
+            compute.append(spent)
+        now = min(start + PIECE, len(wave)) / SAMPLE_RATE + spent
+        for i in range(tokens, len(stream._tokens)):
+            emitted[i] = now
+    began = time.perf_counter()
+    tokens = len(stream._tokens)
+    final = stream.finish()
+    spent = time.perf_counter() - began
+    total += spent
+    for i in range(tokens, len(stream._tokens)):
+        emitted[i] = len(wave) / SAMPLE_RATE + spent
+    latencies = []
+    if final.words:
+        words = align_words(stream.log_probs, stream._tokens, model.tokenizer, model.frame_seconds,
+                            torch.from_numpy(wave))
+        spans = model.tokenizer.word_spans(stream._tokens)
+        for word, (_, end) in zip(words, spans):
+            latencies.append(emitted[end - 1] - word.end)
+    return compute, latencies, total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", help="a streaming model directory (default: the bundled model)")
+    parser.add_argument("--set", action="append", required=True, metavar="NAME=MANIFEST")
+    parser.add_argument("--chunks", type=float, nargs="+", default=[160, 320, 640], help="chunk sizes in ms")
+    parser.add_argument("--left-ms", type=float, default=3600)
+    parser.add_argument("--limit", type=int, default=200, help="utterances per set (default 200)")
+    parser.add_argument("--stream-limit", type=int, default=40,
+                        help="utterances per set streamed piece by piece for compute and latency (default 40)")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", help="also write the tables to this markdown file")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    model = asr.load_model(args.model, device="cpu")
+    lines = [f"Model {model.path} ({model.frame_seconds * 1000:.0f} ms frames), left context {args.left_ms:.0f} ms, "
+             f"{args.threads} thread(s), {platform.processor() or platform.machine()}, {time.strftime('%Y-%m-%d')}.", "",
+             "| set | utts | offline WER | " + " | ".join(f"{c:.0f} ms WER (x offline)" for c in args.chunks) + " |",
+             "|---|---|---|" + "---|" * len(args.chunks)]
+    timing = ["", "| set | chunk | chunk frames | compute per chunk (median) | RTF | streams per core | "
+              "latency median | latency p90 |", "|---|---|---|---|---|---|---|---|"]
+    for item in args.set:
+        name, _, path = item.partition("=")
+        utts = read_manifest(path)[: args.limit]
+        offline = wer(model, utts, None)
+        row = [f"{wer(model, utts, chunk_frames(model.model, c, args.left_ms)):.2f}" for c in args.chunks]
+        ratios = [f"{float(r):.2f}% ({float(r) / max(offline, 1e-9):.2f}x)" for r in row]
+        lines.append(f"| {name} | {len(utts)} | {offline:.2f}% | " + " | ".join(ratios) + " |")
+        print(lines[-1], flush=True)
+        waves = [load_audio(u.audio).numpy() for u in utts[: args.stream_limit]]
+        audio = sum(len(w) for w in waves) / SAMPLE_RATE
+        for c in args.chunks:
+            compute, latency, total = [], [], 0.0
+            for w in waves:
+                per_chunk, lat, spent = stream_one(model, w, c, args.left_ms)
+                compute += per_chunk
+                latency += lat
+                total += spent
+            rtf = total / audio
+            size = chunk_frames(model.model, c, args.left_ms)[0]
+            p90 = float(np.percentile(latency, 90)) if latency else float("nan")
+            timing.append(f"| {name} | {c:.0f} ms | {size} | {1000 * statistics.median(compute):.1f} ms | {rtf:.4f} | "
+                          f"{1 / rtf:.0f} | {1000 * statistics.median(latency):.0f} ms | {1000 * p90:.0f} ms |")
+            print(timing[-1], flush=True)
+    text = "\n".join(lines + timing) + "\n"
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text)
+
+
+if __name__ == "__main__":
+    main()
