@@ -158,6 +158,8 @@ class CTCModel(nn.Module):
 
 def min_ctc_frames(targets: torch.Tensor, target_lengths: torch.Tensor) -> torch.Tensor:
     """Fewest frames CTC needs per utterance: one per label plus one blank between each repeated pair."""
+    if targets.shape[1] < 2:  # no pairs (a batch of non-speech clips has no labels at all)
+        return target_lengths.clone()
     same = targets[:, 1:] == targets[:, :-1]  # (B, U-1)
     valid = torch.arange(1, targets.shape[1], device=targets.device)[None, :] < target_lengths[:, None]
     return target_lengths + (same & valid).sum(dim=1)

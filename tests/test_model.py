@@ -146,3 +146,15 @@ def test_conv_module_matches_its_conv1d_definition():
     h = nn.functional.silu(conv.conv_norm(conv.depthwise(h).transpose(1, 2)))
     reference = conv.pointwise_out(h.transpose(1, 2)).transpose(1, 2)
     torch.testing.assert_close(conv(x, keep)[0], reference, atol=1e-5, rtol=1e-5)
+
+
+def test_ctc_loss_of_a_batch_without_labels():
+    """A batch of non-speech clips only (empty transcripts): the loss is that of all-blank paths, not an error."""
+    from asr.model import ctc_loss
+
+    log_probs = torch.randn(3, 7, 5).log_softmax(dim=-1)
+    loss, infeasible = ctc_loss(log_probs, torch.tensor([7, 5, 6]), torch.zeros(3, 0, dtype=torch.long),
+                                torch.zeros(3, dtype=torch.long))
+    assert infeasible == 0
+    blank_paths = -sum(log_probs[b, :n, 0].sum() for b, n in enumerate([7, 5, 6]))  # no labels: blank throughout
+    torch.testing.assert_close(loss, blank_paths)  # summed over the batch, over max(tokens, 1) = 1

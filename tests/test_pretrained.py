@@ -14,7 +14,7 @@ from asr.metrics import score
 from asr.transcribe import pretrained_dir
 
 NAME = "conformer-ctc-synthetic"
-# The shipped model (v29) on its examples (human.sh stage 7: three espeak-ng sentences by held-out voices, a
+# The shipped model (v29) on its examples (run.sh stage 9: three espeak-ng sentences by held-out voices, a
 # Kokoro sentence and a short utterance by held-out Kokoro voices, 43 words): 7 / 43 greedy (LAWN -> LONG, PALL
 # MALL GAZETTE -> PAL MA GAZETT, NOTHING LEFT -> NOTHINGAFTHED, NOPE -> M) and 5 / 43 with the LM; after 0.3 and
 # 0.5 s of leading zeros 6 / 43 both times. Each bound allows one word more than measured, so a broken export,
@@ -76,7 +76,7 @@ def test_bundled_model_reads_speech_after_silence(tmp_path, seconds):
 
 def test_bundled_model_says_nothing_for_silence_and_noise():
     """Non-speech gives no words (v28 said "I" for 3 s of digital silence); v29 leaves 95.0% of 200 held-out
-    non-speech clips empty greedy (human.sh stage 6), and these all."""
+    non-speech clips empty greedy (run.sh stage 8), and these all."""
     model = asr.load_model(device="cpu")
     nonspeech = [r for r in ALL_REFS if not r["text"]]
     assert nonspeech and all(model.transcribe(EXAMPLES / r["audio"]).text == "" for r in nonspeech)

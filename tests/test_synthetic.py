@@ -1,7 +1,9 @@
 """The synthetic-corpus recipe at a tiny scale (needs espeak-ng and flite; .ci/run installs them)."""
 
 import json
+import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -12,7 +14,8 @@ import pytest
 from asr.audio import SAMPLE_RATE, load_audio
 from asr.data import read_manifest
 
-RECIPE = Path(__file__).parent.parent / "recipes" / "synthetic"
+REPO = Path(__file__).parent.parent
+RECIPE = REPO / "recipes" / "synthetic"
 sys.path.insert(0, str(RECIPE))  # the recipe's modules (synthesize, random_voices, ...) for the tests that import them
 pytestmark = pytest.mark.skipif(
     not (shutil.which("espeak-ng") and shutil.which("flite")), reason="needs espeak-ng and flite (apt-get install)"
@@ -132,176 +135,68 @@ def test_missing_synthesizer_or_text_is_a_clear_error(tmp_path):
     assert not (tmp_path / "corpus").exists()
 
 
-def test_run_sh_presets():
-    """--preset gpu trains once (stage 3) and skips the CPU chain's continuation stages; a typo is an error."""
-    gpu = subprocess.run(["bash", str(RECIPE / "run.sh"), "--preset", "gpu", "--stage", "4", "--stop-stage", "24"],
-                         capture_output=True, text=True, timeout=60)
-    assert gpu.returncode == 0, gpu.stderr
-    assert [f"stage {n}: skipped (cpu preset only)" for n in range(4, 25)] == gpu.stdout.splitlines()
-    later = subprocess.run(["bash", str(RECIPE / "run.sh"), "--preset", "gpu", "--stage", "26", "--stop-stage", "30"],
-                           capture_output=True, text=True, timeout=60)
-    assert later.returncode == 0, later.stderr
-    assert later.stdout.splitlines() == [f"stage {n}: skipped (cpu preset only)" for n in (26, 27, 28, 29, 30)]
-    bad = subprocess.run(["bash", str(RECIPE / "run.sh"), "--preset", "tpu"], capture_output=True, text=True, timeout=60)
-    assert bad.returncode == 2 and "--preset: cpu or gpu, not tpu" in bad.stderr
+SENTENCES = [
+    "THE CAT SAT ON THE MAT BY THE DOOR", "A BIRD IN THE HAND IS WORTH TWO IN THE BUSH",
+    "OPEN THE WINDOW PLEASE IT IS WARM", "IT IS COLD TODAY SO WEAR A COAT", "THE SUN IS UP NOW AND THE SKY IS BLUE",
+    "WE WALKED HOME ALONG THE RIVER", "SHE READ THE LETTER TWICE", "THE DOG RAN AFTER THE BALL",
+    "HE PUT THE BOOK ON THE TABLE", "THEY SANG A SONG IN THE EVENING", "THE BOAT CROSSED THE LAKE AT NOON",
+    "MY FRIEND LIVES IN A SMALL TOWN",
+]
 
 
-# A stub `python` for run.sh's stage 1: `python -c` runs for real; a synthesize.py call is recorded and writes
-# the training manifest it names (one line, id NAME-0) into its --out folder
-PYTHON_STUB = """#!/bin/sh
-[ "$1" = -c ] && exec {python} "$@"
-echo "python $@" >> {calls}
-name=train; out=.
-while [ $# -gt 0 ]; do
-  case "$1" in --out) out=$2;; --train-name) name=$2;; esac; shift
-done
-mkdir -p "$out" && echo "{{\\"id\\": \\"$name-0\\"}}" > "$out/$name.jsonl"
-"""
+def test_run_sh_lists_at_most_ten_stages():
+    help_text = subprocess.run(["bash", str(RECIPE / "run.sh"), "--help"], capture_output=True, text=True).stdout
+    stages = [line for line in help_text.splitlines() if re.match(r"#\s+\d \w", line)]
+    assert 8 <= len(stages) <= 10, help_text
+    bad = subprocess.run(["bash", str(RECIPE / "run.sh"), "--stgae", "1"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "unknown option --stgae" in bad.stderr
 
 
-def _run_sh_calls(tmp_path, *args) -> list[str]:
-    """Run run.sh with a stub `asr` on PATH that records its arguments (and makes each --out directory, as
-    the real command would), and PYTHON_STUB as `python`; returns the recorded calls, one line each."""
-    stub = tmp_path / "bin" / "asr"
-    stub.parent.mkdir()
-    stub.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / "calls"}\n'
-                    'while [ $# -gt 0 ]; do [ "$1" = --out ] && mkdir -p "$2"; shift; done\n')
-    (stub.parent / "python").write_text(PYTHON_STUB.format(python=sys.executable, calls=tmp_path / "calls"))
-    for program in stub.parent.iterdir():
-        program.chmod(0o755)
-    run = subprocess.run(["bash", str(RECIPE / "run.sh"), *map(str, args)], capture_output=True, text=True,
-                         timeout=60, env={"PATH": f"{stub.parent}:/usr/bin:/bin"})
-    assert run.returncode == 0, run.stderr
-    return (tmp_path / "calls").read_text().splitlines()
+def test_run_sh_builds_a_model_from_nothing_on_a_tiny_corpus(tmp_path):
+    """Every stage of the recipe, end to end, on a corpus of a few espeak-ng utterances and a tiny network: text,
+    corpus from a corpus config, tokenizer, training from scratch, fine-tuning, average and choice, LM, evaluation
+    (greedy, LM and streamed) and export of a model directory that transcribes."""
+    data, exp, export = tmp_path / "data", tmp_path / "exp", tmp_path / "export"
+    (data / "text").mkdir(parents=True)
+    for split, lines in (("train", SENTENCES[:8]), ("dev", SENTENCES[8:10]), ("test", SENTENCES[10:]),
+                         ("lm_train", SENTENCES[:8])):
+        (data / "text" / f"{split}.txt").write_text("\n".join(lines) + "\n")
+    corpus = tmp_path / "corpus.yaml"
+    corpus.write_text("""sets:
+  - {tool: classic, splits: "dev,test,train", hours: 0.012, dev-hours: 0.002, test-hours: 0.002, engine: espeak}
+  - {tool: classic, text: short, splits: train, hours: 0.002, train-name: train_short_classic, engine: espeak}
+  - {tool: nonspeech, split: train, count: 4}
+  - {tool: nonspeech, split: test, count: 4}
+lists:
+  train_all: [train, train_short_classic, nonspeech_train]
+  train_human: [train*2, train_short_classic, nonspeech_train]
+""")
+    tiny = ["max_steps=24", "checkpoint_every=8", "batch_seconds=20", "num_workers=0", "bpe_vocab_size=48",
+            "warmup_steps=4", "model.n_layers=1", "model.d_model=32", "model.n_heads=2", "model.ff_dim=64",
+            "model.subsampling_channels=32", "model.conv_kernel=5", "chunk_max_frames=4", "chunk_left_frames=8"]
+    command = ["bash", str(RECIPE / "run.sh"), "--data", data, "--exp", exp, "--export-dir", export, "--corpus",
+               corpus, "--no-kokoro", "--real", tmp_path / "no-real-speech.jsonl", "--jobs", "2", "--budget", "0"]
+    for item in tiny:
+        command += ["--set", item]
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}  # the venv's asr
+    result = subprocess.run(list(map(str, command)), capture_output=True, text=True, cwd=REPO, timeout=900, env=env)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    for n in range(10):
+        assert f"stage {n}:" in result.stdout or n == 1  # stage 1 (Kokoro) is skipped with --no-kokoro
+    table = (exp / "eval" / "results.md").read_text()
+    for row in ("| dev | greedy |", "| test | lm |", "| test | stream320 |", "| nonspeech_test | greedy |"):
+        assert row in table, table
+    config = json.loads((export / "config.json").read_text())
+    assert config["model"]["streaming"] and config["model"]["n_layers"] == 1
+    import asr
 
-
-def test_run_sh_train_opts(tmp_path):
-    """--train-opts and --budget reach a continuation stage's `asr train` after the stage's own overrides."""
-    exp = tmp_path / "exp"
-    average, train = _run_sh_calls(tmp_path, "--stage", "9", "--stop-stage", "9", "--exp", exp,
-                                   "--train-opts", "batch_seconds=600 amp=true", "--budget", "6.5")
-    assert average == f"average {exp}-continue5 --last 5 --out {exp}-continue5/model-avg5"
-    args = train.split()
-    assert args[0] == "train" and f"init_from={exp}-continue5/model-avg5" in args and f"out_dir={exp}-continue6" in args
-    assert "model.hop_length=160" in args  # the hop of the model it starts from (10 ms: its config names none)
-    assert args[-4:] == ["batch_seconds=600", "amp=true", "time_budget_minutes=6.5", "--resume"]
-    assert args.index("lr=0.0005") < args.index("batch_seconds=600")  # the stage's own overrides come first
-
-
-@pytest.mark.parametrize("stage", [23, 24])
-def test_run_sh_soup_stages_train_from_the_soup(tmp_path, stage):
-    """Stages 23 and 24 first make the previous stage's soup (its checkpoint average and the average it started
-    from, weight for weight: the bundled v19 and v20), then train from that soup, not from a plain average;
-    stage 24 on train_wide5, the corpus with Piper's voice."""
-    exp = tmp_path / "exp"
-    src, partner, out = (f"{exp}-continue{stage - k}" for k in (4, 5, 3))
-    last, soup, train = _run_sh_calls(tmp_path, "--stage", stage, "--stop-stage", stage, "--exp", exp)
-    assert last == f"average {src} --last 5 --out {src}/model-last5"
-    assert soup == f"average --models {partner}/model-avg5 {src}/model-last5 --out {src}/model-avg5 --half"
-    args = train.split()
-    assert f"init_from={src}/model-avg5" in args and f"out_dir={out}" in args
-    assert f"seed={stage - 4}" in args and "trail_silence=0.5" in args
-    assert f"train_manifest=data/synthetic/train_wide{5 if stage == 24 else 4}.jsonl" in args
-
-
-def test_run_sh_stage_24_keeps_a_soup_that_is_there(tmp_path):
-    """The bundled model copied in as stage 23's soup is trained from as it is (stage 23's checkpoints may be
-    gone), at the hop it reads at; stage 25 averages stage 24's checkpoints, soups that with the copied-in model
-    (v21 from v20) and chooses its hop on dev."""
-    exp, bundled = tmp_path / "exp", tmp_path / "exp-continue20" / "model-avg5"
-    bundled.mkdir(parents=True)
-    (bundled / "config.json").write_text(json.dumps({"model": {"hop_length": 128}}))  # as v24's
-    train, last, soup, hop = _run_sh_calls(tmp_path, "--stage", 24, "--stop-stage", 25, "--exp", exp)
-    assert train.startswith("train ") and f"init_from={bundled}" in train.split()
-    assert "model.hop_length=128" in train.split()
-    assert last == f"average {exp}-continue21 --last 5 --out {exp}-continue21/model-last5"
-    assert soup == (f"average --models {exp}-continue20/model-avg5 {exp}-continue21/model-last5 "
-                    f"--out {exp}-continue21/model-avg5 --half")
-    assert hop == f"tune-hop --model {exp}-continue21/model-avg5 --manifest data/synthetic/dev.jsonl --threads 2 --save"
-
-
-def test_run_sh_stage_26_trains_at_the_hop_stage_25_chose(tmp_path):
-    """Stage 26 trains from stage 25's model at the hop written in its config.json (train_lite5 with --lite)
-    and soups its checkpoint average with stage 25's model."""
-    exp, chosen = tmp_path / "exp", tmp_path / "exp-continue21" / "model-avg5"
-    chosen.mkdir(parents=True)
-    (chosen / "config.json").write_text(json.dumps({"model": {"hop_length": 128}}))
-    train, last, soup = _run_sh_calls(tmp_path, "--stage", 26, "--stop-stage", 26, "--lite", "--exp", exp)
-    args = train.split()
-    assert f"init_from={chosen}" in args and f"out_dir={exp}-hop" in args and "model.hop_length=128" in args
-    assert "train_manifest=data/synthetic/train_lite5.jsonl" in args and "time_budget_minutes=90" in args
-    assert last == f"average {exp}-hop --last 5 --out {exp}-hop/model-last5"
-    assert soup == f"average --models {chosen} {exp}-hop/model-last5 --out {exp}-hop/model-avg5 --half"
-
-
-@pytest.mark.parametrize("lite", [False, True])
-@pytest.mark.parametrize("stage, source, out, lists, seed", [
-    (27, "hop", "voices", ("train_lite7", "train_wide6"), 23),  # + flite's awb and the echo voices
-    (28, "voices", "fresh", ("train_lite8", "train_wide7"), 24),  # + train_vary4
-    (29, "fresh", "again", ("train_lite8", "train_wide7"), 25),  # the same list again
-    (30, "again", "world", ("train_lite9", "train_wide8"), 26),  # + flite's slt and awb made many by WORLD
-])
-def test_run_sh_souped_stages_train_from_the_last_soup(tmp_path, lite, stage, source, out, lists, seed):
-    """Stages 27-30 each train from the soup the stage before made, at its hop, on their own list
-    (--lite: the lite one), soup their checkpoint average with it; stage 31's hop re-check, LM and LM tuning
-    work on stage 30's soup."""
-    exp, before = tmp_path / "exp", tmp_path / f"exp-{source}" / "model-avg5"
-    before.mkdir(parents=True)
-    (before / "config.json").write_text(json.dumps({"model": {"hop_length": 128}}))
-    calls = _run_sh_calls(tmp_path, "--stage", stage, "--stop-stage", 31, "--exp", exp, *(["--lite"] if lite else []))
-    train, last, soup = calls[:3]
-    args = train.split()
-    assert f"init_from={before}" in args and f"out_dir={exp}-{out}" in args and "model.hop_length=128" in args
-    assert f"train_manifest=data/synthetic/{lists[0] if lite else lists[1]}.jsonl" in args
-    assert "time_budget_minutes=90" in args and f"seed={seed}" in args
-    assert last == f"average {exp}-{out} --last 5 --out {exp}-{out}/model-last5"
-    assert soup == f"average --models {before} {exp}-{out}/model-last5 --out {exp}-{out}/model-avg5 --half"
-    hop, lm, tune = calls[-3:]
-    assert hop.startswith(f"tune-hop --model {exp}-world/model-avg5 ") and hop.endswith("--save")
-    assert "--hops 136 128 120 112 104 96 " in hop
-    assert lm.startswith("lm build ") and lm.endswith(f"--out {exp}-world/model-avg5/lm")
-    assert tune.startswith(f"lm tune --model {exp}-world/model-avg5 ")
-    assert len(calls) == 3 * (31 - stage) + 3
-
-
-def test_run_sh_lite_builds_and_trains_on_what_stage_24_needs(tmp_path):
-    """--lite: stage 1 speaks only the sets stage 24 lists in train_lite5 (Piper's three times, under new ids)
-    and stage 27 in train_lite7 (train_lite5 + awb twice + the echo voices), each from the first training sentence
-    on, and stage 28's train_vary4 (the sentences after train_vary's) for train_lite8 (train_lite7 + it) and
-    stage 30's train_world (flite's slt and awb made many by WORLD) for train_lite9 (train_lite8 + it three
-    times); stage 24 trains on train_lite5 for the --budget asked."""
-    data, exp = tmp_path / "data", tmp_path / "exp"
-    (tmp_path / "exp-continue20" / "model-avg5").mkdir(parents=True)
-    calls = _run_sh_calls(tmp_path, "--stage", 1, "--stop-stage", 24, "--lite", "--hours", 20, "--data", data,
-                          "--exp", exp, "--budget", 60)
-    synth, train = calls[:9], calls[-1]  # stage 1's calls; stage 24's `asr train` (stages 2-23 ran in between)
-    assert synth[0].endswith("--hours 20 --jobs 2") and "--splits" not in synth[0]  # train, dev and test
-    names = [call.split("--train-name ")[1].split()[0] for call in synth[1:]]
-    assert names == ["train_vary", "train_flite_f0", "train_awb", "train_echo", "train_vary4", "train_world",
-                     "train_festival", "train_piper_lite"]
-    assert "--hours 10.0 " in synth[3] and "--voices flite:awb --seed 9" in synth[3]
-    assert "--hours 8.0 " in synth[4] and "--random-voices 300 --echo 60 300 --seed 10" in synth[4]
-    assert "--hours 30.0 " in synth[5] and "--start next --after train_vary " in synth[5]
-    assert synth[5].endswith("--random-voices 300 --seed 11")
-    assert "--hours 3.0 " in synth[6] and "--voices flite:slt,flite:awb --world --seed 12" in synth[6]
-    assert "--start" not in synth[6]
-    assert "--hours 3.0 " in synth[7] and "--engine festival --seed 5" in synth[7]
-    assert "--hours 3.0 " in synth[8] and "--engine piper --seed 7" in synth[8] and "--start" not in synth[8]
-    ids = [json.loads(line)["id"] for line in (data / "train_lite5.jsonl").read_text().splitlines()]
-    five = ["train-0", "train_vary-0", "train_flite_f0-0", "train_festival-0", "train_piper_lite-0",
-            "train_piper_lite2-0", "train_piper_lite3-0"]
-    assert ids == five
-    ids = [json.loads(line)["id"] for line in (data / "train_lite7.jsonl").read_text().splitlines()]
-    seven = [*five, "train_awb-0", "train_awb2-0", "train_echo-0"]
-    assert ids == seven
-    ids = [json.loads(line)["id"] for line in (data / "train_lite8.jsonl").read_text().splitlines()]
-    assert ids == [*seven, "train_vary4-0"]
-    ids = [json.loads(line)["id"] for line in (data / "train_lite9.jsonl").read_text().splitlines()]
-    assert ids == [*seven, "train_vary4-0", "train_world-0", "train_world2-0", "train_world3-0"]
-    args = train.split()
-    assert f"train_manifest={data}/train_lite5.jsonl" in args and f"init_from={exp}-continue20/model-avg5" in args
-    assert f"out_dir={exp}-continue21" in args
-    assert args[-2:] == ["time_budget_minutes=60", "--resume"]
+    model = asr.load_model(export, device="cpu")
+    references = read_manifest(export / "examples" / "references.jsonl")
+    assert len(references) == 2 and model.has_lm  # the two test sentences, by held-out voices
+    assert isinstance(model.transcribe(references[0].audio).text, str)
+    assert (exp / "chosen.txt").read_text().strip() in {str(exp / "scratch" / "model-avg5"),
+                                                         str(exp / "finetune" / "model-avg5"),
+                                                         str(exp / "finetune" / "model-soup")}
 
 
 def test_random_voices_are_new_variants_made_from_training_variants_only(tmp_path):

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# The figures of the bundled model's card beyond run.sh stage 32's WER table, for a model directory.
+# The figures of the bundled model's card beyond run.sh stage 8's WER table, for a model directory.
 #
-# Usage (from the repository root, inside the project's venv, after run.sh stages 0-32):
+# Usage (from the repository root, inside the project's venv, after run.sh stages 0-8):
 #   bash recipes/synthetic/measure.sh MODEL_DIR EVAL_DIR OUT_DIR [DATA]
 #   e.g. bash recipes/synthetic/measure.sh exp/synthetic-continue21/model-avg5 exp/synthetic-continue21/eval \
 #          exp/measure/v21
-# EVAL_DIR is stage 32's output (its greedy errs-dev.tsv and errs-test.tsv); DATA defaults to data/synthetic.
+# EVAL_DIR is stage 8's output (its greedy errs-dev.tsv and errs-test.tsv); DATA defaults to data/synthetic.
 # Writes into OUT_DIR:
 #   voices-test.md, voices-dev.md  WER per held-out voice (benchmarks/voices.py); voices-test.md also has the
 #                                  neural engine (piper:joe) and festival's voices reading 60 test sentences,
