@@ -1,8 +1,8 @@
 """asr: a CTC speech recognizer: log-mel front end, strided-conv subsampling, Conformer encoder.
 
-    import asr
-    model = asr.load_model("exp/model")      # or asr.load_model() for the bundled default
-    print(model.transcribe("audio.wav").text)
+import asr
+model = asr.load_model("exp/model")      # or asr.load_model() for the bundled default
+print(model.transcribe("audio.wav").text)
 """
 
 from .audio import SAMPLE_RATE, load_audio

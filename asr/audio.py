@@ -21,8 +21,18 @@ import torchaudio
 
 from .errors import AudioError
 
-__all__ = ["SAMPLE_RATE", "AudioInput", "AudioWarning", "load_audio", "load_audio_files", "audio_duration", "audio_info",
-           "resample", "check_sample_rate", "quiet_stderr"]
+__all__ = [
+    "SAMPLE_RATE",
+    "AudioInput",
+    "AudioWarning",
+    "load_audio",
+    "load_audio_files",
+    "audio_duration",
+    "audio_info",
+    "resample",
+    "check_sample_rate",
+    "quiet_stderr",
+]
 
 SAMPLE_RATE = 16000  # Hz; every model in this package consumes 16 kHz mono
 # What a header may declare: rates outside these (a corrupt field: 1 Hz makes a 126 KB WAV 17 hours long,
@@ -35,12 +45,22 @@ MAX_SECONDS_PER_BYTE = 1 / 16
 # containers that store samples as they are (FLAC, Ogg and MP3 compress, whatever their subtype says)
 _UNCOMPRESSED = {"WAV", "WAVEX", "W64", "RF64", "AIFF", "AU", "RAW", "CAF", "IRCAM", "NIST", "VOC"}
 # uncompressed sample formats and their bytes per sample: their data size follows from the header
-_PCM_BYTES = {"PCM_S8": 1, "PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8, "ULAW": 1,
-              "ALAW": 1}
+_PCM_BYTES = {
+    "PCM_S8": 1,
+    "PCM_U8": 1,
+    "PCM_16": 2,
+    "PCM_24": 3,
+    "PCM_32": 4,
+    "FLOAT": 4,
+    "DOUBLE": 8,
+    "ULAW": 1,
+    "ALAW": 1,
+}
 
 
 class AudioWarning(UserWarning):
     """Audio that can be read but not as its header promises (a truncated file); the message names the file."""
+
 
 AudioInput = Union[str, os.PathLike, np.ndarray, torch.Tensor]
 
@@ -130,13 +150,18 @@ def audio_info(path: str | os.PathLike):
     seconds = info.frames / info.samplerate
     width = _PCM_BYTES.get(info.subtype) if info.format in _UNCOMPRESSED else None
     if width is None and seconds > size * MAX_SECONDS_PER_BYTE:
-        raise AudioError(f"{path}: header declares {seconds:.0f} s, more than a {size}-byte {info.format} file "
-                         "can hold (a corrupt header)")
+        raise AudioError(
+            f"{path}: header declares {seconds:.0f} s, more than a {size}-byte {info.format} file "
+            "can hold (a corrupt header)"
+        )
     declared = _wav_data_bytes(path) if info.format in ("WAV", "WAVEX") else None
     if width is not None and declared is not None and declared > info.frames * info.channels * width + width:
         declared_seconds = declared / (info.channels * width * info.samplerate)
-        warnings.warn(f"{path}: truncated: the header declares {declared_seconds:.2f} s, the file holds "
-                      f"{seconds:.2f} s; reading what it holds", AudioWarning)
+        warnings.warn(
+            f"{path}: truncated: the header declares {declared_seconds:.2f} s, the file holds "
+            f"{seconds:.2f} s; reading what it holds",
+            AudioWarning,
+        )
     return info
 
 
@@ -166,9 +191,7 @@ def _read_file(path: Path) -> tuple[np.ndarray, int]:
     return data, rate
 
 
-def load_audio(
-    audio: AudioInput, sample_rate: int | None = None, target_rate: int = SAMPLE_RATE
-) -> torch.Tensor:
+def load_audio(audio: AudioInput, sample_rate: int | None = None, target_rate: int = SAMPLE_RATE) -> torch.Tensor:
     """Return float32 mono audio at ``target_rate`` as a 1-D tensor.
 
     ``audio`` is a path (wav, flac, ogg, mp3: anything libsndfile reads) or an array of samples,

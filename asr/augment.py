@@ -60,8 +60,9 @@ def hum(rng: np.random.Generator, n: int, rate: int = SAMPLE_RATE) -> np.ndarray
     """Mains hum: 50 or 60 Hz and a few harmonics with random amplitudes and phases."""
     base = rng.choice([50.0, 60.0])
     t = np.arange(n) / rate
-    return sum(rng.uniform(0.1, 1.0) / k * np.sin(2 * np.pi * base * k * t + rng.uniform(0, 2 * np.pi))
-               for k in range(1, 8))
+    return sum(
+        rng.uniform(0.1, 1.0) / k * np.sin(2 * np.pi * base * k * t + rng.uniform(0, 2 * np.pi)) for k in range(1, 8)
+    )
 
 
 def _mix(wave: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
@@ -98,8 +99,14 @@ def _codec(wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     fmt, subtype = [("MP3", "MPEG_LAYER_III"), ("OGG", "VORBIS")][int(rng.integers(2))]
     peak = np.abs(wave).max() + 1e-9
     buffer = io.BytesIO()
-    sf.write(buffer, (wave / peak * 0.9).astype(np.float32), SAMPLE_RATE, format=fmt, subtype=subtype,
-             compression_level=float(rng.uniform(0.3, 1.0)))
+    sf.write(
+        buffer,
+        (wave / peak * 0.9).astype(np.float32),
+        SAMPLE_RATE,
+        format=fmt,
+        subtype=subtype,
+        compression_level=float(rng.uniform(0.3, 1.0)),
+    )
     buffer.seek(0)
     decoded, _ = sf.read(buffer, dtype="float64")
     out = np.zeros_like(wave)

@@ -93,8 +93,10 @@ def _load_for_inference(args):
     model = load_model(args.model, device=args.device, backend=args.backend, quantize=args.quantize)
     if args.chunk_ms is not None:
         if not model.model.cfg.streaming or args.backend != "torch":
-            raise ModelError(f"--chunk-ms needs a streaming model on the torch backend; {model.path} is "
-                             + ("not one" if not model.model.cfg.streaming else "on onnx"))
+            raise ModelError(
+                f"--chunk-ms needs a streaming model on the torch backend; {model.path} is "
+                + ("not one" if not model.model.cfg.streaming else "on onnx")
+            )
         model.chunk = chunk_frames(model.model, args.chunk_ms, args.left_ms)
     model.segmenter = args.vad
     return model
@@ -125,13 +127,27 @@ def _cmd_evaluate(args) -> int:
     write_alignments(report, aligned)
     recogs.write_text("".join(f"{u.id}\tref={u.ref}\n{u.id}\thyp={u.hyp}\n" for u in report.utterances))
     rtf = elapsed / max(audio_seconds, 1e-9)
-    summary.write_text(json.dumps({**report.to_dict(), "manifest": str(args.manifest), "model": str(model.path),
-                                   "decoding": {k: str(v) if isinstance(v, Path) else v for k, v in decoding.items()},
-                                   "audio_seconds": audio_seconds, "decode_seconds": elapsed, "rtf": rtf}, indent=2) + "\n")
+    summary.write_text(
+        json.dumps(
+            {
+                **report.to_dict(),
+                "manifest": str(args.manifest),
+                "model": str(model.path),
+                "decoding": {k: str(v) if isinstance(v, Path) else v for k, v in decoding.items()},
+                "audio_seconds": audio_seconds,
+                "decode_seconds": elapsed,
+                "rtf": rtf,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(report.summary())
     print(report.confusion_summary())
-    print(f"decoded {audio_seconds:.1f} s of audio in {elapsed:.1f} s: real-time factor {rtf:.4f} "
-          f"(audio loading included, {torch.get_num_threads()} threads, {model.device})")
+    print(
+        f"decoded {audio_seconds:.1f} s of audio in {elapsed:.1f} s: real-time factor {rtf:.4f} "
+        f"(audio loading included, {torch.get_num_threads()} threads, {model.device})"
+    )
     print(f"reports: {per_utt} (per utterance), {aligned} (aligned), {recogs} (recognitions), {summary} (summary)")
     return 1 if failures else 0
 
@@ -175,7 +191,9 @@ def _cmd_transcribe(args) -> int:
 
     def emit(path: str, transcript) -> None:
         if output_dir is not None:
-            (output_dir / (names[path] + SUFFIXES[args.format])).write_text(format_transcript(transcript, args.format, path))
+            (output_dir / (names[path] + SUFFIXES[args.format])).write_text(
+                format_transcript(transcript, args.format, path)
+            )
         elif args.format == "text" and many:
             tqdm.write(f"{path}\t{transcript.text}")
         else:
@@ -185,7 +203,9 @@ def _cmd_transcribe(args) -> int:
     for start in range(0, len(args.paths), args.batch_size):
         chunk = args.paths[start : start + args.batch_size]
         try:  # a batch at once; if any file in it is bad, file by file so the others still come out
-            results = list(zip(chunk, model.transcribe_batch(chunk, batch_size=args.batch_size, progress=not many, **options)))
+            results = list(
+                zip(chunk, model.transcribe_batch(chunk, batch_size=args.batch_size, progress=not many, **options))
+            )
         except AudioError:
             results = []
             for path in chunk:
@@ -244,8 +264,10 @@ def _cmd_lm_build(args) -> int:
     summary = build_lm(files, args.order, args.out, tuple(args.prune))
     cfg = LMConfig(Path(args.out), file=summary.get("binary", summary["arpa"]), info=summary)
     cfg.save()
-    print(f"{args.order}-gram LM from {summary['sentences']} sentences / {summary['words']} words "
-          f"in {time.perf_counter() - started:.1f} s: n-grams per order {summary['ngrams']}; written to {args.out}")
+    print(
+        f"{args.order}-gram LM from {summary['sentences']} sentences / {summary['words']} words "
+        f"in {time.perf_counter() - started:.1f} s: n-grams per order {summary['ngrams']}; written to {args.out}"
+    )
     if summary["fallback_discount_orders"]:
         print(f"note: orders {summary['fallback_discount_orders']} used fallback discounts (too little text)")
     return 0
@@ -262,11 +284,15 @@ def _cmd_lm_tune(args) -> int:
     print("| LM weight | word score | beam | WER % | CER % | decode s |")
     print("|---:|---:|---:|---:|---:|---:|")
     for r in sorted(rows, key=lambda r: (r["lm_weight"], r["word_score"])):
-        print(f"| {r['lm_weight']} | {r['word_score']} | {r['beam_size']} | {100 * r['wer']:.2f} | "
-              f"{100 * r['cer']:.2f} | {r['decode_seconds']:.1f} |")
+        print(
+            f"| {r['lm_weight']} | {r['word_score']} | {r['beam_size']} | {100 * r['wer']:.2f} | "
+            f"{100 * r['cer']:.2f} | {r['decode_seconds']:.1f} |"
+        )
     best = rows[0]
-    print(f"best on {args.manifest}: lm_weight {best['lm_weight']}, word_score {best['word_score']}: "
-          f"WER {100 * best['wer']:.2f}%")
+    print(
+        f"best on {args.manifest}: lm_weight {best['lm_weight']}, word_score {best['word_score']}: "
+        f"WER {100 * best['wer']:.2f}%"
+    )
     if args.save:
         cfg = load_lm_config(lm_dir)
         cfg.lm_weight, cfg.word_score, cfg.beam_size = best["lm_weight"], best["word_score"], best["beam_size"]
@@ -288,8 +314,10 @@ def _cmd_tune_hop(args) -> int:
     print("| hop (samples) | encoder frame | WER % | errors | CER % | decode s |")
     print("|---:|---:|---:|---:|---:|---:|")
     for r in sorted(rows, key=lambda r: -r["hop_length"]):
-        print(f"| {r['hop_length']} | {r['frame_ms']:.0f} ms | {100 * r['wer']:.2f} | {r['errors']} | "
-              f"{100 * r['cer']:.2f} | {r['decode_seconds']:.1f} |")
+        print(
+            f"| {r['hop_length']} | {r['frame_ms']:.0f} ms | {100 * r['wer']:.2f} | {r['errors']} | "
+            f"{100 * r['cer']:.2f} | {r['decode_seconds']:.1f} |"
+        )
     best = rows[0]
     print(f"best on {args.manifest}: hop_length {best['hop_length']}: WER {100 * best['wer']:.2f}%")
     if args.save:
@@ -306,13 +334,18 @@ def _cmd_export(args) -> int:
     out = Path(args.out) if args.out else model.path / ONNX_FILE
     started = time.perf_counter()
     export_onnx(model.model, out)
-    print(f"exported {model.path} to {out} ({out.stat().st_size / 2**20:.1f} MiB, {time.perf_counter() - started:.1f} s): "
-          "one graph from 16 kHz waveform to CTC log-probs, front end included")
+    print(
+        f"exported {model.path} to {out} ({out.stat().st_size / 2**20:.1f} MiB, "
+        f"{time.perf_counter() - started:.1f} s): "
+        "one graph from 16 kHz waveform to CTC log-probs, front end included"
+    )
     return 0
 
 
 def _add_backend_options(p) -> None:
-    p.add_argument("--backend", choices=["torch", "onnx"], default="torch", help="onnx: run MODEL/model.onnx with onnxruntime")
+    p.add_argument(
+        "--backend", choices=["torch", "onnx"], default="torch", help="onnx: run MODEL/model.onnx with onnxruntime"
+    )
     p.add_argument("--quantize", action="store_true", help="dynamic int8 linear layers (CPU, torch backend)")
 
 
@@ -329,11 +362,18 @@ def _add_decoding_options(p) -> None:
     p.add_argument("--lm-dir", help="beam search with this LM directory (from `asr lm build`)")
     p.add_argument("--lm-weight", type=float, help="LM weight (default: the LM directory's tuned value)")
     p.add_argument("--word-score", type=float, help="word insertion score (default: the tuned value)")
-    p.add_argument("--vtln", action="store_true",
-                   help="test-time VTLN: decode with 7 warp factors of the filterbank (0.9-1.2), keep the most "
-                        "confident per segment (7x the network time; torch backend)")
-    p.add_argument("--vtln-factors", type=_floats, metavar="F,F,...",
-                   help="--vtln with these warp factors, comma-separated (e.g. 0.9,1.0,1.1)")
+    p.add_argument(
+        "--vtln",
+        action="store_true",
+        help="test-time VTLN: decode with 7 warp factors of the filterbank (0.9-1.2), keep the most "
+        "confident per segment (7x the network time; torch backend)",
+    )
+    p.add_argument(
+        "--vtln-factors",
+        type=_floats,
+        metavar="F,F,...",
+        help="--vtln with these warp factors, comma-separated (e.g. 0.9,1.0,1.1)",
+    )
 
 
 def _add_device_options(p) -> None:
@@ -345,12 +385,19 @@ def _add_device_options(p) -> None:
 def _add_inference_options(p, batch_size: int) -> None:
     """What evaluate and transcribe share: batching, device, threads, backend and decoding."""
     p.add_argument("--batch-size", type=int, default=batch_size)
-    p.add_argument("--chunk-ms", type=float,
-                   help="a streaming model run as `asr stream` runs it, in chunks of this many ms (whole files at once)")
+    p.add_argument(
+        "--chunk-ms",
+        type=float,
+        help="a streaming model run as `asr stream` runs it, in chunks of this many ms (whole files at once)",
+    )
     p.add_argument("--left-ms", type=float, default=3600, help="with --chunk-ms: attention context (default 3600)")
-    p.add_argument("--vad", choices=["silero", "energy"], default="silero",
-                   help="how inputs over 12 s are cut into segments: silero (Silero VAD: at pauses in the speech it "
-                        "hears, nothing where it hears none; default) or energy (at pauses in loudness)")
+    p.add_argument(
+        "--vad",
+        choices=["silero", "energy"],
+        default="silero",
+        help="how inputs over 12 s are cut into segments: silero (Silero VAD: at pauses in the speech it "
+        "hears, nothing where it hears none; default) or energy (at pauses in loudness)",
+    )
     _add_device_options(p)
     _add_backend_options(p)
     _add_decoding_options(p)
@@ -371,17 +418,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("overrides", nargs="*", metavar="key=value")
     p.set_defaults(func=_cmd_tokenizer)
 
-    p = sub.add_parser("average", help="average the last N checkpoints of an experiment (or whole model "
-                       "directories of one architecture) into a model directory")
+    p = sub.add_parser(
+        "average",
+        help="average the last N checkpoints of an experiment (or whole model "
+        "directories of one architecture) into a model directory",
+    )
     p.add_argument("exp_dir", nargs="?", help="the training out_dir")
-    p.add_argument("--models", nargs="+", metavar="DIR",
-                   help="instead, average these model directories' weights uniformly (same config and tokenizer; "
-                   "one with fewer encoder blocks than the first, e.g. the model a grown run started from, "
-                   "enters grown to the first's depth with identity blocks)")
+    p.add_argument(
+        "--models",
+        nargs="+",
+        metavar="DIR",
+        help="instead, average these model directories' weights uniformly (same config and tokenizer; "
+        "one with fewer encoder blocks than the first, e.g. the model a grown run started from, "
+        "enters grown to the first's depth with identity blocks)",
+    )
     p.add_argument("--last", type=int, default=5, help="number of newest checkpoints to average (default 5)")
     p.add_argument("--out", help="output model directory (default EXP_DIR/model-avgN)")
-    p.add_argument("--half", action="store_true",
-                   help="store the parameters as float16: half the file size; loading casts them back to float32")
+    p.add_argument(
+        "--half",
+        action="store_true",
+        help="store the parameters as float16: half the file size; loading casts them back to float32",
+    )
     p.set_defaults(func=_cmd_average)
 
     p = sub.add_parser("evaluate", help="WER/CER of a model on a manifest")
@@ -394,9 +451,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("transcribe", help="transcribe audio files")
     p.add_argument("paths", nargs="+", metavar="PATH", help="audio files (wav, flac, ogg, mp3, ...)")
     p.add_argument("--model", help="model directory or bundled model name (default: the bundled default)")
-    p.add_argument("--format", choices=["text", "json", "jsonl", "srt", "vtt"], default="text",
-                   help="text; json (segments, words, times); jsonl (one line per file); srt / vtt subtitles")
-    p.add_argument("--word-timestamps", action="store_true", help="word start/end times in jsonl (json, srt and vtt always have them)")
+    p.add_argument(
+        "--format",
+        choices=["text", "json", "jsonl", "srt", "vtt"],
+        default="text",
+        help="text; json (segments, words, times); jsonl (one line per file); srt / vtt subtitles",
+    )
+    p.add_argument(
+        "--word-timestamps",
+        action="store_true",
+        help="word start/end times in jsonl (json, srt and vtt always have them)",
+    )
     p.add_argument("--output-dir", help="write one file per input here instead of printing")
     _add_inference_options(p, batch_size=8)
     p.set_defaults(func=_cmd_transcribe)
@@ -410,25 +475,44 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--realtime", action="store_true", help="read FILE no faster than it plays")
     p.add_argument("--chunk-ms", type=float, default=320, help="audio per decoding step (default 320)")
     p.add_argument("--left-ms", type=float, default=3600, help="attention context before each chunk (default 3600)")
-    p.add_argument("--vad", choices=["auto", "silero", "ctc"], default="auto",
-                   help="what ends a segment: silero (Silero VAD), ctc (no new token from the recognizer for a "
-                        "while) or auto (silero when installed, default)")
-    p.add_argument("--endpoint-silence", type=float,
-                   help="seconds of silence that end a segment (default 0.5 with silero, 0.8 with ctc)")
+    p.add_argument(
+        "--vad",
+        choices=["auto", "silero", "ctc"],
+        default="auto",
+        help="what ends a segment: silero (Silero VAD), ctc (no new token from the recognizer for a "
+        "while) or auto (silero when installed, default)",
+    )
+    p.add_argument(
+        "--endpoint-silence",
+        type=float,
+        help="seconds of silence that end a segment (default 0.5 with silero, 0.8 with ctc)",
+    )
     p.add_argument("--max-segment", type=float, default=20.0, help="longest segment in seconds (default 20)")
-    p.add_argument("--format", choices=["text", "jsonl"], default="text",
-                   help="text: START END TEXT per segment on stdout, partials on stderr; jsonl: partial and final "
-                        "objects on stdout")
+    p.add_argument(
+        "--format",
+        choices=["text", "jsonl"],
+        default="text",
+        help="text: START END TEXT per segment on stdout, partials on stderr; jsonl: partial and final "
+        "objects on stdout",
+    )
     p.add_argument("--no-partials", action="store_true", help="only the final segments")
     _add_device_options(p)
     p.set_defaults(func=_cmd_stream)
 
-    p = sub.add_parser("tune-hop", help="greedy WER of a model read at several feature hops (more frames per "
-                       "second) on a dev manifest; --save keeps the best as its model.hop_length")
+    p = sub.add_parser(
+        "tune-hop",
+        help="greedy WER of a model read at several feature hops (more frames per "
+        "second) on a dev manifest; --save keeps the best as its model.hop_length",
+    )
     p.add_argument("--model", help="model directory or bundled model name (default: the bundled default)")
     p.add_argument("--manifest", required=True, help="dev manifest (never the test set)")
-    p.add_argument("--hops", type=int, nargs="+", default=[160, 144, 136, 128, 120],
-                   help="hops in samples at 16 kHz (default 160 144 136 128 120; 160 = 10 ms)")
+    p.add_argument(
+        "--hops",
+        type=int,
+        nargs="+",
+        default=[160, 144, 136, 128, 120],
+        help="hops in samples at 16 kHz (default 160 144 136 128 120; 160 = 10 ms)",
+    )
     _add_device_options(p)
     p.add_argument("--save", action="store_true", help="write the best hop into the model's config.json")
     p.set_defaults(func=_cmd_tune_hop)
@@ -445,9 +529,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text-dir", help="every *.txt file under this directory")
     p.add_argument("--text", nargs="*", default=[], metavar="FILE", help="text files")
     p.add_argument("--order", type=int, default=3, help="n-gram order (default 3)")
-    p.add_argument("--prune", type=int, nargs="*", default=[0, 1, 1], metavar="N",
-                   help="per order, drop n-grams seen at most N times (default 0 1 1: keep all unigrams, drop "
-                        "singleton 2- and 3-grams)")
+    p.add_argument(
+        "--prune",
+        type=int,
+        nargs="*",
+        default=[0, 1, 1],
+        metavar="N",
+        help="per order, drop n-grams seen at most N times (default 0 1 1: keep all unigrams, drop "
+        "singleton 2- and 3-grams)",
+    )
     p.add_argument("--out", required=True, help="output LM directory (lm.arpa + lm.json)")
     p.set_defaults(func=_cmd_lm_build)
     p = lm_sub.add_parser("tune", help="grid-search LM weight and word score on a dev manifest")

@@ -79,8 +79,11 @@ class TrainConfig:
             value = getattr(self, name)
             if not (low < value if strict else low <= value) or (high is not None and value > high):
                 bound = f"> {low}" if strict else f">= {low}"
-                raise ConfigError(f"{where}: {name} must be {bound}" + (f" and <= {high}" if high is not None else "")
-                                  + f", got {value!r}")
+                raise ConfigError(
+                    f"{where}: {name} must be {bound}"
+                    + (f" and <= {high}" if high is not None else "")
+                    + f", got {value!r}"
+                )
         self.model.check(f"{where}: model")
         if self.chunk_prob > 0 and not self.model.streaming:
             raise ConfigError(f"{where}: chunk_prob needs a streaming network (model.streaming: true)")
@@ -88,13 +91,27 @@ class TrainConfig:
 
 # Field -> (lower bound, upper bound or None, lower bound excluded?)
 TRAIN_LIMITS = {
-    "bpe_vocab_size": (2, None, False), "epochs": (1, None, False), "max_steps": (0, None, False),
-    "time_budget_minutes": (0, None, False), "batch_seconds": (0, None, True), "num_buckets": (1, None, False),
-    "accum_steps": (1, None, False), "lr": (0, None, True), "warmup_steps": (0, None, False),
-    "min_lr_ratio": (0, 1, False), "weight_decay": (0, None, False), "grad_clip": (0, None, False),
-    "threads": (0, None, False), "num_workers": (0, None, False), "log_every": (1, None, False),
-    "checkpoint_every": (1, None, False), "keep_checkpoints": (0, None, False), "channel_augment": (0, 1, False),
-    "chunk_prob": (0, 1, False), "chunk_max_frames": (1, 10_000, False), "chunk_left_frames": (0, None, False),
+    "bpe_vocab_size": (2, None, False),
+    "epochs": (1, None, False),
+    "max_steps": (0, None, False),
+    "time_budget_minutes": (0, None, False),
+    "batch_seconds": (0, None, True),
+    "num_buckets": (1, None, False),
+    "accum_steps": (1, None, False),
+    "lr": (0, None, True),
+    "warmup_steps": (0, None, False),
+    "min_lr_ratio": (0, 1, False),
+    "weight_decay": (0, None, False),
+    "grad_clip": (0, None, False),
+    "threads": (0, None, False),
+    "num_workers": (0, None, False),
+    "log_every": (1, None, False),
+    "checkpoint_every": (1, None, False),
+    "keep_checkpoints": (0, None, False),
+    "channel_augment": (0, 1, False),
+    "chunk_prob": (0, 1, False),
+    "chunk_max_frames": (1, 10_000, False),
+    "chunk_left_frames": (0, None, False),
 }
 
 
@@ -205,8 +222,9 @@ def load_train_config(path: str | Path | None, overrides: Sequence[str] = ()) ->
         raise ConfigError(f"{where}: lr_schedule must be cosine, inverse_sqrt or constant")
     for edge in ("lead", "trail"):
         if not 0.0 <= getattr(cfg, f"{edge}_silence") <= 1.0 or getattr(cfg, f"{edge}_silence_seconds") < 0:
-            raise ConfigError(f"{where}: {edge}_silence must be a probability in [0, 1] and "
-                              f"{edge}_silence_seconds >= 0")
+            raise ConfigError(
+                f"{where}: {edge}_silence must be a probability in [0, 1] and {edge}_silence_seconds >= 0"
+            )
     cfg.check(where)
     if not cfg.train_manifest:
         raise ConfigError(f"{where}: train_manifest is required")

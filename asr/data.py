@@ -129,9 +129,17 @@ class AudioDataset(torch.utils.data.Dataset):
     """
 
     def __init__(
-        self, utts: Sequence[Utterance], targets: Sequence[list[int]], speed_perturb: bool = False, seed: int = 0,
-        manifest: str = "", lead_silence: float = 0.0, lead_silence_seconds: float = 0.5,
-        trail_silence: float = 0.0, trail_silence_seconds: float = 0.5, channel: float = 0.0,
+        self,
+        utts: Sequence[Utterance],
+        targets: Sequence[list[int]],
+        speed_perturb: bool = False,
+        seed: int = 0,
+        manifest: str = "",
+        lead_silence: float = 0.0,
+        lead_silence_seconds: float = 0.5,
+        trail_silence: float = 0.0,
+        trail_silence_seconds: float = 0.5,
+        channel: float = 0.0,
     ):
         self.utts, self.targets, self.manifest = list(utts), list(targets), str(manifest)
         self.speed_perturb, self.seed, self.epoch = speed_perturb, seed, 0
@@ -158,12 +166,20 @@ class AudioDataset(torch.utils.data.Dataset):
                 wave = resample(wave, int(round(SAMPLE_RATE * factor)), SAMPLE_RATE)
         # Each edge has its own generator, so switching one on leaves the other's draws (and speed's) unchanged.
         if self.lead_silence:
-            pad = _silence(wave, random.Random(f"{self.seed}-{self.epoch}-{index}-lead"), self.lead_silence,
-                           self.lead_silence_seconds)
+            pad = _silence(
+                wave,
+                random.Random(f"{self.seed}-{self.epoch}-{index}-lead"),
+                self.lead_silence,
+                self.lead_silence_seconds,
+            )
             wave = torch.cat([pad, wave])
         if self.trail_silence:
-            pad = _silence(wave, random.Random(f"{self.seed}-{self.epoch}-{index}-trail"), self.trail_silence,
-                           self.trail_silence_seconds)
+            pad = _silence(
+                wave,
+                random.Random(f"{self.seed}-{self.epoch}-{index}-trail"),
+                self.trail_silence,
+                self.trail_silence_seconds,
+            )
             wave = torch.cat([wave, pad])
         if self.channel:  # last: the silence added above is recorded through the same channel
             rng = random.Random(f"{self.seed}-{self.epoch}-{index}-channel")
@@ -215,8 +231,9 @@ class DurationBatchSampler(torch.utils.data.Sampler):
     reproducible. With ``world_size > 1`` the batches are packed for ``world_size`` times the budget and each
     is dealt out between the ranks (rank r takes every world_size-th utterance by duration), so every rank
     gets the same number of batches, each within its own budget, and together they see exactly what one
-    process with the whole budget sees (a batch with fewer utterances than ranks is left out). ``sortagrad`` orders the first epoch's batches shortest first (Amodei et al., 2016:
-    short utterances get CTC past its blank-only plateau sooner). ``start_batch`` skips batches already consumed (resume mid-epoch).
+    process with the whole budget sees (a batch with fewer utterances than ranks is left out). ``sortagrad``
+    orders the first epoch's batches shortest first (Amodei et al., 2016: short utterances get CTC past its
+    blank-only plateau sooner). ``start_batch`` skips batches already consumed (resume mid-epoch).
     """
 
     def __init__(

@@ -72,8 +72,13 @@ class LMConfig:
         return self.path / self.file
 
     def save(self) -> None:
-        data = {"file": self.file, "lm_weight": self.lm_weight, "word_score": self.word_score,
-                "beam_size": self.beam_size, "info": self.info}
+        data = {
+            "file": self.file,
+            "lm_weight": self.lm_weight,
+            "word_score": self.word_score,
+            "beam_size": self.beam_size,
+            "info": self.info,
+        }
         (self.path / LM_CONFIG).write_text(json.dumps(data, indent=2) + "\n")
 
 
@@ -202,8 +207,9 @@ class BeamSearchDecoder:
         return hyps
 
 
-def respell(words: list[str], tokens: list[int], frames: list[int], tokenizer: Tokenizer,
-            separator: int | None = None) -> tuple[list[int], list[int]]:
+def respell(
+    words: list[str], tokens: list[int], frames: list[int], tokenizer: Tokenizer, separator: int | None = None
+) -> tuple[list[int], list[int]]:
     """Put back the pieces that torchaudio merged out of a lexicon-constrained path.
 
     torchaudio merges equal neighbouring tokens of flashlight's path after decoding, so a word whose spelling

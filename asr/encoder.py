@@ -128,11 +128,11 @@ class _ConvModule(nn.Module):
         x = x * keep[:, :, None].to(x.dtype)  # padded frames must not leak into real ones
         if past is not None:  # a stream: the chunk after its cached past, zeros after the chunk
             x = torch.cat([past, x], dim=1)
-            tail = x[:, x.shape[1] - self.half:]
+            tail = x[:, x.shape[1] - self.half :]
             x = nn.functional.pad(x, (0, 0, 0, self.half)).transpose(1, 2)
             x = nn.functional.conv1d(x, self.depthwise.weight, self.depthwise.bias, groups=x.shape[1]).transpose(1, 2)
         else:
-            tail = x[:, max(x.shape[1] - self.half, 0):]
+            tail = x[:, max(x.shape[1] - self.half, 0) :]
             if chunk is None:
                 x = self.depthwise(x.transpose(1, 2)).transpose(1, 2)  # (B, T, D)
             else:
@@ -163,7 +163,11 @@ class ConformerBlock(nn.Module):
         return [self.ff1.net[-2], self.attn.attn.out_proj, self.conv.pointwise_out, self.ff2.net[-2]]
 
     def forward(
-        self, x: torch.Tensor, keep: torch.Tensor, allowed: torch.Tensor | None, chunk: int | None = None,
+        self,
+        x: torch.Tensor,
+        keep: torch.Tensor,
+        allowed: torch.Tensor | None,
+        chunk: int | None = None,
         past: "_BlockCache | None" = None,
     ):
         """Returns the output and what a stream keeps for the next chunk (keys/values, convolution input)."""
@@ -188,7 +192,11 @@ class TransformerBlock(nn.Module):
         return [self.attn.attn.out_proj, self.ff.net[-2]]
 
     def forward(
-        self, x: torch.Tensor, keep: torch.Tensor, allowed: torch.Tensor | None, chunk: int | None = None,
+        self,
+        x: torch.Tensor,
+        keep: torch.Tensor,
+        allowed: torch.Tensor | None,
+        chunk: int | None = None,
         past: "_BlockCache | None" = None,
     ):
         y, kv = self.attn(x, allowed, past and past.kv)

@@ -33,9 +33,10 @@ def evaluate_manifest(
         good += [batch[i] for i in loaded]
         failures += [f"{manifest}:{batch[i].line}: {e}" for i, e in errors.items()]
         if waves:
-            hyps += [t.text for t in model.transcribe_batch(
-                waves, sample_rate=model.sample_rate, batch_size=batch_size, **decoding
-            )]
+            hyps += [
+                t.text
+                for t in model.transcribe_batch(waves, sample_rate=model.sample_rate, batch_size=batch_size, **decoding)
+            ]
     report = score([u.id for u in good], [u.text for u in good], hyps)
     return report, failures, sum(u.duration for u in good)
 
@@ -55,8 +56,16 @@ def tune_hop_length(model: ASRModel, manifest: str | Path, hops: list[int], batc
         report, failures, _ = evaluate_manifest(reader, manifest, batch_size)
         if failures:
             raise ModelError(f"{manifest}: unreadable audio, fix the manifest first: {failures[0]}")
-        rows.append({"hop_length": hop, "frame_ms": 1000 * network.frame_seconds, "wer": report.wer.rate,
-                     "cer": report.cer.rate, "errors": report.wer.errors, "decode_seconds": time.perf_counter() - started})
+        rows.append(
+            {
+                "hop_length": hop,
+                "frame_ms": 1000 * network.frame_seconds,
+                "wer": report.wer.rate,
+                "cer": report.cer.rate,
+                "errors": report.wer.errors,
+                "decode_seconds": time.perf_counter() - started,
+            }
+        )
     return sorted(rows, key=lambda r: (r["wer"], r["cer"], -r["hop_length"]))
 
 
@@ -84,11 +93,21 @@ def tune_lm_weights(
     rows = []
     for weight in lm_weights:
         for word_score in word_scores:
-            decoder = BeamSearchDecoder(model.tokenizer, lm, beam_size=beam_size, lm_weight=weight, word_score=word_score)
+            decoder = BeamSearchDecoder(
+                model.tokenizer, lm, beam_size=beam_size, lm_weight=weight, word_score=word_score
+            )
             started = time.perf_counter()
             hyps = [model.tokenizer.decode(decoder(lp, n)[0].tokens) for lp, n in emissions]
             elapsed = time.perf_counter() - started
             report = score([u.id for u in utts], [u.text for u in utts], hyps)
-            rows.append({"lm_weight": weight, "word_score": word_score, "beam_size": beam_size,
-                         "wer": report.wer.rate, "cer": report.cer.rate, "decode_seconds": elapsed})
+            rows.append(
+                {
+                    "lm_weight": weight,
+                    "word_score": word_score,
+                    "beam_size": beam_size,
+                    "wer": report.wer.rate,
+                    "cer": report.cer.rate,
+                    "decode_seconds": elapsed,
+                }
+            )
     return sorted(rows, key=lambda r: (r["wer"], r["cer"]))

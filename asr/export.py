@@ -79,11 +79,19 @@ def export_onnx(model: CTCModel, path: str | os.PathLike, opset: int = 17) -> Pa
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and constant-folding notices
             torch.onnx.export(
-                net, (wave, lengths), str(path), input_names=["wave", "lengths"],
+                net,
+                (wave, lengths),
+                str(path),
+                input_names=["wave", "lengths"],
                 output_names=["log_probs", "out_lengths"],
-                dynamic_axes={"wave": {0: "batch", 1: "samples"}, "lengths": {0: "batch"},
-                              "log_probs": {0: "batch", 1: "frames"}, "out_lengths": {0: "batch"}},
-                opset_version=opset, dynamo=False,
+                dynamic_axes={
+                    "wave": {0: "batch", 1: "samples"},
+                    "lengths": {0: "batch"},
+                    "log_probs": {0: "batch", 1: "frames"},
+                    "out_lengths": {0: "batch"},
+                },
+                opset_version=opset,
+                dynamo=False,
             )
     except ImportError as e:
         raise ASRError(f"ONNX export needs the onnx package (pip install 'asr[onnx]'): {e}") from None

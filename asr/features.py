@@ -12,9 +12,21 @@ from torch import nn
 
 from .audio import SAMPLE_RATE
 
-__all__ = ["N_MELS", "WIN_LENGTH", "HOP_LENGTH", "N_FFT", "LOG_FLOOR", "PRIOR_SECONDS", "num_frames",
-           "lengths_to_mask", "normalize_per_utterance", "normalize_causal", "vtlp_filterbank", "LogMel",
-           "SpecAugment"]
+__all__ = [
+    "N_MELS",
+    "WIN_LENGTH",
+    "HOP_LENGTH",
+    "N_FFT",
+    "LOG_FLOOR",
+    "PRIOR_SECONDS",
+    "num_frames",
+    "lengths_to_mask",
+    "normalize_per_utterance",
+    "normalize_causal",
+    "vtlp_filterbank",
+    "LogMel",
+    "SpecAugment",
+]
 
 N_MELS = 80
 WIN_LENGTH = SAMPLE_RATE * 25 // 1000  # 25 ms window = 400 samples
@@ -102,8 +114,14 @@ class LogMel(nn.Module):
             # the power spectrum is taken here as re^2 + im^2 rather than |X| then squared (a square root
             # and a power per bin; see benchmarks/profile_transcribe.py).
             spec = torch.stft(
-                wave.float(), N_FFT, self.hop_length, WIN_LENGTH, self.mel.spectrogram.window,
-                center=center, pad_mode="constant", return_complex=True,
+                wave.float(),
+                N_FFT,
+                self.hop_length,
+                WIN_LENGTH,
+                self.mel.spectrogram.window,
+                center=center,
+                pad_mode="constant",
+                return_complex=True,
             )  # (B, bins, T)
             power = spec.real.square() + spec.imag.square()
             fb = self.mel.mel_scale.fb if warp is None else vtlp_filterbank(self.mel.mel_scale.fb, warp)
@@ -140,8 +158,12 @@ def normalize_per_utterance(feats: torch.Tensor, frames: torch.Tensor) -> torch.
 
 
 def normalize_causal(
-    feats: torch.Tensor, frames: torch.Tensor, prior_mean: torch.Tensor, prior_var: torch.Tensor,
-    prior_frames: float, start: "CausalStats | None" = None,
+    feats: torch.Tensor,
+    frames: torch.Tensor,
+    prior_mean: torch.Tensor,
+    prior_var: torch.Tensor,
+    prior_frames: float,
+    start: "CausalStats | None" = None,
 ) -> torch.Tensor:
     """Each frame normalized by the mean and variance per mel bin of the frames up to it and ``prior_frames``
     frames of the prior statistics; padding set to 0. Sums run in float64, so the result does not depend on

@@ -18,7 +18,12 @@ import soundfile as sf
 __all__ = ["encodings", "mutate", "cases", "KINDS"]
 
 KINDS = ("random", "header", "truncate", "flip", "blocks")
-FORMATS = {"wav": ("WAV", "PCM_16"), "flac": ("FLAC", "PCM_16"), "ogg": ("OGG", "VORBIS"), "mp3": ("MP3", "MPEG_LAYER_III")}
+FORMATS = {
+    "wav": ("WAV", "PCM_16"),
+    "flac": ("FLAC", "PCM_16"),
+    "ogg": ("OGG", "VORBIS"),
+    "mp3": ("MP3", "MPEG_LAYER_III"),
+}
 
 
 def encodings(wave: np.ndarray, rate: int) -> dict[str, bytes]:

@@ -82,8 +82,9 @@ def _wav_format(f: BinaryIO, name: str) -> tuple[int, int, int, bool]:
     tag, channels, rate, bits = fmt
     floating = tag == 3
     if not (tag == 1 and bits in (16, 24, 32) or floating and bits == 32):
-        raise AudioError(f"{name}: WAV format tag {tag} with {bits} bits is not supported "
-                         "(16/24/32-bit PCM or 32-bit float)")
+        raise AudioError(
+            f"{name}: WAV format tag {tag} with {bits} bits is not supported (16/24/32-bit PCM or 32-bit float)"
+        )
     if not 1 <= channels <= 32:
         raise AudioError(f"{name}: WAV stream declares {channels} channels")
     return check_sample_rate(rate, name), channels, bits, floating
@@ -138,8 +139,9 @@ def mic_pieces(rate: int = SAMPLE_RATE) -> Iterator[tuple[np.ndarray, int]]:
         raise ASRError(f"--mic needs the sounddevice package and PortAudio: pip install 'asr[mic]' ({e})") from None
     try:
         sounddevice.query_devices(kind="input")
-        stream = sounddevice.InputStream(samplerate=rate, channels=1, dtype="float32",
-                                         blocksize=int(rate * PIECE_SECONDS))
+        stream = sounddevice.InputStream(
+            samplerate=rate, channels=1, dtype="float32", blocksize=int(rate * PIECE_SECONDS)
+        )
     except Exception as e:  # PortAudioError, ValueError: no device, or none that takes this format
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise ASRError(f"--mic: no usable input device ({reason})") from None
@@ -173,16 +175,35 @@ class _Printer:
             print("\r\033[K", end="", file=sys.stderr, flush=True)
         self.shown = ""
         if self.fmt == "jsonl":
-            words = [{"word": w.word, "start": round(w.start + start, 3), "end": round(w.end + start, 3)}
-                     for w in transcript.words]
-            print(json.dumps({"type": "final", "start": round(start, 3), "end": round(end, 3),
-                              "text": transcript.text, "words": words}), flush=True)
+            words = [
+                {"word": w.word, "start": round(w.start + start, 3), "end": round(w.end + start, 3)}
+                for w in transcript.words
+            ]
+            print(
+                json.dumps(
+                    {
+                        "type": "final",
+                        "start": round(start, 3),
+                        "end": round(end, 3),
+                        "text": transcript.text,
+                        "words": words,
+                    }
+                ),
+                flush=True,
+            )
         else:
             print(f"{start:.2f}\t{end:.2f}\t{transcript.text}", flush=True)
 
 
-def run(model, pieces: Iterator[tuple[np.ndarray, int]], chunk_ms: float, left_ms: float, fmt: str = "text",
-        partials: bool = True, endpoint: "Endpoint | VadEndpoint | None" = None) -> int:
+def run(
+    model,
+    pieces: Iterator[tuple[np.ndarray, int]],
+    chunk_ms: float,
+    left_ms: float,
+    fmt: str = "text",
+    partials: bool = True,
+    endpoint: "Endpoint | VadEndpoint | None" = None,
+) -> int:
     """Stream ``pieces`` through ``model``; returns the number of segments printed. ``endpoint``: the CTC
     rule (:class:`asr.streaming.Endpoint`, the default) or a voice activity detector (:class:`asr.vad.VadEndpoint`:
     a segment in which it heard no speech prints nothing)."""

@@ -33,8 +33,19 @@ from typing import Iterable, Iterator
 from .errors import ASRError
 from .tokenizer import normalize_text
 
-__all__ = ["BOS", "EOS", "UNK", "NgramCounts", "estimate_kneser_ney", "write_arpa", "read_arpa", "ArpaLM",
-           "read_sentences", "build_lm", "arpa_words"]
+__all__ = [
+    "BOS",
+    "EOS",
+    "UNK",
+    "NgramCounts",
+    "estimate_kneser_ney",
+    "write_arpa",
+    "read_arpa",
+    "ArpaLM",
+    "read_sentences",
+    "build_lm",
+    "arpa_words",
+]
 
 BOS, EOS, UNK = "<s>", "</s>", "<unk>"
 _LOG10_ZERO = -99.0  # ARPA convention for log10(0), used for P(<s>)
@@ -292,8 +303,15 @@ def build_lm(texts: Iterable[str | Path], order: int, out_dir: str | Path, prune
     fallback: list[int] = []
     tables = estimate_kneser_ney(counts, prune, fallback)
     arpa = write_arpa(tables, out / "lm.arpa")
-    summary = {"order": order, "sentences": counts.sentences, "words": words, "prune": list(prune),
-               "ngrams": [len(t) for t in tables[1:]], "fallback_discount_orders": fallback, "arpa": arpa.name}
+    summary = {
+        "order": order,
+        "sentences": counts.sentences,
+        "words": words,
+        "prune": list(prune),
+        "ngrams": [len(t) for t in tables[1:]],
+        "fallback_discount_orders": fallback,
+        "arpa": arpa.name,
+    }
     tool = shutil.which("build_binary")
     if tool:
         subprocess.run([tool, str(arpa), str(out / "lm.bin")], check=True, capture_output=True)

@@ -18,8 +18,15 @@ import numpy as np
 
 from .tokenizer import normalize_text
 
-__all__ = ["ErrorCounts", "UtteranceScore", "ScoreReport", "score", "write_utterance_report", "write_alignments",
-           "bootstrap_interval"]
+__all__ = [
+    "ErrorCounts",
+    "UtteranceScore",
+    "ScoreReport",
+    "score",
+    "write_utterance_report",
+    "write_alignments",
+    "bootstrap_interval",
+]
 
 
 @dataclass
@@ -124,7 +131,9 @@ class ScoreReport:
         lines.append(f"utterances {len(self.utterances)}")
         clips, empty = self.nonspeech
         if clips:
-            lines.append(f"non-speech (empty reference) {clips}: {empty} transcribed empty ({100 * empty / clips:.1f}%)")
+            lines.append(
+                f"non-speech (empty reference) {clips}: {empty} transcribed empty ({100 * empty / clips:.1f}%)"
+            )
         return "\n".join(lines)
 
     def confusion_summary(self, top: int = 10) -> str:
@@ -137,9 +146,14 @@ class ScoreReport:
     def to_dict(self) -> dict:
         wer_ci, cer_ci = self.interval("word"), self.interval("char")
         return {
-            "wer": self.wer.rate, "wer_ci95": list(wer_ci), "cer": self.cer.rate, "cer_ci95": list(cer_ci),
-            "words": vars(self.wer) | {"errors": self.wer.errors}, "chars": vars(self.cer) | {"errors": self.cer.errors},
-            "utterances": len(self.utterances), "confusions": self.confusions(),
+            "wer": self.wer.rate,
+            "wer_ci95": list(wer_ci),
+            "cer": self.cer.rate,
+            "cer_ci95": list(cer_ci),
+            "words": vars(self.wer) | {"errors": self.wer.errors},
+            "chars": vars(self.cer) | {"errors": self.cer.errors},
+            "utterances": len(self.utterances),
+            "confusions": self.confusions(),
             "nonspeech": dict(zip(("clips", "empty"), self.nonspeech)),
         }
 
@@ -186,7 +200,9 @@ def write_utterance_report(report: ScoreReport, path: str | Path) -> None:
     with open(path, "w", encoding="utf-8") as f:
         f.write("id\terrors\tref_words\twer\tref\thyp\n")
         for u in rows:
-            f.write(f"{u.id}\t{u.words.errors}\t{u.words.reference_length}\t{100 * u.words.rate:.1f}\t{u.ref}\t{u.hyp}\n")
+            f.write(
+                f"{u.id}\t{u.words.errors}\t{u.words.reference_length}\t{100 * u.words.rate:.1f}\t{u.ref}\t{u.hyp}\n"
+            )
 
 
 def write_alignments(report: ScoreReport, path: str | Path) -> None:
@@ -207,8 +223,10 @@ def write_alignments(report: ScoreReport, path: str | Path) -> None:
                 hyp_cells.append(hyp_cell.ljust(width))
                 eval_cells.append(("" if op == "=" else op).ljust(width))
             f.write(f"\nid: {u.id}\n")
-            f.write(f"Scores: (#C #S #D #I) {len(u.alignment) - u.words.errors} {u.words.substitutions} "
-                    f"{u.words.deletions} {u.words.insertions}\n")
+            f.write(
+                f"Scores: (#C #S #D #I) {len(u.alignment) - u.words.errors} {u.words.substitutions} "
+                f"{u.words.deletions} {u.words.insertions}\n"
+            )
             f.write("REF:  " + " ".join(ref_cells).rstrip() + "\n")
             f.write("HYP:  " + " ".join(hyp_cells).rstrip() + "\n")
             f.write("Eval: " + " ".join(eval_cells).rstrip() + "\n")

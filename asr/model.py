@@ -18,18 +18,38 @@ from .tokenizer import BLANK
 __all__ = ["ModelConfig", "CTCModel", "ctc_loss", "min_ctc_frames"]
 
 # Fields that only change training (regularization and augmentation), not the network's shapes.
-TRAINING_ONLY_FIELDS = ("dropout", "freq_masks", "freq_mask_width", "time_masks", "time_mask_width",
-                        "time_mask_ratio", "vtlp")
+TRAINING_ONLY_FIELDS = (
+    "dropout",
+    "freq_masks",
+    "freq_mask_width",
+    "time_masks",
+    "time_mask_width",
+    "time_mask_ratio",
+    "vtlp",
+)
 
 
 # Field -> (smallest, largest) accepted value: sane bounds far beyond any useful model, so a damaged config
 # (d_model 10**6) is refused before gigabytes are allocated.
 MODEL_LIMITS = {
-    "vocab_size": (2, 100_000), "n_mels": (1, 512), "hop_length": (1, WIN_LENGTH), "strides": (1, 8),
-    "subsampling_kernel": (1, 63), "subsampling_channels": (1, 4096), "d_model": (1, 4096), "n_layers": (1, 128),
-    "n_heads": (1, 64), "ff_dim": (1, 16384), "conv_kernel": (1, 255), "dropout": (0.0, 0.95),
-    "freq_masks": (0, 64), "freq_mask_width": (0, 512), "time_masks": (0, 256), "time_mask_width": (0, 10_000),
-    "time_mask_ratio": (0.0, 1.0), "vtlp": (0.0, 0.5),
+    "vocab_size": (2, 100_000),
+    "n_mels": (1, 512),
+    "hop_length": (1, WIN_LENGTH),
+    "strides": (1, 8),
+    "subsampling_kernel": (1, 63),
+    "subsampling_channels": (1, 4096),
+    "d_model": (1, 4096),
+    "n_layers": (1, 128),
+    "n_heads": (1, 64),
+    "ff_dim": (1, 16384),
+    "conv_kernel": (1, 255),
+    "dropout": (0.0, 0.95),
+    "freq_masks": (0, 64),
+    "freq_mask_width": (0, 512),
+    "time_masks": (0, 256),
+    "time_mask_width": (0, 10_000),
+    "time_mask_ratio": (0.0, 1.0),
+    "vtlp": (0.0, 0.5),
 }
 
 
@@ -87,8 +107,11 @@ class ModelConfig:
                 raise ConfigError(f"{source}: strides must be a list of 1 to 8 whole numbers, got {value!r}")
             kind = int if name == "strides" else kind
             for v in values:
-                ok_type = isinstance(v, (int, float)) and not isinstance(v, bool) if kind is float else \
-                    isinstance(v, kind) and not (kind is int and isinstance(v, bool))
+                ok_type = (
+                    isinstance(v, (int, float)) and not isinstance(v, bool)
+                    if kind is float
+                    else isinstance(v, kind) and not (kind is int and isinstance(v, bool))
+                )
                 if not ok_type or not low <= v <= high:
                     what = "a whole number" if kind is int else "a number"
                     raise ConfigError(f"{source}: {name} must be {what} from {low} to {high}, got {value!r}")
@@ -119,7 +142,12 @@ class CTCModel(nn.Module):
             cfg.freq_masks, cfg.freq_mask_width, cfg.time_masks, cfg.time_mask_width, cfg.time_mask_ratio
         )
         self.subsampling = StridedConvSubsampling(
-            cfg.n_mels, cfg.d_model, cfg.strides, cfg.subsampling_kernel, cfg.subsampling_channels, cfg.separable,
+            cfg.n_mels,
+            cfg.d_model,
+            cfg.strides,
+            cfg.subsampling_kernel,
+            cfg.subsampling_channels,
+            cfg.separable,
             cfg.streaming,
         )
         self.encoder = Encoder(
@@ -137,7 +165,10 @@ class CTCModel(nn.Module):
         return self.subsampling.output_lengths(num_frames(num_samples, self.cfg.hop_length))
 
     def forward(
-        self, wave: torch.Tensor, lengths: torch.Tensor, warp: torch.Tensor | None = None,
+        self,
+        wave: torch.Tensor,
+        lengths: torch.Tensor,
+        warp: torch.Tensor | None = None,
         chunk: tuple[int, int] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """``warp`` (B,): bin each utterance's spectrum through a VTLP-warped filterbank with this factor

@@ -6,10 +6,21 @@ import re
 
 __all__ = ["number_to_words", "spell_numbers"]
 
-_ONES = "ZERO ONE TWO THREE FOUR FIVE SIX SEVEN EIGHT NINE TEN ELEVEN TWELVE THIRTEEN FOURTEEN FIFTEEN SIXTEEN SEVENTEEN EIGHTEEN NINETEEN".split()
+_ONES = (
+    "ZERO ONE TWO THREE FOUR FIVE SIX SEVEN EIGHT NINE TEN ELEVEN TWELVE THIRTEEN FOURTEEN FIFTEEN SIXTEEN "
+    "SEVENTEEN EIGHTEEN NINETEEN"
+).split()
 _TENS = "_ _ TWENTY THIRTY FORTY FIFTY SIXTY SEVENTY EIGHTY NINETY".split()
 _SCALES = [(10**9, "BILLION"), (10**6, "MILLION"), (1000, "THOUSAND"), (100, "HUNDRED")]
-_ORDINAL = {"ONE": "FIRST", "TWO": "SECOND", "THREE": "THIRD", "FIVE": "FIFTH", "EIGHT": "EIGHTH", "NINE": "NINTH", "TWELVE": "TWELFTH"}
+_ORDINAL = {
+    "ONE": "FIRST",
+    "TWO": "SECOND",
+    "THREE": "THIRD",
+    "FIVE": "FIFTH",
+    "EIGHT": "EIGHTH",
+    "NINE": "NINTH",
+    "TWELVE": "TWELFTH",
+}
 
 
 def number_to_words(n: int) -> str:
@@ -37,7 +48,8 @@ def _ordinal(words: str) -> str:
 
 
 def _year(n: int) -> str:
-    """Four-digit years read in pairs: 1845 -> EIGHTEEN FORTY FIVE, 1900 -> NINETEEN HUNDRED, 1805 -> EIGHTEEN O FIVE."""
+    """Four-digit years read in pairs: 1845 -> EIGHTEEN FORTY FIVE, 1900 -> NINETEEN HUNDRED,
+    1805 -> EIGHTEEN O FIVE."""
     high, low = divmod(n, 100)
     if low == 0:
         return f"{number_to_words(high)} HUNDRED"

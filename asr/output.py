@@ -38,7 +38,11 @@ def subtitle_cues(transcript: Transcript) -> list[tuple[float, float, str]]:
     for w in transcript.words:
         if words:
             text = " ".join(x.word for x in words + [w])
-            if len(text) > MAX_CUE_CHARS or w.end - words[0].start > MAX_CUE_SECONDS or w.start - words[-1].end > CUE_GAP:
+            if (
+                len(text) > MAX_CUE_CHARS
+                or w.end - words[0].start > MAX_CUE_SECONDS
+                or w.start - words[-1].end > CUE_GAP
+            ):
                 cues.append((words[0].start, words[-1].end, " ".join(x.word for x in words)))
                 words = []
         words.append(w)

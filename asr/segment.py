@@ -24,8 +24,7 @@ import torch
 from .audio import SAMPLE_RATE, audio_info, resample
 from .errors import AudioError
 
-__all__ = ["MAX_SEGMENT_SECONDS", "SEGMENT_PAD", "iter_segments", "split_wave", "cut_point", "trim_silence",
-           "VAD_PAD"]
+__all__ = ["MAX_SEGMENT_SECONDS", "SEGMENT_PAD", "iter_segments", "split_wave", "cut_point", "trim_silence", "VAD_PAD"]
 
 MAX_SEGMENT_SECONDS = 12.0  # the bundled model was trained on sentences of 1-12 s; longer segments cost it ~1 WER point
 # 2 s and EDGE 0.02 s: the bundled model (trained on one sentence per utterance) does worse on
@@ -140,8 +139,11 @@ def _vad_cut(chunks: Iterator[np.ndarray], vad, name: str, min_seconds: float, m
         probs = np.concatenate([probs, vad.probs(chunk)])
         while len(buffer) >= limit:
             regions = speech_regions(probs, frame, pad=0.0)
-            gaps = [(b[0] - a[1], (a[1] + b[0]) / 2) for a, b in zip(regions, regions[1:])
-                    if min_seconds <= (a[1] + b[0]) / 2 <= max_seconds]
+            gaps = [
+                (b[0] - a[1], (a[1] + b[0]) / 2)
+                for a, b in zip(regions, regions[1:])
+                if min_seconds <= (a[1] + b[0]) / 2 <= max_seconds
+            ]
             if gaps:
                 cut = int(max(gaps)[1] * SAMPLE_RATE)
             elif regions and regions[0][0] >= max_seconds - min_seconds:  # silence, then speech: cut before it
@@ -166,7 +168,9 @@ def _vad_cut(chunks: Iterator[np.ndarray], vad, name: str, min_seconds: float, m
 
 
 def iter_segments(
-    path: str | os.PathLike, min_seconds: float = MIN_SEGMENT_SECONDS, max_seconds: float = MAX_SEGMENT_SECONDS,
+    path: str | os.PathLike,
+    min_seconds: float = MIN_SEGMENT_SECONDS,
+    max_seconds: float = MAX_SEGMENT_SECONDS,
     vad=None,
 ) -> Iterator[tuple[float, torch.Tensor]]:
     """Stream ``path`` as (start seconds, 16 kHz mono segment) pairs, cut at pauses (found by ``vad``, an
@@ -190,7 +194,9 @@ def iter_segments(
 
 
 def split_wave(
-    wave: torch.Tensor, min_seconds: float = MIN_SEGMENT_SECONDS, max_seconds: float = MAX_SEGMENT_SECONDS,
+    wave: torch.Tensor,
+    min_seconds: float = MIN_SEGMENT_SECONDS,
+    max_seconds: float = MAX_SEGMENT_SECONDS,
     vad=None,
 ) -> Iterator[tuple[float, torch.Tensor]]:
     """The same cutting for a 16 kHz wave already in memory."""

@@ -58,8 +58,10 @@ class Endpoint:
 
     def reached(self, stream: "Stream") -> bool:
         spoken = stream.frames_done * stream.frame_seconds
-        return (stream.trailing_silence >= (self.after_speech if stream.has_speech else self.no_speech)
-                or spoken >= self.max_segment)
+        return (
+            stream.trailing_silence >= (self.after_speech if stream.has_speech else self.no_speech)
+            or spoken >= self.max_segment
+        )
 
 
 @dataclass
@@ -81,8 +83,10 @@ class Stream:
     def __init__(self, asr_model, chunk_ms: float = DEFAULT_CHUNK_MS, left_ms: float = DEFAULT_LEFT_MS):
         model = asr_model.model
         if not model.cfg.streaming:
-            raise ModelError(f"{asr_model.path}: not a streaming model (its config has streaming: false); "
-                             "train one with model.streaming: true and chunk_prob > 0")
+            raise ModelError(
+                f"{asr_model.path}: not a streaming model (its config has streaming: false); "
+                "train one with model.streaming: true and chunk_prob > 0"
+            )
         self.chunk, self.left = chunk_frames(model, chunk_ms, left_ms)  # encoder frames; chunks of context
         self.asr, self.model, self.tokenizer = asr_model, model, asr_model.tokenizer
         self.device = asr_model.device
@@ -180,9 +184,9 @@ class Stream:
     def _update(self) -> Update:
         spans = self.tokenizer.word_spans(self._tokens)
         done = spans[:-1]  # the last word may still grow
-        words = [self._word(b, e) for b, e in done[self._words_out:]]
+        words = [self._word(b, e) for b, e in done[self._words_out :]]
         self._words_out = max(self._words_out, len(done))
-        partial = self.tokenizer.decode(self._tokens[spans[-1][0]:]) if spans else ""
+        partial = self.tokenizer.decode(self._tokens[spans[-1][0] :]) if spans else ""
         return Update([w for w in words if w.word], partial)
 
     def _word(self, begin: int, end: int) -> Word:
@@ -194,7 +198,7 @@ class Stream:
         self._front_end(final)
         self._subsample()
         while self._pending.shape[1] >= self.chunk or (final and self._pending.shape[1] > 0):
-            x, self._pending = self._pending[:, : self.chunk], self._pending[:, self.chunk:]
+            x, self._pending = self._pending[:, : self.chunk], self._pending[:, self.chunk :]
             self._encode(x)
 
     def _front_end(self, final: bool) -> None:
@@ -210,7 +214,7 @@ class Stream:
             return
         begin, end = self._feat_done * self.hop - half, (count - 1) * self.hop + half
         lo, hi = begin - self._samples_start, end - self._samples_start
-        window = self._samples[max(lo, 0): max(min(hi, len(self._samples)), 0)]
+        window = self._samples[max(lo, 0) : max(min(hi, len(self._samples)), 0)]
         window = torch.nn.functional.pad(window, (max(-lo, 0), max(hi - len(self._samples), 0)))
         front = self.model.frontend
         raw = front.log_mel(window[None].to(self.device), center=False)  # (1, new frames, n_mels)
@@ -235,7 +239,7 @@ class Stream:
         offset = first * self.factor - self._feats_start
         window = self._feats[:, offset:]
         out, _ = sub(window, torch.tensor([window.shape[1]], device=self.device))
-        new = out[:, self._sub_done - first: count - first]
+        new = out[:, self._sub_done - first : count - first]
         self._pending = torch.cat([self._pending, new], dim=1)
         self._sub_done = count
         drop = max(count - self.sub_history, 0) * self.factor - self._feats_start

@@ -246,12 +246,27 @@ class Trainer:
         targets = encode_targets(utts, self.tokenizer, cfg.train_manifest)
         self.model_cfg = ModelConfig.from_dict({**cfg.model.to_dict(), "vocab_size": self.tokenizer.vocab_size})
         self.model = CTCModel(self.model_cfg).to(self.device)
-        self.dataset = AudioDataset(utts, targets, cfg.speed_perturb, cfg.seed, cfg.train_manifest,
-                                    cfg.lead_silence, cfg.lead_silence_seconds, cfg.trail_silence,
-                                    cfg.trail_silence_seconds, cfg.channel_augment)
+        self.dataset = AudioDataset(
+            utts,
+            targets,
+            cfg.speed_perturb,
+            cfg.seed,
+            cfg.train_manifest,
+            cfg.lead_silence,
+            cfg.lead_silence_seconds,
+            cfg.trail_silence,
+            cfg.trail_silence_seconds,
+            cfg.channel_augment,
+        )
         self.sampler = DurationBatchSampler(
-            [u.duration for u in utts], cfg.batch_seconds, cfg.num_buckets, True, cfg.seed,
-            rank=self.rank, world_size=self.world_size, sortagrad=cfg.sortagrad,
+            [u.duration for u in utts],
+            cfg.batch_seconds,
+            cfg.num_buckets,
+            True,
+            cfg.seed,
+            rank=self.rank,
+            world_size=self.world_size,
+            sortagrad=cfg.sortagrad,
         )
         self.valid_loader = self._valid_loader() if self.main else None
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -333,8 +348,10 @@ class Trainer:
         model, tokenizer, _ = load_model_dir(directory)
         if self.cfg.new_vocabulary:
             model = with_vocabulary(model, tokenizer.token_names(), self.tokenizer.token_names())
-            self._say(f"new vocabulary: {self.tokenizer.vocab_size} ids instead of {tokenizer.vocab_size}; the output "
-                      "layer's rows start from the old rows of each new token's pieces")
+            self._say(
+                f"new vocabulary: {self.tokenizer.vocab_size} ids instead of {tokenizer.vocab_size}; the output "
+                "layer's rows start from the old rows of each new token's pieces"
+            )
         if self.model_cfg.streaming and not model.cfg.streaming:
             model = to_streaming(model)
             self._say(f"made {directory} a streaming network: causal normalization and subsampling")
@@ -343,14 +360,18 @@ class Trainer:
                 positions = grow(self.model, model)
             except ConfigError as e:
                 raise ConfigError(f"init_from {directory}: {e}") from None
-            self._say(f"initialized the weights from {directory}, grown from {model.cfg.n_layers} to "
-                      f"{self.model_cfg.n_layers} encoder blocks (its blocks at {positions}, identity blocks between)")
+            self._say(
+                f"initialized the weights from {directory}, grown from {model.cfg.n_layers} to "
+                f"{self.model_cfg.n_layers} encoder blocks (its blocks at {positions}, identity blocks between)"
+            )
             return
         try:  # dropout or SpecAugment may differ; the shapes may not
             self.model.load_state_dict(model.state_dict())
         except RuntimeError as e:
-            raise ConfigError(f"init_from {directory}: its network differs from this config's model section "
-                              f"({str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else e})") from None
+            raise ConfigError(
+                f"init_from {directory}: its network differs from this config's model section "
+                f"({str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else e})"
+            ) from None
         self._say(f"initialized the weights from {directory}")
 
     def _has_prior(self) -> bool:
@@ -406,8 +427,10 @@ class Trainer:
             old = state.get("epoch_batches") or 1
             new = len(self.sampler.epoch_batches(self.epoch))
             self.batch_in_epoch = min(round(self.batch_in_epoch * new / old), new)
-            self._say(f"world size {saved_world} -> {self.world_size}: resuming at batch {self.batch_in_epoch} "
-                       f"of {new} in epoch {self.epoch}")
+            self._say(
+                f"world size {saved_world} -> {self.world_size}: resuming at batch {self.batch_in_epoch} "
+                f"of {new} in epoch {self.epoch}"
+            )
         self.counters.update(state["counters"])  # older checkpoints lack the newer counters
         self.seconds_before = state.get("train_seconds", 0.0)
         _set_rng_state(state["rng"])
@@ -463,8 +486,9 @@ class Trainer:
                 dist.all_reduce(torch.tensor([0.0, 1.0], device=self.device))
             return float("nan"), 0
         with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp):
-            log_probs, lengths = self.net(batch["wave"].to(self.device), batch["lengths"].to(self.device),
-                                          chunk=self._draw_chunk())
+            log_probs, lengths = self.net(
+                batch["wave"].to(self.device), batch["lengths"].to(self.device), chunk=self._draw_chunk()
+            )
         targets, target_lengths = batch["targets"].to(self.device), batch["target_lengths"].to(self.device)
         loss, infeasible = ctc_loss(log_probs, lengths, targets, target_lengths)
         finite = bool(torch.isfinite(loss))
@@ -572,8 +596,14 @@ class Trainer:
         """Train, write the final model directory and return its path."""
         self.started = time.perf_counter()
         self.model.train()
-        bar = tqdm(total=self.total_steps, initial=self.step, desc="train", unit="step", dynamic_ncols=True,
-                   disable=not self.main)
+        bar = tqdm(
+            total=self.total_steps,
+            initial=self.step,
+            desc="train",
+            unit="step",
+            dynamic_ncols=True,
+            disable=not self.main,
+        )
         try:
             while self.epoch < self.cfg.epochs and not self._finished():
                 if self._train_epoch(bar):
@@ -587,12 +617,19 @@ class Trainer:
             bar.close()
             self.log.close()
         if any(self.counters.values()):
-            self._say(f"skipped non-finite steps: {self.counters['skipped_steps']}, "
-                       f"utterances dropped as infeasible for CTC: {self.counters['infeasible_utterances']}, "
-                       f"unreadable audio left out: {self.counters['unreadable_utterances']}"
-                       + (f" (listed in {self.out / 'bad-audio.txt'})" if self.bad_audio else ""))
-        info = {"step": self.step, "epoch": self.epoch, "parameters": self.model.num_parameters(),
-                "world_size": self.world_size, "train_seconds": round(self._train_seconds(), 1)}
+            self._say(
+                f"skipped non-finite steps: {self.counters['skipped_steps']}, "
+                f"utterances dropped as infeasible for CTC: {self.counters['infeasible_utterances']}, "
+                f"unreadable audio left out: {self.counters['unreadable_utterances']}"
+                + (f" (listed in {self.out / 'bad-audio.txt'})" if self.bad_audio else "")
+            )
+        info = {
+            "step": self.step,
+            "epoch": self.epoch,
+            "parameters": self.model.num_parameters(),
+            "world_size": self.world_size,
+            "train_seconds": round(self._train_seconds(), 1),
+        }
         model_dir = self.out / "model"
         if self.main:
             save_model_dir(model_dir, self.model_cfg, self.model.state_dict(), self.tokenizer, info)

@@ -29,8 +29,16 @@ from .tokenizer import Tokenizer
 if TYPE_CHECKING:
     from .streaming import Stream
 
-__all__ = ["Word", "Segment", "Transcript", "ASRModel", "load_model", "available_models", "pretrained_dir",
-           "VTLN_FACTORS"]
+__all__ = [
+    "Word",
+    "Segment",
+    "Transcript",
+    "ASRModel",
+    "load_model",
+    "available_models",
+    "pretrained_dir",
+    "VTLN_FACTORS",
+]
 
 # Warp factors ``vtln=True`` tries: 1.0 (no warp) first, so that it wins ties. Test-time VTLN picks, per segment,
 # the factor whose greedy path is most confident; the range is VTLP's in training (model.vtlp) and a bit beyond.
@@ -90,8 +98,15 @@ class ASRModel:
     decodes with it.
     """
 
-    def __init__(self, model: CTCModel, tokenizer: Tokenizer, config: dict, path: Path, device: torch.device,
-                 backend: str = "torch"):
+    def __init__(
+        self,
+        model: CTCModel,
+        tokenizer: Tokenizer,
+        config: dict,
+        path: Path,
+        device: torch.device,
+        backend: str = "torch",
+    ):
         self.model, self.tokenizer, self.config, self.path, self.device = model, tokenizer, config, path, device
         self.backend = backend
         self._onnx = None
@@ -166,8 +181,14 @@ class ASRModel:
         per factor).
         """
         return self.transcribe_batch(
-            [audio], sample_rate=sample_rate, beam_size=beam_size, lm=lm, word_timestamps=word_timestamps,
-            vtln=vtln, progress=progress, **weights,
+            [audio],
+            sample_rate=sample_rate,
+            beam_size=beam_size,
+            lm=lm,
+            word_timestamps=word_timestamps,
+            vtln=vtln,
+            progress=progress,
+            **weights,
         )[0]
 
     def transcribe_batch(
@@ -203,7 +224,9 @@ class ASRModel:
         bar.close()
         return [self._stitch(p, d) for p, d in zip(parts, durations)]
 
-    def _pieces(self, audios: Sequence[AudioInput], sample_rate: int | None, durations: list[float]) -> Iterator[_Piece]:
+    def _pieces(
+        self, audios: Sequence[AudioInput], sample_rate: int | None, durations: list[float]
+    ) -> Iterator[_Piece]:
         """Segments of every input in order; fills ``durations`` (seconds per input) on the way."""
         limit, shortest = self.max_segment_seconds, min(self.min_segment_seconds, self.max_segment_seconds / 2)
         zeros = torch.zeros(int(round(self.segment_pad * SAMPLE_RATE)))
@@ -243,11 +266,19 @@ class ASRModel:
                 seconds = piece.wave.numel() / SAMPLE_RATE - 2 * piece.pad
                 words = []
                 if word_timestamps and hyp.tokens:  # times from the padded wave's start, which is pad before offset
-                    aligned = align_words(log_probs[b, : lengths[b]].cpu(), hyp.tokens, self.tokenizer,
-                                          self.frame_seconds, piece.wave, piece.offset - piece.pad)
+                    aligned = align_words(
+                        log_probs[b, : lengths[b]].cpu(),
+                        hyp.tokens,
+                        self.tokenizer,
+                        self.frame_seconds,
+                        piece.wave,
+                        piece.offset - piece.pad,
+                    )
                     lo, hi = piece.offset, piece.offset + seconds  # never in the zeros, never before 0
-                    words = [Word(w.word, start := min(max(w.start, lo), hi), max(min(w.end, hi), start), w.score)
-                             for w in aligned]
+                    words = [
+                        Word(w.word, start := min(max(w.start, lo), hi), max(min(w.end, hi), start), w.score)
+                        for w in aligned
+                    ]
                 parts[piece.index].append((piece.offset, piece.offset + seconds, text, words))
                 bar.update(round(seconds, 2))
 
@@ -270,9 +301,7 @@ class ASRModel:
         return Stream(self, chunk_ms, left_ms)
 
     @torch.inference_mode()
-    def encode(
-        self, waves: Sequence[torch.Tensor], vtln: Sequence[float] = ()
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def encode(self, waves: Sequence[torch.Tensor], vtln: Sequence[float] = ()) -> tuple[torch.Tensor, torch.Tensor]:
         """16 kHz mono waves -> CTC log-probs (B, T', V) and frame counts.
 
         ``vtln`` (warp factors): test-time vocal tract length normalization. The network runs once per
@@ -347,7 +376,9 @@ def load_model(
     else:
         path = Path(name_or_path)
         if not path.exists():
-            raise ModelError(f"{path}: no such model directory (bundled models: {', '.join(available_models()) or 'none'})")
+            raise ModelError(
+                f"{path}: no such model directory (bundled models: {', '.join(available_models()) or 'none'})"
+            )
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     model, tokenizer, config = load_model_dir(path, device)
     if quantize:

@@ -3,9 +3,9 @@
 Nothing is downloaded. The network reads 16 kHz audio in frames of 512 samples (32 ms), each with the 64
 samples before it, and carries a recurrent state (h, c) from frame to frame; it returns the probability
 that the frame holds speech. The package's "sequence" export takes all the frames of a piece in one call
-(one call per 32 ms frame cost more than the recognizer itself on long files). :class:`SileroVAD` runs it on a stream of pieces of
-any size; :func:`speech_regions` turns the probabilities into speech regions with hysteresis (speech starts
-above ``threshold``, ends after ``min_silence`` seconds below ``threshold - 0.15``).
+(one call per 32 ms frame cost more than the recognizer itself on long files). :class:`SileroVAD` runs it
+on a stream of pieces of any size; :func:`speech_regions` turns the probabilities into speech regions with
+hysteresis (speech starts above ``threshold``, ends after ``min_silence`` seconds below ``threshold - 0.15``).
 """
 
 from __future__ import annotations
@@ -66,7 +66,8 @@ class SileroVAD:
         frames = self._pending[: count * VAD_FRAME].reshape(count, VAD_FRAME)
         context = np.concatenate([self._context[None], frames[:-1, -_CONTEXT:]])
         out, self._h, self._c = self.session.run(
-            None, {"input": np.concatenate([context, frames], axis=1), "h": self._h, "c": self._c})
+            None, {"input": np.concatenate([context, frames], axis=1), "h": self._h, "c": self._c}
+        )
         self._context = frames[-1, -_CONTEXT:].copy()
         self._pending = self._pending[count * VAD_FRAME :]
         return np.asarray(out, dtype=np.float32).reshape(-1)
@@ -80,8 +81,12 @@ class SileroVAD:
 
 
 def speech_regions(
-    probs: np.ndarray, frame_seconds: float, threshold: float = 0.5, min_speech: float = 0.25,
-    min_silence: float = 0.3, pad: float = 0.05,
+    probs: np.ndarray,
+    frame_seconds: float,
+    threshold: float = 0.5,
+    min_speech: float = 0.25,
+    min_silence: float = 0.3,
+    pad: float = 0.05,
 ) -> list[tuple[float, float]]:
     """(start, end) seconds of speech: a region starts at a frame above ``threshold`` and ends once
     ``min_silence`` seconds stayed below ``threshold - 0.15``; regions shorter than ``min_speech`` are
@@ -116,8 +121,9 @@ class VadEndpoint:
     """Endpointing on a trained detector: a segment ends ``after_speech`` seconds after the detector last
     heard speech (``max_segment`` seconds at most); a segment in which it heard no speech gives no words."""
 
-    def __init__(self, after_speech: float = 0.5, max_segment: float = 20.0, threshold: float = 0.5,
-                 vad: SileroVAD | None = None):
+    def __init__(
+        self, after_speech: float = 0.5, max_segment: float = 20.0, threshold: float = 0.5, vad: SileroVAD | None = None
+    ):
         self.after_speech, self.max_segment, self.threshold = after_speech, max_segment, threshold
         self.vad = vad or SileroVAD()
         self.new_segment()

@@ -28,6 +28,7 @@ def grow(model: CTCModel, other: CTCModel) -> list[int]:
     (the blocks are pre-norm with no LayerNorm after the sum, so such a block passes its input through
     unchanged, while its gradients are not zero). Returns the positions of ``other``'s blocks.
     """
+
     def shapes(cfg: ModelConfig) -> dict:  # the network's fields other than its depth
         return {k: v for k, v in cfg.to_dict().items() if k not in TRAINING_ONLY_FIELDS + ("n_layers",)}
 
@@ -35,8 +36,10 @@ def grow(model: CTCModel, other: CTCModel) -> list[int]:
     old, new = other.cfg.n_layers, model.cfg.n_layers
     if mine != theirs or old > new:
         diff = sorted(k for k in mine if mine[k] != theirs.get(k))
-        raise ConfigError(f"cannot grow a {old}-block model into a {new}-block one"
-                          + (f" with a different {', '.join(diff)}" if diff else ""))
+        raise ConfigError(
+            f"cannot grow a {old}-block model into a {new}-block one"
+            + (f" with a different {', '.join(diff)}" if diff else "")
+        )
     positions = [i * new // old for i in range(old)]
     state = {}
     for key, value in other.state_dict().items():
@@ -65,7 +68,9 @@ def with_vocabulary(model: CTCModel, old_names: list[str], new_names: list[str])
     tokens spell starts from the mean of all old rows.
     """
     if len(old_names) != model.cfg.vocab_size:
-        raise ConfigError(f"the model has {model.cfg.vocab_size} output rows, the old vocabulary {len(old_names)} names")
+        raise ConfigError(
+            f"the model has {model.cfg.vocab_size} output rows, the old vocabulary {len(old_names)} names"
+        )
     surface = [n if i == BLANK else _surface(n) for i, n in enumerate(old_names)]
     index = {name: i for i, name in enumerate(surface)}
     longest = max(len(n) for n in surface)
@@ -81,7 +86,6 @@ def with_vocabulary(model: CTCModel, old_names: list[str], new_names: list[str])
     state["head.weight"], state["head.bias"] = torch.stack(rows), torch.stack(biases)
     new.load_state_dict(state)
     return new.train(model.training)
-
 
 
 def to_streaming(model: CTCModel) -> CTCModel:
@@ -117,5 +121,3 @@ def _spell(text: str, index: dict[str, int], longest: int) -> list[int]:
         else:
             return []
     return ids
-
-

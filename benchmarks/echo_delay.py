@@ -42,7 +42,9 @@ def main() -> None:
         if not re.search(r"^echo \d+ ", base, re.M):
             sys.exit(f"{BASE} has no echo line: {base!r}")
         for delay in args.delays:
-            text = re.sub(r"^echo \d+ ", f"echo {delay} ", base, flags=re.M).replace(f"name {BASE}", f"name echo{delay}")
+            text = re.sub(r"^echo \d+ ", f"echo {delay} ", base, flags=re.M).replace(
+                f"name {BASE}", f"name echo{delay}"
+            )
             (data / "voices" / "!v" / f"echo{delay}").write_text(text)
         rows = probe(args.model, args.manifest, [f"espeak:+echo{d}" for d in args.delays], args.n, espeak_path=tmp)
     print(f"first {args.n} sentences of {args.manifest}, unaugmented, by {BASE} with its echo at each delay:\n")

@@ -50,9 +50,14 @@ for line in sys.stdin:
 
 class Worker:
     def __init__(self, threads: int):
-        self.proc = subprocess.Popen([sys.executable, "-c", WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, text=True,
-                                     env={**os.environ, "OMP_NUM_THREADS": str(threads)})
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", WORKER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env={**os.environ, "OMP_NUM_THREADS": str(threads)},
+        )
         assert json.loads(self.proc.stdout.readline())["ready"]
 
     def run(self, path: str, limit: float) -> str:
@@ -99,7 +104,9 @@ def main() -> None:
             path.write_bytes(data)
             outcome = worker.run(str(path), args.limit)
             kind = name.split("-")[1].split(".")[0]
-            table[(outcome if outcome in ("transcript", "AudioError") else outcome.split(":")[0].split(" ")[0], kind)] += 1
+            table[
+                (outcome if outcome in ("transcript", "AudioError") else outcome.split(":")[0].split(" ")[0], kind)
+            ] += 1
             if outcome not in ("transcript", "AudioError"):
                 bad.append(f"{name}: {outcome}")
                 if args.keep:  # the damaged file itself, to reproduce
@@ -112,9 +119,13 @@ def main() -> None:
                 print(f"{i + 1} cases, {time.perf_counter() - started:.0f} s, {len(bad)} bad", flush=True)
     worker.close()
     outcomes = sorted({o for o, _ in table})
-    lines = [f"{args.cases} cases (seed {args.seed}), {args.limit:.0f} s limit each, "
-             f"{time.perf_counter() - started:.0f} s in all", "",
-             "| outcome | " + " | ".join(KINDS) + " | all |", "|---|" + "---:|" * (len(KINDS) + 1)]
+    lines = [
+        f"{args.cases} cases (seed {args.seed}), {args.limit:.0f} s limit each, "
+        f"{time.perf_counter() - started:.0f} s in all",
+        "",
+        "| outcome | " + " | ".join(KINDS) + " | all |",
+        "|---|" + "---:|" * (len(KINDS) + 1),
+    ]
     for o in outcomes:
         counts = [table[(o, k)] for k in KINDS]
         lines.append(f"| {o} | " + " | ".join(map(str, counts)) + f" | {sum(counts)} |")

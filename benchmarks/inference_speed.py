@@ -55,27 +55,48 @@ def main() -> None:
         rows = []
         for threads in (1, 2):
             torch.set_num_threads(threads)
-            for backend, kwargs in (("torch fp32", {}), ("torch int8", {"quantize": True}), ("onnxruntime", {"backend": "onnx"})):
+            for backend, kwargs in (
+                ("torch fp32", {}),
+                ("torch int8", {"quantize": True}),
+                ("onnxruntime", {"backend": "onnx"}),
+            ):
                 model = asr.load_model(model_dir, device="cpu", **kwargs)
                 for decoding, lm in (("greedy", False), ("beam+LM", True)):
-                    cells = [f"{rtf(model, path, seconds, lm, repeats=3 if seconds < 60 else 1):.4f}"
-                             for path, seconds in files.values()]
+                    cells = [
+                        f"{rtf(model, path, seconds, lm, repeats=3 if seconds < 60 else 1):.4f}"
+                        for path, seconds in files.values()
+                    ]
                     rows.append(f"| {threads} | {backend} | {decoding} | " + " | ".join(cells) + " |")
                     print(rows[-1], file=sys.stderr, flush=True)
         short = files["10 s"][0]
         starts = []
         for _ in range(3):
             start = time.perf_counter()
-            proc = subprocess.Popen([sys.executable, "-m", "asr.cli", "transcribe", "--threads", "2", "--model",
-                                     str(model_dir), str(short)], stdout=subprocess.PIPE, text=True)
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "asr.cli",
+                    "transcribe",
+                    "--threads",
+                    "2",
+                    "--model",
+                    str(model_dir),
+                    str(short),
+                ],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
             proc.stdout.readline()
             starts.append(time.perf_counter() - start)
             proc.wait()
     print("| threads | backend | decoding | RTF 10 s file | RTF 10 min file |")
     print("|---:|---|---|---:|---:|")
     print("\n".join(rows))
-    print(f"\ncold start of `asr transcribe` on the 10 s file (process start to first output line, best of 3): "
-          f"{min(starts):.2f} s")
+    print(
+        f"\ncold start of `asr transcribe` on the 10 s file (process start to first output line, best of 3): "
+        f"{min(starts):.2f} s"
+    )
 
 
 if __name__ == "__main__":

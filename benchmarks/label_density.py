@@ -34,8 +34,10 @@ def densities(tokenizer, rows: list[dict], frame_seconds: float) -> np.ndarray:
 
 def describe(name: str, density: np.ndarray) -> str:
     p50, p95, p99 = np.percentile(density, [50, 95, 99])
-    return (f"| {name} | {p50:.2f} | {p95:.2f} | {p99:.2f} | {100 * (density > 0.7).mean():.1f}% "
-            f"| {100 * (density > 1.0).mean():.1f}% |")
+    return (
+        f"| {name} | {p50:.2f} | {p95:.2f} | {p99:.2f} | {100 * (density > 0.7).mean():.1f}% "
+        f"| {100 * (density > 1.0).mean():.1f}% |"
+    )
 
 
 def main() -> None:
@@ -57,7 +59,9 @@ def main() -> None:
         texts = [line.strip() for line in open(args.text, encoding="utf-8") if line.strip()]
         for size in args.vocab:
             bpe = train_bpe(texts, size)
-            print(describe(f"BPE {bpe.vocab_size - 1} pieces on {args.text}", densities(bpe, rows, model.frame_seconds)))
+            print(
+                describe(f"BPE {bpe.vocab_size - 1} pieces on {args.text}", densities(bpe, rows, model.frame_seconds))
+            )
     if not args.errs:
         return
     with open(args.errs, encoding="utf-8") as f:
@@ -80,8 +84,10 @@ def main() -> None:
         halves = [index[mine[index] <= median], index[mine[index] > median]]
         sums = np.array([counts[h].sum(axis=0) for h in halves])
         totals += sums
-        print(f"| {voice} | {median:.2f} | {100 * sums[0, 0] / max(sums[0, 1], 1):.1f}% "
-              f"| {100 * sums[1, 0] / max(sums[1, 1], 1):.1f}% |")
+        print(
+            f"| {voice} | {median:.2f} | {100 * sums[0, 0] / max(sums[0, 1], 1):.1f}% "
+            f"| {100 * sums[1, 0] / max(sums[1, 1], 1):.1f}% |"
+        )
     print(f"| all voices | | {100 * totals[0, 0] / totals[0, 1]:.1f}% | {100 * totals[1, 0] / totals[1, 1]:.1f}% |")
 
 

@@ -72,13 +72,24 @@ def main() -> None:
             seconds = build(args.manifest, minutes, path)
             for name, extra in [("greedy", [])] + ([("beam+LM", ["--lm"])] if args.lm else []):
                 wall, peak = run(path, args.threads, extra)
-                rows.append({"minutes": minutes, "audio_s": round(seconds, 1), "decoding": name, "wall_s": round(wall, 1),
-                             "rtf": round(wall / seconds, 4), "peak_rss_mib": round(peak)})
+                rows.append(
+                    {
+                        "minutes": minutes,
+                        "audio_s": round(seconds, 1),
+                        "decoding": name,
+                        "wall_s": round(wall, 1),
+                        "rtf": round(wall / seconds, 4),
+                        "peak_rss_mib": round(peak),
+                    }
+                )
                 print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     print(f"| file | decoding | wall s (process start to exit, {args.threads} threads) | RTF | peak RSS MiB |")
     print("|---|---|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['minutes']:g} min ({r['audio_s']} s) | {r['decoding']} | {r['wall_s']} | {r['rtf']} | {r['peak_rss_mib']} |")
+        print(
+            f"| {r['minutes']:g} min ({r['audio_s']} s) | {r['decoding']} | {r['wall_s']} | {r['rtf']} | "
+            f"{r['peak_rss_mib']} |"
+        )
 
 
 if __name__ == "__main__":

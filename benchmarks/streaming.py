@@ -69,8 +69,9 @@ def stream_one(model, wave: np.ndarray, chunk_ms: float, left_ms: float) -> tupl
         emitted[i] = len(wave) / SAMPLE_RATE + spent
     latencies = []
     if final.words:
-        words = align_words(stream.log_probs, stream._tokens, model.tokenizer, model.frame_seconds,
-                            torch.from_numpy(wave))
+        words = align_words(
+            stream.log_probs, stream._tokens, model.tokenizer, model.frame_seconds, torch.from_numpy(wave)
+        )
         spans = model.tokenizer.word_spans(stream._tokens)
         for word, (_, end) in zip(words, spans):
             latencies.append(emitted[end - 1] - word.end)
@@ -84,19 +85,30 @@ def main() -> None:
     parser.add_argument("--chunks", type=float, nargs="+", default=[160, 320, 640], help="chunk sizes in ms")
     parser.add_argument("--left-ms", type=float, default=3600)
     parser.add_argument("--limit", type=int, default=200, help="utterances per set (default 200)")
-    parser.add_argument("--stream-limit", type=int, default=40,
-                        help="utterances per set streamed piece by piece for compute and latency (default 40)")
+    parser.add_argument(
+        "--stream-limit",
+        type=int,
+        default=40,
+        help="utterances per set streamed piece by piece for compute and latency (default 40)",
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", help="also write the tables to this markdown file")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     model = asr.load_model(args.model, device="cpu")
-    lines = [f"Model {model.path} ({model.frame_seconds * 1000:.0f} ms frames), left context {args.left_ms:.0f} ms, "
-             f"{args.threads} thread(s), {platform.processor() or platform.machine()}, {time.strftime('%Y-%m-%d')}.", "",
-             "| set | utts | offline WER | " + " | ".join(f"{c:.0f} ms WER (x offline)" for c in args.chunks) + " |",
-             "|---|---|---|" + "---|" * len(args.chunks)]
-    timing = ["", "| set | chunk | chunk frames | compute per chunk (median) | RTF | streams per core | "
-              "latency median | latency p90 |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"Model {model.path} ({model.frame_seconds * 1000:.0f} ms frames), left context {args.left_ms:.0f} ms, "
+        f"{args.threads} thread(s), {platform.processor() or platform.machine()}, {time.strftime('%Y-%m-%d')}.",
+        "",
+        "| set | utts | offline WER | " + " | ".join(f"{c:.0f} ms WER (x offline)" for c in args.chunks) + " |",
+        "|---|---|---|" + "---|" * len(args.chunks),
+    ]
+    timing = [
+        "",
+        "| set | chunk | chunk frames | compute per chunk (median) | RTF | streams per core | "
+        "latency median | latency p90 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for item in args.set:
         name, _, path = item.partition("=")
         utts = read_manifest(path)[: args.limit]
@@ -117,8 +129,10 @@ def main() -> None:
             rtf = total / audio
             size = chunk_frames(model.model, c, args.left_ms)[0]
             p90 = float(np.percentile(latency, 90)) if latency else float("nan")
-            timing.append(f"| {name} | {c:.0f} ms | {size} | {1000 * statistics.median(compute):.1f} ms | {rtf:.4f} | "
-                          f"{1 / rtf:.0f} | {1000 * statistics.median(latency):.0f} ms | {1000 * p90:.0f} ms |")
+            timing.append(
+                f"| {name} | {c:.0f} ms | {size} | {1000 * statistics.median(compute):.1f} ms | {rtf:.4f} | "
+                f"{1 / rtf:.0f} | {1000 * statistics.median(latency):.0f} ms | {1000 * p90:.0f} ms |"
+            )
             print(timing[-1], flush=True)
     text = "\n".join(lines + timing) + "\n"
     print(text)

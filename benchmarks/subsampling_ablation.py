@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -31,8 +30,17 @@ CONFIGS = {
     "8x": dict(strides=[2, 2, 2]),
     "8x separable": dict(strides=[2, 2, 2], separable=True),
 }
-BASE = dict(vocab_size=257, subsampling_kernel=3, subsampling_channels=144, d_model=144, n_layers=6, n_heads=4,
-            ff_dim=576, conv_kernel=15, dropout=0.0)
+BASE = dict(
+    vocab_size=257,
+    subsampling_kernel=3,
+    subsampling_channels=144,
+    d_model=144,
+    n_layers=6,
+    n_heads=4,
+    ff_dim=576,
+    conv_kernel=15,
+    dropout=0.0,
+)
 
 
 def build(name: str) -> CTCModel:
@@ -92,17 +100,24 @@ def main() -> None:
         row["peak_mib_30s"] = peak_memory(name)
         rows.append(row)
         print(json.dumps(row), file=sys.stderr, flush=True)
-    print(f"| subsampling | parameters | GMACs per audio second | latency 10 s (ms) | latency 30 s (ms) | "
-          f"batch 16 x 10 s (ms) | of which log-mel + subsampling | forward peak memory 30 s (MiB) |   "
-          f"({args.threads} threads)")
+    print(
+        f"| subsampling | parameters | GMACs per audio second | latency 10 s (ms) | latency 30 s (ms) | "
+        f"batch 16 x 10 s (ms) | of which log-mel + subsampling | forward peak memory 30 s (MiB) |   "
+        f"({args.threads} threads)"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['config']} | {r['params']:,} | {r['gmacs_per_audio_s']:.3f} | {r['ms_10s']:.1f} | "
-              f"{r['ms_30s']:.1f} | {1000 * r['batch16_s']:.0f} | {100 * r['front_share']:.0f}% | {r['peak_mib_30s']:.0f} |")
+        print(
+            f"| {r['config']} | {r['params']:,} | {r['gmacs_per_audio_s']:.3f} | {r['ms_10s']:.1f} | "
+            f"{r['ms_30s']:.1f} | {1000 * r['batch16_s']:.0f} | {100 * r['front_share']:.0f}% | "
+            f"{r['peak_mib_30s']:.0f} |"
+        )
     four, eight = rows[1], rows[2]
-    print(f"\n8x vs 4x: {four['ms_10s'] / eight['ms_10s']:.2f}x faster at 10 s, {four['ms_30s'] / eight['ms_30s']:.2f}x "
-          f"at 30 s, {four['batch16_s'] / eight['batch16_s']:.2f}x on a batch of 16 x 10 s; "
-          f"{four['gmacs_per_audio_s'] / eight['gmacs_per_audio_s']:.2f}x fewer MACs")
+    print(
+        f"\n8x vs 4x: {four['ms_10s'] / eight['ms_10s']:.2f}x faster at 10 s, {four['ms_30s'] / eight['ms_30s']:.2f}x "
+        f"at 30 s, {four['batch16_s'] / eight['batch16_s']:.2f}x on a batch of 16 x 10 s; "
+        f"{four['gmacs_per_audio_s'] / eight['gmacs_per_audio_s']:.2f}x fewer MACs"
+    )
 
 
 if __name__ == "__main__":

@@ -39,7 +39,8 @@ RECIPE = REPO / "recipes/synthetic/conf/cpu_small.yaml"
 def overrides(name: str, args: argparse.Namespace, out: Path) -> list[str]:
     spec = CONFIGS[name]
     budget = [f"max_steps={args.max_steps}", "epochs=1000"] if args.max_steps else [f"epochs={args.epochs}"]
-    return [*budget,
+    return [
+        *budget,
         f"out_dir={out}",
         f"train_manifest={args.train}",
         f"valid_manifest={args.dev}",
@@ -116,15 +117,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", nargs="+", default=["8x", "8x separable", "4x", "2x"], choices=list(CONFIGS))
     parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--max-steps", type=int, default=0,
-                        help="a budget in updates instead of epochs (e.g. an equal wall-clock budget for a faster config)")
+    parser.add_argument(
+        "--max-steps",
+        type=int,
+        default=0,
+        help="a budget in updates instead of epochs (e.g. an equal wall-clock budget for a faster config)",
+    )
     parser.add_argument("--warmup-steps", type=int, default=150)
     parser.add_argument("--exp-dir", type=Path, default=Path("exp/ablation"))
     parser.add_argument("--train", type=Path, default=Path("data/synthetic/train.jsonl"))
     parser.add_argument("--dev", type=Path, default=Path("data/synthetic/dev.jsonl"))
     parser.add_argument("--test", type=Path, default=Path("data/synthetic/test.jsonl"))
-    parser.add_argument("--tokenizer", type=Path, default=None,
-                        help="tokenizer directory every run uses (default: the one the first run trains)")
+    parser.add_argument(
+        "--tokenizer",
+        type=Path,
+        default=None,
+        help="tokenizer directory every run uses (default: the one the first run trains)",
+    )
     parser.add_argument("--threads", type=int, default=2, help="CPU threads for the test decode")
     args = parser.parse_args()
     args.exp_dir = args.exp_dir.resolve()
@@ -139,18 +148,28 @@ def main() -> None:
         rows.append(evaluate(name, out, args))
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     (args.exp_dir / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
-    print(f"| subsampling | parameters | optimizer steps | training wall time (min) | median training speed (audio s/s) | train loss, last 50 steps | "
-          f"dev CTC loss | dev WER | test WER (95% CI) | test CER |   ({args.epochs} epoch(s) of {args.train})")
+    print(
+        "| subsampling | parameters | optimizer steps | training wall time (min) | median training speed (audio s/s) "
+        "| train loss, last 50 steps | "
+        f"dev CTC loss | dev WER | test WER (95% CI) | test CER |   ({args.epochs} epoch(s) of {args.train})"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['config']} | {r['params']:,} | {r['steps']} | {r['train_wall_s'] / 60:.1f} | {r['median_speed']:.0f} | "
-              f"{r['final_train_loss']:.3f} | {r['dev_loss']:.3f} | {100 * r['dev_wer']:.2f}% | {100 * r['test_wer']:.2f}% ({100 * r['test_wer_ci95'][0]:.1f}-{100 * r['test_wer_ci95'][1]:.1f}) | {100 * r['test_cer']:.2f}% |")
+        print(
+            f"| {r['config']} | {r['params']:,} | {r['steps']} | {r['train_wall_s'] / 60:.1f} | "
+            f"{r['median_speed']:.0f} | "
+            f"{r['final_train_loss']:.3f} | {r['dev_loss']:.3f} | {100 * r['dev_wer']:.2f}% | "
+            f"{100 * r['test_wer']:.2f}% ({100 * r['test_wer_ci95'][0]:.1f}-{100 * r['test_wer_ci95'][1]:.1f}) | "
+            f"{100 * r['test_cer']:.2f}% |"
+        )
     by_name = {r["config"]: r for r in rows}
     if "4x" in by_name and "8x" in by_name:
         four, eight = by_name["4x"], by_name["8x"]
-        print(f"\n8x vs 4x: training {four['train_wall_s'] / eight['train_wall_s']:.2f}x faster in wall time, "
-              f"{eight['median_speed'] / four['median_speed']:.2f}x in median step speed; "
-              f"test WER {100 * (eight['test_wer'] - four['test_wer']):+.2f} points absolute")
+        print(
+            f"\n8x vs 4x: training {four['train_wall_s'] / eight['train_wall_s']:.2f}x faster in wall time, "
+            f"{eight['median_speed'] / four['median_speed']:.2f}x in median step speed; "
+            f"test WER {100 * (eight['test_wer'] - four['test_wer']):+.2f} points absolute"
+        )
 
 
 if __name__ == "__main__":

@@ -90,8 +90,10 @@ def report(args: argparse.Namespace) -> None:
     vocabulary = words_of(everything)
     if len(args.train) > 1:
         unseen = sum(w not in vocabulary for w in evaluation)
-        print(f"| all together | {len(everything)} | {len(vocabulary)} | {unseen} "
-              f"({100 * unseen / len(evaluation):.2f}%) |")
+        print(
+            f"| all together | {len(everything)} | {len(vocabulary)} | {unseen} "
+            f"({100 * unseen / len(evaluation):.2f}%) |"
+        )
     if args.errs:
         split = error_split(args.errs, vocabulary)
         print(f"\n{args.errs}: reference words the training text given holds (seen) and does not (unseen):\n")

@@ -69,7 +69,11 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+    where = (
+        torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+    )
     print(f"Training throughput (audio s per wall s; 8 s utterances; {where}; torch {torch.__version__})\n")
     print("| preset | " + " | ".join(f"batch {b:g} s" for b in args.batch_seconds) + " |")
     print("|---|" + "---:|" * len(args.batch_seconds))

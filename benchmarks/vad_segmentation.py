@@ -50,7 +50,7 @@ def build(utts, seconds: float, snr: float, seed: int):
     noise = np.random.default_rng(seed).standard_normal(len(wave))
     tilt = rng.uniform(-0.9, 0.9)  # first-order colouring: a brighter or duller noise
     noise = np.append(noise[:1], noise[1:] + tilt * noise[:-1])
-    noise *= np.sqrt(speech_power / 10 ** (snr / 10) / np.mean(noise ** 2))
+    noise *= np.sqrt(speech_power / 10 ** (snr / 10) / np.mean(noise**2))
     return (wave + noise).astype(np.float32), " ".join(texts), spans, quiet
 
 
@@ -68,10 +68,14 @@ def main() -> None:
     model = asr.load_model(args.model, device="cpu")
     utts = read_manifest(args.manifest)
     per_file = max(1, len(utts) // args.files)
-    rows = ["| SNR | cutter | WER % | cuts inside speech | words in noise-only stretches | segments | seconds |",
-            "|---|---|---:|---:|---:|---:|---:|"]
+    rows = [
+        "| SNR | cutter | WER % | cuts inside speech | words in noise-only stretches | segments | seconds |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
     for snr in args.snr:
-        totals = {name: [0, 0, 0, 0, 0, 0.0, 0] for name in ("energy", "silero")}  # errs, words, cuts, inside, noise words, s, segs
+        totals = {
+            name: [0, 0, 0, 0, 0, 0.0, 0] for name in ("energy", "silero")
+        }  # errs, words, cuts, inside, noise words, s, segs
         for f in range(args.files):
             wave, ref, spans, quiet = build(utts[f * per_file : (f + 1) * per_file], args.minutes * 60, snr, f)
             for name in totals:
@@ -90,11 +94,15 @@ def main() -> None:
                 t[5] += spent
                 t[6] += len(result.segments)
         for name, t in totals.items():
-            rows.append(f"| {snr:.0f} dB | {name} | {100 * t[0] / max(t[1], 1):.2f} | {t[3]} of {t[2]} | {t[4]} | "
-                        f"{t[6]} | {t[5]:.1f} |")
+            rows.append(
+                f"| {snr:.0f} dB | {name} | {100 * t[0] / max(t[1], 1):.2f} | {t[3]} of {t[2]} | {t[4]} | "
+                f"{t[6]} | {t[5]:.1f} |"
+            )
             print(rows[-1], flush=True)
-    header = (f"{args.files} files x {args.minutes:.0f} min from {args.manifest}, model {model.path}, greedy, "
-              f"{args.threads} threads, {time.strftime('%Y-%m-%d')}.\n\n")
+    header = (
+        f"{args.files} files x {args.minutes:.0f} min from {args.manifest}, model {model.path}, greedy, "
+        f"{args.threads} threads, {time.strftime('%Y-%m-%d')}.\n\n"
+    )
     text = header + "\n".join(rows) + "\n"
     print(text)
     if args.out:

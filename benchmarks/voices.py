@@ -49,16 +49,29 @@ def per_voice(errs: Path, manifest: Path) -> list[tuple[str, int, int, int]]:
     return sorted(((v, *t) for v, t in totals.items()), key=lambda r: -r[1] / max(r[2], 1))
 
 
-def probe(model_name: str | None, manifest: Path, voices: list[str], n: int, workers: int = 2,
-          espeak_path: str = "") -> list[tuple[str, float, int]]:
+def probe(
+    model_name: str | None, manifest: Path, voices: list[str], n: int, workers: int = 2, espeak_path: str = ""
+) -> list[tuple[str, float, int]]:
     """(voice, WER, reference words) of the model on the first n sentences of the manifest, spoken by each voice
     (espeak-ng variants from the data folder ``espeak_path`` where given)."""
     sentences = [json.loads(line)["text"] for line in manifest.read_text().splitlines()[:n]]
     with tempfile.TemporaryDirectory() as tmp:
         # the corpus builder's own plan, one voice at a time: every voice gets the same rates and pitches
-        jobs = [job for k, voice in enumerate(voices)
-                for job in plan(sentences, [voice], "probe", float("inf"), Path(tmp), False, 0, name=f"probe{k}",
-                                espeak_path=espeak_path)]
+        jobs = [
+            job
+            for k, voice in enumerate(voices)
+            for job in plan(
+                sentences,
+                [voice],
+                "probe",
+                float("inf"),
+                Path(tmp),
+                False,
+                0,
+                name=f"probe{k}",
+                espeak_path=espeak_path,
+            )
+        ]
         # all speech first: worker processes forked after torch has started its threads can hang
         records, errors = run_jobs(jobs, workers, "probe")
         if errors:
@@ -67,7 +80,9 @@ def probe(model_name: str | None, manifest: Path, voices: list[str], n: int, wor
         rows = []
         for voice in voices:
             mine = [r for r in records if r["voice"] == voice]
-            report = score([r["id"] for r in mine], [r["text"] for r in mine], [model.transcribe(r["audio"]).text for r in mine])
+            report = score(
+                [r["id"] for r in mine], [r["text"] for r in mine], [model.transcribe(r["audio"]).text for r in mine]
+            )
             rows.append((voice, report.wer.rate, report.wer.reference_length))
     return rows
 
@@ -88,8 +103,10 @@ def main() -> None:
         print(f"| {voice} | {100 * errors / max(words, 1):.1f}% | {words} | {utts} |")
     if args.without:
         errors, words, utts = (sum(r[k] for r in rows if r[0] not in args.without) for k in (1, 2, 3))
-        print(f"| all but {', '.join(args.without)} | {100 * errors / max(words, 1):.2f}% ({errors} errors) | {words} "
-              f"| {utts} |")
+        print(
+            f"| all but {', '.join(args.without)} | {100 * errors / max(words, 1):.2f}% ({errors} errors) | {words} "
+            f"| {utts} |"
+        )
     if args.probe:
         print(f"\nfirst {args.n} sentences of {args.manifest}, unaugmented, spoken by:\n")
         print("| voice | WER | words |\n|---|---:|---:|")

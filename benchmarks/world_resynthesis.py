@@ -35,8 +35,11 @@ from asr.metrics import score  # noqa: E402
 from piper_voices import Shape, analyse, shaped, synthesize  # noqa: E402
 from voices import voices_by_id  # noqa: E402
 
-SHAPES = {"identity": Shape(1.0, 1.0, 1.0), "higher (F0 x1.5, formants x1.1)": Shape(1.5, 1.1, 1.0),
-          "lower (F0 x0.8, formants x0.93)": Shape(0.8, 0.93, 1.0)}
+SHAPES = {
+    "identity": Shape(1.0, 1.0, 1.0),
+    "higher (F0 x1.5, formants x1.1)": Shape(1.5, 1.1, 1.0),
+    "lower (F0 x0.8, formants x0.93)": Shape(0.8, 0.93, 1.0),
+}
 SMOOTH_BINS = 25  # the moving average (of 513 CheapTrick bins, ~390 Hz) that the envelope's detail is measured from
 World = tuple[np.ndarray, np.ndarray, np.ndarray]  # F0, spectral envelope, aperiodicity
 
@@ -94,8 +97,12 @@ def main() -> None:
     waves = [load_audio(u.audio).numpy().astype(np.float64) for u in utts]
     analyses: list[World] = [analyse(w, SAMPLE_RATE) for w in waves]  # once per wave: harvest is the slow part
     versions = {"original": waves}
-    versions.update({name: [synthesize(*shaped(*a, shape), SAMPLE_RATE, shape.rate) for a in analyses]
-                     for name, shape in SHAPES.items()})
+    versions.update(
+        {
+            name: [synthesize(*shaped(*a, shape), SAMPLE_RATE, shape.rate) for a in analyses]
+            for name, shape in SHAPES.items()
+        }
+    )
     if args.edits:
         versions.update({name: [synthesize(*edit(*a), SAMPLE_RATE) for a in analyses] for name, edit in EDITS.items()})
     by = f" by {args.voice}" if args.voice else ""

@@ -83,8 +83,9 @@ def speak(text: str, voice: str = "en-us", speed: int = 160) -> torch.Tensor:
 
     from asr.audio import resample
 
-    wav = subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "--stdout", text], check=True,
-                         capture_output=True).stdout
+    wav = subprocess.run(
+        ["espeak-ng", "-v", voice, "-s", str(speed), "--stdout", text], check=True, capture_output=True
+    ).stdout
     data, rate = sf.read(io.BytesIO(wav), dtype="float32")
     wave = resample(torch.from_numpy(data), rate)
     loud = (wave.abs() > 0.01 * wave.abs().max()).nonzero()

@@ -44,7 +44,7 @@ def test_vtln_keeps_the_most_confident_warp_per_wave(model_dir):
     lengths = torch.tensor([w.numel() for w in waves])
     batch = torch.nn.utils.rnn.pad_sequence(waves, batch_first=True)
     with torch.inference_mode():
-        each = [model.model(batch, lengths, torch.full((3,), f)) [0] for f in factors]
+        each = [model.model(batch, lengths, torch.full((3,), f))[0] for f in factors]
     assert not torch.allclose(each[1], each[0]) and not torch.allclose(each[2], each[0])
     for b, n in enumerate(frames.tolist()):
         confidence = [float(lp[b, :n].max(dim=-1).values.mean()) for lp in each]

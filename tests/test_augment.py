@@ -17,7 +17,9 @@ from asr.tokenizer import CharTokenizer
 
 def _speechlike(seconds: float = 1.0) -> torch.Tensor:
     t = torch.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
-    return 0.3 * torch.sin(2 * np.pi * 220 * t) * (1 + torch.sin(2 * np.pi * 3 * t)) + 0.1 * torch.sin(2 * np.pi * 6000 * t)
+    return 0.3 * torch.sin(2 * np.pi * 220 * t) * (1 + torch.sin(2 * np.pi * 3 * t)) + 0.1 * torch.sin(
+        2 * np.pi * 6000 * t
+    )
 
 
 def _band_energy(x: np.ndarray, low: float, high: float) -> float:
@@ -55,7 +57,11 @@ def test_codec_round_trip_keeps_length_and_level():
 
 def test_empty_transcripts_are_nonspeech_and_tokenless_text_is_an_error():
     tok = CharTokenizer()
-    utts = [Utterance("a", "a.flac", 1.0, "HELLO"), Utterance("b", "b.flac", 1.0, ""), Utterance("c", "c.flac", 1.0, " ")]
+    utts = [
+        Utterance("a", "a.flac", 1.0, "HELLO"),
+        Utterance("b", "b.flac", 1.0, ""),
+        Utterance("c", "c.flac", 1.0, " "),
+    ]
     assert [len(t) for t in encode_targets(utts, tok, "m.jsonl")] == [5, 0, 0]
     with pytest.raises(TokenizerError, match="m.jsonl:7"):
         encode_targets([Utterance("d", "d.flac", 1.0, "HÉ", line=7)], tok, "m.jsonl")

@@ -53,7 +53,9 @@ def test_round_trip_train_average_evaluate_transcribe(tmp_path):
     mismatched = asr("average", "--models", tmp_path / "avg", tmp_path / "other", "--out", tmp_path / "bad")
     assert mismatched.returncode != 0 and "'model'" in mismatched.stderr and "Traceback" not in mismatched.stderr
 
-    evaluated = asr("evaluate", "--model", tmp_path / "avg", "--manifest", TINY / "train.jsonl", "--output-dir", tmp_path)
+    evaluated = asr(
+        "evaluate", "--model", tmp_path / "avg", "--manifest", TINY / "train.jsonl", "--output-dir", tmp_path
+    )
     assert evaluated.returncode == 0, evaluated.stderr
     assert "WER 0.00% [0 / 23, 0 sub, 0 del, 0 ins]" in evaluated.stdout
     rows = (tmp_path / "errs-train.tsv").read_text().splitlines()
@@ -70,8 +72,13 @@ def test_transcribe_reports_bad_files_and_keeps_going(model_dir, tmp_path):
     sf.write(tmp_path / "empty.wav", np.zeros(0, dtype=np.float32), 16000)
     paths = [FILES[0], tmp_path / "missing.wav", tmp_path / "notes.wav", tmp_path / "empty.wav", FILES[1]]
     result = asr("transcribe", "--model", model_dir, *paths)
-    _assert_clean_error(result, "missing.wav: no such file", "notes.wav: not a readable audio file",
-                        "empty.wav: contains no samples", "3 of 5 file(s) failed")
+    _assert_clean_error(
+        result,
+        "missing.wav: no such file",
+        "notes.wav: not a readable audio file",
+        "empty.wav: contains no samples",
+        "3 of 5 file(s) failed",
+    )
     assert result.stdout.splitlines() == [f"{FILES[0]}\t{TEXTS[0]}", f"{FILES[1]}\t{TEXTS[1]}"]
 
     out_dir = tmp_path / "out"
@@ -128,8 +135,23 @@ def test_lm_build_then_transcribe_with_lm_and_subtitles(model_dir, tmp_path):
     assert built.returncode == 0, built.stderr
     assert "2-gram LM from 16 sentences" in built.stdout
     assert json.loads((model_dir / "lm" / "lm.json").read_text())["file"] == "lm.arpa"
-    tuned = asr("lm", "tune", "--model", model_dir, "--manifest", TINY / "train.jsonl", "--lm-weights", "0.5", "1.5",
-                "--word-scores", "0", "1", "--beam-size", "8", "--save")
+    tuned = asr(
+        "lm",
+        "tune",
+        "--model",
+        model_dir,
+        "--manifest",
+        TINY / "train.jsonl",
+        "--lm-weights",
+        "0.5",
+        "1.5",
+        "--word-scores",
+        "0",
+        "1",
+        "--beam-size",
+        "8",
+        "--save",
+    )
     assert tuned.returncode == 0, tuned.stderr
     assert tuned.stdout.count("\n| ") == 4  # one table row per setting
     saved = json.loads((model_dir / "lm" / "lm.json").read_text())
@@ -152,8 +174,18 @@ def test_lm_build_then_transcribe_with_lm_and_subtitles(model_dir, tmp_path):
     data = json.loads((out_dir / "tiny-00.json").read_text())
     assert data["text"] == TEXTS[0] and len(data["words"]) == 2
 
-    evaluated = asr("evaluate", "--model", model_dir, "--manifest", TINY / "train.jsonl", "--output-dir", tmp_path,
-                    "--lm", "--beam-size", "10")
+    evaluated = asr(
+        "evaluate",
+        "--model",
+        model_dir,
+        "--manifest",
+        TINY / "train.jsonl",
+        "--output-dir",
+        tmp_path,
+        "--lm",
+        "--beam-size",
+        "10",
+    )
     assert evaluated.returncode == 0, evaluated.stderr
     assert "WER 0.00% [0 / 23, 0 sub, 0 del, 0 ins] 95% CI [0.00, 0.00]" in evaluated.stdout
     summary = json.loads((tmp_path / "wer-train.json").read_text())
@@ -173,14 +205,18 @@ def test_tune_hop_measures_each_hop_and_saves_the_best(model_dir):
     set_hop_length(model_dir, 144)
     tuned = asr("tune-hop", "--model", model_dir, "--manifest", TINY / "train.jsonl", "--hops", "40", "160", "--save")
     assert tuned.returncode == 0, tuned.stderr
-    rows = {int(line.split("|")[1]): float(line.split("|")[3]) for line in tuned.stdout.splitlines()
-            if line.startswith("| 40 ") or line.startswith("| 160 ")}
+    rows = {
+        int(line.split("|")[1]): float(line.split("|")[3])
+        for line in tuned.stdout.splitlines()
+        if line.startswith("| 40 ") or line.startswith("| 160 ")
+    }
     assert sorted(rows) == [40, 160] and rows[160] < 20.0 < rows[40]
     assert json.loads((model_dir / "config.json").read_text())["model"]["hop_length"] == 160
     evaluated = asr("evaluate", "--model", model_dir, "--manifest", TINY / "train.jsonl", "--output-dir", model_dir)
     assert evaluated.returncode == 0 and f"WER {rows[160]:.2f}%" in evaluated.stdout, evaluated.stdout
-    _assert_clean_error(asr("tune-hop", "--model", model_dir, "--manifest", TINY / "train.jsonl", "--hops", "0"),
-                        "hop_length must be")
+    _assert_clean_error(
+        asr("tune-hop", "--model", model_dir, "--manifest", TINY / "train.jsonl", "--hops", "0"), "hop_length must be"
+    )
 
 
 def test_a_corrupt_header_in_a_batch_leaves_the_other_files_transcribed(model_dir, tmp_path):
@@ -192,8 +228,9 @@ def test_a_corrupt_header_in_a_batch_leaves_the_other_files_transcribed(model_di
     whole = (tmp_path / "whole.wav").read_bytes()
     (tmp_path / "cut.wav").write_bytes(whole[: len(whole) * 3 // 4])
     result = asr("transcribe", "--model", model_dir, FILES[0], tmp_path / "rate.wav", tmp_path / "cut.wav", FILES[2])
-    _assert_clean_error(result, "rate.wav: header: sample rate 2130722432 Hz is outside 1000..384000 Hz",
-                        "1 of 4 file(s) failed")
+    _assert_clean_error(
+        result, "rate.wav: header: sample rate 2130722432 Hz is outside 1000..384000 Hz", "1 of 4 file(s) failed"
+    )
     assert result.stderr.count("cut.wav: truncated: the header declares") == 1
     lines = result.stdout.splitlines()
     assert lines[0] == f"{FILES[0]}\t{TEXTS[0]}" and lines[-1] == f"{FILES[2]}\t{TEXTS[2]}" and len(lines) == 3
@@ -213,8 +250,16 @@ def test_output_dir_gives_inputs_with_the_same_name_distinct_outputs(model_dir, 
         (tmp_path / folder).mkdir()
         sf.write(tmp_path / folder / "x.wav", sf.read(FILES[0 if folder == "d1" else 1])[0], 16000)
     out = tmp_path / "out"
-    result = asr("transcribe", "--model", model_dir, "--output-dir", out, tmp_path / "d1" / "x.wav",
-                 tmp_path / "d2" / "x.wav", FILES[2])
+    result = asr(
+        "transcribe",
+        "--model",
+        model_dir,
+        "--output-dir",
+        out,
+        tmp_path / "d1" / "x.wav",
+        tmp_path / "d2" / "x.wav",
+        FILES[2],
+    )
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in out.iterdir()) == ["d1__x.txt", "d2__x.txt", "tiny-02.txt"]
     assert [(out / f"{n}.txt").read_text().strip() for n in ("d1__x", "d2__x")] == TEXTS[:2]
@@ -231,8 +276,20 @@ def test_lm_decoding_follows_the_lm_not_the_greedy_path(model_dir, tmp_path):
     assert built.returncode == 0, built.stderr
     greedy = asr("transcribe", "--model", model_dir, *FILES[:3])
     assert greedy.stdout.splitlines()[0] == f"{FILES[0]}\tHELLO WORLD"
-    out = asr("transcribe", "--model", model_dir, "--lm-dir", tmp_path / "lm", "--lm-weight", "1.0",
-              "--word-score", "0.5", "--beam-size", "16", *FILES[:3])
+    out = asr(
+        "transcribe",
+        "--model",
+        model_dir,
+        "--lm-dir",
+        tmp_path / "lm",
+        "--lm-weight",
+        "1.0",
+        "--word-score",
+        "0.5",
+        "--beam-size",
+        "16",
+        *FILES[:3],
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == [f"{FILES[0]}\tHELLO WORD", f"{FILES[1]}\t{TEXTS[1]}", f"{FILES[2]}\t{TEXTS[2]}"]
 

@@ -109,7 +109,7 @@ def test_dataset_edge_silence_is_seeded_and_faint(tiny_manifest, tmp_path, edge)
         assert torch.equal(wave, ds[0]["wave"])  # same (seed, epoch, item), same draw
         n = wave.numel() - plain.numel()
         assert 0 <= n <= 8000
-        speech, pad = (wave[n:], wave[:n]) if edge == "lead" else (wave[: plain.numel()], wave[plain.numel():])
+        speech, pad = (wave[n:], wave[:n]) if edge == "lead" else (wave[: plain.numel()], wave[plain.numel() :])
         assert torch.equal(speech, plain)  # the speech itself is untouched, beside the pad
         if n:
             assert float(pad.abs().max()) < 0.02  # at most -50 dBFS RMS noise

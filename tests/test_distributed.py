@@ -13,14 +13,33 @@ from asr.checkpoint import list_checkpoints, load_checkpoint
 from asr.data import DurationBatchSampler
 from conftest import tiny_train_config
 
-DDP_CONFIG = dict(max_steps=4, batch_seconds=3.0, lr=1e-3, warmup_steps=2, checkpoint_every=2, keep_checkpoints=5,
-                  threads=1, grad_clip=1.0)
+DDP_CONFIG = dict(
+    max_steps=4,
+    batch_seconds=3.0,
+    lr=1e-3,
+    warmup_steps=2,
+    checkpoint_every=2,
+    keep_checkpoints=5,
+    threads=1,
+    grad_clip=1.0,
+)
 
 
 def torchrun(nproc: int, config, *extra):
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_PORT")}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
-           "-m", "asr.cli", "train", "--config", str(config), *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={nproc}",
+        "-m",
+        "asr.cli",
+        "train",
+        "--config",
+        str(config),
+        *extra,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
 
 
@@ -30,8 +49,9 @@ class UnionSampler(DurationBatchSampler):
     def _make_batches(self, epoch):
         ranks = []
         for rank in (0, 1):
-            s = DurationBatchSampler(self.durations, self.max_seconds, self.num_buckets, self.shuffle, self.seed,
-                                     rank=rank, world_size=2)
+            s = DurationBatchSampler(
+                self.durations, self.max_seconds, self.num_buckets, self.shuffle, self.seed, rank=rank, world_size=2
+            )
             ranks.append(s.epoch_batches(epoch))
         return [a + b for a, b in zip(*ranks)]
 
@@ -66,8 +86,9 @@ def test_two_gloo_processes_match_one_process_on_the_same_data(tmp_path):
 
 def test_resume_with_a_different_world_size(tmp_path):
     # a time budget (large enough not to stop it) makes the ranks agree on the clock every step
-    cfg = tiny_train_config(tmp_path / "exp", **{**DDP_CONFIG, "max_steps": 1, "checkpoint_every": 3,
-                                                 "time_budget_minutes": 60.0})
+    cfg = tiny_train_config(
+        tmp_path / "exp", **{**DDP_CONFIG, "max_steps": 1, "checkpoint_every": 3, "time_budget_minutes": 60.0}
+    )
     conf = tmp_path / "c.yaml"
     conf.write_text(yaml.safe_dump(cfg.to_dict()))
     first = torchrun(2, conf)
@@ -75,8 +96,12 @@ def test_resume_with_a_different_world_size(tmp_path):
     mid_epoch = load_checkpoint(list_checkpoints(tmp_path / "exp" / "checkpoints")[-1])
     assert mid_epoch["step"] == 1 and mid_epoch["batch_in_epoch"] == 1 and mid_epoch["world_size"] == 2
     assert 0 < mid_epoch["train_seconds"] < 3600
-    second = subprocess.run([sys.executable, "-m", "asr.cli", "train", "--config", str(conf), "--resume",
-                             "max_steps=6"], capture_output=True, text=True, timeout=300)
+    second = subprocess.run(
+        [sys.executable, "-m", "asr.cli", "train", "--config", str(conf), "--resume", "max_steps=6"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert second.returncode == 0, second.stderr[-3000:]
     assert "world size 2 -> 1" in second.stderr + second.stdout
     last = load_checkpoint(list_checkpoints(tmp_path / "exp" / "checkpoints")[-1])

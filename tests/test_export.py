@@ -57,8 +57,9 @@ def test_onnx_backend_transcribes_like_pytorch(tmp_path):
     shutil.copytree(pretrained_dir() / "conformer-ctc-synthetic", model_dir)
     with pytest.raises(asr.errors.ModelError, match="asr export"):
         asr.load_model(model_dir, backend="onnx")
-    result = subprocess.run([sys.executable, "-m", "asr.cli", "export", "--model", str(model_dir)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "asr.cli", "export", "--model", str(model_dir)], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
     assert (model_dir / "model.onnx").is_file()
     onnx_model = asr.load_model(model_dir, backend="onnx")

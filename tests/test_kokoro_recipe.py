@@ -60,15 +60,30 @@ def test_short_utterances_are_short_normalized_and_varied(texts):
     assert sum(len(text.split()) <= 3 for _, text in pairs) / len(pairs) >= 0.6  # the issue asks >= 15%
     texts_ = {text for _, text in pairs}
     assert {"STOP", "YES"} & texts_ and any(t.startswith("GO FORWARD") for t in texts_) or len(texts_) > 150
-    assert any(text.split() and set(text.split()) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZ") and len(text.split()) > 1
-               for _, text in pairs)  # spelled letters, spoken as capitals
+    assert any(
+        text.split() and set(text.split()) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZ") and len(text.split()) > 1
+        for _, text in pairs
+    )  # spelled letters, spoken as capitals
     assert any("OH" in text.split() for _, text in pairs)  # zero said as "oh" in digit strings
 
 
 def _plan(texts, split: str, hours: float, *extra) -> list[dict]:
     text, short = texts
-    done = _run("kokoro_voices.py", "--text", text, "--short", short, "--out", "unused", "--split", split,
-                "--hours", hours, "--dry-run", *extra)
+    done = _run(
+        "kokoro_voices.py",
+        "--text",
+        text,
+        "--short",
+        short,
+        "--out",
+        "unused",
+        "--split",
+        split,
+        "--hours",
+        hours,
+        "--dry-run",
+        *extra,
+    )
     assert done.returncode == 0, done.stderr
     return [json.loads(line) for line in done.stdout.splitlines()]
 
@@ -104,8 +119,21 @@ def test_plan_is_reproducible_and_mixes_short_utterances(texts):
 
 def test_synthesis_without_kokoro_set_up_is_one_clear_error(texts, tmp_path):
     text, short = texts
-    done = _run("kokoro_voices.py", "--text", text, "--short", short, "--out", tmp_path, "--split", "dev",
-                "--hours", 0.01, "--kokoro", tmp_path / "none")
+    done = _run(
+        "kokoro_voices.py",
+        "--text",
+        text,
+        "--short",
+        short,
+        "--out",
+        tmp_path,
+        "--split",
+        "dev",
+        "--hours",
+        0.01,
+        "--kokoro",
+        tmp_path / "none",
+    )
     assert done.returncode == 2 and "kokoro-v1.0.int8.onnx: no such file (kokoro_setup.py makes it)" in done.stderr
     assert "Traceback" not in done.stderr
 
@@ -125,8 +153,19 @@ class _ToneKokoro:
 def test_render_blends_styles_and_keeps_the_drawn_rate(tmp_path):
     kokoro = _module("kokoro_voices")
     styles = {"af_bella": np.ones((510, 1, 256), np.float32), "am_adam": np.zeros((510, 1, 256), np.float32)}
-    job = kokoro.Job("x-000001", "Hello there.", "HELLO THERE", ["af_bella", "am_adam"], [0.25, 0.75], rate=1.0,
-                     tract=1.08, pads=(0.5, 0.25), noise_db=-200.0, seed=1, path=str(tmp_path / "x.flac"))
+    job = kokoro.Job(
+        "x-000001",
+        "Hello there.",
+        "HELLO THERE",
+        ["af_bella", "am_adam"],
+        [0.25, 0.75],
+        rate=1.0,
+        tract=1.08,
+        pads=(0.5, 0.25),
+        noise_db=-200.0,
+        seed=1,
+        path=str(tmp_path / "x.flac"),
+    )
     fake = _ToneKokoro()
     wave = kokoro.render(job, fake, styles)
     text, style, speed, lang = fake.calls[0]
@@ -160,8 +199,10 @@ def test_nonspeech_clips_have_empty_transcripts_and_differ_by_split(tmp_path):
     for split in ("train", "test"):
         done = _run("nonspeech.py", "--out", tmp_path, "--split", split, "--count", 24)
         assert done.returncode == 0, done.stderr
-    records = {s: [json.loads(x) for x in (tmp_path / f"nonspeech_{s}.jsonl").read_text().splitlines()]
-               for s in ("train", "test")}
+    records = {
+        s: [json.loads(x) for x in (tmp_path / f"nonspeech_{s}.jsonl").read_text().splitlines()]
+        for s in ("train", "test")
+    }
     assert all(r["text"] == "" for rs in records.values() for r in rs)
     kinds = {r["voice"] for r in records["train"]}
     assert len(kinds) >= 5

@@ -18,8 +18,13 @@ from conftest import SENTENCES, speak, tiny_train_config
 
 pytestmark = pytest.mark.skipif(not shutil.which("espeak-ng"), reason="needs espeak-ng (.ci/run installs it)")
 REPO = Path(__file__).resolve().parent.parent
-SUBSETS = {"train-clean-100": (2, 2, 3), "dev-clean": (1, 1, 2), "dev-other": (1, 1, 2), "test-clean": (1, 1, 2),
-           "test-other": (1, 1, 2)}  # speakers, chapters per speaker, utterances per chapter
+SUBSETS = {
+    "train-clean-100": (2, 2, 3),
+    "dev-clean": (1, 1, 2),
+    "dev-other": (1, 1, 2),
+    "test-clean": (1, 1, 2),
+    "test-other": (1, 1, 2),
+}  # speakers, chapters per speaker, utterances per chapter
 
 
 def make_tree(root: Path) -> dict:
@@ -49,7 +54,9 @@ def make_tree(root: Path) -> dict:
     corrupt.mkdir(parents=True)
     (corrupt / "902-9002-0000.flac").write_bytes(b"fLaC but not really")
     sf.write(corrupt / "902-9002-0001.flac", speak("the end").numpy(), 16000)
-    (corrupt / "902-9002.trans.txt").write_text("902-9002-0000 BROKEN AUDIO\n902-9002-0001 THE END\n902-9002-0002 NO AUDIO\n")
+    (corrupt / "902-9002.trans.txt").write_text(
+        "902-9002-0000 BROKEN AUDIO\n902-9002-0001 THE END\n902-9002-0002 NO AUDIO\n"
+    )
     counts["train-clean-100"] += 1  # 902-9002-0001 is fine
     return counts
 
@@ -61,15 +68,42 @@ def s_name(i: int) -> str:
 def test_every_stage_of_run_sh(tmp_path):
     counts = make_tree(tmp_path / "corpus")
     conf = tmp_path / "tiny.yaml"
-    cfg = tiny_train_config(tmp_path / "unused", tokenizer="bpe", bpe_vocab_size=60, max_steps=24,
-                            checkpoint_every=6, keep_checkpoints=4, batch_seconds=8.0)
+    cfg = tiny_train_config(
+        tmp_path / "unused",
+        tokenizer="bpe",
+        bpe_vocab_size=60,
+        max_steps=24,
+        checkpoint_every=6,
+        keep_checkpoints=4,
+        batch_seconds=8.0,
+    )
     conf.write_text(yaml.safe_dump(cfg.to_dict()))
     data, exp = tmp_path / "data", tmp_path / "exp"
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     result = subprocess.run(
-        ["bash", str(REPO / "recipes/librispeech/run.sh"), "--root", str(tmp_path / "corpus"), "--data", str(data),
-         "--conf", str(conf), "--exp", str(exp), "--avg", "2", "--beam", "5", "--ngpu", "1"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=900,
+        [
+            "bash",
+            str(REPO / "recipes/librispeech/run.sh"),
+            "--root",
+            str(tmp_path / "corpus"),
+            "--data",
+            str(data),
+            "--conf",
+            str(conf),
+            "--exp",
+            str(exp),
+            "--avg",
+            "2",
+            "--beam",
+            "5",
+            "--ngpu",
+            "1",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
@@ -78,8 +112,12 @@ def test_every_stage_of_run_sh(tmp_path):
         assert len((data / f"{subset}.jsonl").read_text().splitlines()) == n, subset
     assert len((data / "train.jsonl").read_text().splitlines()) == counts["train-clean-100"]
     problems = (data / "prepare-problems.txt").read_text()
-    for needle in ("9000: no .trans.txt", "9001: empty chapter", "902-9002-0000.flac: unreadable FLAC",
-                   "902-9002-0002: transcript line without audio"):
+    for needle in (
+        "9000: no .trans.txt",
+        "9001: empty chapter",
+        "902-9002-0000.flac: unreadable FLAC",
+        "902-9002-0002: transcript line without audio",
+    ):
         assert needle in problems, problems
     # stages 1-3: tokenizer, checkpoints, averaged model
     assert (exp / "tokenizer" / "tokenizer.model").is_file()

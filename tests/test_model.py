@@ -74,8 +74,13 @@ def test_vtlp_moves_formants_and_only_in_training():
     lengths = torch.tensor([16000] * 3)
     feats, _ = front(tone, lengths, torch.tensor([1.0, 1.1, 0.9]))
     spectrum = torch.stft(tone[:1], 512, 160, 400, front.mel.spectrogram.window, return_complex=True).abs().square()
-    peak = lambda warp: int((spectrum.transpose(1, 2) @ vtlp_filterbank(fb, torch.tensor([warp]))[0]).mean(1).argmax())
-    filter_at = lambda hz: int(fb[round(hz / 8000 * (fb.shape[0] - 1))].argmax())  # the filter most sensitive at hz
+
+    def peak(warp: float) -> int:
+        return int((spectrum.transpose(1, 2) @ vtlp_filterbank(fb, torch.tensor([warp]))[0]).mean(1).argmax())
+
+    def filter_at(hz: float) -> int:  # the filter most sensitive at hz
+        return int(fb[round(hz / 8000 * (fb.shape[0] - 1))].argmax())
+
     assert peak(1.0) == filter_at(1000)
     assert peak(1.1) == filter_at(1100) > filter_at(1000) > filter_at(900) == peak(0.9)
     assert not torch.allclose(feats[0], feats[1]) and not torch.allclose(feats[0], feats[2])
@@ -153,8 +158,9 @@ def test_ctc_loss_of_a_batch_without_labels():
     from asr.model import ctc_loss
 
     log_probs = torch.randn(3, 7, 5).log_softmax(dim=-1)
-    loss, infeasible = ctc_loss(log_probs, torch.tensor([7, 5, 6]), torch.zeros(3, 0, dtype=torch.long),
-                                torch.zeros(3, dtype=torch.long))
+    loss, infeasible = ctc_loss(
+        log_probs, torch.tensor([7, 5, 6]), torch.zeros(3, 0, dtype=torch.long), torch.zeros(3, dtype=torch.long)
+    )
     assert infeasible == 0
     blank_paths = -sum(log_probs[b, :n, 0].sum() for b, n in enumerate([7, 5, 6]))  # no labels: blank throughout
     torch.testing.assert_close(loss, blank_paths)  # summed over the batch, over max(tokens, 1) = 1

@@ -28,31 +28,38 @@ def _edit(directory, **model_fields):
     (directory / "config.json").write_text(json.dumps(config))
 
 
-@pytest.mark.parametrize("field,value,message", [
-    ("d_model", "144", "d_model must be a whole number from 1 to 4096, got '144'"),
-    ("d_model", -4, "d_model must be a whole number from 1 to 4096, got -4"),
-    ("d_model", 10**6, "d_model must be a whole number from 1 to 4096, got 1000000"),
-    ("n_layers", 10**6, "n_layers must be a whole number from 1 to 128, got 1000000"),
-    ("n_heads", 5, "d_model (144) must be divisible by n_heads (5)"),
-    ("strides", [], "strides must be a list of 1 to 8 whole numbers, got []"),
-    ("strides", [2, True], "strides must be a whole number from 1 to 8, got [2, True]"),
-    ("dropout", 2.0, "dropout must be a number from 0.0 to 0.95, got 2.0"),
-    ("encoder", "lstm", "encoder must be 'conformer' or 'transformer', got 'lstm'"),
-])
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("d_model", "144", "d_model must be a whole number from 1 to 4096, got '144'"),
+        ("d_model", -4, "d_model must be a whole number from 1 to 4096, got -4"),
+        ("d_model", 10**6, "d_model must be a whole number from 1 to 4096, got 1000000"),
+        ("n_layers", 10**6, "n_layers must be a whole number from 1 to 128, got 1000000"),
+        ("n_heads", 5, "d_model (144) must be divisible by n_heads (5)"),
+        ("strides", [], "strides must be a list of 1 to 8 whole numbers, got []"),
+        ("strides", [2, True], "strides must be a whole number from 1 to 8, got [2, True]"),
+        ("dropout", 2.0, "dropout must be a number from 0.0 to 0.95, got 2.0"),
+        ("encoder", "lstm", "encoder must be 'conformer' or 'transformer', got 'lstm'"),
+    ],
+)
 def test_bad_model_fields_are_named_before_anything_is_built(model_copy, field, value, message):
     _edit(model_copy, **{field: value})
     started = time.perf_counter()
-    with pytest.raises(ASRError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")
-                       .replace("]", r"\]")):
+    with pytest.raises(
+        ASRError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[").replace("]", r"\]")
+    ):
         load_model_dir(model_copy)
     assert time.perf_counter() - started < 2  # refused at once, not after allocating a huge network
 
 
-@pytest.mark.parametrize("content,message", [
-    ("[1, 2]", "expected a JSON object, got list"),
-    ("{", "invalid JSON"),
-    ('{"format_version": 1, "model": [], "tokenizer": {}}', "missing field 'model'"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        ("[1, 2]", "expected a JSON object, got list"),
+        ("{", "invalid JSON"),
+        ('{"format_version": 1, "model": [], "tokenizer": {}}', "missing field 'model'"),
+    ],
+)
 def test_config_json_that_is_not_a_config(model_copy, content, message):
     (model_copy / "config.json").write_text(content)
     with pytest.raises(ModelError, match=message):

@@ -9,6 +9,11 @@ def test_cardinals():
 
 
 def test_years_ordinals_and_separators():
-    assert spell_numbers("In 1845 and 1900 and 1805") == "In EIGHTEEN FORTY FIVE and NINETEEN HUNDRED and EIGHTEEN O FIVE"
+    assert (
+        spell_numbers("In 1845 and 1900 and 1805") == "In EIGHTEEN FORTY FIVE and NINETEEN HUNDRED and EIGHTEEN O FIVE"
+    )
     assert spell_numbers("the 21st, 2nd, 3rd, 12th and 40th") == "the TWENTY FIRST, SECOND, THIRD, TWELFTH and FORTIETH"
-    assert spell_numbers("1,250 men and 2024 ships") == "ONE THOUSAND TWO HUNDRED FIFTY men and TWO THOUSAND TWENTY FOUR ships"
+    assert (
+        spell_numbers("1,250 men and 2024 ships")
+        == "ONE THOUSAND TWO HUNDRED FIFTY men and TWO THOUSAND TWENTY FOUR ships"
+    )

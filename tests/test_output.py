@@ -8,7 +8,9 @@ from asr.transcribe import Segment, Transcript, Word
 
 def transcript():
     words = [Word("HELLO", 0.5, 0.9), Word("THERE", 1.0, 1.4), Word("GENERAL", 3.0, 3.6), Word("KENOBI", 3.7, 4.3)]
-    return Transcript("HELLO THERE GENERAL KENOBI", [Segment(0.5, 4.3, "HELLO THERE GENERAL KENOBI", words)], words, 5.0)
+    return Transcript(
+        "HELLO THERE GENERAL KENOBI", [Segment(0.5, 4.3, "HELLO THERE GENERAL KENOBI", words)], words, 5.0
+    )
 
 
 def test_timestamps():

@@ -22,8 +22,14 @@ sys.path.insert(0, str(RECIPE))
 import piper_voices  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not shutil.which("espeak-ng"), reason="needs espeak-ng (apt-get install)")
-SENTENCES = ["THE CAT SAT ON THE MAT", "A BIRD IN THE HAND", "OPEN THE WINDOW PLEASE",
-             "THE SUN ROSE OVER THE HILL", "WE WALKED HOME TOGETHER", "SHE READ THE LETTER TWICE"]
+SENTENCES = [
+    "THE CAT SAT ON THE MAT",
+    "A BIRD IN THE HAND",
+    "OPEN THE WINDOW PLEASE",
+    "THE SUN ROSE OVER THE HILL",
+    "WE WALKED HOME TOGETHER",
+    "SHE READ THE LETTER TWICE",
+]
 
 
 def _median_pitch(wave: np.ndarray, rate: int) -> float:
@@ -51,10 +57,12 @@ def test_world_shape_moves_pitch_formants_and_tempo(tmp_path):
     faster = piper_voices.reshape(wave, rate, piper_voices.Shape(f0=1.0, formant=1.0, rate=1.25))
     assert 90 < plain < 150 and 1.6 < _median_pitch(higher, rate) / plain < 2.05, (plain, _median_pitch(higher, rate))
     assert abs(len(higher) / len(wave) - 1) < 0.02 and abs(len(wave) / len(faster) - 1.25) < 0.05
+
     # the formant stretch moves spectral energy up: the mean frequency of the spectrum rises
     def centroid(x):
         spectrum = np.abs(np.fft.rfft(x))
         return float((np.fft.rfftfreq(len(x)) * spectrum).sum() / spectrum.sum())
+
     stretched = piper_voices.reshape(wave, rate, piper_voices.Shape(f0=1.0, formant=1.2, rate=1.0))
     assert centroid(stretched) > 1.1 * centroid(wave), (centroid(stretched), centroid(wave))
 
@@ -81,8 +89,9 @@ def test_engine_builds_a_training_manifest_and_refuses_dev_and_test(tmp_path):
     (text / "train.txt").write_text("".join(s + "\n" for s in SENTENCES))
     out = tmp_path / "corpus"
     cmd = [sys.executable, RECIPE / "synthesize.py", "--text", text, "--out", out, "--jobs", "2", "--engine", "piper"]
-    made = subprocess.run(cmd + ["--hours", "0.01", "--splits", "train", "--train-name", "train_piper"],
-                          capture_output=True, text=True)
+    made = subprocess.run(
+        cmd + ["--hours", "0.01", "--splits", "train", "--train-name", "train_piper"], capture_output=True, text=True
+    )
     assert made.returncode == 0, made.stderr
     records = [json.loads(line) for line in (out / "train_piper.jsonl").read_text().splitlines()]
     assert [r["text"] for r in records] == SENTENCES and {r["voice"] for r in records} == {"piper:joe"}
@@ -99,8 +108,11 @@ def test_a_failed_batch_is_reported_and_the_rest_kept(tmp_path, monkeypatch):
 
     def broken(texts, folder, options):
         raise RuntimeError("piper made 0 of 2 files")
-    jobs = [synthesize.Job(f"u{i}", s, "piper:joe", 1.0, 0.5, False, i, str(tmp_path / f"u{i}.flac"))
-            for i, s in enumerate(SENTENCES[:2])]
+
+    jobs = [
+        synthesize.Job(f"u{i}", s, "piper:joe", 1.0, 0.5, False, i, str(tmp_path / f"u{i}.flac"))
+        for i, s in enumerate(SENTENCES[:2])
+    ]
     good = synthesize.synthesize_piper(jobs[:1])
     assert "error" not in good[0] and Path(jobs[0].path).is_file()
     monkeypatch.setattr(piper_voices, "speak", broken)
@@ -113,8 +125,10 @@ def test_batches_never_mix_piper_with_other_engines():
     """A probe of several voices (benchmarks/voices.py) lists each voice's jobs in turn."""
     from synthesize import Job, _batches
 
-    jobs = [Job(f"u{i}", "A", voice, 1.0, 0.5, False, i, "") for i, voice in
-            enumerate(["piper:joe"] * 20 + ["flite:slt"] * 10 + ["piper:joe"] * 3)]
+    jobs = [
+        Job(f"u{i}", "A", voice, 1.0, 0.5, False, i, "")
+        for i, voice in enumerate(["piper:joe"] * 20 + ["flite:slt"] * 10 + ["piper:joe"] * 3)
+    ]
     batches = _batches(jobs)
     assert [len(b) for b in batches] == [16, 4, 8, 2, 3]
     assert all(len({job.voice for job in batch}) == 1 for batch in batches)

@@ -82,7 +82,8 @@ def test_bundled_model_says_nothing_for_silence_and_noise():
     assert nonspeech and all(model.transcribe(EXAMPLES / r["audio"]).text == "" for r in nonspeech)
     rng = np.random.default_rng(0)
     clips = [np.zeros(3 * 16000, np.float32)] + [
-        (rng.standard_normal(2 * 16000) * 10 ** (db / 20)).astype(np.float32) for db in (-60, -40, -20)]
+        (rng.standard_normal(2 * 16000) * 10 ** (db / 20)).astype(np.float32) for db in (-60, -40, -20)
+    ]
     assert [model.transcribe(c, sample_rate=16000).text for c in clips] == [""] * 4
 
 

@@ -124,9 +124,20 @@ def streaming_exp(tmp_path_factory):
     from asr.train import train
 
     out = tmp_path_factory.mktemp("stream-exp")
-    train(tiny_train_config(out, model=tiny_model_config(streaming=True), chunk_prob=0.5, chunk_max_frames=8,
-                            chunk_left_frames=16, max_steps=240, lead_silence=0.5,
-                            lead_silence_seconds=1.0, trail_silence=0.5, trail_silence_seconds=1.0))
+    train(
+        tiny_train_config(
+            out,
+            model=tiny_model_config(streaming=True),
+            chunk_prob=0.5,
+            chunk_max_frames=8,
+            chunk_left_frames=16,
+            max_steps=240,
+            lead_silence=0.5,
+            lead_silence_seconds=1.0,
+            trail_silence=0.5,
+            trail_silence_seconds=1.0,
+        )
+    )
     return out
 
 
@@ -171,8 +182,17 @@ def _wav_stream(wave: np.ndarray, rate: int = 16000) -> bytes:
     """A WAV as a live writer sends it: sizes unknown (0xFFFFFFFF), 16-bit PCM."""
     pcm = (np.clip(wave, -1, 1) * 32767).astype("<i2").tobytes()
     fmt = struct.pack("<HHIIHH", 1, 1, rate, rate * 2, 2, 16)
-    return b"RIFF" + struct.pack("<I", 0xFFFFFFFF) + b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt + \
-        b"data" + struct.pack("<I", 0xFFFFFFFF) + pcm
+    return (
+        b"RIFF"
+        + struct.pack("<I", 0xFFFFFFFF)
+        + b"WAVE"
+        + b"fmt "
+        + struct.pack("<I", 16)
+        + fmt
+        + b"data"
+        + struct.pack("<I", 0xFFFFFFFF)
+        + pcm
+    )
 
 
 def test_stream_cli_reads_raw_pcm_and_wav_from_stdin(streaming_exp):

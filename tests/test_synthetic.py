@@ -40,17 +40,29 @@ def _book(folder: Path, stem: str, body: str) -> None:
 
 
 def _synthesize(text: Path, out: Path, *options) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, RECIPE / "synthesize.py", "--text", text, "--out", out, "--jobs", "2", *options],
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, RECIPE / "synthesize.py", "--text", text, "--out", out, "--jobs", "2", *options],
+        capture_output=True,
+        text=True,
+    )
 
 
 def test_text_preparation_normalizes_and_holds_out_books(tmp_path):
     books = tmp_path / "books"
     books.mkdir()
-    _book(books, "Train-Book_1", "Mr. Holmes paid 1,250 pounds in 1845. It was the 2nd time!\nShe said no.\n\nThe dog sat by the fire all night long.")
+    _book(
+        books,
+        "Train-Book_1",
+        "Mr. Holmes paid 1,250 pounds in 1845. It was the 2nd time!\nShe said no.\n\n"
+        "The dog sat by the fire all night long.",
+    )
     _book(books, "The-Time-Machine_35", "The traveller came back from the future at last.")
     _book(books, "The-Jungle-Book_236", "The wolf cubs played in the cave near the river.")
-    subprocess.run([sys.executable, RECIPE / "prepare_text.py", "--text-dir", books, "--out", tmp_path / "text"], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, RECIPE / "prepare_text.py", "--text-dir", books, "--out", tmp_path / "text"],
+        check=True,
+        capture_output=True,
+    )
     train = (tmp_path / "text" / "train.txt").read_text().splitlines()
     assert sorted(train) == [
         "IT WAS THE SECOND TIME",
@@ -58,15 +70,20 @@ def test_text_preparation_normalizes_and_holds_out_books(tmp_path):
         "SHE SAID NO",
         "THE DOG SAT BY THE FIRE ALL NIGHT LONG",
     ]
-    assert (tmp_path / "text" / "test.txt").read_text().splitlines() == ["THE TRAVELLER CAME BACK FROM THE FUTURE AT LAST"]
-    assert (tmp_path / "text" / "dev.txt").read_text().splitlines() == ["THE WOLF CUBS PLAYED IN THE CAVE NEAR THE RIVER"]
+    assert (tmp_path / "text" / "test.txt").read_text().splitlines() == [
+        "THE TRAVELLER CAME BACK FROM THE FUTURE AT LAST"
+    ]
+    assert (tmp_path / "text" / "dev.txt").read_text().splitlines() == [
+        "THE WOLF CUBS PLAYED IN THE CAVE NEAR THE RIVER"
+    ]
 
 
 def test_tiny_corpus_has_valid_audio_and_held_out_voices(tmp_path):
     text = tmp_path / "text"
     text.mkdir()
     (text / "train.txt").write_text(
-        "THE CAT SAT ON THE MAT\nA BIRD IN THE HAND\nOPEN THE WINDOW PLEASE\nIT IS COLD TODAY\nTHE SUN IS UP NOW\nWE WALKED HOME\n"
+        "THE CAT SAT ON THE MAT\nA BIRD IN THE HAND\nOPEN THE WINDOW PLEASE\nIT IS COLD TODAY\nTHE SUN IS UP NOW\n"
+        "WE WALKED HOME\n"
     )
     (text / "dev.txt").write_text("WHERE IS THE RIVER\n")
     (text / "test.txt").write_text("THE TRAVELLER CAME BACK\nHE SAW THE FUTURE\n")
@@ -89,6 +106,7 @@ def test_tiny_corpus_has_valid_audio_and_held_out_voices(tmp_path):
     # held-out sets grow with the corpus up to 1.5 h each; a smaller one is the start of a larger one (the
     # same draws), so results on either compare
     from synthesize import held_out_hours
+
     assert held_out_hours(0.1) == (0.3, 0.5) and held_out_hours(20) == (1.5, 1.5) and held_out_hours(10) == (0.75, 0.75)
     small = tmp_path / "small"
     assert _synthesize(text, small, "--splits", "test", "--test-hours", "0.0003").returncode == 0
@@ -100,8 +118,20 @@ def test_tiny_corpus_has_valid_audio_and_held_out_voices(tmp_path):
     subprocess.run(result.args, check=True, capture_output=True)
     assert Path(splits["train"][0].audio).stat().st_mtime_ns == first
     # a flite-only supplement from sentence 3 on: its own manifest, ids and folder; voices.json unchanged
-    extra = _synthesize(text, out, "--hours", "0.0007", "--engine", "flite", "--splits", "train", "--start", "3",
-                        "--train-name", "train_flite")
+    extra = _synthesize(
+        text,
+        out,
+        "--hours",
+        "0.0007",
+        "--engine",
+        "flite",
+        "--splits",
+        "train",
+        "--start",
+        "3",
+        "--train-name",
+        "train_flite",
+    )
     assert extra.returncode == 0, extra.stderr
     flite = [json.loads(line) for line in (out / "train_flite.jsonl").read_text().splitlines()]
     assert [r["text"] for r in flite] == ["IT IS COLD TODAY", "THE SUN IS UP NOW"]
@@ -111,8 +141,24 @@ def test_tiny_corpus_has_valid_audio_and_held_out_voices(tmp_path):
     assert json.loads((out / "voices.json").read_text()) == held_out
     assert len(read_manifest(out / "train.jsonl")) == 4
     # --start next begins after the last sentence any --after manifest used (train: 0-3, train_flite: 3-4)
-    more = [sys.executable, RECIPE / "synthesize.py", "--text", text, "--out", out, "--hours", "0.0003", "--jobs", "2",
-            "--splits", "train", "--start", "next", "--train-name", "train_more"]
+    more = [
+        sys.executable,
+        RECIPE / "synthesize.py",
+        "--text",
+        text,
+        "--out",
+        out,
+        "--hours",
+        "0.0003",
+        "--jobs",
+        "2",
+        "--splits",
+        "train",
+        "--start",
+        "next",
+        "--train-name",
+        "train_more",
+    ]
     assert subprocess.run(more + ["--after", "train,train_flite"], capture_output=True).returncode == 0
     assert [u.id for u in read_manifest(out / "train_more.jsonl")] == ["train_more-000005"]
     missing = subprocess.run(more + ["--after", "train,nothing"], capture_output=True, text=True)
@@ -136,10 +182,17 @@ def test_missing_synthesizer_or_text_is_a_clear_error(tmp_path):
 
 
 SENTENCES = [
-    "THE CAT SAT ON THE MAT BY THE DOOR", "A BIRD IN THE HAND IS WORTH TWO IN THE BUSH",
-    "OPEN THE WINDOW PLEASE IT IS WARM", "IT IS COLD TODAY SO WEAR A COAT", "THE SUN IS UP NOW AND THE SKY IS BLUE",
-    "WE WALKED HOME ALONG THE RIVER", "SHE READ THE LETTER TWICE", "THE DOG RAN AFTER THE BALL",
-    "HE PUT THE BOOK ON THE TABLE", "THEY SANG A SONG IN THE EVENING", "THE BOAT CROSSED THE LAKE AT NOON",
+    "THE CAT SAT ON THE MAT BY THE DOOR",
+    "A BIRD IN THE HAND IS WORTH TWO IN THE BUSH",
+    "OPEN THE WINDOW PLEASE IT IS WARM",
+    "IT IS COLD TODAY SO WEAR A COAT",
+    "THE SUN IS UP NOW AND THE SKY IS BLUE",
+    "WE WALKED HOME ALONG THE RIVER",
+    "SHE READ THE LETTER TWICE",
+    "THE DOG RAN AFTER THE BALL",
+    "HE PUT THE BOOK ON THE TABLE",
+    "THEY SANG A SONG IN THE EVENING",
+    "THE BOAT CROSSED THE LAKE AT NOON",
     "MY FRIEND LIVES IN A SMALL TOWN",
 ]
 
@@ -158,8 +211,12 @@ def test_run_sh_builds_a_model_from_nothing_on_a_tiny_corpus(tmp_path):
     (greedy, LM and streamed) and export of a model directory that transcribes."""
     data, exp, export = tmp_path / "data", tmp_path / "exp", tmp_path / "export"
     (data / "text").mkdir(parents=True)
-    for split, lines in (("train", SENTENCES[:8]), ("dev", SENTENCES[8:10]), ("test", SENTENCES[10:]),
-                         ("lm_train", SENTENCES[:8])):
+    for split, lines in (
+        ("train", SENTENCES[:8]),
+        ("dev", SENTENCES[8:10]),
+        ("test", SENTENCES[10:]),
+        ("lm_train", SENTENCES[:8]),
+    ):
         (data / "text" / f"{split}.txt").write_text("\n".join(lines) + "\n")
     corpus = tmp_path / "corpus.yaml"
     corpus.write_text("""sets:
@@ -171,11 +228,41 @@ lists:
   train_all: [train, train_short_classic, nonspeech_train]
   train_human: [train*2, train_short_classic, nonspeech_train]
 """)
-    tiny = ["max_steps=24", "checkpoint_every=8", "batch_seconds=20", "num_workers=0", "bpe_vocab_size=48",
-            "warmup_steps=4", "model.n_layers=1", "model.d_model=32", "model.n_heads=2", "model.ff_dim=64",
-            "model.subsampling_channels=32", "model.conv_kernel=5", "chunk_max_frames=4", "chunk_left_frames=8"]
-    command = ["bash", str(RECIPE / "run.sh"), "--data", data, "--exp", exp, "--export-dir", export, "--corpus",
-               corpus, "--no-kokoro", "--real", tmp_path / "no-real-speech.jsonl", "--jobs", "2", "--budget", "0"]
+    tiny = [
+        "max_steps=24",
+        "checkpoint_every=8",
+        "batch_seconds=20",
+        "num_workers=0",
+        "bpe_vocab_size=48",
+        "warmup_steps=4",
+        "model.n_layers=1",
+        "model.d_model=32",
+        "model.n_heads=2",
+        "model.ff_dim=64",
+        "model.subsampling_channels=32",
+        "model.conv_kernel=5",
+        "chunk_max_frames=4",
+        "chunk_left_frames=8",
+    ]
+    command = [
+        "bash",
+        str(RECIPE / "run.sh"),
+        "--data",
+        data,
+        "--exp",
+        exp,
+        "--export-dir",
+        export,
+        "--corpus",
+        corpus,
+        "--no-kokoro",
+        "--real",
+        tmp_path / "no-real-speech.jsonl",
+        "--jobs",
+        "2",
+        "--budget",
+        "0",
+    ]
     for item in tiny:
         command += ["--set", item]
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}  # the venv's asr
@@ -194,9 +281,11 @@ lists:
     references = read_manifest(export / "examples" / "references.jsonl")
     assert len(references) == 2 and model.has_lm  # the two test sentences, by held-out voices
     assert isinstance(model.transcribe(references[0].audio).text, str)
-    assert (exp / "chosen.txt").read_text().strip() in {str(exp / "scratch" / "model-avg5"),
-                                                         str(exp / "finetune" / "model-avg5"),
-                                                         str(exp / "finetune" / "model-soup")}
+    assert (exp / "chosen.txt").read_text().strip() in {
+        str(exp / "scratch" / "model-avg5"),
+        str(exp / "finetune" / "model-avg5"),
+        str(exp / "finetune" / "model-soup"),
+    }
 
 
 def test_random_voices_are_new_variants_made_from_training_variants_only(tmp_path):
@@ -215,11 +304,18 @@ def test_random_voices_are_new_variants_made_from_training_variants_only(tmp_pat
     texts = [(folder / n[1:]).read_text() for n in names]
     assert len(set(texts)) == 5
     _, again = make_random_voices(tmp_path / "b", 5, train, seed=3)
-    assert [(tmp_path / "b" / "espeak-seed3" / "espeak-ng-data" / "voices" / "!v" / n[1:]).read_text() for n in again] == texts
+    assert [
+        (tmp_path / "b" / "espeak-seed3" / "espeak-ng-data" / "voices" / "!v" / n[1:]).read_text() for n in again
+    ] == texts
     # the formants of every voice lie within the training variants' range times the perturbation bounds
     own = espeak_data_dir() / "voices" / "!v"
-    freqs = [float(args[1]) for v in train if (own / v).is_file()
-             for args in read_variant(own / v).get("formant", []) if len(args) > 1]
+    freqs = [
+        float(args[1])
+        for v in train
+        if (own / v).is_file()
+        for args in read_variant(own / v).get("formant", [])
+        if len(args) > 1
+    ]
     low, high = min(freqs + [100.0]), max(freqs + [100.0])
     for text in texts:
         for line in text.splitlines():
@@ -245,8 +341,20 @@ def test_random_voices_are_new_variants_made_from_training_variants_only(tmp_pat
     text.mkdir()
     (text / "train.txt").write_text("THE CAT SAT ON THE MAT\nA BIRD IN THE HAND\nOPEN THE WINDOW PLEASE\n")
     out = tmp_path / "corpus"
-    result = _synthesize(text, out, "--hours", "0.001", "--splits", "train", "--engine", "espeak", "--random-voices", "4",
-                         "--train-name", "train_vary")
+    result = _synthesize(
+        text,
+        out,
+        "--hours",
+        "0.001",
+        "--splits",
+        "train",
+        "--engine",
+        "espeak",
+        "--random-voices",
+        "4",
+        "--train-name",
+        "train_vary",
+    )
     assert result.returncode == 0, result.stderr
     records = [json.loads(line) for line in (out / "train_vary.jsonl").read_text().splitlines()]
     assert len(records) == 3 and all(r["voice"].startswith("espeak:+rand0-") for r in records)
@@ -274,8 +382,11 @@ def test_echo_voices_get_a_strong_late_echo(tmp_path):
     (folder / "plain").write_text(plain)
     waves = []
     for voice in (names[0], "+plain"):
-        _speak(Job("x", "THE CAT SAT ON THE MAT", f"espeak:{voice}", 1.0, 0.5, False, 0, "", str(root)),
-               str(tmp_path / "a.wav"), random.Random(0))
+        _speak(
+            Job("x", "THE CAT SAT ON THE MAT", f"espeak:{voice}", 1.0, 0.5, False, 0, "", str(root)),
+            str(tmp_path / "a.wav"),
+            random.Random(0),
+        )
         waves.append(load_audio(tmp_path / "a.wav"))
     assert waves[0].shape != waves[1].shape or (waves[0] - waves[1]).abs().max() > 0.01
     text = tmp_path / "text"
@@ -299,8 +410,18 @@ def test_flite_f0_range_moves_the_pitch(tmp_path):
 
     medians = []
     for f0 in (90.0, 250.0):
-        job = Job("x", "THE TRAVELLER CAME BACK FROM THE FUTURE", "flite:slt", 1.0, PITCH_DRAW[0], False, 0, "", "",
-                  (f0, f0 + 10))
+        job = Job(
+            "x",
+            "THE TRAVELLER CAME BACK FROM THE FUTURE",
+            "flite:slt",
+            1.0,
+            PITCH_DRAW[0],
+            False,
+            0,
+            "",
+            "",
+            (f0, f0 + 10),
+        )
         _speak(job, str(tmp_path / "a.wav"), random.Random(0))
         medians.append(_median_pitch(load_audio(tmp_path / "a.wav").numpy()))
     assert medians[0] < 115 and medians[1] > 200, medians
@@ -316,8 +437,11 @@ def test_festival_engine_speaks_training_sentences_with_festivals_voices(tmp_pat
     from synthesize import FESTIVAL_VOICES, Job, _speak, voices_by_split
 
     def speak(voice: str, rate: float, pitch: float) -> np.ndarray:
-        _speak(Job("x", "THE TRAVELLER CAME BACK FROM THE FUTURE", voice, rate, pitch, False, 0, ""),
-               str(tmp_path / "a.wav"), random.Random(0))
+        _speak(
+            Job("x", "THE TRAVELLER CAME BACK FROM THE FUTURE", voice, rate, pitch, False, 0, ""),
+            str(tmp_path / "a.wav"),
+            random.Random(0),
+        )
         return load_audio(tmp_path / "a.wav").numpy()
 
     medians = [_median_pitch(speak("festival:ked_diphone", 1.0, p)) for p in (0.1, 0.9)]
@@ -326,11 +450,14 @@ def test_festival_engine_speaks_training_sentences_with_festivals_voices(tmp_pat
     assert slow > 1.3 * fast, (slow, fast)
     text = tmp_path / "text"
     text.mkdir()
-    (text / "train.txt").write_text("THE CAT SAT ON THE MAT\nA BIRD IN THE HAND\nOPEN THE WINDOW PLEASE\n"
-                                    "THE SUN ROSE OVER THE HILL\nWE WALKED HOME TOGETHER\nSHE READ THE LETTER TWICE\n")
+    (text / "train.txt").write_text(
+        "THE CAT SAT ON THE MAT\nA BIRD IN THE HAND\nOPEN THE WINDOW PLEASE\n"
+        "THE SUN ROSE OVER THE HILL\nWE WALKED HOME TOGETHER\nSHE READ THE LETTER TWICE\n"
+    )
     out = tmp_path / "corpus"
-    result = _synthesize(text, out, "--hours", "0.01", "--splits", "train", "--engine", "festival",
-                         "--train-name", "train_festival")
+    result = _synthesize(
+        text, out, "--hours", "0.01", "--splits", "train", "--engine", "festival", "--train-name", "train_festival"
+    )
     assert result.returncode == 0, result.stderr
     records = [json.loads(line) for line in (out / "train_festival.jsonl").read_text().splitlines()]
     assert len(records) == 6 and {r["voice"] for r in records} <= {f"festival:{v}" for v in FESTIVAL_VOICES}
@@ -348,16 +475,19 @@ def test_voices_option_speaks_training_sentences_with_the_named_voices_only(tmp_
     text.mkdir()
     (text / "train.txt").write_text("THE CAT SAT ON THE MAT\nA BIRD IN THE HAND\nOPEN THE WINDOW PLEASE\n")
     out = tmp_path / "corpus"
-    made = _synthesize(text, out, "--hours", "0.002", "--splits", "train", "--voices", "flite:awb",
-                       "--train-name", "train_awb")
+    made = _synthesize(
+        text, out, "--hours", "0.002", "--splits", "train", "--voices", "flite:awb", "--train-name", "train_awb"
+    )
     assert made.returncode == 0, made.stderr
     assert "flite:awb is a dev voice" in made.stderr
     records = [json.loads(line) for line in (out / "train_awb.jsonl").read_text().splitlines()]
     assert len(records) == 3 and {r["voice"] for r in records} == {"flite:awb"}
     assert all(load_audio(out / r["audio"]).numel() > SAMPLE_RATE // 2 for r in records)
-    for options, message in [(["--voices", "flite:rms"], "flite:rms is a test voice"),
-                             (["--voices", "flite:nobody"], "unknown voice 'flite:nobody'"),
-                             (["--voices", "flite:awb", "--engine", "flite"], "not with --engine")]:
+    for options, message in [
+        (["--voices", "flite:rms"], "flite:rms is a test voice"),
+        (["--voices", "flite:nobody"], "unknown voice 'flite:nobody'"),
+        (["--voices", "flite:awb", "--engine", "flite"], "not with --engine"),
+    ]:
         refused = _synthesize(text, tmp_path / "refused", "--splits", "train", *options)
         assert refused.returncode == 2 and message in refused.stderr and "Traceback" not in refused.stderr
         assert not (tmp_path / "refused").exists()
@@ -370,8 +500,11 @@ def test_world_makes_a_new_speaker_at_the_drawn_pitch(tmp_path):
 
     from synthesize import WORLD_F0, Job, _speak, new_speaker
 
-    _speak(Job("x", "THE TRAVELLER CAME BACK FROM THE FUTURE", "flite:slt", 1.0, 0.5, False, 0, ""),
-           str(tmp_path / "a.wav"), random.Random(0))
+    _speak(
+        Job("x", "THE TRAVELLER CAME BACK FROM THE FUTURE", "flite:slt", 1.0, 0.5, False, 0, ""),
+        str(tmp_path / "a.wav"),
+        random.Random(0),
+    )
     wave = load_audio(tmp_path / "a.wav").numpy().astype("float64")
 
     def target(seed: int) -> float:  # new_speaker's first draw
@@ -386,8 +519,19 @@ def test_world_makes_a_new_speaker_at_the_drawn_pitch(tmp_path):
     text.mkdir()
     (text / "train.txt").write_text("THE CAT SAT ON THE MAT\nA BIRD IN THE HAND\nOPEN THE WINDOW PLEASE\n")
     out = tmp_path / "corpus"
-    made = _synthesize(text, out, "--hours", "0.002", "--splits", "train", "--voices", "flite:slt", "--world",
-                       "--train-name", "train_world")
+    made = _synthesize(
+        text,
+        out,
+        "--hours",
+        "0.002",
+        "--splits",
+        "train",
+        "--voices",
+        "flite:slt",
+        "--world",
+        "--train-name",
+        "train_world",
+    )
     assert made.returncode == 0, made.stderr
     records = [json.loads(line) for line in (out / "train_world.jsonl").read_text().splitlines()]
     assert len(records) == 3 and {r["voice"] for r in records} == {"flite:slt+world"}
@@ -402,8 +546,20 @@ def test_voices_benchmark_adds_a_row_without_the_voices_named(tmp_path):
     rows = [("a", 1, 10), ("b", 3, 10), ("c", 5, 5)]  # id = voice here; (errors, reference words)
     (tmp_path / "errs.tsv").write_text("id\terrors\tref_words\n" + "".join(f"{v}\t{e}\t{w}\n" for v, e, w in rows))
     (tmp_path / "m.jsonl").write_text("".join(json.dumps({"id": v, "voice": f"flite:{v}"}) + "\n" for v, _, _ in rows))
-    out = subprocess.run([sys.executable, RECIPE.parent.parent / "benchmarks" / "voices.py", "--errs", tmp_path / "errs.tsv",
-                          "--manifest", tmp_path / "m.jsonl", "--without", "flite:c"], capture_output=True, text=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            RECIPE.parent.parent / "benchmarks" / "voices.py",
+            "--errs",
+            tmp_path / "errs.tsv",
+            "--manifest",
+            tmp_path / "m.jsonl",
+            "--without",
+            "flite:c",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[2] == "| flite:c | 100.0% | 5 | 1 |" and lines[4] == "| flite:a | 10.0% | 10 | 1 |"
@@ -416,16 +572,30 @@ def test_text_coverage_counts_unseen_words_and_their_errors(tmp_path):
     a manifest line without text is a clear error naming it."""
     (tmp_path / "train.jsonl").write_text(json.dumps({"id": "t0", "text": "the cat sat"}) + "\n")
     (tmp_path / "more.txt").write_text("A DOG RAN\n")
-    (tmp_path / "eval.jsonl").write_text("".join(json.dumps({"id": f"e{i}", "text": t}) + "\n"
-                                                 for i, t in enumerate(["THE DOG SAT", "A ZEBRA"])))
-    (tmp_path / "errs.tsv").write_text("id\terrors\tref_words\twer\tref\thyp\n"
-                                       "e0\t1\t3\t33.3\tTHE DOG SAT\tTHE DOGS SAT\ne1\t2\t2\t100.0\tA ZEBRA\tA SEE BRA\n")
-    def coverage(*args):
-        return subprocess.run([sys.executable, RECIPE.parent.parent / "benchmarks" / "text_coverage.py", *args],
-                              capture_output=True, text=True)
+    (tmp_path / "eval.jsonl").write_text(
+        "".join(json.dumps({"id": f"e{i}", "text": t}) + "\n" for i, t in enumerate(["THE DOG SAT", "A ZEBRA"]))
+    )
+    (tmp_path / "errs.tsv").write_text(
+        "id\terrors\tref_words\twer\tref\thyp\n"
+        "e0\t1\t3\t33.3\tTHE DOG SAT\tTHE DOGS SAT\ne1\t2\t2\t100.0\tA ZEBRA\tA SEE BRA\n"
+    )
 
-    out = coverage("--train", tmp_path / "train.jsonl", tmp_path / "more.txt", "--eval", tmp_path / "eval.jsonl",
-                   "--errs", tmp_path / "errs.tsv")
+    def coverage(*args):
+        return subprocess.run(
+            [sys.executable, RECIPE.parent.parent / "benchmarks" / "text_coverage.py", *args],
+            capture_output=True,
+            text=True,
+        )
+
+    out = coverage(
+        "--train",
+        tmp_path / "train.jsonl",
+        tmp_path / "more.txt",
+        "--eval",
+        tmp_path / "eval.jsonl",
+        "--errs",
+        tmp_path / "errs.tsv",
+    )
     assert out.returncode == 0, out.stderr
     rows = [line for line in out.stdout.splitlines() if line.startswith("| ")]
     assert rows[1].endswith("| 1 | 3 | 3 (60.00%) |")  # train.jsonl: DOG, A, ZEBRA unseen
@@ -435,7 +605,9 @@ def test_text_coverage_counts_unseen_words_and_their_errors(tmp_path):
     assert out.stdout.rstrip().endswith("1 insertions besides")
     missing = coverage("--train", tmp_path / "nope.txt", "--eval", tmp_path / "eval.jsonl")
     assert missing.returncode == 2 and "no such file" in missing.stderr and "Traceback" not in missing.stderr
-    (tmp_path / "bad.jsonl").write_text(json.dumps({"id": "t0", "text": "A CAT"}) + "\n" + json.dumps({"id": "t1"}) + "\n")
+    (tmp_path / "bad.jsonl").write_text(
+        json.dumps({"id": "t0", "text": "A CAT"}) + "\n" + json.dumps({"id": "t1"}) + "\n"
+    )
     bad = coverage("--train", tmp_path / "bad.jsonl", "--eval", tmp_path / "eval.jsonl")
-    assert bad.returncode == 2 and f'{tmp_path / "bad.jsonl"}:2: not a JSON object' in bad.stderr
+    assert bad.returncode == 2 and f"{tmp_path / 'bad.jsonl'}:2: not a JSON object" in bad.stderr
     assert "Traceback" not in bad.stderr

@@ -62,8 +62,10 @@ def test_half_precision_model_dir(trained_exp, tiny_manifest, tmp_path):
     for name, p in half.named_parameters():
         torch.testing.assert_close(p, reference[name].half().float(), rtol=0, atol=0)
     utts = read_manifest(tiny_manifest)
-    texts = [asr.load_model(d, device="cpu").transcribe_batch([u.audio for u in utts]) for d in
-             (trained_exp / "model", tmp_path / "half")]
+    texts = [
+        asr.load_model(d, device="cpu").transcribe_batch([u.audio for u in utts])
+        for d in (trained_exp / "model", tmp_path / "half")
+    ]
     assert [t.text for t in texts[1]] == [t.text for t in texts[0]] == [u.text for u in utts]
 
 
@@ -97,8 +99,13 @@ def _losses(exp):
 def test_killed_run_resumes_with_the_same_loss_curve(tmp_path):
     """SIGKILL a training run after its first checkpoint; --resume must retrace the uninterrupted run."""
     cfg = tiny_train_config(
-        tmp_path / "unused", max_steps=30, batch_seconds=4.0, accum_steps=2, checkpoint_every=5,
-        lr_schedule="cosine", speed_perturb=True,
+        tmp_path / "unused",
+        max_steps=30,
+        batch_seconds=4.0,
+        accum_steps=2,
+        checkpoint_every=5,
+        lr_schedule="cosine",
+        speed_perturb=True,
     ).to_dict()
     cfg["model"].update(dropout=0.1, freq_masks=2, freq_mask_width=10, time_masks=2, time_mask_width=10)
     conf = tmp_path / "conf.yaml"
@@ -146,8 +153,11 @@ def test_missing_and_corrupt_audio_are_skipped_and_reported(tmp_path, capsys):
     manifest = tmp_path / "train.jsonl"
     manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "exp"
-    trainer = asr.train.Trainer(tiny_train_config(out, train_manifest=str(manifest), valid_manifest=str(manifest),
-                                                  max_steps=0, batch_seconds=30.0, epochs=2))
+    trainer = asr.train.Trainer(
+        tiny_train_config(
+            out, train_manifest=str(manifest), valid_manifest=str(manifest), max_steps=0, batch_seconds=30.0, epochs=2
+        )
+    )
     trainer.run()
     printed = capsys.readouterr().out
     assert f"{manifest}:{len(lines) + 1}: {tmp_path / 'gone.flac'}: no such file" in printed
@@ -172,7 +182,9 @@ def test_bpe_experiment_saves_its_tokenizer_with_the_model(tmp_path):
     model_dir = asr.train.train(cfg)
     assert (model_dir / "tokenizer.model").is_file()
     model = asr.load_model(model_dir, device="cpu")
-    assert model.config["tokenizer"]["type"] == "bpe" and model.tokenizer.vocab_size == model.config["model"]["vocab_size"]
+    assert (
+        model.config["tokenizer"]["type"] == "bpe" and model.tokenizer.vocab_size == model.config["model"]["vocab_size"]
+    )
     assert model.tokenizer.decode(model.tokenizer.encode("open the door")) == "OPEN THE DOOR"
     saved = yaml.safe_load((tmp_path / "train_config.yaml").read_text())
     assert saved["model"]["vocab_size"] == model.tokenizer.vocab_size != asr.ModelConfig().vocab_size
@@ -195,8 +207,17 @@ def test_learning_rate_schedule():
 def test_time_budget_stops_training_and_counts_resumed_time(tmp_path, monkeypatch):
     real_clock = asr.train.Trainer._train_seconds
     monkeypatch.setattr(asr.train.Trainer, "_train_seconds", lambda self: 10.0 * self.step)  # 10 s a step
-    cfg = tiny_train_config(tmp_path, max_steps=0, epochs=50, batch_seconds=4.0, time_budget_minutes=0.5,
-                            warmup_steps=1, lr=1e-3, lr_schedule="cosine", min_lr_ratio=0.1)
+    cfg = tiny_train_config(
+        tmp_path,
+        max_steps=0,
+        epochs=50,
+        batch_seconds=4.0,
+        time_budget_minutes=0.5,
+        warmup_steps=1,
+        lr=1e-3,
+        lr_schedule="cosine",
+        min_lr_ratio=0.1,
+    )
     trainer = asr.train.Trainer(cfg)
     model_dir = trainer.run()
     assert trainer.step == 3 and trainer.epoch < 50  # 30 s of budget, spent by the third step
@@ -232,8 +253,14 @@ def test_new_vocabulary_keeps_the_encoder_and_warm_starts_the_output_layer(train
     new token's output row is the mean of the rows of the characters that spell it, and that warm start already
     fits the training utterances far better than a fresh output layer does."""
     source = asr.load_model(trained_exp / "model")
-    cfg = tiny_train_config(tmp_path / "bpe", init_from=str(trained_exp / "model"), new_vocabulary=True,
-                            tokenizer="bpe", bpe_vocab_size=60, max_steps=1)
+    cfg = tiny_train_config(
+        tmp_path / "bpe",
+        init_from=str(trained_exp / "model"),
+        new_vocabulary=True,
+        tokenizer="bpe",
+        bpe_vocab_size=60,
+        max_steps=1,
+    )
     trainer = asr.train.Trainer(cfg)
     names = trainer.tokenizer.token_names()
     assert trainer.tokenizer.to_dict()["type"] == "bpe" and trainer.model.cfg.vocab_size == len(names) > 40
@@ -297,8 +324,10 @@ def test_soup_of_a_grown_model_and_the_model_it_grew_from(trained_exp, tmp_path)
 
     _, state, _ = average_model_dirs([tmp_path / "deep", trained_exp / "model"])
     d, s = deep.state_dict(), shallow.state_dict()
-    torch.testing.assert_close(state["encoder.blocks.2.ff1.net.1.weight"],  # old block 1 sits at 2
-                               (d["encoder.blocks.2.ff1.net.1.weight"] + s["encoder.blocks.1.ff1.net.1.weight"]) / 2)
+    torch.testing.assert_close(
+        state["encoder.blocks.2.ff1.net.1.weight"],  # old block 1 sits at 2
+        (d["encoder.blocks.2.ff1.net.1.weight"] + s["encoder.blocks.1.ff1.net.1.weight"]) / 2,
+    )
     torch.testing.assert_close(state["encoder.blocks.1.ff1.net.1.weight"], d["encoder.blocks.1.ff1.net.1.weight"])
     torch.testing.assert_close(state["encoder.blocks.1.ff1.net.4.weight"], d["encoder.blocks.1.ff1.net.4.weight"] / 2)
     torch.testing.assert_close(state["head.weight"], (d["head.weight"] + s["head.weight"]) / 2)
@@ -338,17 +367,32 @@ def test_resume_survives_a_damaged_log_tail_a_bad_newest_checkpoint_and_temp_fil
     assert resumed.step == 6 and load_checkpoint(list_checkpoints(tmp_path / "checkpoints")[-1])["step"] == 6
 
 
-@pytest.mark.parametrize("override,message", [
-    ("checkpoint_every=0", "checkpoint_every must be >= 1, got 0"),
-    ("accum_steps=0", "accum_steps must be >= 1, got 0"),
-    ("batch_seconds=-5", "batch_seconds must be > 0, got -5.0"),
-    ("lr=-1", "lr must be > 0, got -1.0"),
-    ("model.d_model=0", "model: d_model must be a whole number from 1 to 4096, got 0"),
-    ("model.n_heads=5", "model: d_model (64) must be divisible by n_heads (5)"),
-])
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ("checkpoint_every=0", "checkpoint_every must be >= 1, got 0"),
+        ("accum_steps=0", "accum_steps must be >= 1, got 0"),
+        ("batch_seconds=-5", "batch_seconds must be > 0, got -5.0"),
+        ("lr=-1", "lr must be > 0, got -1.0"),
+        ("model.d_model=0", "model: d_model must be a whole number from 1 to 4096, got 0"),
+        ("model.n_heads=5", "model: d_model (64) must be divisible by n_heads (5)"),
+    ],
+)
 def test_out_of_range_settings_are_one_line_errors(tmp_path, override, message):
-    result = subprocess.run([sys.executable, "-m", "asr.cli", "train", "--config", "recipes/tiny/train.yaml",
-                             f"out_dir={tmp_path}", override], capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "asr.cli",
+            "train",
+            "--config",
+            "recipes/tiny/train.yaml",
+            f"out_dir={tmp_path}",
+            override,
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2 and result.stderr.strip() == f"asr: error: recipes/tiny/train.yaml: {message}"
     with pytest.raises(asr.errors.ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         key, value = override.split("=")
@@ -378,8 +422,9 @@ def test_tensorboard_scalars_are_written_every_log_every_steps(tmp_path, monkeyp
 
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", types.SimpleNamespace(SummaryWriter=_FakeSummaryWriter))
     _FakeSummaryWriter.scalars = []
-    cfg = tiny_train_config(tmp_path, max_steps=4, log_every=2, batch_seconds=4.0,
-                            valid_manifest=str(TINY / "train.jsonl"), epochs=1)
+    cfg = tiny_train_config(
+        tmp_path, max_steps=4, log_every=2, batch_seconds=4.0, valid_manifest=str(TINY / "train.jsonl"), epochs=1
+    )
     asr.train.Trainer(cfg).run()
     train_steps = sorted({step for tag, _, step in _FakeSummaryWriter.scalars if tag == "train/loss"})
     assert train_steps == [2, 4]

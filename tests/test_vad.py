@@ -18,8 +18,9 @@ def vad():
 
 def _padded_utterance(before: float = 1.0, after: float = 1.0) -> tuple[np.ndarray, float]:
     speech = asr.audio.load_audio(TINY / "tiny-02.flac").numpy()
-    return np.concatenate([np.zeros(int(before * 16000), np.float32), speech,
-                           np.zeros(int(after * 16000), np.float32)]), len(speech) / 16000
+    return np.concatenate(
+        [np.zeros(int(before * 16000), np.float32), speech, np.zeros(int(after * 16000), np.float32)]
+    ), len(speech) / 16000
 
 
 def test_speech_regions_of_an_utterance_between_silences(vad):
@@ -33,8 +34,13 @@ def test_speech_regions_of_an_utterance_between_silences(vad):
 def test_silence_noise_and_hum_hold_no_speech(vad):
     rng = np.random.default_rng(0)
     t = np.arange(48000) / 16000
-    clips = [np.zeros(48000), rng.standard_normal(48000) * 0.01, rng.standard_normal(48000) * 0.1,
-             0.1 * np.sin(2 * np.pi * 50 * t), 0.05 * np.sin(2 * np.pi * 1000 * t)]
+    clips = [
+        np.zeros(48000),
+        rng.standard_normal(48000) * 0.01,
+        rng.standard_normal(48000) * 0.1,
+        0.1 * np.sin(2 * np.pi * 50 * t),
+        0.05 * np.sin(2 * np.pi * 1000 * t),
+    ]
     for clip in clips:
         assert vad.regions(clip.astype(np.float32)) == []
 

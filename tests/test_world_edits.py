@@ -35,7 +35,7 @@ def test_flatter_intonation_keeps_unvoiced_frames_and_shrinks_the_spread():
 def test_tilt_and_aperiodicity_edits():
     f0, env, ap = _analysis()
     tilted = wr._tilt(env, 12.0)
-    assert np.allclose(tilted[:, 0], env[:, 0]) and np.allclose(tilted[:, -1] / env[:, -1], 10 ** 1.2)
+    assert np.allclose(tilted[:, 0], env[:, 0]) and np.allclose(tilted[:, -1] / env[:, -1], 10**1.2)
     _, _, buzzier = wr.EDITS["buzzier (aperiodicity squared)"](f0, env, ap)
     _, _, breathier = wr.EDITS["breathier (square root of aperiodicity)"](f0, env, ap)
     assert (buzzier < ap).all() and (breathier > ap).all()

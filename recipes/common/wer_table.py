@@ -16,7 +16,7 @@ def collect(eval_dir: Path) -> list[dict]:
     rows = []
     for path in sorted(eval_dir.glob("*/wer-*.json")):
         data = json.loads(path.read_text())
-        rows.append({"set": path.stem[len("wer-"):], "method": path.parent.name, **data})
+        rows.append({"set": path.stem[len("wer-") :], "method": path.parent.name, **data})
     if not rows:
         raise SystemExit(f"{eval_dir}: no */wer-*.json files (run `asr evaluate --output-dir {eval_dir}/METHOD`)")
     return rows
@@ -33,8 +33,10 @@ def markdown(rows: list[dict]) -> str:
         clips = r.get("nonspeech", {}).get("clips", 0)
         if not w["reference_length"]:  # non-speech only: the share of clips transcribed empty
             empty = 100 * r["nonspeech"]["empty"] / max(clips, 1)
-            lines.append(f"| {r['set']} | {r['method']} | {empty:.1f}% empty | - | - | - | - | {w['insertions']} | 0 | "
-                         f"{r['utterances']} | {r['rtf']:.4f} |")
+            lines.append(
+                f"| {r['set']} | {r['method']} | {empty:.1f}% empty | - | - | - | - | {w['insertions']} | 0 | "
+                f"{r['utterances']} | {r['rtf']:.4f} |"
+            )
             continue
         lines.append(
             f"| {r['set']} | {r['method']} | {100 * r['wer']:.2f} | {100 * low:.2f}-{100 * high:.2f} | "

@@ -31,7 +31,15 @@ from tqdm import tqdm
 from asr.data import Utterance, write_manifest
 from asr.tokenizer import normalize_text
 
-SUBSETS = ["train-clean-100", "train-clean-360", "train-other-500", "dev-clean", "dev-other", "test-clean", "test-other"]
+SUBSETS = [
+    "train-clean-100",
+    "train-clean-360",
+    "train-other-500",
+    "dev-clean",
+    "dev-other",
+    "test-clean",
+    "test-other",
+]
 TRAIN_SUBSETS = SUBSETS[:3]
 BASE_URL = "https://www.openslr.org/resources/12/"
 SHA256 = {
@@ -78,9 +86,13 @@ def download(subset: str, directory: Path, base_url: str = BASE_URL, timeout: fl
             ) from None
         resumed = have and response.status == 206
         total = int(response.headers.get("Content-Length", 0)) + (have if resumed else 0)
-        with response, part.open("ab" if resumed else "wb") as f, tqdm(
-            total=total or None, initial=have if resumed else 0, unit="B", unit_scale=True, desc=archive.name
-        ) as bar:
+        with (
+            response,
+            part.open("ab" if resumed else "wb") as f,
+            tqdm(
+                total=total or None, initial=have if resumed else 0, unit="B", unit_scale=True, desc=archive.name
+            ) as bar,
+        ):
             for block in iter(lambda: response.read(1 << 20), b""):
                 f.write(block)
                 bar.update(len(block))
@@ -149,8 +161,9 @@ def _duration(path: Path) -> float | str:
 def prepare_subset(folder: Path, jobs: int) -> tuple[list[Utterance], list[str]]:
     items, problems = scan_subset(folder)
     with ThreadPoolExecutor(max_workers=max(jobs, 1)) as pool:
-        durations = list(tqdm(pool.map(_duration, [p for _, p, _ in items]), total=len(items), desc=folder.name,
-                              unit="file"))
+        durations = list(
+            tqdm(pool.map(_duration, [p for _, p, _ in items]), total=len(items), desc=folder.name, unit="file")
+        )
     utts = []
     for (uid, path, text), duration in zip(items, durations):
         if isinstance(duration, str):
@@ -191,7 +204,10 @@ def main(argv: list[str] | None = None) -> int:
             write_manifest(args.out / f"{subset}.jsonl", utts, relative=False)
             prepared.append(subset)
             hours = sum(u.duration for u in utts) / 3600
-            print(f"{subset}: {len(utts)} utterances, {hours:.2f} h, {len(problems)} problem(s) -> {args.out / subset}.jsonl")
+            print(
+                f"{subset}: {len(utts)} utterances, {hours:.2f} h, {len(problems)} problem(s) "
+                f"-> {args.out / subset}.jsonl"
+            )
             if subset in args.train_subsets:
                 train += utts
         if not prepared:

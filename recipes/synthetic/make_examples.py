@@ -26,24 +26,50 @@ from synthesize import Job, synthesize, voices_by_split
 def human_examples(args, sentence: str, first: int, out: Path) -> list[dict]:
     """A Kokoro sentence, a Kokoro short utterance (held-out voices) and a non-speech clip, from number ``first``."""
     short_spoken, short_text = kokoro_voices.read_shorts(Path(args.short))[0]
-    kokoro_voices._init_worker(str(Path(args.kokoro) / "kokoro-v1.0.int8.onnx"), str(Path(args.kokoro) / "voices-v1.0.npz"))
+    kokoro_voices._init_worker(
+        str(Path(args.kokoro) / "kokoro-v1.0.int8.onnx"), str(Path(args.kokoro) / "voices-v1.0.npz")
+    )
     records = []
     for i, (spoken, text, voice, pads) in enumerate(
-            [(kokoro_voices.spoken_sentence(sentence), sentence, "af_sarah", (0.1, 0.1)),
-             (short_spoken, short_text, "am_michael", (0.6, 0.6))], first):
-        job = kokoro_voices.Job(f"example-{i}", spoken, text, [voice], [1.0], 1.0, 1.0, pads,
-                                kokoro_voices.DIGITAL_ZEROS, i, str(out / f"example-{i}.flac"))
+        [
+            (kokoro_voices.spoken_sentence(sentence), sentence, "af_sarah", (0.1, 0.1)),
+            (short_spoken, short_text, "am_michael", (0.6, 0.6)),
+        ],
+        first,
+    ):
+        job = kokoro_voices.Job(
+            f"example-{i}",
+            spoken,
+            text,
+            [voice],
+            [1.0],
+            1.0,
+            1.0,
+            pads,
+            kokoro_voices.DIGITAL_ZEROS,
+            i,
+            str(out / f"example-{i}.flac"),
+        )
         Path(job.path).unlink(missing_ok=True)
         record = kokoro_voices.synthesize(job)
         if "error" in record:
             raise RuntimeError(record["error"])
-        records.append({"id": job.id, "audio": Path(job.path).name, "duration": record["duration"], "text": text,
-                        "voice": record["voice"]})
+        records.append(
+            {
+                "id": job.id,
+                "audio": Path(job.path).name,
+                "duration": record["duration"],
+                "text": text,
+                "voice": record["voice"],
+            }
+        )
     manifest = Path(args.nonspeech)
     clip = next(json.loads(x) for x in manifest.read_text().splitlines() if json.loads(x)["voice"] == "nonspeech:noise")
     name = f"example-{first + 2}"
     shutil.copyfile(manifest.parent / clip["audio"], out / f"{name}.flac")
-    records.append({"id": name, "audio": f"{name}.flac", "duration": clip["duration"], "text": "", "voice": clip["voice"]})
+    records.append(
+        {"id": name, "audio": f"{name}.flac", "duration": clip["duration"], "text": "", "voice": clip["voice"]}
+    )
     return records
 
 
@@ -72,7 +98,9 @@ def main(argv: list[str] | None = None) -> int:
         if "error" in record:
             print(record["error"], file=sys.stderr)
             return 1
-        records.append({"id": record["id"], "audio": path.name, "duration": record["duration"], "text": text, "voice": voice})
+        records.append(
+            {"id": record["id"], "audio": path.name, "duration": record["duration"], "text": text, "voice": voice}
+        )
     if args.kokoro:
         records += human_examples(args, candidates[args.count], len(records) + 1, out)
     (out / "references.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))

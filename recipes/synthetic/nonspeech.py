@@ -48,7 +48,9 @@ def tones(rng: np.random.Generator, n: int) -> np.ndarray:
         note = np.zeros(length)
         for _ in range(int(rng.integers(1, 4))):  # a chord of 1-3 notes
             f0 = 110.0 * 2 ** (int(rng.integers(0, 40)) / 12)
-            note += sum(rng.uniform(0.2, 1.0) / k * np.sin(2 * np.pi * f0 * k * t) for k in range(1, 5) if f0 * k < 7800)
+            note += sum(
+                rng.uniform(0.2, 1.0) / k * np.sin(2 * np.pi * f0 * k * t) for k in range(1, 5) if f0 * k < 7800
+            )
         out[t0 : t0 + length] = note * np.exp(-t * rng.uniform(0.5, 6.0)) * np.minimum(1.0, t / 0.01)
         t0 += length
     return out
@@ -84,8 +86,15 @@ def make(out: Path, split: str, count: int, seed: int) -> list[dict]:
         path = out / name / f"{name}-{i:05d}.flac"
         path.parent.mkdir(parents=True, exist_ok=True)
         sf.write(path, x.astype(np.float32), SAMPLE_RATE, subtype="PCM_16")
-        records.append({"id": path.stem, "audio": str(path.relative_to(out)), "duration": round(n / SAMPLE_RATE, 4),
-                        "text": "", "voice": f"nonspeech:{kind}"})
+        records.append(
+            {
+                "id": path.stem,
+                "audio": str(path.relative_to(out)),
+                "duration": round(n / SAMPLE_RATE, 4),
+                "text": "",
+                "voice": f"nonspeech:{kind}",
+            }
+        )
     with open(out / f"{name}.jsonl", "w") as f:
         f.writelines(json.dumps(r) + "\n" for r in records)
     return records

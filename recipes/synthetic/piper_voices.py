@@ -87,8 +87,14 @@ def draw_shape(rng: random.Random, rate: float, f0_scale: float | None = None) -
 
 def draw_piper_options(rng: random.Random) -> list[str]:
     """Piper's command-line synthesis options for one batch."""
-    return ["--noise-scale", f"{rng.uniform(*NOISE_SCALE):.3f}", "--noise-w-scale", f"{rng.uniform(*NOISE_W):.3f}",
-            "--length-scale", f"{rng.uniform(*LENGTH_SCALE):.3f}"]
+    return [
+        "--noise-scale",
+        f"{rng.uniform(*NOISE_SCALE):.3f}",
+        "--noise-w-scale",
+        f"{rng.uniform(*NOISE_W):.3f}",
+        "--length-scale",
+        f"{rng.uniform(*LENGTH_SCALE):.3f}",
+    ]
 
 
 def speak(texts: list[str], folder: Path, options: list[str]) -> list[Path]:
@@ -129,16 +135,23 @@ def analyse(wave: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray,
     return f0, pyworld.cheaptrick(x, f0, times, sample_rate), pyworld.d4c(x, f0, times, sample_rate)
 
 
-def synthesize(f0: np.ndarray, envelope: np.ndarray, aperiodicity: np.ndarray, sample_rate: int,
-               rate: float = 1.0) -> np.ndarray:
+def synthesize(
+    f0: np.ndarray, envelope: np.ndarray, aperiodicity: np.ndarray, sample_rate: int, rate: float = 1.0
+) -> np.ndarray:
     """WORLD's synthesis from (possibly edited) analysis; ``rate`` > 1 speaks faster at the same pitch."""
     # the same frames laid out at a shorter (faster) or longer hop change the tempo, not the pitch
-    return _pyworld().synthesize(np.ascontiguousarray(f0), np.ascontiguousarray(envelope),
-                                 np.ascontiguousarray(aperiodicity), sample_rate, FRAME_MS / rate)
+    return _pyworld().synthesize(
+        np.ascontiguousarray(f0),
+        np.ascontiguousarray(envelope),
+        np.ascontiguousarray(aperiodicity),
+        sample_rate,
+        FRAME_MS / rate,
+    )
 
 
-def shaped(f0: np.ndarray, envelope: np.ndarray, aperiodicity: np.ndarray,
-           shape: Shape) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def shaped(
+    f0: np.ndarray, envelope: np.ndarray, aperiodicity: np.ndarray, shape: Shape
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """WORLD's analysis with ``shape``'s F0 and formants (its tempo is synthesize()'s ``rate``)."""
     return f0 * shape.f0, _stretch_envelope(envelope, shape.formant), aperiodicity
 

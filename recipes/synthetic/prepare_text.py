@@ -23,11 +23,26 @@ DEV_BOOKS = ("The-Jungle-Book_236",)
 TEST_BOOKS = ("The-Time-Machine_35", "Treasure-Island_120")
 
 _ABBREVIATIONS = {
-    "Mr.": "Mister", "Mrs.": "Missus", "Dr.": "Doctor", "St.": "Saint", "Capt.": "Captain",
-    "Col.": "Colonel", "Gen.": "General", "Lt.": "Lieutenant", "Rev.": "Reverend", "Prof.": "Professor",
-    "Messrs.": "Messieurs", "Jr.": "Junior", "Sr.": "Senior", "No.": "Number", "Mt.": "Mount", "&": " and ",
+    "Mr.": "Mister",
+    "Mrs.": "Missus",
+    "Dr.": "Doctor",
+    "St.": "Saint",
+    "Capt.": "Captain",
+    "Col.": "Colonel",
+    "Gen.": "General",
+    "Lt.": "Lieutenant",
+    "Rev.": "Reverend",
+    "Prof.": "Professor",
+    "Messrs.": "Messieurs",
+    "Jr.": "Junior",
+    "Sr.": "Senior",
+    "No.": "Number",
+    "Mt.": "Mount",
+    "&": " and ",
 }
-_HEADING = re.compile(r"^\s*(CHAPTER|BOOK|PART|VOLUME|STAVE|SECTION|CONTENTS|PREFACE|APPENDIX|INDEX)\b|^\s*[IVXLC]+\.?\s*$", re.I)
+_HEADING = re.compile(
+    r"^\s*(CHAPTER|BOOK|PART|VOLUME|STAVE|SECTION|CONTENTS|PREFACE|APPENDIX|INDEX)\b|^\s*[IVXLC]+\.?\s*$", re.I
+)
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)]*\s+(?=[\"'\u201c\u2018(]*[A-Z])")
 _ALLOWED = re.compile(r"^[A-Z' ]+$")
 

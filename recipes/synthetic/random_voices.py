@@ -76,8 +76,9 @@ def _formants(settings: dict[str, list[list[str]]]) -> dict[int, list[float]]:
     return formants
 
 
-def random_variant(bases: list[dict[str, list[list[str]]]], rng: random.Random, name: str,
-                   echo: tuple[float, float] | None = None) -> str:
+def random_variant(
+    bases: list[dict[str, list[list[str]]]], rng: random.Random, name: str, echo: tuple[float, float] | None = None
+) -> str:
     """The text of one new variant file: ``bases[i]`` mixed with a donor and its formants moved; with ``echo``
     (ms), a strong echo at a delay drawn log-uniformly from that range."""
     base, donor = rng.choice(bases), rng.choice(bases)
@@ -108,8 +109,9 @@ def variant_names(voices: list[str]) -> list[str]:
     return [v.split("+", 1)[1] for v in voices if v.startswith("espeak:+")]
 
 
-def make_random_voices(out: Path, count: int, base_variants: list[str], seed: int = 0,
-                       echo: tuple[float, float] | None = None) -> tuple[Path, list[str]]:
+def make_random_voices(
+    out: Path, count: int, base_variants: list[str], seed: int = 0, echo: tuple[float, float] | None = None
+) -> tuple[Path, list[str]]:
     """Write ``count`` random variants (with ``echo``: each with a strong echo, see random_variant) into a copy
     of espeak-ng's data under ``out``.
 

@@ -68,7 +68,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -87,8 +87,11 @@ ACCENTS = ["en-us", "en", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp", "en-
 EXCLUDED_VARIANTS = {"whisper", "whisperf", "Demonic", "croak", "UniRobot", "anikaRobot"}
 FLITE_VOICES = {"train": ["kal", "kal16", "slt"], "dev": ["awb"], "test": ["rms"]}
 # festival voice -> its Debian package; training only, and only with --engine festival
-FESTIVAL_VOICES = {"ked_diphone": "festvox-kdlpc16k", "kal_diphone": "festvox-kallpc16k",
-                   "cmu_us_slt_arctic_hts": "festvox-us-slt-hts"}
+FESTIVAL_VOICES = {
+    "ked_diphone": "festvox-kdlpc16k",
+    "kal_diphone": "festvox-kallpc16k",
+    "cmu_us_slt_arctic_hts": "festvox-us-slt-hts",
+}
 PIPER_VOICE = "piper:joe"  # training only, and only with --engine piper; many speakers by WORLD (piper_voices.py)
 WORLD_F0 = (85.0, 240.0)  # --world: each utterance's median F0 is moved to one drawn log-uniformly from this (Hz)
 PITCH_DRAW = (0.25, 0.75)  # each utterance's pitch setting (Job.pitch) is drawn uniformly from this
@@ -134,8 +137,9 @@ def male_f0(pitch: float) -> float:
 
 def festival_voices() -> list[str]:
     """The festival voices installed (festival's own list)."""
-    out = subprocess.run(["festival", "--pipe"], input="(print (voice.list))", capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        ["festival", "--pipe"], input="(print (voice.list))", capture_output=True, text=True, check=True
+    ).stdout
     return out.strip().strip("()").split()
 
 
@@ -144,8 +148,10 @@ def _festival_command(name: str, job: Job) -> list[str]:
     if name.endswith("_hts"):  # HTS makes its own pitch; its engine's -r is the speed
         prosody = [f'(set! hts_engine_params (append hts_engine_params (list (list "-r" {job.rate:.3f}))))']
     else:  # the first target_f0_mean in int_lr_params wins: put the drawn one in front of the voice's own
-        prosody = [f"(Parameter.set 'Duration_Stretch {1 / job.rate:.3f})",
-                   f"(set! int_lr_params (cons (list 'target_f0_mean {male_f0(job.pitch):.0f}) int_lr_params))"]
+        prosody = [
+            f"(Parameter.set 'Duration_Stretch {1 / job.rate:.3f})",
+            f"(set! int_lr_params (cons (list 'target_f0_mean {male_f0(job.pitch):.0f}) int_lr_params))",
+        ]
     # one expression per -eval: text2wave evaluates only the first of several in one
     return ["text2wave", "-eval", f"(voice_{name})", *(arg for e in prosody for arg in ("-eval", e))]
 
@@ -162,16 +168,38 @@ def _speak(job: Job, wav: str, rng: random.Random) -> None:
     if engine == "espeak":
         voice = rng.choice(ACCENTS) + name
         data = [f"--path={job.espeak_path}"] if job.espeak_path else []  # random voices: their own data folder
-        cmd = ["espeak-ng", *data, "-v", voice, "-s", str(int(165 * job.rate)), "-p", str(int(100 * job.pitch)),
-               "-w", wav, job.text.lower()]
+        cmd = [
+            "espeak-ng",
+            *data,
+            "-v",
+            voice,
+            "-s",
+            str(int(165 * job.rate)),
+            "-p",
+            str(int(100 * job.pitch)),
+            "-w",
+            wav,
+            job.text.lower(),
+        ]
     else:
         if job.flite_f0:  # the pitch draw spread over the asked range
             low, high = job.flite_f0
             mean = low + (high - low) * (job.pitch - PITCH_DRAW[0]) / (PITCH_DRAW[1] - PITCH_DRAW[0])
         else:
             mean = male_f0(job.pitch) if name in ("kal", "kal16", "awb", "rms") else 140 + 120 * job.pitch
-        cmd = ["flite", "-voice", name, "--setf", f"duration_stretch={1 / job.rate:.3f}",
-               "--setf", f"int_f0_target_mean={mean:.0f}", "-t", job.text.lower(), "-o", wav]
+        cmd = [
+            "flite",
+            "-voice",
+            name,
+            "--setf",
+            f"duration_stretch={1 / job.rate:.3f}",
+            "--setf",
+            f"int_f0_target_mean={mean:.0f}",
+            "-t",
+            job.text.lower(),
+            "-o",
+            wav,
+        ]
     subprocess.run(cmd, check=True, capture_output=True)
 
 
@@ -200,8 +228,13 @@ def augment(wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def _record(job: Job) -> dict:
     info = sf.info(job.path)
-    return {"id": job.id, "audio": job.path, "duration": round(info.frames / info.samplerate, 4),
-            "text": job.text, "voice": job.voice + ("+world" if job.world else "")}
+    return {
+        "id": job.id,
+        "audio": job.path,
+        "duration": round(info.frames / info.samplerate, 4),
+        "text": job.text,
+        "voice": job.voice + ("+world" if job.world else ""),
+    }
 
 
 def _write(job: Job, wave: np.ndarray) -> dict:
@@ -272,9 +305,20 @@ def _batches(jobs: list[Job]) -> list[list[Job]]:
     return batches
 
 
-def plan(sentences: list[str], voices: list[str], split: str, seconds: float, out: Path, augment_audio: bool, seed: int,
-         start: int = 0, name: str = "", espeak_path: str = "", flite_f0: tuple[float, float] | None = None,
-         world: bool = False) -> list[Job]:
+def plan(
+    sentences: list[str],
+    voices: list[str],
+    split: str,
+    seconds: float,
+    out: Path,
+    augment_audio: bool,
+    seed: int,
+    start: int = 0,
+    name: str = "",
+    espeak_path: str = "",
+    flite_f0: tuple[float, float] | None = None,
+    world: bool = False,
+) -> list[Job]:
     """Sentences (in the given order, from index ``start``) until their estimated duration reaches ``seconds``.
 
     Utterance ids and folders are ``name`` (default: the split) and the sentence's index; ``espeak_path`` is
@@ -289,9 +333,21 @@ def plan(sentences: list[str], voices: list[str], split: str, seconds: float, ou
             break
         total += len(text.split()) / WORDS_PER_SECOND
         uid = f"{name}-{i:06d}"
-        jobs.append(Job(uid, text, rng.choice(voices), rng.uniform(0.8, 1.25), rng.uniform(*PITCH_DRAW),
-                        augment_audio, rng.randrange(2**31), str(out / name / uid[-6:-3] / f"{uid}.flac"), espeak_path,
-                        flite_f0, world))
+        jobs.append(
+            Job(
+                uid,
+                text,
+                rng.choice(voices),
+                rng.uniform(0.8, 1.25),
+                rng.uniform(*PITCH_DRAW),
+                augment_audio,
+                rng.randrange(2**31),
+                str(out / name / uid[-6:-3] / f"{uid}.flac"),
+                espeak_path,
+                flite_f0,
+                world,
+            )
+        )
     return jobs
 
 
@@ -317,8 +373,10 @@ def _one_thread() -> None:
 def run_jobs(jobs: list[Job], workers: int, desc: str) -> tuple[list[dict], list[str]]:
     """Synthesize ``jobs`` in ``workers`` processes; returns the manifest records and the failures' messages."""
     records, errors = [], []
-    with multiprocessing.Pool(workers, initializer=_one_thread) as pool, \
-            tqdm(total=len(jobs), desc=desc, unit="utt") as progress:
+    with (
+        multiprocessing.Pool(workers, initializer=_one_thread) as pool,
+        tqdm(total=len(jobs), desc=desc, unit="utt") as progress,
+    ):
         for results in pool.imap(_synthesize_batch, _batches(jobs)):
             for result in results:
                 (errors.append(result["error"]) if "error" in result else records.append(result))
@@ -332,25 +390,33 @@ def _check_engine(parser: argparse.ArgumentParser, engine: str, splits: str, wor
     needed += ["festival"] if engine == "festival" else []
     missing_tools = [tool for tool in needed if shutil.which(tool) is None]
     if missing_tools:
-        parser.error(f"{' and '.join(missing_tools)} not found on PATH: install (Debian/Ubuntu) with "
-                     f"apt-get install {' '.join(needed)}")
+        parser.error(
+            f"{' and '.join(missing_tools)} not found on PATH: install (Debian/Ubuntu) with "
+            f"apt-get install {' '.join(needed)}"
+        )
     if engine in ("festival", "piper") and splits != "train":
         parser.error(f"--engine {engine}: {engine}'s voices are training voices only; add --splits train")
     if engine == "festival":
         missing_voices = sorted(set(FESTIVAL_VOICES) - set(festival_voices()))
         if missing_voices:
-            parser.error(f"festival voices {', '.join(missing_voices)} not installed: apt-get install "
-                         f"{' '.join(FESTIVAL_VOICES[v] for v in missing_voices)}")
+            parser.error(
+                f"festival voices {', '.join(missing_voices)} not installed: apt-get install "
+                f"{' '.join(FESTIVAL_VOICES[v] for v in missing_voices)}"
+            )
     if engine == "piper" and piper_voices.missing():
         parser.error(f"--engine piper: {piper_voices.missing()}")
     if world and importlib.util.find_spec("pyworld") is None:
         parser.error(f"--world: pyworld not installed: {piper_voices.INSTALL_HINT}")
     if world and (engine == "piper" or splits != "train"):
-        parser.error("--world: training speech only (add --splits train), and not with --engine piper (Piper's "
-                     "speakers are WORLD's already)")
+        parser.error(
+            "--world: training speech only (add --splits train), and not with --engine piper (Piper's "
+            "speakers are WORLD's already)"
+        )
 
 
-def _chosen_voices(parser: argparse.ArgumentParser, args: argparse.Namespace, voices: dict[str, list[str]]) -> list[str]:
+def _chosen_voices(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, voices: dict[str, list[str]]
+) -> list[str]:
     """--voices as a list ([] when not given), checked: known voices, never a test voice, no other voice option."""
     chosen = [v for v in args.voices.split(",") if v]
     if not chosen:
@@ -361,8 +427,9 @@ def _chosen_voices(parser: argparse.ArgumentParser, args: argparse.Namespace, vo
         if voice in voices["test"]:
             parser.error(f"--voices: {voice} is a test voice; test speech must stay by unseen voices")
         if voice not in voices["train"] + voices["dev"]:
-            parser.error(f"--voices: unknown voice {voice!r} (voices.json lists them: e.g. {voices['train'][0]}, "
-                         f"flite:awb)")
+            parser.error(
+                f"--voices: unknown voice {voice!r} (voices.json lists them: e.g. {voices['train'][0]}, flite:awb)"
+            )
         if voice in voices["dev"]:
             print(f"note: {voice} is a dev voice; it now speaks training sentences too", file=sys.stderr)
     return chosen
@@ -378,31 +445,61 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test-hours", type=float, default=None, help="default: hours x 0.075, 0.5 to 1.5")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--engine", choices=["all", "espeak", "flite", "festival", "piper"], default="all",
-                        help="speak the training sentences with only this engine's training voices (festival, "
-                             "piper: only with --splits train)")
+    parser.add_argument(
+        "--engine",
+        choices=["all", "espeak", "flite", "festival", "piper"],
+        default="all",
+        help="speak the training sentences with only this engine's training voices (festival, "
+        "piper: only with --splits train)",
+    )
     parser.add_argument("--splits", default="dev,test,train", help="which splits to build")
-    parser.add_argument("--start", default="0",
-                        help="first training sentence, or 'next': the one after those the --after manifests used")
-    parser.add_argument("--after", default="train",
-                        help="with --start next: names of the training manifests in OUT (comma-separated) whose "
-                             "sentences come first")
+    parser.add_argument(
+        "--start",
+        default="0",
+        help="first training sentence, or 'next': the one after those the --after manifests used",
+    )
+    parser.add_argument(
+        "--after",
+        default="train",
+        help="with --start next: names of the training manifests in OUT (comma-separated) whose sentences come first",
+    )
     parser.add_argument("--train-name", default="train", help="name of the training manifest, its folder and ids")
-    parser.add_argument("--random-voices", type=int, default=0, metavar="N",
-                        help="speak the training sentences with N new espeak-ng variants (random_voices.py; made "
-                             "from the training variants with --seed) instead of espeak-ng's own")
-    parser.add_argument("--flite-f0", type=float, nargs=2, metavar=("LOW", "HIGH"),
-                        help="flite voices' mean F0 drawn from LOW-HIGH Hz (default: kal/kal16 115-185, slt 170-230; "
-                             "a wide range gives a female voice a male pitch and the reverse)")
-    parser.add_argument("--echo", type=float, nargs=2, metavar=("LOW", "HIGH"),
-                        help="with --random-voices: each voice gets a strong echo at a delay of LOW-HIGH ms")
-    parser.add_argument("--voices", default="",
-                        help="speak the training sentences with only these voices (comma-separated, as voices.json "
-                             "names them, e.g. flite:awb); a dev voice is then a training voice too, a test voice "
-                             "is refused")
-    parser.add_argument("--world", action="store_true",
-                        help="re-synthesize each training utterance by the WORLD vocoder as a new speaker (median F0 "
-                             "drawn from 85-240 Hz, formants moved with it; needs pyworld: pip install -e '.[synth]')")
+    parser.add_argument(
+        "--random-voices",
+        type=int,
+        default=0,
+        metavar="N",
+        help="speak the training sentences with N new espeak-ng variants (random_voices.py; made "
+        "from the training variants with --seed) instead of espeak-ng's own",
+    )
+    parser.add_argument(
+        "--flite-f0",
+        type=float,
+        nargs=2,
+        metavar=("LOW", "HIGH"),
+        help="flite voices' mean F0 drawn from LOW-HIGH Hz (default: kal/kal16 115-185, slt 170-230; "
+        "a wide range gives a female voice a male pitch and the reverse)",
+    )
+    parser.add_argument(
+        "--echo",
+        type=float,
+        nargs=2,
+        metavar=("LOW", "HIGH"),
+        help="with --random-voices: each voice gets a strong echo at a delay of LOW-HIGH ms",
+    )
+    parser.add_argument(
+        "--voices",
+        default="",
+        help="speak the training sentences with only these voices (comma-separated, as voices.json "
+        "names them, e.g. flite:awb); a dev voice is then a training voice too, a test voice "
+        "is refused",
+    )
+    parser.add_argument(
+        "--world",
+        action="store_true",
+        help="re-synthesize each training utterance by the WORLD vocoder as a new speaker (median F0 "
+        "drawn from 85-240 Hz, formants moved with it; needs pyworld: pip install -e '.[synth]')",
+    )
     args = parser.parse_args(argv)
     text, out = Path(args.text), Path(args.out)
     if args.start == "next":
@@ -416,8 +513,11 @@ def main(argv: list[str] | None = None) -> int:
     args.start = int(args.start)
     _check_engine(parser, args.engine, args.splits, args.world)
     dev_hours, test_hours = held_out_hours(args.hours)
-    hours_of = {"dev": dev_hours if args.dev_hours is None else args.dev_hours,
-                "test": test_hours if args.test_hours is None else args.test_hours, "train": args.hours}
+    hours_of = {
+        "dev": dev_hours if args.dev_hours is None else args.dev_hours,
+        "test": test_hours if args.test_hours is None else args.test_hours,
+        "train": args.hours,
+    }
     splits = args.splits.split(",")
     for split in splits:
         if split not in hours_of:
@@ -433,8 +533,9 @@ def main(argv: list[str] | None = None) -> int:
     speakers = dict(voices)  # who speaks each split here; voices.json keeps the whole split
     espeak_path = ""
     if args.random_voices > 0 and "train" in splits:
-        root, names = make_random_voices(out, args.random_voices, variant_names(voices["train"]), args.seed,
-                                         args.echo and tuple(args.echo))
+        root, names = make_random_voices(
+            out, args.random_voices, variant_names(voices["train"]), args.seed, args.echo and tuple(args.echo)
+        )
         espeak_path = str(root.resolve())
         speakers["train"] = [f"espeak:{n}" for n in names] + [v for v in voices["train"] if v.startswith("flite:")]
     if args.engine == "festival":
@@ -444,16 +545,29 @@ def main(argv: list[str] | None = None) -> int:
     elif args.engine != "all":
         speakers["train"] = [v for v in speakers["train"] if v.startswith(args.engine + ":")]
     speakers["train"] = chosen or speakers["train"]
-    voice_options = {"espeak_path": espeak_path, "flite_f0": args.flite_f0 and tuple(args.flite_f0),
-                     "world": args.world}  # train only
+    voice_options = {
+        "espeak_path": espeak_path,
+        "flite_f0": args.flite_f0 and tuple(args.flite_f0),
+        "world": args.world,
+    }  # train only
     for split in splits:
         sentences = [s for s in (text / f"{split}.txt").read_text().split("\n") if s]
         start = args.start if split == "train" else 0
         if start >= len(sentences):
             parser.error(f"--start {start}: {text / 'train.txt'} has only {len(sentences)} sentences")
         name = args.train_name if split == "train" else split
-        jobs = plan(sentences, speakers[split], split, hours_of[split] * 3600, out, split == "train", args.seed, start, name,
-                    **(voice_options if split == "train" else {}))
+        jobs = plan(
+            sentences,
+            speakers[split],
+            split,
+            hours_of[split] * 3600,
+            out,
+            split == "train",
+            args.seed,
+            start,
+            name,
+            **(voice_options if split == "train" else {}),
+        )
         records, errors = run_jobs(jobs, args.jobs, name)
         for message in errors:
             print(f"skipped {message}", file=sys.stderr)
@@ -461,7 +575,10 @@ def main(argv: list[str] | None = None) -> int:
             for r in records:
                 f.write(json.dumps({**r, "audio": str(Path(r["audio"]).relative_to(out))}) + "\n")
         hours_made = sum(r["duration"] for r in records) / 3600
-        print(f"{name}: {len(records)} utterances, {hours_made:.2f} h, {len(set(r['voice'] for r in records))} voices, {len(errors)} failed")
+        print(
+            f"{name}: {len(records)} utterances, {hours_made:.2f} h, {len(set(r['voice'] for r in records))} voices, "
+            f"{len(errors)} failed"
+        )
     (out / "voices.json").write_text(json.dumps(voices, indent=1))
     return 0
 
