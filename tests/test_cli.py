@@ -146,8 +146,8 @@ def test_lm_build_then_transcribe_with_lm_and_subtitles(model_dir, tmp_path):
         "0.5",
         "1.5",
         "--word-scores",
+        "-40",
         "0",
-        "1",
         "--beam-size",
         "8",
         "--save",
@@ -155,7 +155,10 @@ def test_lm_build_then_transcribe_with_lm_and_subtitles(model_dir, tmp_path):
     assert tuned.returncode == 0, tuned.stderr
     assert tuned.stdout.count("\n| ") == 4  # one table row per setting
     saved = json.loads((model_dir / "lm" / "lm.json").read_text())
-    assert saved["beam_size"] == 8 and saved["info"]["tuned_wer"] == 0.0 and saved["lm_weight"] in (0.5, 1.5)
+    # a word score of -40 deletes most words (70-74% WER measured): the saved setting must be a best row
+    assert saved["beam_size"] == 8 and saved["info"]["tuned_wer"] == 0.0 and saved["word_score"] == 0.0
+    worst = [line.split("|") for line in tuned.stdout.splitlines() if line.startswith("| ") and "| -40" in line]
+    assert len(worst) == 2 and all(float(row[4]) > 50 for row in worst), tuned.stdout
 
     out = asr("transcribe", "--model", model_dir, "--lm", "--format", "jsonl", "--word-timestamps", *FILES[:3])
     assert out.returncode == 0, out.stderr
@@ -304,3 +307,11 @@ def test_export_out_onnx_backend_quantize_and_device_options(model_dir, tmp_path
         out = asr("transcribe", "--model", model_dir, *options, *FILES[:3])
         assert out.returncode == 0, (options, out.stderr)
         assert out.stdout.splitlines() == expected, options
+
+
+def test_yaml_syntax_error_is_one_line_naming_where(tmp_path):
+    conf = tmp_path / "bad.yaml"
+    conf.write_text("train_manifest: a.jsonl\nmodel:\n  d_model: [144\n  n_layers: 4\n")
+    result = asr("train", "--config", conf)
+    _assert_clean_error(result, f"{conf}: invalid YAML (line ")
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr

@@ -66,6 +66,7 @@ def test_two_gloo_processes_match_one_process_on_the_same_data(tmp_path):
     assert ddp["step"] == 4 and ddp["world_size"] == 2
     log = [json.loads(line) for line in (tmp_path / "ddp" / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log if r["kind"] == "train"] == [1, 2, 3, 4]  # one writer: rank 0
+    assert (result.stdout + result.stderr).count("model written to") == 1  # rank 1 says nothing
 
     single = asr.train.Trainer(tiny_train_config(tmp_path / "one", **DDP_CONFIG))
     single.sampler = UnionSampler(single.sampler.durations, cfg.batch_seconds, cfg.num_buckets, True, cfg.seed)

@@ -16,7 +16,7 @@ import asr
 from asr.evaluate import evaluate_manifest
 from conftest import SENTENCES, speak, tiny_train_config
 
-pytestmark = pytest.mark.skipif(not shutil.which("espeak-ng"), reason="needs espeak-ng (.ci/run installs it)")
+needs_espeak = pytest.mark.skipif(not shutil.which("espeak-ng"), reason="needs espeak-ng (.ci/run installs it)")
 REPO = Path(__file__).resolve().parent.parent
 SUBSETS = {
     "train-clean-100": (2, 2, 3),
@@ -65,6 +65,7 @@ def s_name(i: int) -> str:
     return list(SUBSETS)[i]
 
 
+@needs_espeak
 def test_every_stage_of_run_sh(tmp_path):
     counts = make_tree(tmp_path / "corpus")
     conf = tmp_path / "tiny.yaml"
@@ -140,6 +141,9 @@ def test_every_stage_of_run_sh(tmp_path):
         row = next(line for line in table.splitlines() if line.startswith(f"| {s} | greedy |"))
         assert row.split("|")[3].strip() == f"{100 * report.wer.rate:.2f}", (row, report.summary())
         assert f"{s}\tgreedy\t{100 * report.wer.rate:.2f}\t" in "\n".join(summary)
+        beam, _, _ = evaluate_manifest(model, data / f"{s}.jsonl", beam_size=5)  # the recipe's --beam 5
+        row = next(line for line in table.splitlines() if line.startswith(f"| {s} | beam |"))
+        assert row.split("|")[3].strip() == f"{100 * beam.wer.rate:.2f}", (row, beam.summary())
 
 
 def test_prepare_without_network_fails_fast(tmp_path):

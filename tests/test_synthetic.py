@@ -1,4 +1,4 @@
-"""The synthetic-corpus recipe at a tiny scale (needs espeak-ng and flite; .ci/run installs them)."""
+"""The synthetic-corpus recipe at a tiny scale (most tests need espeak-ng and flite; .ci/run installs them)."""
 
 import json
 import os
@@ -17,7 +17,8 @@ from asr.data import read_manifest
 REPO = Path(__file__).parent.parent
 RECIPE = REPO / "recipes" / "synthetic"
 sys.path.insert(0, str(RECIPE))  # the recipe's modules (synthesize, random_voices, ...) for the tests that import them
-pytestmark = pytest.mark.skipif(
+# for the tests that speak (the others run without the synthesizers)
+needs_voices = pytest.mark.skipif(
     not (shutil.which("espeak-ng") and shutil.which("flite")), reason="needs espeak-ng and flite (apt-get install)"
 )
 
@@ -78,6 +79,7 @@ def test_text_preparation_normalizes_and_holds_out_books(tmp_path):
     ]
 
 
+@needs_voices
 def test_tiny_corpus_has_valid_audio_and_held_out_voices(tmp_path):
     text = tmp_path / "text"
     text.mkdir()
@@ -205,6 +207,7 @@ def test_run_sh_lists_at_most_ten_stages():
     assert bad.returncode == 2 and "unknown option --stgae" in bad.stderr
 
 
+@needs_voices
 def test_run_sh_builds_a_model_from_nothing_on_a_tiny_corpus(tmp_path):
     """Every stage of the recipe, end to end, on a corpus of a few espeak-ng utterances and a tiny network: text,
     corpus from a corpus config, tokenizer, training from scratch, fine-tuning, average and choice, LM, evaluation
@@ -288,6 +291,7 @@ lists:
     }
 
 
+@needs_voices
 def test_random_voices_are_new_variants_made_from_training_variants_only(tmp_path):
     """random_voices.py writes new espeak-ng variants from the training variants' files; espeak-ng speaks
     them (a different wave from its default voice, so the variant is not silently ignored), the same seed
@@ -364,6 +368,7 @@ def test_random_voices_are_new_variants_made_from_training_variants_only(tmp_pat
     assert too_many.returncode == 2 and f"--random-voices {MAX_VOICES + 1}: 1 to {MAX_VOICES}" in too_many.stderr
 
 
+@needs_voices
 def test_echo_voices_get_a_strong_late_echo(tmp_path):
     """random voices with echo=(60, 300): each file has one echo line, 60-300 ms late at an amplitude of 60-100,
     and espeak-ng speaks it (the wave differs from the same voice without the line); synthesize.py --echo
@@ -404,6 +409,7 @@ def _median_pitch(wave) -> float:
     return float(np.nanmedian(librosa.pyin(wave, fmin=60, fmax=400, sr=SAMPLE_RATE)[0]))
 
 
+@needs_voices
 def test_flite_f0_range_moves_the_pitch(tmp_path):
     """--flite-f0 sets flite's mean pitch: slt, the female training voice, spoken at a male 90 Hz and at 250 Hz."""
     from synthesize import PITCH_DRAW, Job, _speak
@@ -428,6 +434,7 @@ def test_flite_f0_range_moves_the_pitch(tmp_path):
 
 
 @pytest.mark.skipif(not shutil.which("festival"), reason="needs festival and its English voices (apt-get install)")
+@needs_voices
 def test_festival_engine_speaks_training_sentences_with_festivals_voices(tmp_path):
     """--engine festival: only festival's three voices speak, all in training (dev/test voices untouched);
     the drawn pitch moves a diphone voice's pitch and the drawn rate the HTS voice's length; festival
@@ -468,6 +475,7 @@ def test_festival_engine_speaks_training_sentences_with_festivals_voices(tmp_pat
     assert refused.returncode == 2 and "training voices only; add --splits train" in refused.stderr
 
 
+@needs_voices
 def test_voices_option_speaks_training_sentences_with_the_named_voices_only(tmp_path):
     """--voices flite:awb: dev's flite voice speaks every training sentence (a dev voice may become a training
     voice); a test voice, an unknown voice or --voices with --engine is a clear error before any work."""
@@ -493,6 +501,7 @@ def test_voices_option_speaks_training_sentences_with_the_named_voices_only(tmp_
         assert not (tmp_path / "refused").exists()
 
 
+@needs_voices
 def test_world_makes_a_new_speaker_at_the_drawn_pitch(tmp_path):
     """--world: WORLD re-synthesizes each training utterance at a median F0 drawn from WORLD_F0 (slt, a woman
     at ~180 Hz, spoken as a low and a high voice); the manifest marks the voice; dev/test and Piper refused."""

@@ -13,7 +13,7 @@ from asr.align import align_words
 from asr.tokenizer import CharTokenizer
 from conftest import SENTENCES, speak
 
-pytestmark = pytest.mark.skipif(not shutil.which("espeak-ng"), reason="needs espeak-ng (.ci/run installs it)")
+needs_espeak = pytest.mark.skipif(not shutil.which("espeak-ng"), reason="needs espeak-ng (.ci/run installs it)")
 
 
 def words_with_known_times(words, seed=0):
@@ -54,6 +54,7 @@ def raw_word_times(model, wave):
     return align_words(log_probs[0, : lengths[0]], tokens, model.tokenizer, model.frame_seconds)
 
 
+@needs_espeak
 def test_word_times_within_20ms_of_truth():
     words = " ".join(SENTENCES[:3]).split()
     wave, truth = words_with_known_times(words)
