@@ -229,7 +229,7 @@ def _cmd_stream(args) -> int:
     from .transcribe import load_model
     from .vad import VadEndpoint
 
-    model = load_model(args.model, device=args.device)
+    model = load_model(args.model, device=args.device, backend=args.backend)
     if args.mic:
         pieces = mic_pieces()
     elif args.source == "-":
@@ -327,7 +327,7 @@ def _cmd_tune_hop(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    from .export import ONNX_FILE, export_onnx
+    from .export import ONNX_FILE, STREAM_ONNX_FILE, export_onnx, export_stream_onnx
     from .transcribe import load_model
 
     model = load_model(args.model, device="cpu")
@@ -339,6 +339,10 @@ def _cmd_export(args) -> int:
         f"{time.perf_counter() - started:.1f} s): "
         "one graph from 16 kHz waveform to CTC log-probs, front end included"
     )
+    if model.model.cfg.streaming:  # and the chunk step with its caches, for `stream` with backend onnx
+        step = out.with_name(STREAM_ONNX_FILE) if args.out else model.path / STREAM_ONNX_FILE
+        export_stream_onnx(model.model, step)
+        print(f"exported the streaming encoder step to {step} ({step.stat().st_size / 2**20:.1f} MiB)")
     return 0
 
 
@@ -496,6 +500,12 @@ def build_parser() -> argparse.ArgumentParser:
         "objects on stdout",
     )
     p.add_argument("--no-partials", action="store_true", help="only the final segments")
+    p.add_argument(
+        "--backend",
+        choices=["torch", "onnx"],
+        default="torch",
+        help="onnx: the encoder step from MODEL/model-stream.onnx (asr export) in onnxruntime",
+    )
     _add_device_options(p)
     p.set_defaults(func=_cmd_stream)
 

@@ -169,10 +169,11 @@ def normalize_causal(
     frames of the prior statistics; padding set to 0. Sums run in float64, so the result does not depend on
     how a stream was cut into pieces; ``start`` carries the sums of earlier frames (a stream's state)."""
     x = feats.double()
-    base = start or CausalStats.empty(feats.shape[0], feats.shape[2], feats.device)
-    count = base.count[:, None, None] + torch.arange(1, x.shape[1] + 1, device=x.device, dtype=x.dtype)[None, :, None]
-    total = base.total[:, None, :] + x.cumsum(dim=1)
-    square = base.square[:, None, :] + x.square().cumsum(dim=1)
+    count = torch.arange(1, x.shape[1] + 1, device=x.device, dtype=x.dtype)[None, :, None]
+    total, square = x.cumsum(dim=1), x.square().cumsum(dim=1)
+    if start is not None:
+        count = count + start.count[:, None, None]
+        total, square = total + start.total[:, None, :], square + start.square[:, None, :]
     mean_p, var_p = prior_mean.double(), prior_var.double()
     weight = prior_frames + count
     mean = (prior_frames * mean_p + total) / weight

@@ -105,6 +105,13 @@ class Stream:
         self._sub_done = 0  # encoder input frames computed so far
         self._pending = torch.zeros(1, 0, model.cfg.d_model, device=self.device)  # encoder input not yet run
         self._cache = EncoderCache()
+        self._onnx = asr_model.stream_step()  # the encoder step in onnxruntime (backend="onnx"), else None
+        if self._onnx is not None:
+            from .export import stream_cache_shapes
+
+            kv_shape, conv_shape = stream_cache_shapes(model, 0)
+            self._keys, self._values = torch.zeros(kv_shape), torch.zeros(kv_shape)
+            self._convs = torch.zeros(conv_shape)
         self._log_probs: list[torch.Tensor] = []  # (C, V) per chunk run
         self._last = BLANK  # best token of the last frame run (greedy merges repeats across chunks)
         self._tokens: list[int] = []
@@ -249,8 +256,15 @@ class Stream:
 
     def _encode(self, x: torch.Tensor) -> None:
         start = self._cache.frames
-        y, self._cache = self.model.encoder.step(x, self._cache, self.left * self.chunk)
-        log_probs = self.model.head(y).float().log_softmax(dim=-1)[0]  # (C, V)
+        if self._onnx is not None:
+            log_probs, keys, values, self._convs = self._onnx(x, self._keys, self._values, self._convs)
+            first = max(keys.shape[3] - self.left * self.chunk, 0)
+            self._keys, self._values = keys[:, :, :, first:], values[:, :, :, first:]
+            self._cache.frames += x.shape[1]
+            log_probs = log_probs[0]
+        else:
+            y, self._cache = self.model.encoder.step(x, self._cache, self.left * self.chunk)
+            log_probs = self.model.head(y).float().log_softmax(dim=-1)[0]  # (C, V)
         self._log_probs.append(log_probs.cpu())
         best = log_probs.argmax(dim=-1).tolist()
         for i, token in enumerate(best):

@@ -293,6 +293,19 @@ class ASRModel:
             duration=duration,
         )
 
+    def stream_step(self):
+        """The ONNX encoder step of a streaming model with backend="onnx" (made once), else None."""
+        if self.backend != "onnx" or not self.model.cfg.streaming:
+            return None
+        if getattr(self, "_stream_step", None) is None:
+            from .export import STREAM_ONNX_FILE, OnnxStreamStep
+
+            if not (self.path / STREAM_ONNX_FILE).is_file():
+                missing = self.path / STREAM_ONNX_FILE
+                raise ModelError(f"{missing}: missing; create it with `asr export --model {self.path}`")
+            self._stream_step = OnnxStreamStep(self.path / STREAM_ONNX_FILE, threads=torch.get_num_threads())
+        return self._stream_step
+
     def stream(self, chunk_ms: float = 320, left_ms: float = 3600) -> "Stream":
         """A live stream through this (streaming) model: ``accept(samples)`` returns words as they are
         completed, ``finish()`` the Transcript (asr.streaming)."""

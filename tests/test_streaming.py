@@ -236,3 +236,26 @@ def test_stream_cli_silence_gives_nothing_and_bad_input_one_line(streaming_exp):
     assert rate.returncode == 2 and b"sample rate 3" in rate.stderr
     eight_khz = _cli("stream", "-", "--model", model, "--rate", "8000", stdin=np.zeros(8000, dtype="<i2").tobytes())
     assert eight_khz.returncode == 0
+
+
+def test_onnx_stream_step_and_export_of_a_streaming_model(tmp_path):
+    """`asr export` of a streaming model writes the whole-file graph (causal normalization included) and the
+    chunk step with its caches; with backend="onnx" both give the log-probs PyTorch gives."""
+    model_dir = _random_streaming_dir(tmp_path)
+    result = _cli("export", "--model", model_dir)
+    assert result.returncode == 0, result.stderr.decode()
+    assert (model_dir / "model-stream.onnx").is_file() and b"streaming encoder step" in result.stdout
+    torch_model = asr.load_model(model_dir, device="cpu")
+    onnx_model = asr.load_model(model_dir, device="cpu", backend="onnx")
+    wave = torch.randn(16000 * 3 + 500) * 0.1
+    whole, _ = onnx_model.encode([wave])
+    reference, _ = torch_model.encode([wave])
+    torch.testing.assert_close(whole, reference, atol=1e-4, rtol=0)
+    streams = [m.stream(chunk_ms=320, left_ms=640) for m in (torch_model, onnx_model)]
+    for start in range(0, wave.numel(), 3000):
+        for stream in streams:
+            stream.accept(wave[start : start + 3000].numpy())
+    for stream in streams:
+        stream.finish()
+    assert streams[1].log_probs.shape == streams[0].log_probs.shape
+    torch.testing.assert_close(streams[1].log_probs, streams[0].log_probs, atol=1e-4, rtol=0)
