@@ -237,12 +237,35 @@ def _grown_weights(shallow: Path, deep: Path) -> dict:
     return model.state_dict()
 
 
+def _read_weights(path: Path) -> dict:
+    try:
+        return load_file(str(path))
+    except (OSError, RuntimeError) as e:
+        raise ModelError(f"{path}: unreadable weights ({str(e).splitlines()[0]})") from None
+
+
+def _made_streaming(model: dict, streaming: dict) -> bool:
+    """Whether ``model`` is the full-context network of the streaming network ``streaming`` (warmstart's
+    to_streaming keeps every weight and adds only the front end's stored statistics)."""
+    return (
+        bool(streaming.get("streaming"))
+        and not model.get("streaming")
+        and _network({**model, "streaming": True}) == _network(streaming)
+    )
+
+
+def _priors(directory: Path) -> dict:
+    """A streaming model directory's stored normalization statistics (the front end's prior buffers)."""
+    return {k: v for k, v in _read_weights(directory / WEIGHTS_FILE).items() if k.startswith("frontend.prior_")}
+
+
 def average_model_dirs(directories: list[Path]) -> tuple[ModelConfig, dict, Tokenizer]:
     """Element-wise mean of the weights of model directories of one architecture and tokenizer (a "model
     soup", e.g. the averages of two training runs from the same start); float16-stored weights are averaged
     in float64 like checkpoints. A directory with fewer encoder blocks than the first (the model a grown
-    run started from) enters as its identity-grown self (``_grown_weights``). Returns (config, state,
-    tokenizer) of the first directory."""
+    run started from) enters as its identity-grown self (``_grown_weights``), and a full-context model after a
+    streaming first one (the model a streaming fine-tune started from) with the first's normalization
+    statistics. Returns (config, state, tokenizer) of the first directory."""
     if len(directories) < 2:
         raise ModelError("give at least two model directories to average")
     first = read_model_config(directories[0])
@@ -256,13 +279,12 @@ def average_model_dirs(directories: list[Path]) -> tuple[ModelConfig, dict, Toke
             weights = Path(directory) / WEIGHTS_FILE
             if config["model"].get("n_layers", 0) < first["model"].get("n_layers", 0):
                 state = _grown_weights(Path(directory), Path(directories[0]))
+            elif _made_streaming(config["model"], first["model"]):  # the full-context model a streaming one
+                state = {**_read_weights(weights), **_priors(Path(directories[0]))}  # started from (to_streaming)
             elif _network(config["model"]) != _network(first["model"]):
                 raise ModelError(f"{directory}: its 'model' in {CONFIG_FILE} differs from {directories[0]}'s")
             else:
-                try:
-                    state = load_file(str(weights))
-                except (OSError, RuntimeError) as e:
-                    raise ModelError(f"{weights}: unreadable weights ({str(e).splitlines()[0]})") from None
+                state = _read_weights(weights)
             if keys is not None and state.keys() != keys:
                 raise ModelError(f"{weights}: holds other tensors than {directories[0]}'s weights")
             keys = state.keys()

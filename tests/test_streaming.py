@@ -259,3 +259,29 @@ def test_onnx_stream_step_and_export_of_a_streaming_model(tmp_path):
         stream.finish()
     assert streams[1].log_probs.shape == streams[0].log_probs.shape
     torch.testing.assert_close(streams[1].log_probs, streams[0].log_probs, atol=1e-4, rtol=0)
+
+
+def test_soup_of_a_streaming_model_and_the_model_it_started_from(tmp_path):
+    """`asr average --models STREAMING FULL`: the full-context start of a streaming fine-tune enters with the
+    streaming model's normalization statistics; the result is the streaming network, weights averaged."""
+    from asr.checkpoint import average_model_dirs, load_model_dir
+
+    torch.manual_seed(1)
+    cfg = tiny_model_config(strides=[2, 2, 2], vocab_size=29)
+    full = CTCModel(cfg)
+    tuned = to_streaming(full)
+    with torch.no_grad():
+        for p in tuned.parameters():
+            p.add_(0.1)
+        tuned.frontend.prior_mean.fill_(-5.0)
+    tokenizer = CharTokenizer(list(" ABCDEFGHIJKLMNOPQRSTUVWXYZ'"))
+    full_dir = save_model_dir(tmp_path / "full", cfg, full.state_dict(), tokenizer)
+    tuned_dir = save_model_dir(tmp_path / "tuned", tuned.cfg, tuned.state_dict(), tokenizer)
+    soup_cfg, state, _ = average_model_dirs([tuned_dir, full_dir])
+    assert soup_cfg.streaming
+    key = "encoder.blocks.0.ff1.net.1.weight"
+    torch.testing.assert_close(state[key], (full.state_dict()[key] + tuned.state_dict()[key]) / 2)
+    assert torch.equal(state["frontend.prior_mean"], torch.full((80,), -5.0))
+    with pytest.raises(ModelError, match="differs"):
+        average_model_dirs([full_dir, tuned_dir])  # the streaming one must come first: its network is the result's
+    assert load_model_dir(tuned_dir)[0].cfg.streaming

@@ -104,8 +104,9 @@ if run 6; then
   echo "stage 6: average; soup with $start; choose on dev"
   asr average "$tuned" --last 5 --out "$tuned/model-avg5" --half
   candidates=("$start" "$tuned/model-avg5")
-  if asr average --models "$start" "$tuned/model-avg5" --out "$tuned/model-soup" --half 2>/dev/null; then
-    candidates+=("$tuned/model-soup")  # a soup only with a model of the same network
+  # a soup only with a model of the same network (or the full-context one a streaming run started from)
+  if asr average --models "$tuned/model-avg5" "$start" --out "$tuned/model-soup" --half 2>/dev/null; then
+    candidates+=("$tuned/model-soup")
   else
     rm -rf "$tuned/model-soup"
   fi
