@@ -19,11 +19,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "recipes" / "synthetic"))
 
-from random_voices import espeak_data_dir  # noqa: E402
-from voices import probe  # noqa: E402
+try:  # the synthetic recipe's own modules: run with PYTHONPATH=recipes/synthetic
+    from random_voices import espeak_data_dir
+except ImportError as e:
+    raise SystemExit(f"{e}: run this benchmark with PYTHONPATH=recipes/synthetic (it uses the recipe's voices)")
+from voices import probe
 
 BASE = "RicishayMax3"
 

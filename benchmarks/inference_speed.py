@@ -21,11 +21,10 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from long_audio import build  # noqa: E402
+from long_audio import build
 
-import asr  # noqa: E402
-from asr.export import ONNX_FILE, export_onnx  # noqa: E402
+import asr
+from asr.export import ONNX_FILE, export_onnx
 
 
 def rtf(model, path: Path, seconds: float, lm: bool, repeats: int = 3) -> float:

@@ -15,17 +15,15 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from long_audio import build  # noqa: E402
+from long_audio import build
 
-import asr  # noqa: E402
+import asr
 
 # stage -> (file suffix, function name) of the function whose cumulative time is the stage's
 STAGES = {

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import random
-import sys
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -31,15 +30,14 @@ from typing import Iterator
 import soundfile as sf
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-import asr  # noqa: E402
-import asr.segment  # noqa: E402
-from asr.audio import SAMPLE_RATE, load_audio  # noqa: E402
-from asr.data import read_manifest  # noqa: E402
-from asr.metrics import ErrorCounts, score  # noqa: E402
-from test_long_audio import known_long_file  # noqa: E402
-from voices import voices_by_id  # noqa: E402
+import asr
+import asr.segment
+from asr.audio import SAMPLE_RATE, load_audio
+from asr.data import read_manifest
+from asr.metrics import ErrorCounts, score
+from asr.testaudio import known_long_file
+from voices import voices_by_id
 
 LongFile = tuple[str, Path, list[torch.Tensor], list[str]]  # (name, path, utterances, their texts)
 

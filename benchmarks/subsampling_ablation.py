@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -80,13 +82,15 @@ def _best(fn, repeats: int) -> float:
 def peak_memory(name: str) -> float:
     """MiB the 30 s forward pass adds to the process's peak RSS, in a fresh process."""
     code = (
-        "import resource, torch, sys; sys.path.insert(0, 'benchmarks'); from subsampling_ablation import build; "
+        "import resource, torch; from subsampling_ablation import build; "
         f"m = build({name!r}); w = torch.randn(1, 480000) * 0.1; torch.set_num_threads(1); "
         "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
         "torch.inference_mode().__enter__(); m(w, torch.tensor([480000])); "
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    here = str(Path(__file__).resolve().parent)  # this folder, importable in the fresh process
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     return int(out.stdout.split()[-1]) / 1024
 
 

@@ -26,11 +26,10 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from subsampling_ablation import CONFIGS  # noqa: E402
+from subsampling_ablation import CONFIGS
 
-import asr  # noqa: E402
-from asr.evaluate import evaluate_manifest  # noqa: E402
+import asr
+from asr.evaluate import evaluate_manifest
 
 REPO = Path(__file__).resolve().parent.parent
 RECIPE = REPO / "recipes/synthetic/conf/cpu_small.yaml"

@@ -19,14 +19,12 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import sys
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from asr.metrics import score  # noqa: E402
-from asr.tokenizer import normalize_text  # noqa: E402
+from asr.metrics import score
+from asr.tokenizer import normalize_text
 
 
 def texts(path: Path) -> list[str]:

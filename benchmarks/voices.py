@@ -23,11 +23,9 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "recipes" / "synthetic"))
 
-import asr  # noqa: E402
-from asr.metrics import score  # noqa: E402
-from synthesize import plan, run_jobs  # noqa: E402
+import asr
+from asr.metrics import score
 
 
 def voices_by_id(manifest: Path) -> dict[str, str]:
@@ -54,6 +52,11 @@ def probe(
 ) -> list[tuple[str, float, int]]:
     """(voice, WER, reference words) of the model on the first n sentences of the manifest, spoken by each voice
     (espeak-ng variants from the data folder ``espeak_path`` where given)."""
+    try:  # the synthetic recipe's own synthesizer: run with PYTHONPATH=recipes/synthetic
+        from synthesize import plan, run_jobs
+    except ImportError as e:
+        raise SystemExit(f"{e}: run --probe with PYTHONPATH=recipes/synthetic (it speaks with the recipe's voices)")
+
     sentences = [json.loads(line)["text"] for line in manifest.read_text().splitlines()[:n]]
     with tempfile.TemporaryDirectory() as tmp:
         # the corpus builder's own plan, one voice at a time: every voice gets the same rates and pitches

@@ -13,14 +13,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-import asr  # noqa: E402
-from conftest import SENTENCES  # noqa: E402
-from test_timestamps import boundary_errors, raw_word_times, words_with_known_times  # noqa: E402
+import asr
+from asr.testaudio import SENTENCES, boundary_errors, raw_word_times, words_with_known_times
 
 
 def summary(name: str, starts: list[float], ends: list[float], missed: int, total: int) -> str:

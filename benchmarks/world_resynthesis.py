@@ -26,55 +26,23 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "recipes" / "synthetic"))
 
-import asr  # noqa: E402
-from asr.audio import SAMPLE_RATE, load_audio  # noqa: E402
-from asr.data import read_manifest  # noqa: E402
-from asr.metrics import score  # noqa: E402
-from piper_voices import Shape, analyse, shaped, synthesize  # noqa: E402
-from voices import voices_by_id  # noqa: E402
+import asr
+from asr.audio import SAMPLE_RATE, load_audio
+from asr.data import read_manifest
+from asr.metrics import score
+
+try:  # the synthetic recipe's own modules: run with PYTHONPATH=recipes/synthetic
+    from piper_voices import Shape, analyse, shaped, synthesize
+    from world_edits import EDITS
+except ImportError as e:
+    raise SystemExit(f"{e}: run this benchmark with PYTHONPATH=recipes/synthetic (it uses the recipe's voices)")
+from voices import voices_by_id
 
 SHAPES = {
     "identity": Shape(1.0, 1.0, 1.0),
     "higher (F0 x1.5, formants x1.1)": Shape(1.5, 1.1, 1.0),
     "lower (F0 x0.8, formants x0.93)": Shape(0.8, 0.93, 1.0),
-}
-SMOOTH_BINS = 25  # the moving average (of 513 CheapTrick bins, ~390 Hz) that the envelope's detail is measured from
-World = tuple[np.ndarray, np.ndarray, np.ndarray]  # F0, spectral envelope, aperiodicity
-
-
-def _detail(envelope: np.ndarray, gain: float) -> np.ndarray:
-    """The log envelope's departure from its moving average, times ``gain``: > 1 sharper peaks, < 1 flatter."""
-    log = np.log(envelope)
-    kernel = np.ones(SMOOTH_BINS) / SMOOTH_BINS
-    smooth = np.stack([np.convolve(np.pad(row, SMOOTH_BINS // 2, mode="edge"), kernel, "valid") for row in log])
-    return np.exp(smooth + gain * (log - smooth))
-
-
-def _flatter_f0(f0: np.ndarray) -> np.ndarray:
-    """The voiced frames' log F0 pulled to its mean: 30% of the spread kept."""
-    voiced = f0 > 0
-    if not voiced.any():
-        return f0
-    mean = np.exp(np.mean(np.log(f0[voiced])))
-    out = f0.copy()
-    out[voiced] = mean * (f0[voiced] / mean) ** 0.3
-    return out
-
-
-def _tilt(envelope: np.ndarray, db_at_nyquist: float) -> np.ndarray:
-    """A gain rising linearly in dB from 0 at 0 Hz to ``db_at_nyquist`` (power envelope)."""
-    return envelope * 10 ** (np.linspace(0, db_at_nyquist, envelope.shape[1]) / 10)
-
-
-EDITS = {
-    "buzzier (aperiodicity squared)": lambda f0, env, ap: (f0, env, ap**2),
-    "breathier (square root of aperiodicity)": lambda f0, env, ap: (f0, env, np.sqrt(ap)),
-    "sharper envelope (detail x1.6)": lambda f0, env, ap: (f0, _detail(env, 1.6), ap),
-    "smoother envelope (detail x0.5)": lambda f0, env, ap: (f0, _detail(env, 0.5), ap),
-    "flatter intonation (30% of the F0 spread)": lambda f0, env, ap: (_flatter_f0(f0), env, ap),
-    "brighter (+12 dB at 8 kHz)": lambda f0, env, ap: (f0, _tilt(env, 12.0), ap),
 }
 
 
@@ -95,7 +63,7 @@ def main() -> None:
     utts = utts[: args.n]
     model = asr.load_model(args.model, device="cpu")
     waves = [load_audio(u.audio).numpy().astype(np.float64) for u in utts]
-    analyses: list[World] = [analyse(w, SAMPLE_RATE) for w in waves]  # once per wave: harvest is the slow part
+    analyses = [analyse(w, SAMPLE_RATE) for w in waves]  # (F0, envelope, aperiodicity) once per wave: harvest is slow
     versions = {"original": waves}
     versions.update(
         {

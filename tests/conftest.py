@@ -74,48 +74,6 @@ def model_dir(trained_exp, tmp_path) -> Path:
     return dst
 
 
-def speak(text: str, voice: str = "en-us", speed: int = 160) -> torch.Tensor:
-    """16 kHz speech from espeak-ng (installed by .ci/run), trimmed of its leading/trailing silence."""
-    import io
-    import subprocess
-
-    import soundfile as sf
-
-    from asr.audio import resample
-
-    wav = subprocess.run(
-        ["espeak-ng", "-v", voice, "-s", str(speed), "--stdout", text], check=True, capture_output=True
-    ).stdout
-    data, rate = sf.read(io.BytesIO(wav), dtype="float32")
-    wave = resample(torch.from_numpy(data), rate)
-    loud = (wave.abs() > 0.01 * wave.abs().max()).nonzero()
-    return wave[int(loud[0]) : int(loud[-1]) + 1]
-
-
-SENTENCES = [
-    "the captain walked slowly down to the harbour",
-    "she opened the window and looked at the garden",
-    "the old man told the children a long story",
-    "we found a small boat on the shore of the river",
-    "the doctor said that the boy would soon be well",
-    "after dinner they sat by the fire and talked",
-    "the horse ran across the field towards the house",
-    "he wrote a letter to his mother every week",
-    "the ship sailed out of the bay in the morning",
-    "there was a light in the window of the cottage",
-    "the king sent his soldiers to guard the bridge",
-    "she could hear the wind in the trees outside",
-    "the young woman smiled and shook her head",
-    "they waited for the train until the evening",
-    "the dog followed his master into the forest",
-    "i have never seen such a beautiful place",
-    "the water was cold and the sky was grey",
-    "he took the key from his pocket and opened the door",
-    "the birds were singing when we woke up",
-    "my father worked in the city for many years",
-]
-
-
 def pytest_sessionfinish(session, exitstatus):
     """In CI (CI=true, set by .ci/run) a skipped test fails the run: a missing tool must not hide tests."""
     if os.environ.get("CI") != "true":

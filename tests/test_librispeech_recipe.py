@@ -14,7 +14,8 @@ import yaml
 
 import asr
 from asr.evaluate import evaluate_manifest
-from conftest import SENTENCES, speak, tiny_train_config
+from asr.testaudio import SENTENCES, speak
+from conftest import tiny_train_config
 
 needs_espeak = pytest.mark.skipif(not shutil.which("espeak-ng"), reason="needs espeak-ng (.ci/run installs it)")
 REPO = Path(__file__).resolve().parent.parent
@@ -147,11 +148,8 @@ def test_every_stage_of_run_sh(tmp_path):
 
 
 def test_prepare_without_network_fails_fast(tmp_path):
-    sys.path.insert(0, str(REPO / "recipes" / "librispeech"))
-    try:
-        import prepare
-    finally:
-        sys.path.pop(0)
+    import prepare
+
     with pytest.raises(prepare.PrepareError, match="offline"):
         prepare.download("dev-clean", tmp_path, base_url="http://127.0.0.1:9/", timeout=2)
     with pytest.raises(prepare.PrepareError, match="unknown subset"):

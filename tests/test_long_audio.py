@@ -1,6 +1,5 @@
 """Audio of any length: streamed, cut at pauses, stitched back with absolute times."""
 
-import random
 import shutil
 
 import numpy as np
@@ -12,9 +11,7 @@ import asr
 from asr.errors import AudioError
 from asr.metrics import score
 from asr.segment import cut_point, iter_segments, split_wave
-from conftest import SENTENCES, speak
-
-VOICES = ["en-us", "en", "en-us+m3", "en+f2", "en-us+f3", "en+m5"]
+from asr.testaudio import known_long_file
 
 
 def test_cut_point_finds_the_pause():
@@ -57,23 +54,6 @@ def test_segments_cover_the_speech_in_bounded_pieces(tmp_path):
     sf.write(silent, np.zeros(16000 * 30, dtype=np.float32), 16000)
     assert list(iter_segments(silent)) == []
     assert asr.load_model(device="cpu").transcribe(silent).text == ""
-
-
-def known_long_file(path, seconds=600.0, seed=0):
-    """Random test sentences by random espeak-ng voices with 0.3-0.9 s pauses, written to ``path`` until it is
-    ``seconds`` long: (utterances, their texts, the file's duration)."""
-    rng = random.Random(seed)
-    utterances, texts, pieces, total = [], [], [], 0.0
-    while total < seconds:
-        text = rng.choice(SENTENCES)
-        wave = speak(text, voice=rng.choice(VOICES), speed=rng.choice([140, 160, 175]))
-        utterances.append(wave)
-        texts.append(text)
-        gap = torch.zeros(int(16000 * rng.uniform(0.3, 0.9)))
-        pieces += [wave, gap]
-        total += (wave.numel() + gap.numel()) / 16000
-    sf.write(path, torch.cat(pieces).numpy(), 16000)
-    return utterances, texts, total
 
 
 @pytest.mark.skipif(not shutil.which("espeak-ng"), reason="needs espeak-ng (.ci/run installs it)")

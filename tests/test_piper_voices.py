@@ -18,7 +18,6 @@ import pytest
 from asr.audio import SAMPLE_RATE, load_audio
 
 RECIPE = Path(__file__).parent.parent / "recipes" / "synthetic"
-sys.path.insert(0, str(RECIPE))
 import piper_voices  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not shutil.which("espeak-ng"), reason="needs espeak-ng (apt-get install)")

@@ -16,7 +16,6 @@ from asr.data import read_manifest
 
 REPO = Path(__file__).parent.parent
 RECIPE = REPO / "recipes" / "synthetic"
-sys.path.insert(0, str(RECIPE))  # the recipe's modules (synthesize, random_voices, ...) for the tests that import them
 # for the tests that speak (the others run without the synthesizers)
 needs_voices = pytest.mark.skipif(
     not (shutil.which("espeak-ng") and shutil.which("flite")), reason="needs espeak-ng and flite (apt-get install)"

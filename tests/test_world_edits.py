@@ -1,12 +1,8 @@
-"""benchmarks/world_resynthesis.py --edits: each edit of WORLD's analysis changes what it says and only that."""
-
-import sys
-from pathlib import Path
+"""recipes/synthetic/world_edits.py (benchmarks/world_resynthesis.py --edits):
+each edit of WORLD's analysis changes what it says and only that."""
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
-import world_resynthesis as wr  # noqa: E402
+import world_edits as wr
 
 
 def _analysis(frames: int = 40, bins: int = 513, seed: int = 0):
@@ -18,23 +14,23 @@ def _analysis(frames: int = 40, bins: int = 513, seed: int = 0):
 
 def test_envelope_detail_gain_sharpens_smooths_and_keeps_at_one():
     _, env, _ = _analysis()
-    assert np.allclose(wr._detail(env, 1.0), env)
-    spread = {g: np.std(np.log(wr._detail(env, g)) - np.log(wr._detail(env, 0.0))) for g in (0.5, 1.0, 1.6)}
+    assert np.allclose(wr.detail(env, 1.0), env)
+    spread = {g: np.std(np.log(wr.detail(env, g)) - np.log(wr.detail(env, 0.0))) for g in (0.5, 1.0, 1.6)}
     assert spread[0.5] < 0.6 * spread[1.0] and spread[1.6] > 1.5 * spread[1.0], spread
 
 
 def test_flatter_intonation_keeps_unvoiced_frames_and_shrinks_the_spread():
     f0, _, _ = _analysis()
-    flat = wr._flatter_f0(f0)
+    flat = wr.flatter_f0(f0)
     voiced = f0 > 0
     assert np.array_equal(flat == 0, ~voiced)
     assert np.std(np.log(flat[voiced])) < 0.35 * np.std(np.log(f0[voiced]))
-    assert np.array_equal(wr._flatter_f0(np.zeros(5)), np.zeros(5))  # all unvoiced: nothing to flatten
+    assert np.array_equal(wr.flatter_f0(np.zeros(5)), np.zeros(5))  # all unvoiced: nothing to flatten
 
 
 def test_tilt_and_aperiodicity_edits():
     f0, env, ap = _analysis()
-    tilted = wr._tilt(env, 12.0)
+    tilted = wr.tilt(env, 12.0)
     assert np.allclose(tilted[:, 0], env[:, 0]) and np.allclose(tilted[:, -1] / env[:, -1], 10**1.2)
     _, _, buzzier = wr.EDITS["buzzier (aperiodicity squared)"](f0, env, ap)
     _, _, breathier = wr.EDITS["breathier (square root of aperiodicity)"](f0, env, ap)

@@ -25,6 +25,7 @@
 #   word-timestamps.md             isolated words with known times (seeds 0-3)
 # Took about 5 minutes on 2 CPU cores (v21, 2026-12-02). Single runs: these machines vary 20-40% between runs.
 set -euo pipefail
+export PYTHONPATH="recipes/synthetic${PYTHONPATH:+:$PYTHONPATH}"  # benchmarks/voices.py speaks with the recipe's voices
 [ $# -ge 3 ] || { sed -n 4,8p "$0" >&2; exit 2; }
 model=$1; ev=$2; out=$3; data=${4:-data/synthetic}
 examples=pretrained/conformer-ctc-synthetic/examples/references.jsonl
