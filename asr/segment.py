@@ -62,8 +62,8 @@ _SILENCE_BELOW_PEAK_DB = 40.0  # a frame this far below the segment's loud frame
 _SILENCE_DBFS = -65.0  # ... and so does anything below this absolute level
 
 
-def trim_silence(wave: np.ndarray, rate: int) -> tuple[int, int]:
-    """[start, end) sample range of ``wave`` without its leading and trailing silence (keeping EDGE seconds
+def trim_silence(wave: np.ndarray, rate: int, edge: float = EDGE) -> tuple[int, int]:
+    """[start, end) sample range of ``wave`` without its leading and trailing silence (keeping ``edge`` seconds
     of it). Models trained on sentence-long utterances do worse on segments that open or close with
     long silences, which is what cutting a recording at pauses produces."""
     hop = max(int(0.01 * rate), 1)
@@ -75,20 +75,20 @@ def trim_silence(wave: np.ndarray, rate: int) -> tuple[int, int]:
     voiced = np.nonzero(energy > threshold)[0]
     if not len(voiced):
         return 0, 0
-    margin = int(EDGE / 0.01)
+    margin = int(edge / 0.01)
     start = max(int(voiced[0]) - margin, 0) * hop
     end = min((int(voiced[-1]) + 1 + margin) * hop, len(wave))
     return start, end
 
 
-def _emit(segment: np.ndarray, rate: int, consumed: int):
+def _emit(segment: np.ndarray, rate: int, consumed: int, edge: float):
     """(start seconds, 16 kHz tensor) of ``segment`` trimmed of edge silence; nothing if all silent."""
-    start, end = trim_silence(segment, rate)
+    start, end = trim_silence(segment, rate, edge)
     if end > start:
         yield (consumed + start) / rate, resample(torch.from_numpy(segment[start:end].copy()), rate, SAMPLE_RATE)
 
 
-def _cut(chunks: Iterator[np.ndarray], rate: int, name: str, min_seconds: float, max_seconds: float):
+def _cut(chunks: Iterator[np.ndarray], rate: int, name: str, min_seconds: float, max_seconds: float, edge: float):
     """Cut a stream of mono float32 chunks at ``rate`` into (start seconds, 16 kHz tensor) segments."""
     buffer = np.zeros(0, dtype=np.float32)
     consumed = 0  # samples (at ``rate``) already yielded
@@ -99,11 +99,11 @@ def _cut(chunks: Iterator[np.ndarray], rate: int, name: str, min_seconds: float,
         buffer = np.concatenate([buffer, chunk])
         while len(buffer) >= limit:
             cut = cut_point(buffer, rate, min_seconds, max_seconds)
-            yield from _emit(buffer[:cut], rate, consumed)
+            yield from _emit(buffer[:cut], rate, consumed, edge)
             consumed += cut
             buffer = buffer[cut:]
     if len(buffer):
-        yield from _emit(buffer, rate, consumed)
+        yield from _emit(buffer, rate, consumed, edge)
     elif consumed == 0:
         raise AudioError(f"{name}: contains no samples")
 
@@ -172,9 +172,11 @@ def iter_segments(
     min_seconds: float = MIN_SEGMENT_SECONDS,
     max_seconds: float = MAX_SEGMENT_SECONDS,
     vad=None,
+    edge: float = EDGE,
 ) -> Iterator[tuple[float, torch.Tensor]]:
     """Stream ``path`` as (start seconds, 16 kHz mono segment) pairs, cut at pauses (found by ``vad``, an
-    asr.vad.SileroVAD, when given: then only the speech it hears comes out)."""
+    asr.vad.SileroVAD, when given: then only the speech it hears comes out; else each segment trimmed of its
+    edge silence but ``edge`` seconds)."""
     path = Path(path)
     info = audio_info(path)  # clear AudioError for a missing, unreadable or corrupt file
     block = max(int(_BLOCK * info.samplerate), 1)
@@ -186,7 +188,7 @@ def iter_segments(
             at_16k = (resample(torch.from_numpy(np.ascontiguousarray(b)), rate, SAMPLE_RATE).numpy() for b in mono)
             yield from _vad_cut(at_16k, vad, str(path), min_seconds, max_seconds)
         else:
-            yield from _cut(mono, info.samplerate, str(path), min_seconds, max_seconds)
+            yield from _cut(mono, info.samplerate, str(path), min_seconds, max_seconds, edge)
     except AudioError:
         raise
     except Exception as e:  # libsndfile errors mid-file
@@ -198,6 +200,7 @@ def split_wave(
     min_seconds: float = MIN_SEGMENT_SECONDS,
     max_seconds: float = MAX_SEGMENT_SECONDS,
     vad=None,
+    edge: float = EDGE,
 ) -> Iterator[tuple[float, torch.Tensor]]:
     """The same cutting for a 16 kHz wave already in memory."""
     data = wave.detach().cpu().float().numpy()
@@ -206,4 +209,4 @@ def split_wave(
     if vad is not None:
         yield from _vad_cut(blocks, vad, "audio array", min_seconds, max_seconds)
     else:
-        yield from _cut(blocks, SAMPLE_RATE, "audio array", min_seconds, max_seconds)
+        yield from _cut(blocks, SAMPLE_RATE, "audio array", min_seconds, max_seconds, edge)

@@ -23,7 +23,7 @@ from .decoding import BeamSearchDecoder, Hypothesis, LMConfig, greedy_decode, lo
 from .errors import ModelError
 from .features import lengths_to_mask
 from .model import CTCModel
-from .segment import MAX_SEGMENT_SECONDS, MIN_SEGMENT_SECONDS, SEGMENT_PAD, iter_segments, split_wave
+from .segment import EDGE, MAX_SEGMENT_SECONDS, MIN_SEGMENT_SECONDS, SEGMENT_PAD, iter_segments, split_wave
 from .tokenizer import Tokenizer
 
 if TYPE_CHECKING:
@@ -122,6 +122,7 @@ class ASRModel:
         self.max_segment_seconds = MAX_SEGMENT_SECONDS  # long inputs are cut at pauses into segments of
         self.min_segment_seconds = MIN_SEGMENT_SECONDS  # min..max seconds (asr/segment.py), each
         self.segment_pad = SEGMENT_PAD  # trimmed of its edge silence, then given this many seconds of zeros
+        self.segment_edge = EDGE  # (energy cutting) seconds of a segment's own edge silence kept when trimming
         # How inputs longer than max_segment_seconds are cut: "silero" (Silero VAD finds the speech; stretches
         # without it give no segment) or "energy" (pauses in loudness). Shorter inputs go in whole either way.
         self.segmenter = "silero"
@@ -234,14 +235,18 @@ class ASRModel:
             seconds = audio_duration(audio) if isinstance(audio, (str, os.PathLike)) else 0.0
             if seconds > limit:
                 durations[index] = seconds
-                segments = iter_segments(audio, max_seconds=limit, min_seconds=shortest, vad=self.vad())
+                segments = iter_segments(
+                    audio, max_seconds=limit, min_seconds=shortest, vad=self.vad(), edge=self.segment_edge
+                )
             else:
                 wave = load_audio(audio, sample_rate)
                 durations[index] = wave.numel() / SAMPLE_RATE
                 if wave.numel() <= limit * SAMPLE_RATE:  # not cut, not trimmed: as it is
                     yield _Piece(index, 0.0, wave)
                     continue
-                segments = split_wave(wave, max_seconds=limit, min_seconds=shortest, vad=self.vad())
+                segments = split_wave(
+                    wave, max_seconds=limit, min_seconds=shortest, vad=self.vad(), edge=self.segment_edge
+                )
             for offset, wave in segments:
                 yield _Piece(index, offset, torch.cat([zeros, wave, zeros]), zeros.numel() / SAMPLE_RATE)
 

@@ -94,6 +94,7 @@ def main() -> None:
     parser.add_argument("--trimmed", action="store_true", help="also the utterances one by one, each trimmed")
     args = parser.parse_args()
     model = asr.load_model(args.model, device="cpu")
+    model.segmenter = "energy"  # the settings measured here are the energy cutter's
     trimmed_head = (" one by one, trimmed |", "---:|") if args.trimmed else ("", "")
     print(
         "| file | min s | edge s | pad s | segments | WER whole file | WER one by one | difference (points) |"
@@ -114,8 +115,7 @@ def main() -> None:
             separate_counts += separate
             trimmed_cells = {}
             for edge in args.edge if args.trimmed else ():
-                asr.segment.EDGE = edge
-                spans = [asr.segment.trim_silence(u.numpy(), SAMPLE_RATE) for u in utterances]
+                spans = [asr.segment.trim_silence(u.numpy(), SAMPLE_RATE, edge) for u in utterances]
                 trimmed = sentence_errors(
                     texts,
                     model.transcribe_batch([u[a:b] for u, (a, b) in zip(utterances, spans)], sample_rate=SAMPLE_RATE),
@@ -123,7 +123,7 @@ def main() -> None:
                 trimmed_counts[edge] = trimmed_counts.get(edge, ErrorCounts()) + trimmed
                 trimmed_cells[edge] = f" {100 * trimmed.rate:.2f}% |"
             for setting in itertools.product(args.min, args.edge, args.pad):
-                model.min_segment_seconds, asr.segment.EDGE, model.segment_pad = setting
+                model.min_segment_seconds, model.segment_edge, model.segment_pad = setting
                 whole = model.transcribe(path)
                 joined = score(["all"], [" ".join(texts)], [whole.text]).wer
                 whole_counts[setting] = whole_counts.get(setting, ErrorCounts()) + joined
