@@ -96,19 +96,28 @@ def _telephone(wave: np.ndarray) -> np.ndarray:
 
 
 def _codec(wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Through MP3 or Ogg Vorbis and back. The encoders are C libraries that may refuse an input (libsndfile
+    raised an error training once, on an utterance not found again) or abort on NaN (LAME): such an input
+    is returned as it is, so one odd utterance never stops a training run."""
     fmt, subtype = [("MP3", "MPEG_LAYER_III"), ("OGG", "VORBIS")][int(rng.integers(2))]
+    level = float(rng.uniform(0.3, 1.0))
+    if len(wave) < 2 or not np.isfinite(wave).all():
+        return wave
     peak = np.abs(wave).max() + 1e-9
     buffer = io.BytesIO()
-    sf.write(
-        buffer,
-        (wave / peak * 0.9).astype(np.float32),
-        SAMPLE_RATE,
-        format=fmt,
-        subtype=subtype,
-        compression_level=float(rng.uniform(0.3, 1.0)),
-    )
-    buffer.seek(0)
-    decoded, _ = sf.read(buffer, dtype="float64")
+    try:
+        sf.write(
+            buffer,
+            (wave / peak * 0.9).astype(np.float32),
+            SAMPLE_RATE,
+            format=fmt,
+            subtype=subtype,
+            compression_level=level,
+        )
+        buffer.seek(0)
+        decoded, _ = sf.read(buffer, dtype="float64")
+    except Exception:  # libsndfile's errors, whatever their class
+        return wave
     out = np.zeros_like(wave)
     out[: min(len(wave), len(decoded))] = decoded[: len(wave)]
     return out * peak / 0.9
@@ -135,4 +144,6 @@ def channel(wave: torch.Tensor, rng: random.Random) -> torch.Tensor:
         x = np.clip(x / peak * 10 ** (rng.uniform(-35, 0) / 20) * drive, -1.0, 1.0)
     elif np.abs(x).max() > 1.0:  # a recording never exceeds full scale: the recorder's gain was lower
         x = x / np.abs(x).max()
+    if not np.isfinite(x).all():  # never hand training a NaN: the utterance as it was
+        return wave
     return torch.from_numpy(x).to(wave.dtype)

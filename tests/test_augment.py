@@ -91,3 +91,20 @@ def test_a_set_of_only_nonspeech_has_no_rate_to_report():
     lines = report.summary().splitlines()
     assert lines[0] == "WER n/a [no reference words, 1 inserted]"
     assert lines[1] == "CER n/a [no reference characters, 3 inserted]"
+
+
+def test_codec_leaves_an_input_its_encoder_cannot_take_as_it_is(monkeypatch):
+    """LAME aborts the whole process on NaN, and libsndfile raised an error on one training utterance (the run
+    died at step 853): the codec stage hands such an input back unchanged."""
+    import soundfile
+
+    nan = np.full(1600, np.nan)
+    assert _codec(nan, np.random.default_rng(0)) is nan  # never reaches the encoder
+
+    def refuse(*args, **kwargs):
+        raise soundfile.LibsndfileError(1, "refused")
+
+    monkeypatch.setattr(soundfile, "write", refuse)
+    wave = np.random.default_rng(1).standard_normal(16000) * 0.1
+    assert _codec(wave, np.random.default_rng(0)) is wave
+    assert channel(torch.full((16000,), float("nan")), random.Random(0)).shape == (16000,)  # no abort
