@@ -90,22 +90,30 @@ def export_onnx(model: CTCModel, path: str | os.PathLike, opset: int = 17) -> Pa
     net = ExportableCTC(model.cpu().eval()).eval()
     wave = torch.randn(2, 16000) * 0.1
     lengths = torch.tensor([16000, 12000])
+    axes = {
+        "wave": {0: "batch", 1: "samples"},
+        "lengths": {0: "batch"},
+        "log_probs": {0: "batch", 1: "frames"},
+        "out_lengths": {0: "batch"},
+    }
+    return _export(net, (wave, lengths), path, ["wave", "lengths"], ["log_probs", "out_lengths"], axes, opset)
+
+
+def _export(
+    net: nn.Module, example: tuple, path, inputs: list[str], outputs: list[str], axes: dict, opset: int
+) -> Path:
+    """torch.onnx.export with the TorchScript exporter, its notices silenced; a missing onnx is an ASRError."""
     path = Path(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and constant-folding notices
             torch.onnx.export(
                 net,
-                (wave, lengths),
+                example,
                 str(path),
-                input_names=["wave", "lengths"],
-                output_names=["log_probs", "out_lengths"],
-                dynamic_axes={
-                    "wave": {0: "batch", 1: "samples"},
-                    "lengths": {0: "batch"},
-                    "log_probs": {0: "batch", 1: "frames"},
-                    "out_lengths": {0: "batch"},
-                },
+                input_names=inputs,
+                output_names=outputs,
+                dynamic_axes=axes,
                 opset_version=opset,
                 dynamo=False,
             )
@@ -180,30 +188,23 @@ def export_stream_onnx(model: CTCModel, path: str | os.PathLike, opset: int = 17
         torch.randn(kv_shape),
         torch.randn(conv_shape),
     )
-    path = Path(path)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                net,
-                example,
-                str(path),
-                input_names=["x", "keys", "values", "convs"],
-                output_names=["log_probs", "new_keys", "new_values", "new_convs"],
-                dynamic_axes={
-                    "x": {1: "chunk"},
-                    "keys": {3: "past"},
-                    "values": {3: "past"},
-                    "log_probs": {1: "chunk"},
-                    "new_keys": {3: "all"},
-                    "new_values": {3: "all"},
-                },
-                opset_version=opset,
-                dynamo=False,
-            )
-    except ImportError as e:
-        raise ASRError(f"ONNX export needs the onnx package (pip install 'asr[onnx]'): {e}") from None
-    return path
+    axes = {
+        "x": {1: "chunk"},
+        "keys": {3: "past"},
+        "values": {3: "past"},
+        "log_probs": {1: "chunk"},
+        "new_keys": {3: "all"},
+        "new_values": {3: "all"},
+    }
+    return _export(
+        net,
+        example,
+        path,
+        ["x", "keys", "values", "convs"],
+        ["log_probs", "new_keys", "new_values", "new_convs"],
+        axes,
+        opset,
+    )
 
 
 class OnnxStreamStep:

@@ -47,15 +47,6 @@ class _ConvLayer(nn.Module):
             self.conv = nn.Conv1d(in_ch, out_ch, kernel, stride, pad)
         self.act = nn.GELU()
 
-    @property
-    def receptive_field(self) -> int:
-        """Input frames before an output frame's own (at output * factor) that it depends on, when causal."""
-        field, scale = 0, 1
-        for layer in self.layers:
-            field += (layer.kernel - 1) * scale
-            scale *= layer.stride
-        return field
-
     def output_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
         return conv_output_length(lengths, self.kernel, self.stride, self.padding)
 
