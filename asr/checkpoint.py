@@ -18,7 +18,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from .errors import ConfigError, ModelError
-from .model import TRAINING_ONLY_FIELDS, CTCModel, ModelConfig
+from .model import LEGACY_MODEL_FIELDS, CTCModel, ModelConfig
 from .warmstart import grow
 from .tokenizer import Tokenizer, load_tokenizer
 
@@ -194,9 +194,9 @@ def save_checkpoint(state: dict, directory: str | os.PathLike, step: int, keep: 
 
 
 def _network(model: dict) -> dict:
-    """A model section without its training-only fields (dropout, SpecAugment, VTLP): what averaging needs
-    to agree on (the result takes the first directory's training-only values)."""
-    return {k: v for k, v in model.items() if k not in TRAINING_ONLY_FIELDS}
+    """A config.json model section without the regularization fields older directories carry: what averaging
+    needs to agree on."""
+    return {k: v for k, v in model.items() if k not in LEGACY_MODEL_FIELDS}
 
 
 def first_line(error: Exception) -> str:

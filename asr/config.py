@@ -10,7 +10,7 @@ from typing import Any, Sequence
 import yaml
 
 from .errors import ConfigError
-from .model import ModelConfig
+from .model import LEGACY_MODEL_FIELDS, ModelConfig, Regularization
 
 __all__ = ["TrainConfig", "load_train_config", "apply_overrides"]
 
@@ -27,7 +27,8 @@ class TrainConfig:
     # instead of taking the model's, and re-initialize the output layer for it (encoder kept): a change of
     # vocabulary, e.g. larger BPE units when the subsampled frames are too few for the labels.
     new_vocabulary: bool = False
-    model: ModelConfig = field(default_factory=ModelConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)  # the network (stored in the model directory)
+    regularization: Regularization = field(default_factory=Regularization)  # dropout, SpecAugment, VTLP
     epochs: int = 10
     max_steps: int = 0  # stop after this many optimizer steps; 0 = run all epochs
     # Stop after this much training wall time (a resumed run counts the time before the kill); the cosine
@@ -85,6 +86,7 @@ class TrainConfig:
                     + f", got {value!r}"
                 )
         self.model.check(f"{where}: model")
+        self.regularization.check(f"{where}: regularization")
         if self.chunk_prob > 0 and not self.model.streaming:
             raise ConfigError(f"{where}: chunk_prob needs a streaming network (model.streaming: true)")
 
@@ -189,6 +191,7 @@ def _network_of(directory: str, model: Any, where: str) -> Any:
         saved = read_model_config(directory).get("model", {})
     except (ModelError, OSError) as e:
         raise ConfigError(f"{where}: init_from {directory}: {e}") from None
+    saved = {k: v for k, v in saved.items() if k not in LEGACY_MODEL_FIELDS}
     if model is None:
         return dict(saved)
     return {**saved, **model} if isinstance(model, dict) else model
@@ -213,6 +216,13 @@ def load_train_config(path: str | Path | None, overrides: Sequence[str] = ()) ->
             where_in = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
             raise ConfigError(f"{path}: invalid YAML ({where_in}{getattr(e, 'problem', None) or e})") from None
     data = apply_overrides(data, overrides)
+    section = data.get("model") if isinstance(data, dict) else None
+    misplaced = sorted(set(section) & set(LEGACY_MODEL_FIELDS)) if isinstance(section, dict) else []
+    if misplaced:
+        raise ConfigError(
+            f"{where}: model: {', '.join(misplaced)} only affect training: set them under regularization:, "
+            "not model: (the model section is the network a model directory stores)"
+        )
     if isinstance(data, dict) and data.get("init_from"):
         data["model"] = _network_of(str(data["init_from"]), data.get("model"), where)
     cfg = _build(TrainConfig, data, where)

@@ -15,19 +15,7 @@ from .encoder import Encoder
 from .subsampling import StridedConvSubsampling
 from .tokenizer import BLANK
 
-__all__ = ["ModelConfig", "CTCModel", "ctc_loss", "min_ctc_frames"]
-
-# Fields that only change training (regularization and augmentation), not the network's shapes.
-TRAINING_ONLY_FIELDS = (
-    "dropout",
-    "freq_masks",
-    "freq_mask_width",
-    "time_masks",
-    "time_mask_width",
-    "time_mask_ratio",
-    "vtlp",
-)
-
+__all__ = ["ModelConfig", "Regularization", "CTCModel", "ctc_loss", "min_ctc_frames"]
 
 # Field -> (smallest, largest) accepted value: sane bounds far beyond any useful model, so a damaged config
 # (d_model 10**6) is refused before gigabytes are allocated.
@@ -43,6 +31,8 @@ MODEL_LIMITS = {
     "n_heads": (1, 64),
     "ff_dim": (1, 16384),
     "conv_kernel": (1, 255),
+}
+REGULARIZATION_LIMITS = {
     "dropout": (0.0, 0.95),
     "freq_masks": (0, 64),
     "freq_mask_width": (0, 512),
@@ -51,6 +41,52 @@ MODEL_LIMITS = {
     "time_mask_ratio": (0.0, 1.0),
     "vtlp": (0.0, 0.5),
 }
+# Model directories and checkpoints written before the regularization settings left the network's config
+# carry them in config.json's model section: read, they are ignored.
+LEGACY_MODEL_FIELDS = tuple(REGULARIZATION_LIMITS)
+
+
+def _check_limits(cfg, limits: dict, source: str) -> None:
+    """ConfigError naming the first field of ``cfg`` whose type (its default's) or range is wrong."""
+    defaults = type(cfg)()
+    for name, (low, high) in limits.items():
+        value, kind = getattr(cfg, name), type(getattr(defaults, name))
+        values = value if isinstance(value, list) else [value]
+        if name == "strides" and not (isinstance(value, list) and 1 <= len(value) <= 8):
+            raise ConfigError(f"{source}: strides must be a list of 1 to 8 whole numbers, got {value!r}")
+        kind = int if name == "strides" else kind
+        for v in values:
+            ok_type = (
+                isinstance(v, (int, float)) and not isinstance(v, bool)
+                if kind is float
+                else isinstance(v, kind) and not (kind is int and isinstance(v, bool))
+            )
+            if not ok_type or not low <= v <= high:
+                what = "a whole number" if kind is int else "a number"
+                raise ConfigError(f"{source}: {name} must be {what} from {low} to {high}, got {value!r}")
+
+
+@dataclass
+class Regularization:
+    """Training-only settings of a network: dropout, SpecAugment and VTLP. They change how a model learns,
+    not what it computes at inference, so they live in the training config (``regularization:``) and are
+    not stored in a model directory."""
+
+    dropout: float = 0.1
+    freq_masks: int = 2  # SpecAugment
+    freq_mask_width: int = 27  # mel bins
+    time_masks: int = 5
+    time_mask_width: int = 40  # feature frames
+    time_mask_ratio: float = 0.05  # cap of each time mask as a fraction of the utterance
+    vtlp: float = 0.0  # per-utterance VTLP warp factor uniform in [1 - vtlp, 1 + vtlp]; 0 = off
+
+    @classmethod
+    def none(cls) -> "Regularization":
+        """No dropout, masks or warps: what a network built for inference carries."""
+        return cls(dropout=0.0, freq_masks=0, time_masks=0, vtlp=0.0)
+
+    def check(self, source: str = "regularization") -> None:
+        _check_limits(self, REGULARIZATION_LIMITS, source)
 
 
 @dataclass
@@ -73,13 +109,6 @@ class ModelConfig:
     n_heads: int = 4
     ff_dim: int = 576
     conv_kernel: int = 15  # Conformer depthwise kernel, in encoder frames
-    dropout: float = 0.1
-    freq_masks: int = 2  # SpecAugment, training only
-    freq_mask_width: int = 27
-    time_masks: int = 5
-    time_mask_width: int = 40  # feature frames
-    time_mask_ratio: float = 0.05  # cap of each time mask as a fraction of the utterance
-    vtlp: float = 0.0  # training only: per-utterance VTLP warp factor uniform in [1 - vtlp, 1 + vtlp]; 0 = off
     # Streaming network: causal feature normalization and left-padded subsampling convolutions, so that trained
     # with chunk masks (TrainConfig.chunk_prob) it decodes chunk by chunk as well as whole files (asr.streaming).
     streaming: bool = False
@@ -91,6 +120,7 @@ class ModelConfig:
         if not isinstance(data, dict):
             raise ConfigError(f"{source}: the model section must be a mapping, got {type(data).__name__}")
         names = {f.name for f in dataclasses.fields(cls)}
+        data = {k: v for k, v in data.items() if k not in LEGACY_MODEL_FIELDS}
         unknown = sorted(set(data) - names)
         if unknown:
             raise ConfigError(f"{source}: unknown model field(s) {', '.join(unknown)}")
@@ -100,21 +130,7 @@ class ModelConfig:
 
     def check(self, source: str = "model config") -> None:
         """ConfigError naming the first field whose type or range is wrong (MODEL_LIMITS)."""
-        for name, (low, high) in MODEL_LIMITS.items():
-            value, kind = getattr(self, name), type(getattr(ModelConfig(), name))
-            values = value if isinstance(value, list) else [value]
-            if name == "strides" and not (isinstance(value, list) and 1 <= len(value) <= 8):
-                raise ConfigError(f"{source}: strides must be a list of 1 to 8 whole numbers, got {value!r}")
-            kind = int if name == "strides" else kind
-            for v in values:
-                ok_type = (
-                    isinstance(v, (int, float)) and not isinstance(v, bool)
-                    if kind is float
-                    else isinstance(v, kind) and not (kind is int and isinstance(v, bool))
-                )
-                if not ok_type or not low <= v <= high:
-                    what = "a whole number" if kind is int else "a number"
-                    raise ConfigError(f"{source}: {name} must be {what} from {low} to {high}, got {value!r}")
+        _check_limits(self, MODEL_LIMITS, source)
         for name in ("separable", "streaming"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{source}: {name} must be true or false, got {getattr(self, name)!r}")
@@ -134,12 +150,13 @@ class ModelConfig:
 class CTCModel(nn.Module):
     """Waveforms (B, S) + sample counts -> CTC log-probabilities (B, T', vocab_size) + frame counts."""
 
-    def __init__(self, cfg: ModelConfig):
+    def __init__(self, cfg: ModelConfig, regularization: Regularization | None = None):
         super().__init__()
         self.cfg = cfg
+        reg = self.regularization = regularization or Regularization.none()
         self.frontend = LogMel(cfg.n_mels, cfg.hop_length, cfg.streaming)
         self.specaugment = SpecAugment(
-            cfg.freq_masks, cfg.freq_mask_width, cfg.time_masks, cfg.time_mask_width, cfg.time_mask_ratio
+            reg.freq_masks, reg.freq_mask_width, reg.time_masks, reg.time_mask_width, reg.time_mask_ratio
         )
         self.subsampling = StridedConvSubsampling(
             cfg.n_mels,
@@ -151,7 +168,7 @@ class CTCModel(nn.Module):
             cfg.streaming,
         )
         self.encoder = Encoder(
-            cfg.encoder, cfg.d_model, cfg.n_layers, cfg.n_heads, cfg.ff_dim, cfg.conv_kernel, cfg.dropout
+            cfg.encoder, cfg.d_model, cfg.n_layers, cfg.n_heads, cfg.ff_dim, cfg.conv_kernel, reg.dropout
         )
         self.head = nn.Linear(cfg.d_model, cfg.vocab_size)
 
@@ -172,10 +189,10 @@ class CTCModel(nn.Module):
         chunk: tuple[int, int] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """``warp`` (B,): bin each utterance's spectrum through a VTLP-warped filterbank with this factor
-        (test-time VTLN); in training with ``cfg.vtlp`` > 0 a random factor is drawn per utterance instead.
+        (test-time VTLN); in training with ``regularization.vtlp`` > 0 a random factor is drawn per utterance instead.
         ``chunk`` (size, left): encoder frames attend within chunks (``Encoder.forward``), as when streaming."""
-        if self.training and self.cfg.vtlp > 0:  # a new simulated vocal tract length per utterance
-            warp = 1 + self.cfg.vtlp * (2 * torch.rand(wave.shape[0], device=wave.device) - 1)
+        if self.training and self.regularization.vtlp > 0:  # a new simulated vocal tract length per utterance
+            warp = 1 + self.regularization.vtlp * (2 * torch.rand(wave.shape[0], device=wave.device) - 1)
         x, lengths = self.frontend(wave, lengths, warp)  # (B, T, n_mels)
         x, lengths = self.specaugment(x, lengths)
         x, lengths = self.subsampling(x, lengths)  # (B, T', d_model)

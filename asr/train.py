@@ -245,7 +245,7 @@ class Trainer:
             dist.barrier()
         targets = encode_targets(utts, self.tokenizer, cfg.train_manifest)
         self.model_cfg = ModelConfig.from_dict({**cfg.model.to_dict(), "vocab_size": self.tokenizer.vocab_size})
-        self.model = CTCModel(self.model_cfg).to(self.device)
+        self.model = CTCModel(self.model_cfg, cfg.regularization).to(self.device)
         self.dataset = AudioDataset(
             utts,
             targets,
@@ -414,7 +414,8 @@ class Trainer:
         if state is None:
             self._say(f"no {'readable ' if found else ''}checkpoint in {folder}; not resuming")
             return False
-        if state["model_config"] != self.model_cfg.to_dict():
+        saved = ModelConfig.from_dict(state["model_config"], source=str(ckpts[-1])).to_dict()
+        if saved != self.model_cfg.to_dict():
             raise ConfigError(f"{ckpts[-1]}: the model section of the config differs from the checkpoint's")
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])

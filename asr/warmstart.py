@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from .errors import ConfigError
-from .model import TRAINING_ONLY_FIELDS, CTCModel, ModelConfig
+from .model import CTCModel, ModelConfig
 from .tokenizer import BLANK
 
 __all__ = ["grow", "with_vocabulary", "to_streaming"]
@@ -30,7 +30,7 @@ def grow(model: CTCModel, other: CTCModel) -> list[int]:
     """
 
     def shapes(cfg: ModelConfig) -> dict:  # the network's fields other than its depth
-        return {k: v for k, v in cfg.to_dict().items() if k not in TRAINING_ONLY_FIELDS + ("n_layers",)}
+        return {k: v for k, v in cfg.to_dict().items() if k != "n_layers"}
 
     mine, theirs = shapes(model.cfg), shapes(other.cfg)
     old, new = other.cfg.n_layers, model.cfg.n_layers

@@ -27,7 +27,8 @@ PRESETS = ["small", "small_4x", "medium", "medium_4x", "large"]
 def measure(preset: str, batch_seconds: float, steps: int, device: torch.device, utt_seconds: float = 8.0) -> str:
     """One table cell: audio seconds per wall second, and on CUDA the peak memory in GiB."""
     cfg = load_train_config(REPO / "recipes/librispeech/conf" / f"{preset}.yaml")
-    model = CTCModel(ModelConfig.from_dict({**cfg.model.to_dict(), "vocab_size": cfg.bpe_vocab_size + 1})).to(device)
+    network = ModelConfig.from_dict({**cfg.model.to_dict(), "vocab_size": cfg.bpe_vocab_size + 1})
+    model = CTCModel(network, cfg.regularization).to(device)
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     batch = max(int(batch_seconds // utt_seconds), 1)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from asr.config import TrainConfig
-from asr.model import ModelConfig
+from asr.model import ModelConfig, Regularization
 
 DATA = Path(__file__).parent / "data"
 TINY = DATA / "tiny"
@@ -24,9 +24,6 @@ def tiny_model_config(**overrides) -> ModelConfig:
         n_heads=4,
         ff_dim=128,
         conv_kernel=7,
-        dropout=0.0,
-        freq_masks=0,
-        time_masks=0,
     )
     return ModelConfig.from_dict({**base.to_dict(), **overrides})
 
@@ -37,6 +34,7 @@ def tiny_train_config(out_dir: Path, **overrides) -> TrainConfig:
         out_dir=str(out_dir),
         tokenizer="char",
         model=tiny_model_config(),
+        regularization=Regularization.none(),
         epochs=1000,
         max_steps=120,
         batch_seconds=12.0,

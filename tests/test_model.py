@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from asr.audio import load_audio
-from asr.model import CTCModel, ctc_loss, min_ctc_frames
+from asr.model import CTCModel, Regularization, ctc_loss, min_ctc_frames
 from conftest import TINY, tiny_model_config
 
 
@@ -50,7 +50,7 @@ def test_ctc_loss_drops_infeasible_utterances():
 
 def test_specaugment_only_in_training():
     torch.manual_seed(0)
-    model = CTCModel(tiny_model_config(vocab_size=29, freq_masks=2, time_masks=2))
+    model = CTCModel(tiny_model_config(vocab_size=29), Regularization(freq_masks=2, time_masks=2))
     feats = torch.randn(2, 100, 80)
     lengths = torch.tensor([100, 60])
     masked, _ = model.specaugment.train()(feats, lengths)
@@ -84,7 +84,7 @@ def test_vtlp_moves_formants_and_only_in_training():
     assert peak(1.0) == filter_at(1000)
     assert peak(1.1) == filter_at(1100) > filter_at(1000) > filter_at(900) == peak(0.9)
     assert not torch.allclose(feats[0], feats[1]) and not torch.allclose(feats[0], feats[2])
-    model = CTCModel(tiny_model_config(vocab_size=29, vtlp=0.2)).eval()
+    model = CTCModel(tiny_model_config(vocab_size=29), Regularization(dropout=0.0, vtlp=0.2)).eval()
     plain = CTCModel(tiny_model_config(vocab_size=29)).eval()
     plain.load_state_dict(model.state_dict())
     with torch.no_grad():

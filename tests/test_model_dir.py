@@ -38,7 +38,7 @@ def _edit(directory, **model_fields):
         ("n_heads", 5, "d_model (144) must be divisible by n_heads (5)"),
         ("strides", [], "strides must be a list of 1 to 8 whole numbers, got []"),
         ("strides", [2, True], "strides must be a whole number from 1 to 8, got [2, True]"),
-        ("dropout", 2.0, "dropout must be a number from 0.0 to 0.95, got 2.0"),
+        ("conv_kernel", 4, "conv_kernel must be odd for the Conformer, got 4"),
         ("encoder", "lstm", "encoder must be 'conformer' or 'transformer', got 'lstm'"),
     ],
 )
@@ -50,6 +50,13 @@ def test_bad_model_fields_are_named_before_anything_is_built(model_copy, field, 
     ):
         load_model_dir(model_copy)
     assert time.perf_counter() - started < 2  # refused at once, not after allocating a huge network
+
+
+def test_regularization_fields_of_older_directories_are_ignored(model_copy):
+    """Directories written while dropout, SpecAugment and VTLP sat in the model section still load."""
+    _edit(model_copy, dropout=0.3, freq_masks=4, vtlp=0.1)
+    model, _, _ = load_model_dir(model_copy)
+    assert "dropout" not in model.cfg.to_dict() and not model.regularization.vtlp
 
 
 @pytest.mark.parametrize(

@@ -107,7 +107,7 @@ def test_killed_run_resumes_with_the_same_loss_curve(tmp_path):
         lr_schedule="cosine",
         speed_perturb=True,
     ).to_dict()
-    cfg["model"].update(dropout=0.1, freq_masks=2, freq_mask_width=10, time_masks=2, time_mask_width=10)
+    cfg["regularization"].update(dropout=0.1, freq_masks=2, freq_mask_width=10, time_masks=2, time_mask_width=10)
     conf = tmp_path / "conf.yaml"
     conf.write_text(yaml.safe_dump(cfg))
     full, killed = tmp_path / "full", tmp_path / "killed"
@@ -376,6 +376,7 @@ def test_resume_survives_a_damaged_log_tail_a_bad_newest_checkpoint_and_temp_fil
         ("lr=-1", "lr must be > 0, got -1.0"),
         ("model.d_model=0", "model: d_model must be a whole number from 1 to 4096, got 0"),
         ("model.n_heads=5", "model: d_model (64) must be divisible by n_heads (5)"),
+        ("regularization.dropout=2", "regularization: dropout must be a number from 0.0 to 0.95, got 2.0"),
     ],
 )
 def test_out_of_range_settings_are_one_line_errors(tmp_path, override, message):
@@ -397,9 +398,19 @@ def test_out_of_range_settings_are_one_line_errors(tmp_path, override, message):
     with pytest.raises(asr.errors.ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         key, value = override.split("=")
         cfg = tiny_train_config(tmp_path)
-        target = cfg.model if key.startswith("model.") else cfg
+        section = key.split(".")[0] if "." in key else None
+        target = getattr(cfg, section) if section else cfg
         setattr(target, key.split(".")[-1], type(getattr(target, key.split(".")[-1]))(value))
         asr.train.train(cfg)  # the Python API checks the same way
+
+
+def test_regularization_in_the_model_section_is_a_one_line_error(tmp_path):
+    cmd = [sys.executable, "-m", "asr.cli", "train", "--config", "recipes/tiny/train.yaml", f"out_dir={tmp_path}"]
+    result = subprocess.run([*cmd, "model.dropout=0.1", "model.vtlp=0.1"], capture_output=True, text=True)
+    assert result.returncode == 2 and result.stderr.strip().startswith(
+        "asr: error: recipes/tiny/train.yaml: model: dropout, vtlp only affect training: set them under regularization:"
+    )
+    assert not list(tmp_path.iterdir())
 
 
 class _FakeSummaryWriter:
