@@ -283,22 +283,52 @@ class Encoder(nn.Module):
             x, _ = block(x, keep, allowed, chunk and chunk[0])
         return self.final_norm(x), lengths
 
-    def step(self, x: torch.Tensor, cache: EncoderCache, left_frames: int) -> tuple[torch.Tensor, EncoderCache]:
-        """One chunk (B, C, D) of a stream -> its outputs (B, C, D) and the state for the next chunk, which keeps
-        the keys/values of the last ``left_frames`` frames. Chunks of ``size`` frames with ``left_frames`` =
-        ``left * size`` give what ``forward(chunk=(size, left))`` gives for the whole stream."""
+    def step(
+        self, x: torch.Tensor, caches: list[EncoderCache], left_frames: int
+    ) -> tuple[torch.Tensor, list[EncoderCache]]:
+        """One chunk of each of B streams, (B, C, D) with one cache per stream -> the outputs (B, C, D) and each
+        stream's state for its next chunk, which keeps the keys/values of its last ``left_frames`` frames.
+        Chunks of ``size`` frames with ``left_frames`` = ``left * size`` give what ``forward(chunk=(size, left))``
+        gives for each whole stream. Streams further along than others in the batch have more cached frames:
+        the shorter caches are padded in front and the padding masked, so each row is computed as alone."""
         if self.kind != "conformer":
             raise ValueError("only a conformer encoder runs chunk by chunk")
-        keep = torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)
-        allowed = None  # a chunk sees itself and the cache, all of it
-        blocks = []
+        if len(caches) != x.shape[0]:
+            raise ValueError(f"{x.shape[0]} chunks but {len(caches)} stream caches")
+        batch, size = x.shape[:2]
+        keep = torch.ones(batch, size, dtype=torch.bool, device=x.device)
+        pasts = [cache.blocks[0].kv[0].shape[2] if cache.blocks else 0 for cache in caches]
+        longest = max(pasts)
+        allowed = None  # a chunk sees itself and its cache, all of it
+        if min(pasts) < longest:
+            columns = torch.arange(longest + size, device=x.device)[None, :]
+            allowed = (columns >= longest - torch.tensor(pasts, device=x.device)[:, None])[:, None, None, :]
+        states = []
         for i, block in enumerate(self.blocks):
-            if cache.blocks:
-                past = cache.blocks[i]
-            else:  # the first chunk: nothing to attend to before it, zeros before its convolution
-                past = _BlockCache(None, x.new_zeros(x.shape[0], block.conv.half, x.shape[2]))
-            x, state = block(x, keep, allowed, x.shape[1], past)
-            k, v = state.kv
-            start = max(k.shape[2] - left_frames, 0)
-            blocks.append(_BlockCache((k[:, :, start:], v[:, :, start:]), state.conv))
-        return self.final_norm(x), EncoderCache(blocks, cache.frames + x.shape[1])
+            x, state = block(x, keep, allowed, size, self._batched_past(caches, i, longest, x))
+            states.append(state)
+        out = []
+        for row, (cache, past) in enumerate(zip(caches, pasts)):
+            blocks = []
+            for state in states:
+                k, v = (t[row : row + 1, :, longest - past :] for t in state.kv)
+                start = max(k.shape[2] - left_frames, 0)
+                blocks.append(_BlockCache((k[:, :, start:], v[:, :, start:]), state.conv[row : row + 1]))
+            out.append(EncoderCache(blocks, cache.frames + size))
+        return self.final_norm(x), out
+
+    def _batched_past(self, caches: list[EncoderCache], i: int, longest: int, x: torch.Tensor) -> _BlockCache:
+        """Block ``i``'s cached keys/values (front-padded to ``longest`` frames) and convolution input of every
+        stream, stacked; a stream's first chunk has no keys and zeros before its convolution."""
+        half = self.blocks[i].conv.half
+        convs = [c.blocks[i].conv if c.blocks else x.new_zeros(1, half, x.shape[2]) for c in caches]
+        if longest == 0:
+            return _BlockCache(None, torch.cat(convs))
+        heads, dim = self.blocks[i].attn.attn.n_heads, self.blocks[i].attn.attn.head_dim
+        keys, values = [], []
+        for cache in caches:
+            k, v = cache.blocks[i].kv if cache.blocks else (x.new_zeros(1, heads, 0, dim),) * 2
+            pad = (0, 0, longest - k.shape[2], 0)
+            keys.append(nn.functional.pad(k, pad))
+            values.append(nn.functional.pad(v, pad))
+        return _BlockCache((torch.cat(keys), torch.cat(values)), torch.cat(convs))

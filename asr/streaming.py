@@ -12,6 +12,9 @@ A streaming model (``streaming: true`` in its config, trained with chunk masks) 
 * greedy CTC over each chunk's log-probs: what a chunk emits never changes later, so words are final as
   soon as the next word begins.
 
+Many streams at once: ``accept_many`` feeds each its piece and runs the chunks that are ready together
+through the encoder as one batch.
+
 The log-probs are those of the whole utterance run offline through ``CTCModel.forward(chunk=(chunk,
 left))`` (within float rounding), however the audio was cut into pieces: tests/test_streaming.py holds that.
 """
@@ -19,6 +22,7 @@ left))`` (within float rounding), however the audio was cut into pieces: tests/t
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,7 +35,7 @@ from .errors import AudioError, ModelError
 from .features import N_FFT, CausalStats, normalize_causal
 from .tokenizer import BLANK
 
-__all__ = ["Stream", "Update", "Endpoint", "chunk_frames", "DEFAULT_CHUNK_MS", "DEFAULT_LEFT_MS"]
+__all__ = ["Stream", "Update", "Endpoint", "accept_many", "chunk_frames", "DEFAULT_CHUNK_MS", "DEFAULT_LEFT_MS"]
 
 DEFAULT_CHUNK_MS = 320
 DEFAULT_LEFT_MS = 3600  # attention context before the chunk (keys/values kept per block)
@@ -144,10 +148,13 @@ class Stream:
         """Seconds of audio accepted so far."""
         return self._received / SAMPLE_RATE
 
-    @torch.inference_mode()
     def accept(self, samples, sample_rate: int = SAMPLE_RATE) -> Update:
         """Feed the next piece of audio (float samples in [-1, 1], or int16), mono; returns the words completed
         by it and the current partial word. Pieces at another ``sample_rate`` are resampled one by one."""
+        return accept_many([self], [samples], sample_rate)[0]
+
+    def _audio(self, samples, sample_rate: int) -> torch.Tensor:
+        """A piece of audio checked and resampled to 16 kHz float; raises before any state changes."""
         if self.finished:
             raise ModelError("this stream is finished; start a new one with model.stream()")
         wave = np.asarray(samples)
@@ -159,11 +166,14 @@ class Stream:
         wave = torch.from_numpy(np.ascontiguousarray(wave, dtype=np.float32))
         if not torch.isfinite(wave).all():
             raise AudioError("stream audio holds NaN or infinite samples")
-        wave = resample(wave, sample_rate, SAMPLE_RATE)
+        return resample(wave, sample_rate, SAMPLE_RATE)
+
+    def _take(self, wave: torch.Tensor) -> None:
+        """Append checked 16 kHz audio and compute its features and subsampled frames (not the encoder)."""
         self._received += len(wave)
         self._samples = torch.cat([self._samples, wave])
-        self._advance(final=False)
-        return self._update()
+        self._front_end(final=False)
+        self._subsample()
 
     @torch.inference_mode()
     def finish(self):
@@ -204,9 +214,15 @@ class Stream:
     def _advance(self, final: bool) -> None:
         self._front_end(final)
         self._subsample()
-        while self._pending.shape[1] >= self.chunk or (final and self._pending.shape[1] > 0):
-            x, self._pending = self._pending[:, : self.chunk], self._pending[:, self.chunk :]
+        while (x := self._next_chunk(final)) is not None:
             self._encode(x)
+
+    def _next_chunk(self, final: bool) -> torch.Tensor | None:
+        """The next whole chunk of encoder input (with ``final``, also a shorter last one), or None."""
+        if self._pending.shape[1] >= self.chunk or (final and self._pending.shape[1] > 0):
+            x, self._pending = self._pending[:, : self.chunk], self._pending[:, self.chunk :]
+            return x
+        return None
 
     def _front_end(self, final: bool) -> None:
         """New feature frames: frame t covers samples [t * hop - N_FFT/2, t * hop + N_FFT/2), zeros outside
@@ -255,16 +271,19 @@ class Stream:
             self._feats_start += drop
 
     def _encode(self, x: torch.Tensor) -> None:
-        start = self._cache.frames
         if self._onnx is not None:
             log_probs, keys, values, self._convs = self._onnx(x, self._keys, self._values, self._convs)
             first = max(keys.shape[3] - self.left * self.chunk, 0)
             self._keys, self._values = keys[:, :, :, first:], values[:, :, :, first:]
             self._cache.frames += x.shape[1]
-            log_probs = log_probs[0]
+            self._emit(log_probs[0])
         else:
-            y, self._cache = self.model.encoder.step(x, self._cache, self.left * self.chunk)
-            log_probs = self.model.head(y).float().log_softmax(dim=-1)[0]  # (C, V)
+            y, (self._cache,) = self.model.encoder.step(x, [self._cache], self.left * self.chunk)
+            self._emit(self.model.head(y).float().log_softmax(dim=-1)[0])
+
+    def _emit(self, log_probs: torch.Tensor) -> None:
+        """Greedy CTC over one chunk's (C, V) log-probs, whose frames end at ``frames_done``."""
+        start = self._cache.frames - log_probs.shape[0]
         self._log_probs.append(log_probs.cpu())
         best = log_probs.argmax(dim=-1).tolist()
         for i, token in enumerate(best):
@@ -272,3 +291,35 @@ class Stream:
                 self._tokens.append(token)
                 self._frames.append(start + i)
             self._last = token
+
+
+@torch.inference_mode()
+def accept_many(streams: Sequence[Stream], pieces: Sequence, sample_rate: int = SAMPLE_RATE) -> list[Update]:
+    """Feed each stream its next piece of audio (as ``Stream.accept``) and run their chunks through the encoder
+    in batches: the streams of one model and chunk setting that have a chunk ready at the same time form one
+    batch, so many live streams share each matrix product (a server's loop: collect what each connection
+    sent, call this, send back the updates). Each stream's output is what it gives alone. A bad piece
+    raises before any stream changes. Streams on ``backend="onnx"`` run one by one."""
+    if len(streams) != len(pieces):
+        raise ValueError(f"{len(streams)} streams but {len(pieces)} pieces of audio")
+    if len({id(s) for s in streams}) != len(streams):
+        raise ModelError("a stream appears twice in one accept_many call")
+    waves = [stream._audio(piece, sample_rate) for stream, piece in zip(streams, pieces)]
+    groups: dict[tuple, list[Stream]] = {}
+    for stream, wave in zip(streams, waves):
+        stream._take(wave)
+        if stream._onnx is not None:
+            while (x := stream._next_chunk(final=False)) is not None:
+                stream._encode(x)
+        else:
+            groups.setdefault((id(stream.model), stream.chunk, stream.left), []).append(stream)
+    for group in groups.values():
+        model, left_frames = group[0].model, group[0].left * group[0].chunk
+        while ready := [s for s in group if s._pending.shape[1] >= s.chunk]:
+            x = torch.cat([s._next_chunk(final=False) for s in ready])
+            y, caches = model.encoder.step(x, [s._cache for s in ready], left_frames)
+            log_probs = model.head(y).float().log_softmax(dim=-1)
+            for stream, cache, rows in zip(ready, caches, log_probs):
+                stream._cache = cache
+                stream._emit(rows)
+    return [stream._update() for stream in streams]

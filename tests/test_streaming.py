@@ -18,7 +18,7 @@ from asr.errors import ModelError
 from asr.metrics import score
 from asr.data import read_manifest
 from asr.model import CTCModel
-from asr.streaming import chunk_frames
+from asr.streaming import accept_many, chunk_frames
 from asr.tokenizer import CharTokenizer
 from asr.warmstart import to_streaming
 from conftest import TINY, tiny_model_config, tiny_train_config
@@ -61,6 +61,35 @@ def test_stream_in_any_pieces_equals_offline_chunk_mask(tmp_path, chunk_ms, left
     stream.finish()
     assert stream.log_probs.shape == offline[0].shape
     torch.testing.assert_close(stream.log_probs, offline[0], atol=1e-4, rtol=0)
+
+
+def test_many_streams_batched_equal_each_stream_alone(tmp_path):
+    """Streams that started at different times (so their caches differ in length) and receive pieces of
+    different sizes, run together by accept_many, give each the log-probs and words of running it alone."""
+    model = asr.load_model(_random_streaming_dir(tmp_path), device="cpu")
+    rng = random.Random(7)
+    waves = [torch.randn(n).numpy() * 0.1 for n in (40000, 25000, 52000, 9000)]
+    starts = [0, 3, 5, 9]  # the round in which each stream joins
+    together = [model.stream(chunk_ms=320, left_ms=640) for _ in waves]
+    alone = [model.stream(chunk_ms=320, left_ms=640) for _ in waves]
+    positions, updates = [0] * len(waves), [[] for _ in waves]
+    for round_ in range(80):
+        live = [i for i, w in enumerate(waves) if starts[i] <= round_ and positions[i] < len(w)]
+        pieces = []
+        for i in live:
+            step = rng.choice([400, 1600, 3000, 5000])
+            pieces.append(waves[i][positions[i] : positions[i] + step])
+            positions[i] += step
+        for i, update in zip(live, accept_many([together[i] for i in live], pieces)):
+            updates[i].extend(update.words)
+    for i, wave in enumerate(waves):
+        expected = alone[i].accept(wave).words
+        final_together, final_alone = together[i].finish(), alone[i].finish()
+        torch.testing.assert_close(together[i].log_probs, alone[i].log_probs, atol=1e-4, rtol=0)
+        assert [w.word for w in updates[i]] == [w.word for w in expected]
+        assert final_together.text == final_alone.text
+    with pytest.raises(ModelError, match="twice"):
+        accept_many([together[0], together[0]], [waves[0][:10], waves[0][:10]])
 
 
 def test_chunked_padded_batch_equals_one_at_a_time(tmp_path):
