@@ -90,20 +90,30 @@ class _ConvModule(nn.Module):
 
     With chunks (streaming), the centred depthwise convolution sees the frames before a frame as always,
     and the frames after it only up to the end of its chunk (zeros beyond, as if the chunk were the end of
-    the audio): no future beyond the chunk, the full kernel inside it.
+    the audio): no future beyond the chunk, the full kernel inside it. ``future`` < kernel_size // 2 uses
+    only that many taps after each frame (the others' weights are ignored; 0: causal), so the convolution
+    computes the same with and without chunks when ``future`` is 0.
     """
 
-    def __init__(self, d_model: int, kernel_size: int, dropout: float):
+    def __init__(self, d_model: int, kernel_size: int, dropout: float, future: int = -1):
         super().__init__()
         if kernel_size % 2 == 0:
             raise ValueError(f"conv_kernel must be odd, got {kernel_size}")
         self.half = kernel_size // 2
+        self.future = self.half if future < 0 else min(future, self.half)
+        taps = torch.arange(-self.half, self.half + 1) <= self.future
+        self.register_buffer("taps", taps.float()[None, None, :], persistent=False)  # (1, 1, K)
         self.norm = nn.LayerNorm(d_model)
         self.pointwise_in = nn.Conv1d(d_model, 2 * d_model, 1)
         self.depthwise = nn.Conv1d(d_model, d_model, kernel_size, padding=self.half, groups=d_model)
         self.conv_norm = nn.LayerNorm(d_model)
         self.pointwise_out = nn.Conv1d(d_model, d_model, 1)
         self.dropout = nn.Dropout(dropout)
+
+    def kernel(self) -> torch.Tensor:
+        """The depthwise weights (D, 1, K) with the taps after ``future`` zeroed."""
+        weight = self.depthwise.weight
+        return weight if self.future == self.half else weight * self.taps
 
     def _chunked(self, x: torch.Tensor, chunk: int) -> torch.Tensor:
         """Depthwise convolution of (B, T, D) with each frame's later taps cut at the end of its chunk."""
@@ -112,7 +122,7 @@ class _ConvModule(nn.Module):
         frame = torch.arange(time, device=x.device)[:, None]
         tap = frame + torch.arange(-half, half + 1, device=x.device)[None, :]  # (T, K): the frame each tap reads
         same = (tap <= frame) | (tap // chunk == frame // chunk)
-        weight = self.depthwise.weight[:, 0, :]  # (D, K)
+        weight = self.kernel()[:, 0, :]  # (D, K)
         return torch.einsum("btdk,tk,dk->btd", windows, same.to(x.dtype), weight) + self.depthwise.bias
 
     def forward(
@@ -130,11 +140,13 @@ class _ConvModule(nn.Module):
             x = torch.cat([past, x], dim=1)
             tail = x[:, x.shape[1] - self.half :]
             x = nn.functional.pad(x, (0, 0, 0, self.half)).transpose(1, 2)
-            x = nn.functional.conv1d(x, self.depthwise.weight, self.depthwise.bias, groups=x.shape[1]).transpose(1, 2)
+            x = nn.functional.conv1d(x, self.kernel(), self.depthwise.bias, groups=x.shape[1]).transpose(1, 2)
         else:
             tail = x[:, max(x.shape[1] - self.half, 0) :]
             if chunk is None:
-                x = self.depthwise(x.transpose(1, 2)).transpose(1, 2)  # (B, T, D)
+                x = nn.functional.conv1d(
+                    x.transpose(1, 2), self.kernel(), self.depthwise.bias, padding=self.half, groups=x.shape[2]
+                ).transpose(1, 2)  # (B, T, D)
             else:
                 x = self._chunked(x, chunk)
         x = nn.functional.silu(self.conv_norm(x))
@@ -151,11 +163,13 @@ class ConformerBlock(nn.Module):
     version broke out after ~150 steps, as the pre-norm Transformer did after ~100.
     """
 
-    def __init__(self, d_model: int, n_heads: int, ff_dim: int, conv_kernel: int, dropout: float):
+    def __init__(
+        self, d_model: int, n_heads: int, ff_dim: int, conv_kernel: int, dropout: float, conv_future: int = -1
+    ):
         super().__init__()
         self.ff1 = _FeedForward(d_model, ff_dim, dropout)
         self.attn = _SelfAttention(d_model, n_heads, dropout)
-        self.conv = _ConvModule(d_model, conv_kernel, dropout)
+        self.conv = _ConvModule(d_model, conv_kernel, dropout, conv_future)
         self.ff2 = _FeedForward(d_model, ff_dim, dropout)
 
     def residual_outputs(self) -> list[nn.Module]:
@@ -252,7 +266,15 @@ class Encoder(nn.Module):
     """
 
     def __init__(
-        self, kind: str, d_model: int, n_layers: int, n_heads: int, ff_dim: int, conv_kernel: int, dropout: float
+        self,
+        kind: str,
+        d_model: int,
+        n_layers: int,
+        n_heads: int,
+        ff_dim: int,
+        conv_kernel: int,
+        dropout: float,
+        conv_future: int = -1,
     ):
         super().__init__()
         if kind not in ("conformer", "transformer"):
@@ -261,7 +283,9 @@ class Encoder(nn.Module):
             raise ValueError(f"d_model ({d_model}) must be divisible by n_heads ({n_heads})")
         self.kind = kind
         if kind == "conformer":
-            blocks = [ConformerBlock(d_model, n_heads, ff_dim, conv_kernel, dropout) for _ in range(n_layers)]
+            blocks = [
+                ConformerBlock(d_model, n_heads, ff_dim, conv_kernel, dropout, conv_future) for _ in range(n_layers)
+            ]
         else:
             blocks = [TransformerBlock(d_model, n_heads, ff_dim, dropout) for _ in range(n_layers)]
         self.blocks = nn.ModuleList(blocks)

@@ -31,6 +31,7 @@ MODEL_LIMITS = {
     "n_heads": (1, 64),
     "ff_dim": (1, 16384),
     "conv_kernel": (1, 255),
+    "conv_future": (-1, 127),
 }
 REGULARIZATION_LIMITS = {
     "dropout": (0.0, 0.95),
@@ -109,6 +110,9 @@ class ModelConfig:
     n_heads: int = 4
     ff_dim: int = 576
     conv_kernel: int = 15  # Conformer depthwise kernel, in encoder frames
+    # Taps of that kernel after the frame: -1 = all (conv_kernel // 2, centred); 0 = causal. A streaming network
+    # with a causal convolution computes it the same with and without chunks, which streams with less loss.
+    conv_future: int = -1
     # Streaming network: causal feature normalization and left-padded subsampling convolutions, so that trained
     # with chunk masks (TrainConfig.chunk_prob) it decodes chunk by chunk as well as whole files (asr.streaming).
     streaming: bool = False
@@ -142,6 +146,11 @@ class ModelConfig:
             raise ConfigError(f"{source}: d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})")
         if self.encoder == "conformer" and self.conv_kernel % 2 == 0:
             raise ConfigError(f"{source}: conv_kernel must be odd for the Conformer, got {self.conv_kernel}")
+        if self.conv_future > self.conv_kernel // 2:
+            raise ConfigError(
+                f"{source}: conv_future must be -1 or at most conv_kernel // 2 ({self.conv_kernel // 2}), "
+                f"got {self.conv_future}"
+            )
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -168,7 +177,14 @@ class CTCModel(nn.Module):
             cfg.streaming,
         )
         self.encoder = Encoder(
-            cfg.encoder, cfg.d_model, cfg.n_layers, cfg.n_heads, cfg.ff_dim, cfg.conv_kernel, reg.dropout
+            cfg.encoder,
+            cfg.d_model,
+            cfg.n_layers,
+            cfg.n_heads,
+            cfg.ff_dim,
+            cfg.conv_kernel,
+            reg.dropout,
+            cfg.conv_future,
         )
         self.head = nn.Linear(cfg.d_model, cfg.vocab_size)
 

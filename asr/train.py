@@ -365,7 +365,7 @@ class Trainer:
                 f"{self.model_cfg.n_layers} encoder blocks (its blocks at {positions}, identity blocks between)"
             )
             return
-        try:  # dropout or SpecAugment may differ; the shapes may not
+        try:  # regularization or the convolution's future taps may differ; the shapes may not
             self.model.load_state_dict(model.state_dict())
         except RuntimeError as e:
             raise ConfigError(

@@ -43,11 +43,13 @@ def test_chunk_mask_allows_own_chunk_and_left_chunks():
     assert chunk_mask(5, chunk=2, left=-1)[4].all()
 
 
-@pytest.mark.parametrize("chunk_ms,left_ms", [(320, 3600), (160, 160), (80, 0), (1000, 500)])
-def test_stream_in_any_pieces_equals_offline_chunk_mask(tmp_path, chunk_ms, left_ms):
+@pytest.mark.parametrize(
+    "chunk_ms,left_ms,conv_future", [(320, 3600, -1), (160, 160, -1), (80, 0, -1), (1000, 500, -1), (320, 640, 0)]
+)
+def test_stream_in_any_pieces_equals_offline_chunk_mask(tmp_path, chunk_ms, left_ms, conv_future):
     """Audio fed in pieces of any size (1 sample to seconds) gives the log-probs of the whole utterance run
     offline through the same chunk mask."""
-    model = asr.load_model(_random_streaming_dir(tmp_path), device="cpu")
+    model = asr.load_model(_random_streaming_dir(tmp_path, conv_future=conv_future), device="cpu")
     wave = torch.randn(16000 * 4 + 77) * 0.1
     size, left = chunk_frames(model.model, chunk_ms, left_ms)
     with torch.no_grad():
@@ -113,6 +115,29 @@ def test_a_chunk_longer_than_the_utterance_is_full_context(tmp_path):
         small, _ = model(wave, torch.tensor([20000]), chunk=(2, -1))
     torch.testing.assert_close(chunked, full, atol=1e-5, rtol=0)
     assert (small - full).abs().max() > 1e-3  # a small chunk does cut the context
+
+
+def test_causal_convolution_ignores_the_future_and_chunks():
+    """conv_future=0: a frame's output does not change with later frames, so chunking cuts nothing from it;
+    conv_future=2 reads two frames ahead and no more."""
+    from asr.encoder import _ConvModule
+
+    torch.manual_seed(0)
+    x = torch.randn(1, 12, 16)
+    later = x.clone()
+    later[:, 7:] = torch.randn(1, 5, 16)
+    keep = torch.ones(1, 12, dtype=torch.bool)
+    for future in (0, 2):
+        conv = _ConvModule(16, 7, dropout=0.0, future=future).eval()
+        with torch.no_grad():
+            full, _ = conv(x, keep)
+            changed, _ = conv(later, keep)
+            chunked, _ = conv(x, keep, chunk=4)
+        same = 7 - future  # frames whose window ends before frame 7
+        torch.testing.assert_close(full[:, :same], changed[:, :same])
+        assert not torch.allclose(full[:, same], changed[:, same])
+        if future == 0:
+            torch.testing.assert_close(chunked, full)
 
 
 def test_to_streaming_keeps_the_encoder(tmp_path):
