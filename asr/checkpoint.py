@@ -194,9 +194,9 @@ def save_checkpoint(state: dict, directory: str | os.PathLike, step: int, keep: 
 
 
 def _network(model: dict) -> dict:
-    """A config.json model section without the regularization fields older directories carry: what averaging
-    needs to agree on."""
-    return {k: v for k, v in model.items() if k not in LEGACY_MODEL_FIELDS}
+    """A config.json model section as the network it builds: fields older directories lack take their
+    defaults, the regularization fields they carry are left out. What averaging needs to agree on."""
+    return {**ModelConfig().to_dict(), **{k: v for k, v in model.items() if k not in LEGACY_MODEL_FIELDS}}
 
 
 def first_line(error: Exception) -> str:

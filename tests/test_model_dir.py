@@ -5,8 +5,9 @@ import shutil
 import time
 
 import pytest
+import torch
 
-from asr.checkpoint import load_checkpoint, load_model_dir
+from asr.checkpoint import average_model_dirs, load_checkpoint, load_model_dir, save_model_dir
 from asr.errors import ASRError, ModelError
 from asr.transcribe import pretrained_dir
 
@@ -57,6 +58,18 @@ def test_regularization_fields_of_older_directories_are_ignored(model_copy):
     _edit(model_copy, dropout=0.3, freq_masks=4, vtlp=0.1)
     model, _, _ = load_model_dir(model_copy)
     assert "dropout" not in model.cfg.to_dict() and not model.regularization.vtlp
+
+
+def test_directories_of_older_and_newer_configs_average(model_copy, tmp_path):
+    """The bundled config.json predates some fields (conv_future) and carries dropout: a directory written
+    now from the same weights holds the same network, so the two average."""
+    model, tokenizer, _ = load_model_dir(model_copy)
+    newer = save_model_dir(tmp_path / "newer", model.cfg, model.state_dict(), tokenizer)
+    assert "conv_future" in json.loads((newer / "config.json").read_text())["model"]
+    assert "conv_future" not in json.loads((model_copy / "config.json").read_text())["model"]
+    cfg, state, _ = average_model_dirs([model_copy, newer])
+    assert cfg == model.cfg
+    torch.testing.assert_close(state["head.weight"], model.state_dict()["head.weight"])
 
 
 @pytest.mark.parametrize(
