@@ -344,6 +344,8 @@ class Encoder(nn.Module):
     def _batched_past(self, caches: list[EncoderCache], i: int, longest: int, x: torch.Tensor) -> _BlockCache:
         """Block ``i``'s cached keys/values (front-padded to ``longest`` frames) and convolution input of every
         stream, stacked; a stream's first chunk has no keys and zeros before its convolution."""
+        if len(caches) == 1 and caches[0].blocks:  # one stream: its own cache as it is, nothing to stack
+            return caches[0].blocks[i]
         half = self.blocks[i].conv.half
         convs = [c.blocks[i].conv if c.blocks else x.new_zeros(1, half, x.shape[2]) for c in caches]
         if longest == 0:

@@ -214,6 +214,10 @@ class Stream:
     def _advance(self, final: bool) -> None:
         self._front_end(final)
         self._subsample()
+        self._run_chunks(final)
+
+    def _run_chunks(self, final: bool) -> None:
+        """Run every chunk of pending encoder input through the encoder, one at a time."""
         while (x := self._next_chunk(final)) is not None:
             self._encode(x)
 
@@ -278,8 +282,7 @@ class Stream:
             self._cache.frames += x.shape[1]
             self._emit(log_probs[0])
         else:
-            y, (self._cache,) = self.model.encoder.step(x, [self._cache], self.left * self.chunk)
-            self._emit(self.model.head(y).float().log_softmax(dim=-1)[0])
+            _encode_together([self], [x])
 
     def _emit(self, log_probs: torch.Tensor) -> None:
         """Greedy CTC over one chunk's (C, V) log-probs, whose frames end at ``frames_done``."""
@@ -309,17 +312,20 @@ def accept_many(streams: Sequence[Stream], pieces: Sequence, sample_rate: int = 
     for stream, wave in zip(streams, waves):
         stream._take(wave)
         if stream._onnx is not None:
-            while (x := stream._next_chunk(final=False)) is not None:
-                stream._encode(x)
+            stream._run_chunks(final=False)
         else:
             groups.setdefault((id(stream.model), stream.chunk, stream.left), []).append(stream)
     for group in groups.values():
-        model, left_frames = group[0].model, group[0].left * group[0].chunk
         while ready := [s for s in group if s._pending.shape[1] >= s.chunk]:
-            x = torch.cat([s._next_chunk(final=False) for s in ready])
-            y, caches = model.encoder.step(x, [s._cache for s in ready], left_frames)
-            log_probs = model.head(y).float().log_softmax(dim=-1)
-            for stream, cache, rows in zip(ready, caches, log_probs):
-                stream._cache = cache
-                stream._emit(rows)
+            _encode_together(ready, [s._next_chunk(final=False) for s in ready])
     return [stream._update() for stream in streams]
+
+
+def _encode_together(streams: Sequence[Stream], chunks: list[torch.Tensor]) -> None:
+    """One encoder step for a chunk of each stream (one model and chunk setting), as one batch."""
+    first = streams[0]
+    model = first.model
+    y, caches = model.encoder.step(torch.cat(chunks), [s._cache for s in streams], first.left * first.chunk)
+    for stream, cache, log_probs in zip(streams, caches, model.head(y).float().log_softmax(dim=-1)):
+        stream._cache = cache
+        stream._emit(log_probs)

@@ -15,6 +15,7 @@ Utterances run one at a time (no padding). Usage:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from pathlib import Path
 
@@ -26,14 +27,14 @@ from asr.data import read_manifest
 from asr.decoding import greedy_decode
 from asr.encoder import chunk_mask
 from asr.metrics import score
+from asr.model import CTCModel
 from asr.streaming import chunk_frames
 
 
 @torch.inference_mode()
-def log_probs(model, wave: torch.Tensor, attention: tuple[int, int] | None, conv: int | None) -> torch.Tensor:
+def log_probs(net, wave: torch.Tensor, attention: tuple[int, int] | None, conv: int | None) -> torch.Tensor:
     """(1, T, V) log-probs of one utterance with a chunk mask on attention (size, left chunks) and/or the
     convolution (chunk size), each None for full context."""
-    net = model.model
     lengths = torch.tensor([wave.numel()])
     x, lengths = net.frontend(wave[None], lengths)
     x, lengths = net.subsampling(x, lengths)
@@ -46,11 +47,11 @@ def log_probs(model, wave: torch.Tensor, attention: tuple[int, int] | None, conv
     return net.head(net.encoder.final_norm(x)).float().log_softmax(dim=-1)
 
 
-def wer(model, utts, waves, attention=None, conv=None) -> float:
+def wer(net, tokenizer, utts, waves, attention=None, conv=None) -> float:
     hyps = []
     for wave in waves:
-        lp = log_probs(model, wave, attention, conv)
-        hyps.append(model.tokenizer.decode(greedy_decode(lp, torch.tensor([lp.shape[1]]))[0].tokens))
+        lp = log_probs(net, wave, attention, conv)
+        hyps.append(tokenizer.decode(greedy_decode(lp, torch.tensor([lp.shape[1]]))[0].tokens))
     return 100 * score([u.id for u in utts], [u.text for u in utts], hyps).wer.rate
 
 
@@ -67,9 +68,10 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     model = asr.load_model(args.model, device="cpu")
+    net, tokenizer = model.model, model.tokenizer
     utts = read_manifest(args.manifest)[: args.limit]
     waves = [load_audio(u.audio) for u in utts]
-    offline = wer(model, utts, waves)
+    offline = wer(net, tokenizer, utts, waves)
     lines = [
         f"Model {model.path}, {len(utts)} utterances of {args.manifest}, greedy, left context {args.left_ms:.0f} ms, "
         f"{time.strftime('%Y-%m-%d')}.",
@@ -78,24 +80,22 @@ def main() -> None:
         "|---|---|---|---|---|",
     ]
     for ms in args.chunks:
-        size, left = chunk_frames(model.model, ms, args.left_ms)
-        row = [wer(model, utts, waves, (size, left), None), wer(model, utts, waves, None, size)]
-        row.append(wer(model, utts, waves, (size, left), size))
+        size, left = chunk_frames(net, ms, args.left_ms)
+        row = [wer(net, tokenizer, utts, waves, (size, left), None), wer(net, tokenizer, utts, waves, None, size)]
+        row.append(wer(net, tokenizer, utts, waves, (size, left), size))
         cells = " | ".join(f"{w:.2f}% ({w / max(offline, 1e-9):.2f}x)" for w in row)
         lines.append(f"| {ms:.0f} ms ({size} frames) | {cells} | {offline:.2f}% |")
         print(lines[-1], flush=True)
     if args.future:
         lines += ["", "| convolution taps after each frame (untrained cut) | offline WER |", "|---|---|"]
-        blocks = model.model.encoder.blocks
-        kept = [block.conv.future for block in blocks]
-        lines.append(f"| {kept[0]} (as trained) | {offline:.2f}% |")
+        kept = net.encoder.blocks[0].conv.future
+        lines.append(f"| {kept} (as trained) | {offline:.2f}% |")
         for future in args.future:
-            if future >= kept[0]:
+            if future >= kept:
                 continue
-            for block in blocks:
-                taps = torch.arange(-block.conv.half, block.conv.half + 1) <= future
-                block.conv.future, block.conv.taps = future, taps.float()[None, None, :]
-            lines.append(f"| {future} | {wer(model, utts, waves):.2f}% |")
+            cut = CTCModel(dataclasses.replace(net.cfg, conv_future=future)).eval()
+            cut.load_state_dict(net.state_dict())
+            lines.append(f"| {future} | {wer(cut, tokenizer, utts, waves):.2f}% |")
             print(lines[-1], flush=True)
     text = "\n".join(lines) + "\n"
     print(text)
