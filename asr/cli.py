@@ -229,7 +229,7 @@ def _cmd_stream(args) -> int:
     from .transcribe import load_model
     from .vad import VadEndpoint
 
-    model = load_model(args.model, device=args.device, backend=args.backend)
+    model = load_model(args.model, device=args.device, backend=args.backend, streaming=True)
     if args.mic:
         pieces = mic_pieces()
     elif args.source == "-":
@@ -472,7 +472,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("stream", help="live recognition: audio from stdin, a file or a microphone; words as spoken")
     p.add_argument("source", nargs="?", help="- for stdin (raw 16-bit PCM, or a WAV stream), or an audio file")
-    p.add_argument("--model", help="a streaming model directory or bundled name (default: the bundled default)")
+    p.add_argument("--model", help="a streaming model directory or bundled name (default: the bundled streaming model)")
     p.add_argument("--mic", action="store_true", help="the default microphone (needs: pip install 'asr[mic]')")
     p.add_argument("--rate", type=int, default=16000, help="sample rate of raw PCM on stdin (default 16000)")
     p.add_argument("--channels", type=int, default=1, help="interleaved channels of raw PCM on stdin (default 1)")

@@ -89,7 +89,8 @@ class Stream:
         if not model.cfg.streaming:
             raise ModelError(
                 f"{asr_model.path}: not a streaming model (its config has streaming: false); "
-                "train one with model.streaming: true and chunk_prob > 0"
+                "load the bundled streaming one (asr.load_model(streaming=True)) or train one with "
+                "model.streaming: true and chunk_prob > 0"
             )
         self.chunk, self.left = chunk_frames(model, chunk_ms, left_ms)  # encoder frames; chunks of context
         self.asr, self.model, self.tokenizer = asr_model, model, asr_model.tokenizer

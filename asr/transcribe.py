@@ -365,7 +365,8 @@ def available_models() -> list[str]:
     return sorted(p.name for p in root.iterdir() if (p / "config.json").is_file())
 
 
-def _default_model() -> Path:
+def _default_model(streaming: bool = False) -> Path:
+    """``pretrained/DEFAULT`` names the default model, ``pretrained/DEFAULT-STREAMING`` the one for live audio."""
     root = pretrained_dir()
     names = available_models()
     if not names:
@@ -373,8 +374,15 @@ def _default_model() -> Path:
             f"no pretrained model is installed in {root}; pass a model directory, "
             "e.g. asr.load_model('exp/model') or `asr transcribe --model exp/model FILE`"
         )
-    marker = root / "DEFAULT"
-    name = marker.read_text().strip() if marker.is_file() else names[0]
+    marker = root / ("DEFAULT-STREAMING" if streaming else "DEFAULT")
+    if marker.is_file():
+        name = marker.read_text().strip()
+    elif streaming:
+        raise ModelError(f"{root}: no bundled streaming model ({marker.name} is missing); pass --model")
+    else:
+        name = names[0]
+    if name not in names:
+        raise ModelError(f"{marker}: names {name!r}, which is not installed in {root}")
     return root / name
 
 
@@ -383,12 +391,14 @@ def load_model(
     device: str | torch.device | None = None,
     backend: str = "torch",
     quantize: bool = False,
+    streaming: bool = False,
 ) -> ASRModel:
-    """Load a bundled model by name, a model directory by path, or (None) the default bundled model.
+    """Load a bundled model by name, a model directory by path, or (None) the default bundled model
+    (``streaming=True``: the default bundled streaming model, for :meth:`ASRModel.stream`).
     ``backend="onnx"`` runs the network with onnxruntime from the directory's model.onnx (``asr export``);
     ``quantize=True`` converts the linear layers to dynamic int8 (CPU, PyTorch backend)."""
     if name_or_path is None:
-        path = _default_model()
+        path = _default_model(streaming)
     elif str(name_or_path) in available_models():
         path = pretrained_dir() / str(name_or_path)
     else:

@@ -85,3 +85,10 @@ def test_default_model_and_available_models(model_dir, tmp_path, monkeypatch):
     assert asr.available_models() == ["model"]
     assert asr.load_model(device="cpu").transcribe(TINY / "tiny-01.flac").text == TEXTS[1]
     assert asr.load_model("model", device="cpu").path == model_dir
+    with pytest.raises(ModelError, match="no bundled streaming model"):
+        asr.load_model(streaming=True)
+    (model_dir.parent / "DEFAULT-STREAMING").write_text("gone\n")
+    with pytest.raises(ModelError, match="DEFAULT-STREAMING: names 'gone', which is not installed"):
+        asr.load_model(streaming=True)
+    (model_dir.parent / "DEFAULT-STREAMING").write_text("model\n")
+    assert asr.load_model(device="cpu", streaming=True).path == model_dir
