@@ -170,11 +170,21 @@ class Stream:
         return resample(wave, sample_rate, SAMPLE_RATE)
 
     def _take(self, wave: torch.Tensor) -> None:
-        """Append checked 16 kHz audio and compute its features and subsampled frames (not the encoder)."""
+        """Append checked 16 kHz audio; once it completes a chunk, compute its features and subsampled frames
+        (not the encoder). Waiting for a whole chunk changes no output and spares small front-end calls."""
         self._received += len(wave)
         self._samples = torch.cat([self._samples, wave])
-        self._front_end(final=False)
-        self._subsample()
+        ready = int(self.model.subsampling.output_lengths(torch.tensor([self._feature_count(final=False)]))[0])
+        if self._pending.shape[1] + ready - self._sub_done >= self.chunk:
+            self._front_end(final=False)
+            self._subsample()
+
+    def _feature_count(self, final: bool) -> int:
+        """Feature frames the audio so far gives: all of them at the end, else those whose window is complete."""
+        half = N_FFT // 2
+        if final:
+            return self._received // self.hop + 1
+        return (self._received - half) // self.hop + 1 if self._received >= half else 0
 
     @torch.inference_mode()
     def finish(self):
@@ -233,11 +243,7 @@ class Stream:
         """New feature frames: frame t covers samples [t * hop - N_FFT/2, t * hop + N_FFT/2), zeros outside
         the audio, as the offline front end's centred frames."""
         half = N_FFT // 2
-        total = self._received
-        if final:
-            count = total // self.hop + 1
-        else:
-            count = (total - half) // self.hop + 1 if total >= half else 0
+        count = self._feature_count(final)
         if count <= self._feat_done:
             return
         begin, end = self._feat_done * self.hop - half, (count - 1) * self.hop + half
