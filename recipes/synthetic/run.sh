@@ -28,6 +28,8 @@
 # The bundled model: stages 0-2, then 5-9 with --from pretrained/conformer-ctc-synthetic (a fine-tune of the
 # model before it; RESULTS.md says which commands made which version). Needs: apt-get install espeak-ng flite
 # festival festvox-kdlpc16k festvox-kallpc16k festvox-us-slt-hts; npm for stage 1 (or --no-kokoro).
+# The bundled streaming model (conformer-ctc-streaming): further fine-tunes of a streaming network, then
+# stages 7-9 with --name conformer-ctc-streaming (its model card and RESULTS.md give the commands).
 set -euo pipefail
 
 stage=0; stop_stage=9; from=""; budget=45; scratch_budget=0; jobs=2; name=conformer-ctc-synthetic
@@ -42,7 +44,7 @@ while [ $# -gt 0 ]; do
     --real) real=$2; shift 2;; --text-dir) text_dir=$2; shift 2;; --data) data=$2; shift 2;;
     --exp) exp=$2; shift 2;; --name) name=$2; shift 2;; --export-dir) export_dir=$2; shift 2;;
     --set) sets+=("$2"); shift 2;;  # a TrainConfig override for stages 3-5, e.g. --set batch_seconds=600
-    -h|--help) sed -n '2,30p' "$0"; exit 0;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2;;
   esac
 done
