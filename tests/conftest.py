@@ -1,17 +1,36 @@
+import json
 import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from asr.config import TrainConfig
 from asr.model import ModelConfig, Regularization
+from asr.transcribe import pretrained_dir
 
 DATA = Path(__file__).parent / "data"
 TINY = DATA / "tiny"
 
 torch.set_num_threads(2)
+
+
+def bundled_examples(name: str) -> tuple[Path, list[dict], list[dict]]:
+    """A bundled model's examples folder, all its references, and those with speech (the others are
+    non-speech clips with empty transcripts)."""
+    examples = pretrained_dir() / name / "examples"
+    refs = [json.loads(line) for line in (examples / "references.jsonl").read_text().splitlines()]
+    return examples, refs, [r for r in refs if r["text"]]
+
+
+def quiet_clips(seed: int) -> list[np.ndarray]:
+    """3 s of digital silence and 2 s of white noise at -60, -40 and -20 dBFS, 16 kHz."""
+    rng = np.random.default_rng(seed)
+    return [np.zeros(3 * 16000, np.float32)] + [
+        (rng.standard_normal(2 * 16000) * 10 ** (db / 20)).astype(np.float32) for db in (-60, -40, -20)
+    ]
 
 
 def tiny_model_config(**overrides) -> ModelConfig:

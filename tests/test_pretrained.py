@@ -1,6 +1,6 @@
-"""The bundled model: loads by default and transcribes its example recordings accurately."""
+"""The bundled models: the default one loads by default and transcribes its example recordings accurately;
+the streaming one is the default of `asr stream` and streams them accurately and exactly."""
 
-import json
 import subprocess
 import sys
 
@@ -12,6 +12,7 @@ import asr
 from asr.lm import arpa_words
 from asr.metrics import score
 from asr.transcribe import pretrained_dir
+from conftest import bundled_examples, quiet_clips
 
 NAME = "conformer-ctc-synthetic"
 # The shipped model (v29) on its examples (run.sh stage 9: three espeak-ng sentences by held-out voices, a
@@ -23,9 +24,17 @@ EXAMPLES_MAX_WER = 8 / 43
 EXAMPLES_MAX_WER_LM = 6 / 43
 EXAMPLES_AFTER_SILENCE_MAX_WER = 7 / 43
 MODEL = pretrained_dir() / NAME
-EXAMPLES = MODEL / "examples"
-ALL_REFS = [json.loads(line) for line in (EXAMPLES / "references.jsonl").read_text().splitlines()]
-REFS = [r for r in ALL_REFS if r["text"]]  # speech; the others are non-speech clips (empty transcripts)
+EXAMPLES, ALL_REFS, REFS = bundled_examples(NAME)
+STREAM_NAME = "conformer-ctc-streaming"
+# The streaming model on the examples it ships with (v29's: three espeak-ng sentences, a Kokoro sentence
+# and a short utterance by held-out voices, 43 words): fed in 100 ms pieces through 320 ms chunks 9 / 43 (CAREFUL
+# EXAMINATION -> APEREFUL A EXAMBLATION, GROUND -> DRND, LAWN -> LWN, PALL MALL GAZETTE -> POLE MALLGASET, LEFT ->
+# WAFTD); whole files 7 / 43, with the LM 5 / 43. Each bound allows one word more than measured.
+EXAMPLES_STREAM_MAX_WER = 10 / 43
+EXAMPLES_FULL_MAX_WER = 8 / 43
+EXAMPLES_FULL_MAX_WER_LM = 6 / 43
+STREAM_MODEL = pretrained_dir() / STREAM_NAME
+STREAM_EXAMPLES, STREAM_ALL_REFS, STREAM_REFS = bundled_examples(STREAM_NAME)
 
 
 @pytest.fixture(autouse=True)
@@ -80,11 +89,7 @@ def test_bundled_model_says_nothing_for_silence_and_noise():
     model = asr.load_model(device="cpu")
     nonspeech = [r for r in ALL_REFS if not r["text"]]
     assert nonspeech and all(model.transcribe(EXAMPLES / r["audio"]).text == "" for r in nonspeech)
-    rng = np.random.default_rng(0)
-    clips = [np.zeros(3 * 16000, np.float32)] + [
-        (rng.standard_normal(2 * 16000) * 10 ** (db / 20)).astype(np.float32) for db in (-60, -40, -20)
-    ]
-    assert [model.transcribe(c, sample_rate=16000).text for c in clips] == [""] * 4
+    assert [model.transcribe(c, sample_rate=16000).text for c in quiet_clips(0)] == [""] * 4
 
 
 def test_cli_transcribes_the_examples_with_the_default_model():
@@ -95,3 +100,71 @@ def test_cli_transcribes_the_examples_with_the_default_model():
     assert [line.split("\t")[0] for line in lines] == paths
     report = score([r["id"] for r in REFS], [r["text"] for r in REFS], [line.split("\t")[1] for line in lines])
     assert report.wer.rate <= EXAMPLES_MAX_WER, result.stdout
+
+
+# The bundled streaming model
+
+
+@pytest.fixture(scope="module")
+def stream_model():
+    return asr.load_model(device="cpu", streaming=True)
+
+
+def _stream(model, wave, rate, piece=1600):
+    stream = model.stream(chunk_ms=320)
+    for start in range(0, len(wave), piece):
+        stream.accept(wave[start : start + piece], sample_rate=rate)
+    return stream.finish().text
+
+
+def test_streaming_model_is_the_stream_default_causal_and_small(stream_model):
+    assert (pretrained_dir() / "DEFAULT-STREAMING").read_text().strip() == STREAM_NAME
+    assert stream_model.path == STREAM_MODEL and STREAM_NAME in asr.available_models()
+    network = stream_model.config["model"]
+    assert network["streaming"] and network["conv_future"] == 0 and network["strides"] == [2, 2, 2]
+    assert sum(p.stat().st_size for p in STREAM_MODEL.rglob("*") if p.is_file()) < 50 * 2**20
+
+
+def test_streaming_model_streams_its_examples(stream_model):
+    """Audio in 100 ms pieces through 320 ms chunks, and the same files whole, greedy and with the LM."""
+    paths = [STREAM_EXAMPLES / r["audio"] for r in STREAM_REFS]
+    ids, refs = [r["id"] for r in STREAM_REFS], [r["text"] for r in STREAM_REFS]
+    for bound, hyps in [
+        (EXAMPLES_STREAM_MAX_WER, [_stream(stream_model, *sf.read(p, dtype="float32")) for p in paths]),
+        (EXAMPLES_FULL_MAX_WER, [stream_model.transcribe(p).text for p in paths]),
+        (EXAMPLES_FULL_MAX_WER_LM, [stream_model.transcribe(p, lm=True).text for p in paths]),
+    ]:
+        report = score(ids, refs, hyps)
+        assert report.wer.rate <= bound, report.summary() + "\n" + "\n".join(hyps)
+
+
+def test_streaming_model_streams_what_the_chunk_mask_transcribes(stream_model):
+    """The stream, piece by piece, says what the whole file says run through the same 320 ms chunk mask."""
+    from asr.streaming import chunk_frames
+
+    masked = asr.load_model(STREAM_MODEL, device="cpu")
+    masked.chunk = chunk_frames(masked.model, 320)
+    for r in STREAM_REFS:
+        wave, rate = sf.read(STREAM_EXAMPLES / r["audio"], dtype="float32")
+        assert _stream(stream_model, wave, rate, piece=2731) == masked.transcribe(STREAM_EXAMPLES / r["audio"]).text
+
+
+def test_streaming_model_streams_nothing_for_silence_and_noise(stream_model):
+    nonspeech = [STREAM_EXAMPLES / r["audio"] for r in STREAM_ALL_REFS if not r["text"]]
+    clips = quiet_clips(1) + [sf.read(p, dtype="float32")[0] for p in nonspeech]
+    assert nonspeech and [_stream(stream_model, c, 16000) for c in clips] == [""] * len(clips)
+
+
+def test_stream_cli_reads_raw_pcm_from_stdin_with_the_default_model():
+    """`sox FILE -t raw -r 16000 -e signed -b 16 -c 1 - | asr stream -`: one line per segment on stdout."""
+    first = STREAM_REFS[0]
+    wave, rate = sf.read(STREAM_EXAMPLES / first["audio"], dtype="int16")
+    assert rate == 16000
+    result = subprocess.run(
+        [sys.executable, "-m", "asr.cli", "stream", "-", "--no-partials"], input=wave.tobytes(), capture_output=True
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    lines = result.stdout.decode().splitlines()
+    assert lines and all(len(line.split("\t", 2)) == 3 for line in lines)
+    text = " ".join(line.split("\t", 2)[2] for line in lines)
+    assert score(["a"], [first["text"]], [text]).wer.rate <= 0.5, text
