@@ -53,10 +53,9 @@ def cut_point(wave: np.ndarray, rate: int, min_seconds: float, max_seconds: floa
 EDGE = 0.02  # seconds of silence kept at each end of a trimmed segment (see MIN_SEGMENT_SECONDS)
 # SEGMENT_PAD: seconds of digital zeros that transcribe puts before and after each segment cut from a long
 # input (after the trimming, so no neighbouring speech comes in; the times stay absolute). Speech trimmed
-# this close costs the bundled model: on the dev set read as 13 long files v27 made 2,571 errors, and its
-# utterances one by one, each trimmed so, 2,566, against 2,376 as they are. With 0.2 s of zeros: 2,431 (0.1 s
-# 2,533, 0.3 s 2,504, 0.5 s 2,522); on test 1,986 -> 1,914 (benchmarks/segmentation.py --manifest --pad;
-# recipes/synthetic/RESULTS.md, 2026-12-04). Keeping more of the real silence (EDGE) did not pass its checks.
+# this close costs errors; of 0.1-0.5 s of zeros, 0.2 s cost the fewest on the synthetic dev and test sets
+# read as long files (benchmarks/segmentation.py --manifest --pad; recipes/synthetic/RESULTS.md, 2026-12-04).
+# Keeping more of the real silence (EDGE) did not pass its checks.
 SEGMENT_PAD = 0.2
 _SILENCE_BELOW_PEAK_DB = 40.0  # a frame this far below the segment's loud frames counts as silence
 _SILENCE_DBFS = -65.0  # ... and so does anything below this absolute level

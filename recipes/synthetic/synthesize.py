@@ -24,7 +24,7 @@ voice, otherwise never speaks below 170 Hz, nor the male kal above 185 Hz).
 
 ``--echo LOW HIGH`` (with ``--random-voices``) gives each random voice a strong echo at a delay of LOW-HIGH ms
 (random_voices.py): the held-out RicishayMax variants' kind of speech, which the training variants have
-almost none of (run.sh stage 1, train_echo):
+almost none of:
     python recipes/synthetic/synthesize.py --text data/synthetic/text --out data/synthetic --hours 8 \
         --engine espeak --random-voices 300 --echo 60 300 --seed 10 --splits train --train-name train_echo
 
@@ -37,7 +37,7 @@ festvox-kallpc16k festvox-us-slt-hts.
 ``--voices flite:awb`` speaks the training sentences with only the voices named (comma-separated): a dev
 voice named here becomes a training voice too (dev's utterances by it are then no longer by an unseen voice;
 the test voices are refused, so test stays unseen). flite's awb, dev's parametric male voice, is the one
-training voice like test's rms (run.sh stage 1, train_awb):
+training voice like test's rms:
     python recipes/synthetic/synthesize.py --text data/synthetic/text --out data/synthetic --hours 10 \
         --voices flite:awb --seed 9 --splits train --train-name train_awb
 
@@ -49,9 +49,8 @@ speakers (piper_voices.py; training only, never drawn by ``--engine all``; needs
 to one drawn from 85-240 Hz and its formants moved with it (up for a higher voice, down for a lower one, as
 piper_voices.py does for Piper's joe). flite's two parametric training voices, slt and awb, so become many
 parametric voices, men with slt's American accent among them (test's rms is an American parametric male
-voice, which no training voice is: awb is Scottish; run.sh stage 1, train_world; needs pyworld, in
-pip install -e '.[synth]'). Measured: it did not help rms (v27 read it at 39.3% against v26's 36.9%; the
-other test voices gained a little; recipes/synthetic/RESULTS.md):
+voice, which no training voice is: awb is Scottish; needs pyworld, in pip install -e '.[synth]'; what it
+did for rms is in recipes/synthetic/RESULTS.md):
     python recipes/synthetic/synthesize.py --text data/synthetic/text --out data/synthetic --hours 3 \
         --voices flite:slt,flite:awb --world --seed 12 --splits train --train-name train_world
 """
