@@ -9,6 +9,7 @@ import torch
 import asr
 from asr.audio import load_audio
 from asr.export import ConvLogMel, export_onnx
+from asr.metrics import score
 from asr.transcribe import pretrained_dir
 
 EXAMPLES = sorted((pretrained_dir() / "conformer-ctc-synthetic" / "examples").glob("*.flac"))
@@ -75,14 +76,19 @@ def test_int8_quantized_model_stays_close():
     fp32 = asr.load_model(device="cpu")
     int8 = asr.load_model(device="cpu", quantize=True)
     assert any("quantized" in type(m).__module__ for m in int8.model.modules())
-    wave = load_audio(EXAMPLES[0])
-    a, _ = fp32.encode([wave])
-    b, _ = int8.encode([wave])
-    # Agreement on the frames where the float model emits a token (blank frames agree too easily): v28 on
-    # the three examples 100%, 97.1% and 97.6% of 44, 35 and 41 such frames; the transcripts are equal.
-    emitting = a.argmax(-1) != 0
-    assert int(emitting.sum()) >= 20
-    assert (a.argmax(-1) == b.argmax(-1))[emitting].float().mean() >= 0.9
-    assert fp32.transcribe(wave, sample_rate=16000).text == int8.transcribe(wave, sample_rate=16000).text
+    waves = [load_audio(p) for p in EXAMPLES[:3]]  # the three espeak-ng sentences, 36 words
+    emitting = agree = differ = 0
+    for wave in waves:
+        a, _ = fp32.encode([wave])
+        b, _ = int8.encode([wave])
+        mask = a.argmax(-1) != 0  # frames where the float model emits a token (blank frames agree too easily)
+        emitting += int(mask.sum())
+        agree += int((a.argmax(-1) == b.argmax(-1))[mask].sum())
+        texts = [m.transcribe(wave, sample_rate=16000).text for m in (fp32, int8)]
+        differ += score(["x"], texts[:1], texts[1:]).wer.errors
+    # Measured (the bundled model): 121 of 123 emitting frames agree; the transcripts differ in 1 of 36 words
+    # (LAONG -> LAW, a word the float model gets wrong too). Bounds: 95% of frames, one word more.
+    assert emitting >= 60 and agree / emitting >= 0.95, (agree, emitting)
+    assert differ <= 2
     with pytest.raises(asr.errors.ModelError, match="PyTorch backend on the CPU"):
         asr.load_model(device="cpu", backend="onnx", quantize=True)
