@@ -261,12 +261,14 @@ def _cmd_lm_build(args) -> int:
     if not files:
         raise ASRError("give --text-dir DIR and/or --text FILE ...")
     started = time.perf_counter()
-    summary = build_lm(files, args.order, args.out, tuple(args.prune))
+    summary = build_lm(files, args.order, args.out, tuple(args.prune), args.vocab)
     cfg = LMConfig(Path(args.out), file=summary.get("binary", summary["arpa"]), info=summary)
     cfg.save()
     print(
         f"{args.order}-gram LM from {summary['sentences']} sentences / {summary['words']} words "
-        f"in {time.perf_counter() - started:.1f} s: n-grams per order {summary['ngrams']}; written to {args.out}"
+        f"in {time.perf_counter() - started:.1f} s: n-grams per order {summary['ngrams']}"
+        + (f", {summary['vocab_added']} words added from --vocab" if args.vocab else "")
+        + f"; written to {args.out}"
     )
     if summary["fallback_discount_orders"]:
         print(f"note: orders {summary['fallback_discount_orders']} used fallback discounts (too little text)")
@@ -547,6 +549,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="per order, drop n-grams seen at most N times (default 0 1 1: keep all unigrams, drop "
         "singleton 2- and 3-grams)",
+    )
+    p.add_argument(
+        "--vocab",
+        nargs="*",
+        default=[],
+        metavar="FILE",
+        help="word lists (one word per line) whose words the LM and the beam search's lexicon know beyond the "
+        "text's, e.g. /usr/share/dict/american-english (apt-get install wamerican)",
     )
     p.add_argument("--out", required=True, help="output LM directory (lm.arpa + lm.json)")
     p.set_defaults(func=_cmd_lm_build)

@@ -11,6 +11,11 @@ Kneser-Ney with three discounts per order), using the same count adjustments as 
   counts-of-counts cannot give them: tiny or very regular text);
 * unigrams interpolate with the uniform distribution over the vocabulary (<unk> included, <s> excluded).
 
+A vocabulary beyond the text (``vocab``: a word list, one word per line) adds words with zero counts: each
+gets the uniform share of the unigram mass (what <unk> gets) and becomes a word the lexicon-constrained beam
+search can output. Text alone leaves every word it lacks unreachable: proper names, inflections and number
+words a book corpus happens not to contain.
+
 Pruning (``prune``) drops n-grams whose count is at or below a threshold per order; the dropped
 probability mass goes to the back-off weights, which are recomputed so that every context's
 distribution still sums to one exactly as the ARPA back-off rule reads it. The result is written as an
@@ -44,6 +49,7 @@ __all__ = [
     "ArpaLM",
     "read_sentences",
     "build_lm",
+    "read_vocabulary",
     "arpa_words",
 ]
 
@@ -115,15 +121,18 @@ def _adjusted_counts(raw: list[Counter], order: int) -> list[dict]:
     return adjusted
 
 
-def estimate_kneser_ney(counts: NgramCounts, prune: tuple[int, ...] = (), fallback: list | None = None) -> list[dict]:
+def estimate_kneser_ney(
+    counts: NgramCounts, prune: tuple[int, ...] = (), fallback: list | None = None, vocab: Iterable[str] = ()
+) -> list[dict]:
     """ARPA tables ``[{}, {unigram: (log10 p, log10 bow)}, {bigram: ...}, ...]`` of the interpolated
     modified Kneser-Ney model. ``prune[n-1]`` = drop n-grams (n >= 2) with an adjusted count at or below it.
+    ``vocab``: words to include beyond the counted ones (zero counts: the uniform share of the unigram mass).
     The orders whose discounts fell back to :data:`FALLBACK_DISCOUNTS` are appended to ``fallback``."""
     order = counts.order
     adj = _adjusted_counts(counts.counts, order)
     prune = tuple(prune) + (0,) * order
     adj[1].pop((BOS,), None)  # <s> is never predicted: it has no unigram probability
-    vocab = sorted({g[0] for g in adj[1]} | {UNK, EOS})
+    vocab = sorted({g[0] for g in adj[1]} | {UNK, EOS} | (set(vocab) - {BOS}))
 
     # Interpolated probabilities of every observed n-gram, order by order.
     prob: list[dict] = [{} for _ in range(order + 1)]
@@ -288,9 +297,22 @@ class ArpaLM:
         return 10 ** (-logp / max(n, 1))
 
 
-def build_lm(texts: Iterable[str | Path], order: int, out_dir: str | Path, prune: tuple[int, ...] = ()) -> dict:
-    """Count, estimate and write ``out_dir/lm.arpa`` (+ ``lm.bin`` when KenLM's build_binary is on PATH).
-    Returns a summary: sentences, words, n-gram counts per order, files."""
+def read_vocabulary(paths: Iterable[str | Path]) -> set[str]:
+    """Words of word-list files, one per line, normalized as text is (a line that normalizes to several
+    words, "e.g." or "1st", gives each; blank lines are skipped)."""
+    return {w for words in read_sentences(paths) for w in words}
+
+
+def build_lm(
+    texts: Iterable[str | Path],
+    order: int,
+    out_dir: str | Path,
+    prune: tuple[int, ...] = (),
+    vocab_files: Iterable[str | Path] = (),
+) -> dict:
+    """Count, estimate and write ``out_dir/lm.arpa`` (+ ``lm.bin`` when KenLM's build_binary is on PATH),
+    with the words of ``vocab_files`` added to the text's (see :func:`estimate_kneser_ney`).
+    Returns a summary: sentences, words, n-gram counts per order, added words, files."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     counts = NgramCounts(order)
@@ -300,14 +322,21 @@ def build_lm(texts: Iterable[str | Path], order: int, out_dir: str | Path, prune
         words += len(sentence)
     if not counts.sentences:
         raise ASRError("no text: the given files hold no sentences after normalization")
+    vocab_files = [Path(p) for p in vocab_files]
+    extra = read_vocabulary(vocab_files)
+    if vocab_files and not extra:
+        raise ASRError(f"{', '.join(map(str, vocab_files))}: no words after normalization")
+    seen = {g[0] for g in counts.counts[1]}
     fallback: list[int] = []
-    tables = estimate_kneser_ney(counts, prune, fallback)
+    tables = estimate_kneser_ney(counts, prune, fallback, vocab=extra)
     arpa = write_arpa(tables, out / "lm.arpa")
     summary = {
         "order": order,
         "sentences": counts.sentences,
         "words": words,
         "prune": list(prune),
+        "vocab_files": [p.name for p in vocab_files],
+        "vocab_added": len(extra - seen - {BOS}),
         "ngrams": [len(t) for t in tables[1:]],
         "fallback_discount_orders": fallback,
         "arpa": arpa.name,

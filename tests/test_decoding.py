@@ -53,6 +53,14 @@ def test_lexicon_restricts_output_to_the_lm_vocabulary(model_dir, tmp_path):
     decoder = model.decoder(lm=cfg.path)
     assert decoder.lexicon_size == len(vocab) + 1  # + <unk>
     assert model.decoder(lm=cfg.path) is decoder  # built once per option set
+    # the same text with WORLD in a word list (asr lm build --vocab): now a word the search can reach
+    (tmp_path / "words.txt").write_text("world\n")
+    summary = build_lm([tmp_path / "lm" / "text.txt"], 2, tmp_path / "lm-vocab", vocab_files=[tmp_path / "words.txt"])
+    assert summary["vocab_added"] == 1
+    widened = LMConfig(tmp_path / "lm-vocab", file=summary["arpa"], lm_weight=1.0)
+    widened.save()
+    assert model.transcribe(FILES[0], lm=widened.path).text.split()[-1] == "WORLD"
+    assert model.decoder(lm=widened.path).lexicon_size == len(vocab) + 2
 
 
 def test_lm_configuration_errors(model_dir, tmp_path):

