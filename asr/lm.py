@@ -11,10 +11,10 @@ Kneser-Ney with three discounts per order), using the same count adjustments as 
   counts-of-counts cannot give them: tiny or very regular text);
 * unigrams interpolate with the uniform distribution over the vocabulary (<unk> included, <s> excluded).
 
-A vocabulary beyond the text (``vocab``: a word list, one word per line) adds words with zero counts: each
-gets the uniform share of the unigram mass (what <unk> gets) and becomes a word the lexicon-constrained beam
-search can output. Text alone leaves every word it lacks unreachable: proper names, inflections and number
-words a book corpus happens not to contain.
+A vocabulary beyond the text (``extra_words``; ``build_lm`` reads them from word lists, one word per line)
+adds words with zero counts: each gets the uniform share of the unigram mass (what <unk> gets) and becomes a
+word the lexicon-constrained beam search can output. Text alone leaves every word it lacks unreachable: proper
+names, inflections and number words a book corpus happens not to contain.
 
 Pruning (``prune``) drops n-grams whose count is at or below a threshold per order; the dropped
 probability mass goes to the back-off weights, which are recomputed so that every context's
@@ -122,17 +122,20 @@ def _adjusted_counts(raw: list[Counter], order: int) -> list[dict]:
 
 
 def estimate_kneser_ney(
-    counts: NgramCounts, prune: tuple[int, ...] = (), fallback: list | None = None, vocab: Iterable[str] = ()
+    counts: NgramCounts,
+    prune: tuple[int, ...] = (),
+    fallback: list | None = None,
+    extra_words: Iterable[str] = (),
 ) -> list[dict]:
     """ARPA tables ``[{}, {unigram: (log10 p, log10 bow)}, {bigram: ...}, ...]`` of the interpolated
     modified Kneser-Ney model. ``prune[n-1]`` = drop n-grams (n >= 2) with an adjusted count at or below it.
-    ``vocab``: words to include beyond the counted ones (zero counts: the uniform share of the unigram mass).
+    ``extra_words``: words to include beyond the counted ones (zero counts: the uniform share of the unigram mass).
     The orders whose discounts fell back to :data:`FALLBACK_DISCOUNTS` are appended to ``fallback``."""
     order = counts.order
     adj = _adjusted_counts(counts.counts, order)
     prune = tuple(prune) + (0,) * order
     adj[1].pop((BOS,), None)  # <s> is never predicted: it has no unigram probability
-    vocab = sorted({g[0] for g in adj[1]} | {UNK, EOS} | (set(vocab) - {BOS}))
+    vocab = sorted({g[0] for g in adj[1]} | {UNK, EOS} | (set(extra_words) - {BOS}))
 
     # Interpolated probabilities of every observed n-gram, order by order.
     prob: list[dict] = [{} for _ in range(order + 1)]
@@ -326,9 +329,8 @@ def build_lm(
     extra = read_vocabulary(vocab_files)
     if vocab_files and not extra:
         raise ASRError(f"{', '.join(map(str, vocab_files))}: no words after normalization")
-    seen = {g[0] for g in counts.counts[1]}
     fallback: list[int] = []
-    tables = estimate_kneser_ney(counts, prune, fallback, vocab=extra)
+    tables = estimate_kneser_ney(counts, prune, fallback, extra_words=extra)
     arpa = write_arpa(tables, out / "lm.arpa")
     summary = {
         "order": order,
@@ -336,7 +338,7 @@ def build_lm(
         "words": words,
         "prune": list(prune),
         "vocab_files": [p.name for p in vocab_files],
-        "vocab_added": len(extra - seen - {BOS}),
+        "vocab_added": len(extra - {g[0] for g in counts.counts[1]}),
         "ngrams": [len(t) for t in tables[1:]],
         "fallback_discount_orders": fallback,
         "arpa": arpa.name,
