@@ -212,15 +212,17 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         raise ModelError(f"{path}: unreadable checkpoint ({first_line(e)})") from None
 
 
-def _mean_state(states: Iterable[dict]) -> dict:
+def _mean_state(states: Iterable[dict], weights: list[float] | None = None) -> dict:
     """Element-wise mean of state dicts, read one at a time, accumulated in float64 and returned in float32;
-    integer buffers are taken from the last."""
+    integer buffers are taken from the last. ``weights`` (one per state, any positive scale) make it a
+    weighted mean."""
     total: dict[str, torch.Tensor] = {}
-    count = 0
-    for state in states:
-        count += 1
+    count = 0.0
+    for i, state in enumerate(states):
+        weight = 1.0 if weights is None else float(weights[i])
+        count += weight
         for key, value in state.items():
-            total[key] = total.get(key, 0) + value.double() if value.is_floating_point() else value
+            total[key] = total.get(key, 0) + weight * value.double() if value.is_floating_point() else value
     return {k: (v / count).float() if v.is_floating_point() else v for k, v in total.items()}
 
 
@@ -259,15 +261,22 @@ def _priors(directory: Path) -> dict:
     return {k: v for k, v in _read_weights(directory / WEIGHTS_FILE).items() if k.startswith("frontend.prior_")}
 
 
-def average_model_dirs(directories: list[Path]) -> tuple[ModelConfig, dict, Tokenizer]:
+def average_model_dirs(
+    directories: list[Path], weights: list[float] | None = None
+) -> tuple[ModelConfig, dict, Tokenizer]:
     """Element-wise mean of the weights of model directories of one architecture and tokenizer (a "model
     soup", e.g. the averages of two training runs from the same start); float16-stored weights are averaged
-    in float64 like checkpoints. A directory with fewer encoder blocks than the first (the model a grown
-    run started from) enters as its identity-grown self (``_grown_weights``), and a full-context model after a
-    streaming first one (the model a streaming fine-tune started from) with the first's normalization
-    statistics. Returns (config, state, tokenizer) of the first directory."""
+    in float64 like checkpoints. ``weights`` (one per directory, positive; normalized to sum to one) make it
+    a weighted mean: a fine-tuned model and the one it started from at 0.75/0.25 keep more of the fine-tune
+    than the even soup (a point on the line between the two networks). A directory with fewer encoder
+    blocks than the first (the model a grown run started from) enters as its identity-grown self
+    (``_grown_weights``), and a full-context model after a streaming first one (the model a streaming
+    fine-tune started from) with the first's normalization statistics. Returns (config, state, tokenizer)
+    of the first directory."""
     if len(directories) < 2:
         raise ModelError("give at least two model directories to average")
+    if weights is not None and (len(weights) != len(directories) or min(weights) <= 0):
+        raise ModelError(f"give one positive weight per model directory ({len(directories)}), got {weights}")
     first = read_model_config(directories[0])
 
     def weights_of_each():
@@ -290,7 +299,7 @@ def average_model_dirs(directories: list[Path]) -> tuple[ModelConfig, dict, Toke
             keys = state.keys()
             yield state
 
-    state = _mean_state(weights_of_each())
+    state = _mean_state(weights_of_each(), weights)
     cfg = ModelConfig.from_dict(first["model"], source=str(Path(directories[0]) / CONFIG_FILE))
     return cfg, state, load_tokenizer(first["tokenizer"], directories[0])
 

@@ -51,10 +51,16 @@ def _cmd_average(args) -> int:
         if args.exp_dir or not args.out:
             raise ASRError("--models averages model directories into --out, without an experiment directory")
         dirs = [Path(d) for d in args.models]
-        cfg, state, tokenizer = average_model_dirs(dirs)
-        save_model_dir(args.out, cfg, state, tokenizer, {"averaged_models": [str(d) for d in dirs]}, half=args.half)
-        print(f"averaged {len(dirs)} models ({', '.join(map(str, dirs))}) into {args.out}{stored}")
+        cfg, state, tokenizer = average_model_dirs(dirs, args.weights)
+        info: dict = {"averaged_models": [str(d) for d in dirs]}
+        if args.weights:
+            info["weights"] = [w / sum(args.weights) for w in args.weights]
+        save_model_dir(args.out, cfg, state, tokenizer, info, half=args.half)
+        weighted = f" with weights {' '.join(f'{w:g}' for w in args.weights)}" if args.weights else ""
+        print(f"averaged {len(dirs)} models ({', '.join(map(str, dirs))}){weighted} into {args.out}{stored}")
         return 0
+    if args.weights:
+        raise ASRError("--weights goes with --models (checkpoints are averaged evenly)")
     if not args.exp_dir:
         raise ASRError("give an experiment directory (or --models DIR DIR ... --out OUT)")
     exp = Path(args.exp_dir)
@@ -437,6 +443,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="instead, average these model directories' weights uniformly (same config and tokenizer; "
         "one with fewer encoder blocks than the first, e.g. the model a grown run started from, "
         "enters grown to the first's depth with identity blocks)",
+    )
+    p.add_argument(
+        "--weights",
+        nargs="+",
+        type=float,
+        metavar="W",
+        help="with --models: one positive weight per directory (normalized to sum to one), e.g. 0.75 0.25 "
+        "keeps three quarters of a fine-tune and a quarter of the model it started from",
     )
     p.add_argument("--last", type=int, default=5, help="number of newest checkpoints to average (default 5)")
     p.add_argument("--out", help="output model directory (default EXP_DIR/model-avgN)")

@@ -46,6 +46,15 @@ def test_round_trip_train_average_evaluate_transcribe(tmp_path):
     for key, value in w[2].items():  # the element-wise mean of the two directories' weights
         assert torch.allclose(value, (w[0][key].float() + w[1][key].float()) / 2, atol=1e-6), key
     assert json.loads((tmp_path / "soup" / "config.json").read_text())["info"]["averaged_models"][1].endswith("avg16")
+    weighted = asr(
+        "average", "--models", tmp_path / "avg", tmp_path / "soup", "--weights", "1", "3", "--out", tmp_path / "w"
+    )
+    assert weighted.returncode == 0 and "with weights 1 3" in weighted.stdout, weighted.stderr
+    assert json.loads((tmp_path / "w" / "config.json").read_text())["info"]["weights"] == [0.25, 0.75]
+    miscounted = asr(
+        "average", "--models", tmp_path / "avg", tmp_path / "soup", "--weights", "1", "--out", tmp_path / "bad"
+    )
+    assert miscounted.returncode != 0 and "one positive weight per model directory" in miscounted.stderr
     (tmp_path / "other").mkdir()
     config = json.loads((tmp_path / "avg" / "config.json").read_text())
     config["model"]["n_layers"] += 1

@@ -77,6 +77,18 @@ def test_directories_of_older_and_newer_configs_average(model_copy, tmp_path):
     torch.testing.assert_close(state["head.weight"], model.state_dict()["head.weight"])
 
 
+def test_weighted_soup_interpolates_between_two_models(model_copy, tmp_path):
+    model, tokenizer, _ = load_model_dir(model_copy)
+    zeroed = {k: torch.zeros_like(v) if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    other = save_model_dir(tmp_path / "zeroed", model.cfg, zeroed, tokenizer)
+    _, state, _ = average_model_dirs([model_copy, other], [3, 1])  # normalized: 0.75 and 0.25
+    torch.testing.assert_close(state["head.weight"], 0.75 * model.state_dict()["head.weight"])
+    with pytest.raises(ModelError, match="one positive weight per model directory"):
+        average_model_dirs([model_copy, other], [1.0])
+    with pytest.raises(ModelError, match="one positive weight per model directory"):
+        average_model_dirs([model_copy, other], [1.0, 0.0])
+
+
 @pytest.mark.parametrize(
     "content,message",
     [
