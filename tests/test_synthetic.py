@@ -292,6 +292,7 @@ lists:
         str(exp / "scratch" / "model-avg5"),
         str(exp / "finetune" / "model-avg5"),
         str(exp / "finetune" / "model-soup"),
+        str(exp / "finetune" / "model-soup75"),
     }
 
 

@@ -18,9 +18,9 @@
 #   4 train     conf/train.yaml from scratch on train_all, --scratch-budget minutes (0: its epochs); skipped
 #               with --from
 #   5 finetune  conf/human.yaml from --from (default: stage 4's model) on train_human for --budget minutes
-#   6 average   the last 5 checkpoints, and that souped with the start model when their networks match; the
-#               one kept: the lower --real WER among those whose synthetic dev WER (first 400) is at most 1.1x
-#               the start model's -> EXP/chosen.txt
+#   6 average   the last 5 checkpoints, and that souped with the start model when their networks match (evenly,
+#               and 3:1 for the fine-tune); the one kept: the lowest --real WER among those whose synthetic dev
+#               WER (first 400) is at most 1.1x the start model's -> EXP/chosen.txt
 #   7 lm        word 3-gram LM from the training books and --vocab's words (default: the word list of Debian's
 #               wamerican, /usr/share/dict/american-english, when installed), or --from's LM; weights tuned on
 #               the dev sets together
@@ -111,11 +111,13 @@ if run 6; then
   echo "stage 6: average; soup with $start; choose on dev"
   asr average "$tuned" --last 5 --out "$tuned/model-avg5" --half
   candidates=("$start" "$tuned/model-avg5")
-  # a soup only with a model of the same network (or the full-context one a streaming run started from)
+  # soups only with a model of the same network (or the full-context one a streaming run started from): the
+  # even one, and one keeping three quarters of the fine-tune
   if asr average --models "$tuned/model-avg5" "$start" --out "$tuned/model-soup" --half 2>/dev/null; then
-    candidates+=("$tuned/model-soup")
+    asr average --models "$tuned/model-avg5" "$start" --weights 3 1 --out "$tuned/model-soup75" --half
+    candidates+=("$tuned/model-soup" "$tuned/model-soup75")
   else
-    rm -rf "$tuned/model-soup"
+    rm -rf "$tuned/model-soup" "$tuned/model-soup75"
   fi
   head -400 "$data/dev.jsonl" > "$data/dev400.jsonl"
   if have_real; then absolute "$real" > "$real_dev"; else cp "$data/dev400.jsonl" "$real_dev"; fi
@@ -124,7 +126,7 @@ if run 6; then
       asr evaluate --model "${candidates[$i]}" --manifest "$set" --output-dir "$tuned/choice/$i" --threads "$jobs" > /dev/null
     done
   done
-  # the rule (written before the first run): the lower --real WER among the candidates whose synthetic dev
+  # the rule (written before the first run): the lowest --real WER among the candidates whose synthetic dev
   # WER is at most 1.1x that of the model they started from; none: keep the start model
   python - "$tuned/choice" "${candidates[@]}" > "$exp/chosen.txt" <<'PY'
 import json, sys
