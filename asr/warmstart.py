@@ -26,11 +26,13 @@ def grow(model: CTCModel, other: CTCModel) -> list[int]:
     ``other``'s blocks keep their order, spread evenly through the deeper stack (6 into 12: positions 0,
     2, ..., 10); each new block gets fresh weights with the last layer of every residual branch zeroed
     (the blocks are pre-norm with no LayerNorm after the sum, so such a block passes its input through
-    unchanged, while its gradients are not zero). Returns the positions of ``other``'s blocks.
+    unchanged, while its gradients are not zero). ``model`` may read features at another hop: no weight
+    depends on it, so a grown model can also be re-taught at a new frame rate. Returns the positions of
+    ``other``'s blocks.
     """
 
-    def shapes(cfg: ModelConfig) -> dict:  # the network's fields other than its depth
-        return {k: v for k, v in cfg.to_dict().items() if k != "n_layers"}
+    def shapes(cfg: ModelConfig) -> dict:  # the network's fields other than its depth and its feature hop
+        return {k: v for k, v in cfg.to_dict().items() if k not in ("n_layers", "hop_length")}
 
     mine, theirs = shapes(model.cfg), shapes(other.cfg)
     old, new = other.cfg.n_layers, model.cfg.n_layers

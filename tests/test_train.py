@@ -305,6 +305,27 @@ def test_init_from_grows_a_deeper_model_that_starts_where_the_trained_one_is(tra
     assert all(torch.count_nonzero(layer.weight) > 0 for layer in new_block.residual_outputs())
 
 
+def test_grow_into_a_deeper_model_at_another_hop():
+    """Depth growth may also change the feature hop (no weight depends on it): the old blocks' weights arrive
+    unchanged, the grown model reads 10 ms frames where the old one read 7 ms ones; a change of width is still
+    refused."""
+    from asr.model import CTCModel, ModelConfig
+
+    small = dict(vocab_size=12, d_model=32, n_heads=2, ff_dim=64, subsampling_channels=32)
+    old = CTCModel(ModelConfig(**small, n_layers=2, hop_length=112)).eval()
+    new = CTCModel(ModelConfig(**small, n_layers=3, hop_length=160)).eval()
+    assert grow(new, old) == [0, 1]
+    torch.testing.assert_close(
+        new.encoder.blocks[1].conv.pointwise_out.weight, old.encoder.blocks[1].conv.pointwise_out.weight
+    )
+    assert torch.count_nonzero(new.encoder.blocks[2].attn.attn.out_proj.weight) == 0
+    wave, lengths = torch.randn(1, 16000) * 0.1, torch.tensor([16000])
+    with torch.no_grad():
+        assert new(wave, lengths)[1].item() < old(wave, lengths)[1].item()  # fewer frames at the longer hop
+    with pytest.raises(asr.errors.ConfigError, match="different d_model"):
+        grow(CTCModel(ModelConfig(**{**small, "d_model": 64}, n_layers=3)), old)
+
+
 def test_soup_of_a_grown_model_and_the_model_it_grew_from(trained_exp, tmp_path):
     """`average_model_dirs` takes a shallower model as its identity-grown self: the soup's old blocks are the
     mean of both, its new blocks keep the deep model's inner weights with half its residual outputs. A deeper
