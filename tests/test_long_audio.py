@@ -65,7 +65,7 @@ def test_ten_minute_file_matches_utterance_by_utterance(tmp_path):
     reference = score([str(i) for i in range(len(texts))], texts, [t.text for t in one_by_one])
     long = model.transcribe(path, word_timestamps=True)
     joined = score(["all"], [" ".join(texts)], [long.text])
-    # measured: 3.72% whole against 3.66% one by one; at most 1 point worse allowed
+    # measured: 3.15% whole against 3.21% one by one; at most 1 point worse allowed
     assert joined.wer.rate <= reference.wer.rate + 0.01, (joined.wer.rate, reference.wer.rate)
     assert long.duration == pytest.approx(seconds, abs=0.01)
     assert len(long.segments) >= 30 and all(s.end - s.start <= model.max_segment_seconds + 0.01 for s in long.segments)

@@ -15,12 +15,12 @@ from asr.transcribe import pretrained_dir
 from conftest import bundled_examples, quiet_clips
 
 NAME = "conformer-ctc-synthetic"
-# The shipped model (v30) on its examples (run.sh stage 9: three espeak-ng sentences by held-out voices, a
-# Kokoro sentence and a short utterance by held-out Kokoro voices, 43 words): 4 / 43 greedy (LAWN -> LAONG, PALL
-# -> PAAL, NOTHING LEFT -> NOTHINGAFTHED) and 4 / 43 with the LM (LAWN -> LONG, PALL MALL -> PALM, NOPE -> NO);
-# after 0.3 and 0.5 s of leading zeros 5 and 6 / 43. Each bound allows one word more than measured, so a broken
-# export, front end or decoder fails here.
-EXAMPLES_MAX_WER = 5 / 43
+# The shipped model (v31) on its examples (run.sh stage 9: three espeak-ng sentences by held-out voices, a
+# Kokoro sentence and a short utterance by held-out Kokoro voices, 43 words): 5 / 43 greedy (LAWN -> LONG, PALL
+# GAZETTE -> PAAL GASETTE, LEFT -> LEAFTD, NOPE -> MOPE) and 4 / 43 with the LM (LAWN -> LONG, PALL MALL -> PALM,
+# NOPE -> NO); after 0.3 and 0.5 s of leading zeros 5 and 6 / 43. Each bound allows one word more
+# than measured, so a broken export, front end or decoder fails here.
+EXAMPLES_MAX_WER = 6 / 43
 EXAMPLES_MAX_WER_LM = 5 / 43
 EXAMPLES_AFTER_SILENCE_MAX_WER = 7 / 43
 MODEL = pretrained_dir() / NAME
@@ -60,7 +60,7 @@ def test_bundled_examples_are_transcribed_accurately():
     with_lm = [t.text for t in model.transcribe_batch([EXAMPLES / r["audio"] for r in REFS], lm=True)]
     lm_report = score([r["id"] for r in REFS], [r["text"] for r in REFS], with_lm)
     assert lm_report.wer.rate <= EXAMPLES_MAX_WER_LM, lm_report.summary() + "\n" + "\n".join(with_lm)
-    # Whether the LM helps is measured on the whole test set (20.30% -> 12.26%, the model card); on 26 words
+    # Whether the LM helps is measured on the whole test set (11.40% -> 7.31%, the model card); on 26 words
     # it is noise (v8: 6 -> 4 errors, v7: 6 -> 5, v6: 4 -> 5). Here: it is used, and only its words come out.
     assert with_lm != hyps
     vocabulary = set(arpa_words(MODEL / "lm" / "lm.arpa"))
@@ -70,8 +70,8 @@ def test_bundled_examples_are_transcribed_accurately():
 
 @pytest.mark.parametrize("seconds", [0.3, 0.5])
 def test_bundled_model_reads_speech_after_silence(tmp_path, seconds):
-    """A recording that opens with a pause: files up to 12 s reach the model untrimmed (v30: 5 and 6 of 43
-    words wrong after 0.3 and 0.5 s of digital zeros, 4 without)."""
+    """A recording that opens with a pause: files up to 12 s reach the model untrimmed (v31: 5 and 6 of 43
+    words wrong after 0.3 and 0.5 s of digital zeros, 5 without)."""
     model = asr.load_model(device="cpu")
     hyps = []
     for r in REFS:
@@ -84,7 +84,7 @@ def test_bundled_model_reads_speech_after_silence(tmp_path, seconds):
 
 
 def test_bundled_model_says_nothing_for_silence_and_noise():
-    """Non-speech gives no words: v30 leaves all 200 held-out non-speech clips empty greedy (run.sh stage 8),
+    """Non-speech gives no words: v31 leaves all 200 held-out non-speech clips empty greedy (run.sh stage 8),
     and these all."""
     model = asr.load_model(device="cpu")
     nonspeech = [r for r in ALL_REFS if not r["text"]]
