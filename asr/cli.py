@@ -87,6 +87,8 @@ def _decoding(args) -> dict:
         options["word_score"] = args.word_score
     if args.vtln or args.vtln_factors:
         options["vtln"] = args.vtln_factors or True
+    if args.adapt:
+        options["adapt"] = args.adapt
     return options
 
 
@@ -284,11 +286,13 @@ def _cmd_lm_build(args) -> int:
 def _cmd_lm_tune(args) -> int:
     from .decoding import load_lm_config
     from .evaluate import tune_lm_weights
-    from .transcribe import load_model
+    from .transcribe import adaptation, load_model
 
     model = load_model(args.model, device=args.device)
     lm_dir = Path(args.lm_dir) if args.lm_dir else model.path / "lm"
-    rows = tune_lm_weights(model, lm_dir, args.manifest, args.lm_weights, args.word_scores, args.beam_size)
+    rows = tune_lm_weights(
+        model, lm_dir, args.manifest, args.lm_weights, args.word_scores, args.beam_size, adapt=adaptation(args.adapt)
+    )
     print("| LM weight | word score | beam | WER % | CER % | decode s |")
     print("|---:|---:|---:|---:|---:|---:|")
     for r in sorted(rows, key=lambda r: (r["lm_weight"], r["word_score"])):
@@ -385,6 +389,20 @@ def _add_decoding_options(p) -> None:
         type=_floats,
         metavar="F,F,...",
         help="--vtln with these warp factors, comma-separated (e.g. 0.9,1.0,1.1)",
+    )
+    _add_adapt_option(p)
+
+
+def _add_adapt_option(p) -> None:
+    p.add_argument(
+        "--adapt",
+        type=int,
+        nargs="?",
+        const=10,
+        metavar="STEPS",
+        help="test-time adaptation: before decoding, each segment tunes the network's norms and subsampling "
+        "towards confident output for STEPS gradient steps (default 10; about 40x slower than greedy; "
+        "torch backend, not with --quantize)",
     )
 
 
@@ -581,6 +599,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lm-weights", type=float, nargs="+", default=[0.3, 0.5, 0.7, 1.0, 1.3])
     p.add_argument("--word-scores", type=float, nargs="+", default=[-0.5, 0.0, 0.5, 1.0, 1.5])
     p.add_argument("--beam-size", type=int, default=50)
+    _add_adapt_option(p)
     _add_device_options(p)
     p.add_argument("--save", action="store_true", help="write the best setting into the LM's lm.json")
     p.set_defaults(func=_cmd_lm_tune)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from .adapt import Adaptation
 from .audio import load_audio_files
 from .data import read_manifest
 from .errors import ModelError
@@ -77,9 +78,11 @@ def tune_lm_weights(
     word_scores: list[float],
     beam_size: int = 50,
     batch_size: int = 16,
+    adapt: Adaptation | None = None,
 ) -> list[dict]:
-    """Grid search of LM weight x word insertion score on a dev manifest: the network runs once, each
-    setting re-decodes its log-probs. Returns one row per setting (WER, CER, decode seconds), best first."""
+    """Grid search of LM weight x word insertion score on a dev manifest: the network runs once (after
+    test-time adaptation with ``adapt``), each setting re-decodes its log-probs. Returns one row per setting
+    (WER, CER, decode seconds), best first."""
     from .audio import load_audio
     from .decoding import BeamSearchDecoder, load_lm_config
 
@@ -88,7 +91,7 @@ def tune_lm_weights(
     emissions = []
     for start in range(0, len(utts), batch_size):
         batch = utts[start : start + batch_size]
-        log_probs, lengths = model.encode([load_audio(u.audio) for u in batch])
+        log_probs, lengths = model.encode([load_audio(u.audio) for u in batch], adapt=adapt)
         emissions += [(log_probs[i : i + 1, : lengths[i]].cpu(), lengths[i : i + 1].cpu()) for i in range(len(batch))]
     rows = []
     for weight in lm_weights:

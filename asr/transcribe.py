@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 import torch
 from tqdm import tqdm
 
+from .adapt import Adaptation, adapt_and_encode
 from .align import Word, align_words
 from .audio import SAMPLE_RATE, AudioInput, audio_duration, load_audio
 from .checkpoint import load_model_dir
@@ -55,6 +56,17 @@ def vtln_factors(vtln: bool | Sequence[float] | None) -> tuple[float, ...]:
     if not factors or not all(0.5 <= f <= 2.0 for f in factors):
         raise ModelError(f"vtln: warp factors must be between 0.5 and 2.0, got {list(vtln)}")
     return factors
+
+
+def adaptation(adapt: bool | int | Adaptation | None) -> Adaptation | None:
+    """``adapt`` as settings: None for None/False/0, the defaults for True, that many steps for a number."""
+    if adapt is None or adapt is False or adapt == 0:
+        return None
+    if adapt is True:
+        return Adaptation()
+    if isinstance(adapt, Adaptation):
+        return adapt
+    return Adaptation(steps=adapt)
 
 
 @dataclass
@@ -170,6 +182,7 @@ class ASRModel:
         lm: bool | str | os.PathLike | None = None,
         word_timestamps: bool = False,
         vtln: bool | Sequence[float] | None = None,
+        adapt: bool | int | Adaptation | None = None,
         progress: bool = False,
         **weights,
     ) -> Transcript:
@@ -179,7 +192,8 @@ class ASRModel:
         an LM directory; ``lm_weight=`` / ``word_score=`` override the LM's tuned weights;
         ``word_timestamps``: fill ``Transcript.words`` with start/end seconds; ``vtln``: test-time vocal
         tract length normalization, True or a list of warp factors (see :meth:`encode`; one network pass
-        per factor).
+        per factor); ``adapt``: test-time adaptation of each segment (asr.adapt), True for 10 steps, a
+        number of steps, or an :class:`~asr.adapt.Adaptation`.
         """
         return self.transcribe_batch(
             [audio],
@@ -188,6 +202,7 @@ class ASRModel:
             lm=lm,
             word_timestamps=word_timestamps,
             vtln=vtln,
+            adapt=adapt,
             progress=progress,
             **weights,
         )[0]
@@ -202,6 +217,7 @@ class ASRModel:
         lm: bool | str | os.PathLike | None = None,
         word_timestamps: bool = False,
         vtln: bool | Sequence[float] | None = None,
+        adapt: bool | int | Adaptation | None = None,
         progress: bool = False,
         **weights,
     ) -> list[Transcript]:
@@ -211,7 +227,7 @@ class ASRModel:
         report bad ones).
         """
         decode = self.decoder(beam_size, lm, **weights)
-        factors = vtln_factors(vtln)
+        factors, settings = vtln_factors(vtln), adaptation(adapt)
         parts: list[list[tuple[float, float, str, list[Word]]]] = [[] for _ in audios]
         durations = [0.0] * len(audios)
         bar = tqdm(total=None, unit="audio s", desc="segments", disable=None if progress else True, leave=False)
@@ -219,9 +235,9 @@ class ASRModel:
         for piece in self._pieces(audios, sample_rate, durations):
             window.append(piece)
             if len(window) >= 4 * batch_size:  # sort a bounded window by length: little padding, bounded memory
-                self._run(window, batch_size, decode, word_timestamps, factors, parts, bar)
+                self._run(window, batch_size, decode, word_timestamps, (factors, settings), parts, bar)
                 window = []
-        self._run(window, batch_size, decode, word_timestamps, factors, parts, bar)
+        self._run(window, batch_size, decode, word_timestamps, (factors, settings), parts, bar)
         bar.close()
         return [self._stitch(p, d) for p, d in zip(parts, durations)]
 
@@ -260,11 +276,11 @@ class ASRModel:
             self._vad = SileroVAD()
         return self._vad if self.segmenter == "silero" else None
 
-    def _run(self, window: list[_Piece], batch_size: int, decode, word_timestamps: bool, factors, parts, bar) -> None:
+    def _run(self, window: list[_Piece], batch_size: int, decode, word_timestamps: bool, encoding, parts, bar) -> None:
         window.sort(key=lambda p: p.wave.numel())
         for start in range(0, len(window), batch_size):
             chunk = window[start : start + batch_size]
-            log_probs, lengths = self.encode([p.wave for p in chunk], factors)
+            log_probs, lengths = self.encode([p.wave for p in chunk], *encoding)
             hyps: list[Hypothesis] = decode(log_probs, lengths)
             for b, (piece, hyp) in enumerate(zip(chunk, hyps)):
                 text = self.tokenizer.decode(hyp.tokens)
@@ -319,14 +335,20 @@ class ASRModel:
         return Stream(self, chunk_ms, left_ms)
 
     @torch.inference_mode()
-    def encode(self, waves: Sequence[torch.Tensor], vtln: Sequence[float] = ()) -> tuple[torch.Tensor, torch.Tensor]:
+    def encode(
+        self, waves: Sequence[torch.Tensor], vtln: Sequence[float] = (), adapt: Adaptation | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """16 kHz mono waves -> CTC log-probs (B, T', V) and frame counts.
 
         ``vtln`` (warp factors): test-time vocal tract length normalization. The network runs once per
         factor, its filterbank warped as VTLP warps it in training, and each wave keeps the log-probs of
         the factor whose greedy path is most confident (highest mean best log-prob per frame): a voice
         unlike the training voices is moved towards them. Frame counts do not depend on the factor.
+
+        ``adapt``: each wave is encoded after a few steps of test-time adaptation of its own (asr.adapt).
         """
+        if adapt is not None:
+            return self._adapt_and_encode(waves, vtln, adapt)
         lengths = torch.tensor([w.numel() for w in waves], dtype=torch.long)
         batch = torch.nn.utils.rnn.pad_sequence(list(waves), batch_first=True)
         if self._onnx is not None:
@@ -349,6 +371,14 @@ class ASRModel:
                 best = torch.where(better[:, None, None], log_probs, best)
                 best_confidence = torch.maximum(best_confidence, confidence)
         return best, frames
+
+    def _adapt_and_encode(self, waves, vtln, adapt: Adaptation) -> tuple[torch.Tensor, torch.Tensor]:
+        quantized = any("quantized" in type(m).__module__ for m in self.model.modules())
+        if self._onnx is not None or quantized:
+            raise ModelError("adapt needs the PyTorch backend's float network (no onnx, no quantize)")
+        if vtln:
+            raise ModelError("adapt and vtln both move the network towards a voice: use one of them")
+        return adapt_and_encode(self.model, [w.to(self.device) for w in waves], adapt, self.chunk)
 
 
 def pretrained_dir() -> Path:

@@ -55,6 +55,36 @@ def test_vtln_keeps_the_most_confident_warp_per_wave(model_dir):
         model.transcribe(TINY / "tiny-01.flac", vtln=[1.0, 3.0])
 
 
+def test_adapt_lowers_entropy_per_wave_and_puts_the_weights_back(model_dir):
+    from asr.adapt import Adaptation, _entropy
+
+    model = asr.load_model(model_dir, device="cpu")
+    before = {k: v.clone() for k, v in model.model.state_dict().items()}
+    flags = [p.requires_grad for p in model.model.parameters()]
+    # a voice the tiny model never heard: its fixtures with the spectrum warped down
+    waves = [torchaudio.functional.resample(load_audio(TINY / f"tiny-0{i}.flac"), 16000, 19000) for i in (2, 3)]
+    settings = Adaptation(steps=5, lr=3e-3)
+    plain, frames = model.encode(waves)
+    adapted, adapted_frames = model.encode(waves, adapt=settings)
+    assert torch.equal(adapted_frames, frames)
+    for b, n in enumerate(frames.tolist()):
+        assert float(_entropy(adapted[b, :n], 2.5)) < 0.9 * float(_entropy(plain[b, :n], 2.5)), b
+    # each wave adapts alone: the second wave reads the same with or without the first before it
+    alone, _ = model.encode(waves[1:], adapt=settings)
+    n = int(frames[1])
+    assert torch.allclose(alone[0, :n], adapted[1, :n], atol=1e-4)
+    assert all(torch.equal(before[k], v) for k, v in model.model.state_dict().items())
+    assert [p.requires_grad for p in model.model.parameters()] == flags
+    assert model.transcribe(TINY / "tiny-04.flac", adapt=True).text == TEXTS[4]  # what it knew, it still knows
+    with pytest.raises(ModelError, match="adapt and vtln"):
+        model.transcribe(TINY / "tiny-01.flac", adapt=3, vtln=True)
+    with pytest.raises(ModelError, match="steps must be a whole number of at least 1"):
+        model.transcribe(TINY / "tiny-01.flac", adapt=-2)
+    quantized = asr.load_model(model_dir, device="cpu", quantize=True)
+    with pytest.raises(ModelError, match="adapt needs the PyTorch backend's float network"):
+        quantized.transcribe(TINY / "tiny-01.flac", adapt=True)
+
+
 def test_model_directory_loads_without_unpickling(model_dir, monkeypatch):
     assert sorted(p.name for p in model_dir.iterdir()) == ["config.json", "model.safetensors"]
     config = json.loads((model_dir / "config.json").read_text())

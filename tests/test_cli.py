@@ -95,6 +95,10 @@ def test_transcribe_reports_bad_files_and_keeps_going(model_dir, tmp_path):
     assert single.returncode == 0 and (out_dir / "tiny-02.txt").read_text().strip() == TEXTS[2]
     bad_warp = asr("transcribe", "--model", model_dir, "--vtln-factors", "1.0,2.5", FILES[2])
     _assert_clean_error(bad_warp, "vtln: warp factors must be between 0.5 and 2.0, got [1.0, 2.5]")
+    adapted = asr("transcribe", "--model", model_dir, "--adapt", "3", FILES[2])
+    assert adapted.returncode == 0 and adapted.stdout.strip() == TEXTS[2], adapted.stderr
+    bad_steps = asr("transcribe", "--model", model_dir, "--adapt", "-1", FILES[2])
+    _assert_clean_error(bad_steps, "adapt: steps must be a whole number of at least 1, got -1")
 
 
 def test_evaluate_skips_bad_audio_but_scores_the_rest(model_dir, tmp_path):
