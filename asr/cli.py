@@ -305,7 +305,13 @@ def _cmd_lm_tune(args) -> int:
         f"best on {args.manifest}: lm_weight {best['lm_weight']}, word_score {best['word_score']}: "
         f"WER {100 * best['wer']:.2f}%"
     )
-    if args.save:
+    if args.save and args.adapt:  # weights for adapted output: the defaults stay
+        cfg = load_lm_config(lm_dir)
+        cfg.adapted = {"lm_weight": best["lm_weight"], "word_score": best["word_score"]}
+        cfg.info = {**cfg.info, "adapted_tuned_on": str(args.manifest), "adapted_tuned_wer": best["wer"]}
+        cfg.save()
+        print(f"saved as the weights for adapted output (--adapt) in {lm_dir / 'lm.json'}")
+    elif args.save:
         cfg = load_lm_config(lm_dir)
         cfg.lm_weight, cfg.word_score, cfg.beam_size = best["lm_weight"], best["word_score"], best["beam_size"]
         cfg.info = {**cfg.info, "tuned_on": str(args.manifest), "tuned_wer": best["wer"]}

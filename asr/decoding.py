@@ -7,8 +7,9 @@ Beam search runs flashlight-text's CTC decoder through ``torchaudio.models.decod
   scored with a KenLM-readable ARPA model (``asr lm build``). Words outside the LM's vocabulary cannot
   be produced: that is the price of the LM's help.
 
-An LM directory holds ``lm.json`` (file names and tuned ``lm_weight`` / ``word_score`` / ``beam_size``)
-and ``lm.arpa`` (and ``lm.bin`` when KenLM's build_binary made one).
+An LM directory holds ``lm.json`` (file names and tuned ``lm_weight`` / ``word_score`` / ``beam_size``;
+``adapted``: the weights tuned for the sharper output after test-time adaptation) and ``lm.arpa`` (and
+``lm.bin`` when KenLM's build_binary made one).
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ class LMConfig:
     word_score: float = 0.0
     beam_size: int = 50
     info: dict = field(default_factory=dict)
+    adapted: dict = field(default_factory=dict)  # lm_weight / word_score for adapted output (asr.adapt)
 
     @property
     def model_file(self) -> Path:
@@ -79,6 +81,8 @@ class LMConfig:
             "beam_size": self.beam_size,
             "info": self.info,
         }
+        if self.adapted:
+            data["adapted"] = self.adapted
         (self.path / LM_CONFIG).write_text(json.dumps(data, indent=2) + "\n")
 
 
@@ -96,11 +100,13 @@ def load_lm_config(directory: str | os.PathLike) -> LMConfig:
             raise ModelError(f"{path}: invalid JSON ({e})") from None
     elif (directory / "lm.bin").is_file():
         data = {"file": "lm.bin"}
-    known = {"file", "lm_weight", "word_score", "beam_size", "info"}
+    known = {"file", "lm_weight", "word_score", "beam_size", "info", "adapted"}
     unknown = set(data) - known
     if unknown:
         raise ModelError(f"{path}: unknown field(s) {', '.join(sorted(unknown))}")
     cfg = LMConfig(directory, **data)
+    if not isinstance(cfg.adapted, dict) or set(cfg.adapted) - {"lm_weight", "word_score"}:
+        raise ModelError(f"{path}: adapted must hold lm_weight and/or word_score, got {cfg.adapted!r}")
     if not cfg.model_file.is_file():
         raise ModelError(f"{cfg.model_file}: LM file is missing")
     return cfg

@@ -155,10 +155,13 @@ class ASRModel:
     def has_lm(self) -> bool:
         return (self.path / "lm").is_dir()
 
-    def decoder(self, beam_size: int | None = None, lm: bool | str | os.PathLike | None = None, **weights):
+    def decoder(
+        self, beam_size: int | None = None, lm: bool | str | os.PathLike | None = None, adapted: bool = False, **weights
+    ):
         """The decode function for these options (built once, then cached): greedy when ``beam_size``
         is None and no LM; beam search otherwise. ``lm`` is True (the model's ``lm/``) or an LM directory;
-        ``weights`` may override ``lm_weight`` / ``word_score``."""
+        ``adapted``: the LM's weights for output after test-time adaptation, when it has them; ``weights``
+        may override ``lm_weight`` / ``word_score``."""
         lm_cfg: LMConfig | None = None
         if lm is True:
             if not self.has_lm:
@@ -168,6 +171,8 @@ class ASRModel:
             lm_cfg = load_lm_config(lm)
         if lm_cfg is None and not beam_size:
             return greedy_decode
+        if adapted and lm_cfg is not None:
+            weights = {**lm_cfg.adapted, **weights}
         key = (beam_size, str(lm_cfg.path) if lm_cfg else None, tuple(sorted(weights.items())))
         if key not in self._decoders:
             self._decoders[key] = BeamSearchDecoder(self.tokenizer, lm_cfg, beam_size=beam_size, **weights)
@@ -226,8 +231,8 @@ class ASRModel:
         Raises AudioError on the first unreadable input (the CLI goes file by file instead, to skip and
         report bad ones).
         """
-        decode = self.decoder(beam_size, lm, **weights)
         factors, settings = vtln_factors(vtln), adaptation(adapt)
+        decode = self.decoder(beam_size, lm, settings is not None, **weights)
         parts: list[list[tuple[float, float, str, list[Word]]]] = [[] for _ in audios]
         durations = [0.0] * len(audios)
         bar = tqdm(total=None, unit="audio s", desc="segments", disable=None if progress else True, leave=False)

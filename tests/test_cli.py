@@ -8,6 +8,7 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
+from asr.transcribe import load_model
 from conftest import TINY, tiny_train_config
 
 FILES = sorted(str(p) for p in TINY.glob("*.flac"))
@@ -172,6 +173,19 @@ def test_lm_build_then_transcribe_with_lm_and_subtitles(model_dir, tmp_path):
     assert saved["beam_size"] == 8 and saved["info"]["tuned_wer"] == 0.0 and saved["word_score"] == 0.0
     worst = [line.split("|") for line in tuned.stdout.splitlines() if line.startswith("| ") and "| -40" in line]
     assert len(worst) == 2 and all(float(row[4]) > 50 for row in worst), tuned.stdout
+    # weights for the output after test-time adaptation go beside the defaults, which stay
+    common = ["--lm-weights", "1.5", "--word-scores", "-40", "0", "--beam-size", "8", "--save"]
+    retuned = asr("lm", "tune", "--model", model_dir, "--manifest", TINY / "train.jsonl", "--adapt", "2", *common)
+    assert retuned.returncode == 0 and "weights for adapted output" in retuned.stdout, retuned.stderr
+    both = json.loads((model_dir / "lm" / "lm.json").read_text())
+    assert both["adapted"] == {"lm_weight": 1.5, "word_score": 0.0}
+    assert (both["lm_weight"], both["word_score"]) == (saved["lm_weight"], saved["word_score"])
+    both["adapted"]["word_score"] = -40.0  # now only adapted decoding deletes words
+    (model_dir / "lm" / "lm.json").write_text(json.dumps(both))
+    model = load_model(model_dir, device="cpu")
+    assert model.transcribe(FILES[0], lm=True).text == TEXTS[0]
+    assert len(model.transcribe(FILES[0], lm=True, adapt=2).text.split()) < len(TEXTS[0].split())
+    (model_dir / "lm" / "lm.json").write_text(json.dumps(saved))
 
     out = asr("transcribe", "--model", model_dir, "--lm", "--format", "jsonl", "--word-timestamps", *FILES[:3])
     assert out.returncode == 0, out.stderr

@@ -73,6 +73,9 @@ def test_lm_configuration_errors(model_dir, tmp_path):
     (tmp_path / "lm" / "lm.json").write_text('{"file": "lm.arpa", "lm_wieght": 1}')
     with pytest.raises(ModelError, match="unknown field.*lm_wieght"):
         load_lm_config(tmp_path / "lm")
+    (tmp_path / "lm" / "lm.json").write_text('{"file": "lm.arpa", "adapted": {"lm_weigth": 2}}')
+    with pytest.raises(ModelError, match="adapted must hold lm_weight and/or word_score"):
+        load_lm_config(tmp_path / "lm")
     (tmp_path / "lm" / "lm.json").write_text('{"file": "lm.arpa"}')
     with pytest.raises(ModelError, match="lm.arpa: LM file is missing"):
         load_lm_config(tmp_path / "lm")
