@@ -23,6 +23,9 @@ NAME = "conformer-ctc-synthetic"
 EXAMPLES_MAX_WER = 6 / 43
 EXAMPLES_MAX_WER_LM = 5 / 43
 EXAMPLES_AFTER_SILENCE_MAX_WER = 7 / 43
+# With test-time adaptation (adapt=True, asr.adapt): 3 / 43 greedy (LAWN -> LONG, GAZETTE -> DESERT, NOPE ->
+# NOTE), the noise example and 3 s of silence and 2 s of noise still empty.
+EXAMPLES_ADAPT_MAX_WER = 4 / 43
 MODEL = pretrained_dir() / NAME
 EXAMPLES, ALL_REFS, REFS = bundled_examples(NAME)
 STREAM_NAME = "conformer-ctc-streaming"
@@ -91,6 +94,16 @@ def test_bundled_model_says_nothing_for_silence_and_noise():
     nonspeech = [r for r in ALL_REFS if not r["text"]]
     assert nonspeech and all(model.transcribe(EXAMPLES / r["audio"]).text == "" for r in nonspeech)
     assert [model.transcribe(c, sample_rate=16000).text for c in quiet_clips(0)] == [""] * 4
+
+
+def test_bundled_model_with_test_time_adaptation():
+    model = asr.load_model(device="cpu")
+    hyps = [t.text for t in model.transcribe_batch([EXAMPLES / r["audio"] for r in ALL_REFS], adapt=True)]
+    speech = [(r, h) for r, h in zip(ALL_REFS, hyps) if r["text"]]
+    report = score([r["id"] for r, _ in speech], [r["text"] for r, _ in speech], [h for _, h in speech])
+    assert report.wer.rate <= EXAMPLES_ADAPT_MAX_WER, report.summary() + "\n" + "\n".join(hyps)
+    assert all(h == "" for r, h in zip(ALL_REFS, hyps) if not r["text"]), hyps
+    assert [model.transcribe(c, sample_rate=16000, adapt=True).text for c in quiet_clips(0)] == [""] * 4
 
 
 def test_cli_transcribes_the_examples_with_the_default_model():

@@ -211,7 +211,7 @@ def test_run_sh_lists_at_most_ten_stages():
 def test_run_sh_builds_a_model_from_nothing_on_a_tiny_corpus(tmp_path):
     """Every stage of the recipe, end to end, on a corpus of a few espeak-ng utterances and a tiny network: text,
     corpus from a corpus config, tokenizer, training from scratch, fine-tuning, average and choice, LM, evaluation
-    (greedy, LM and streamed) and export of a model directory that transcribes."""
+    (greedy, LM, streamed and after test-time adaptation) and export of a model directory that transcribes."""
     data, exp, export = tmp_path / "data", tmp_path / "exp", tmp_path / "export"
     (data / "text").mkdir(parents=True)
     for split, lines in (
@@ -267,6 +267,7 @@ lists:
         "0",
         "--vocab",
         tmp_path / "words.txt",
+        "--adapt",
     ]
     (tmp_path / "words.txt").write_text("zebra\n")  # a word of no sentence: the LM knows it from --vocab
     for item in tiny:
@@ -278,6 +279,8 @@ lists:
         assert f"stage {n}:" in result.stdout or n == 1  # stage 1 (Kokoro) is skipped with --no-kokoro
     table = (exp / "eval" / "results.md").read_text()
     for row in ("| dev | greedy |", "| test | lm |", "| test | stream320 |", "| nonspeech_test | greedy |"):
+        assert row in table, table
+    for row in ("| test | adapt |", "| test | lm_adapt |", "| nonspeech_test | adapt |"):
         assert row in table, table
     config = json.loads((export / "config.json").read_text())
     assert config["model"]["streaming"] and config["model"]["n_layers"] == 1
