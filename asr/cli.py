@@ -305,18 +305,17 @@ def _cmd_lm_tune(args) -> int:
         f"best on {args.manifest}: lm_weight {best['lm_weight']}, word_score {best['word_score']}: "
         f"WER {100 * best['wer']:.2f}%"
     )
-    if args.save and args.adapt:  # weights for adapted output: the defaults stay
+    if args.save:
         cfg = load_lm_config(lm_dir)
-        cfg.adapted = {"lm_weight": best["lm_weight"], "word_score": best["word_score"]}
-        cfg.info = {**cfg.info, "adapted_tuned_on": str(args.manifest), "adapted_tuned_wer": best["wer"]}
+        if args.adapt:  # weights for adapted output: the defaults stay
+            cfg.adapted = {"lm_weight": best["lm_weight"], "word_score": best["word_score"]}
+            prefix, what = "adapted_", "the weights for adapted output (--adapt)"
+        else:
+            cfg.lm_weight, cfg.word_score, cfg.beam_size = best["lm_weight"], best["word_score"], best["beam_size"]
+            prefix, what = "", "the defaults"
+        cfg.info = {**cfg.info, f"{prefix}tuned_on": str(args.manifest), f"{prefix}tuned_wer": best["wer"]}
         cfg.save()
-        print(f"saved as the weights for adapted output (--adapt) in {lm_dir / 'lm.json'}")
-    elif args.save:
-        cfg = load_lm_config(lm_dir)
-        cfg.lm_weight, cfg.word_score, cfg.beam_size = best["lm_weight"], best["word_score"], best["beam_size"]
-        cfg.info = {**cfg.info, "tuned_on": str(args.manifest), "tuned_wer": best["wer"]}
-        cfg.save()
-        print(f"saved as the defaults in {lm_dir / 'lm.json'}")
+        print(f"saved as {what} in {lm_dir / 'lm.json'}")
     return 0
 
 

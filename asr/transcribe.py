@@ -232,7 +232,7 @@ class ASRModel:
         report bad ones).
         """
         factors, settings = vtln_factors(vtln), adaptation(adapt)
-        decode = self.decoder(beam_size, lm, settings is not None, **weights)
+        decode = self.decoder(beam_size, lm, adapted=settings is not None, **weights)
         parts: list[list[tuple[float, float, str, list[Word]]]] = [[] for _ in audios]
         durations = [0.0] * len(audios)
         bar = tqdm(total=None, unit="audio s", desc="segments", disable=None if progress else True, leave=False)
