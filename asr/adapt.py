@@ -4,22 +4,26 @@ A model that learned from synthetic voices meets a human voice as a shifted inpu
 words spreads out. Per segment, a few Adam steps lower the entropy of the network's own output
 (softened by a temperature) on the frames whose best token is not blank, updating only the LayerNorms
 and the subsampling convolutions. The segment is then encoded with the adapted weights, decoded as usual,
-and the weights are put back: no segment's adaptation reaches the next. No transcript is used.
+and the adapted weights are dropped: no segment's adaptation reaches the next. No transcript is used. The
+segments of a batch adapt in one batched pass per step, each with its own weights.
 
 The idea is SUTA's (Lin et al., 2022, "Listen, Adapt, Better WER: Source-free Single-utterance Test-time
 Adaptation for ASR"), its entropy term alone; the steps, step size and temperature were chosen on LJSpeech
-dev and the synthetic dev set (recipes/synthetic/RESULTS.md). Cost: ``steps`` forward and backward passes per segment
-(at 10 steps about 40x the time of greedy decoding: benchmarks/adaptation.py).
+dev and the synthetic dev set (recipes/synthetic/RESULTS.md). Cost: ``steps`` forward and backward passes per batch
+(at 10 steps about 25-30x the time of greedy decoding on 2 CPU threads: benchmarks/adaptation.py).
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.func import functional_call, vmap
 
 from .errors import ModelError
+from .features import lengths_to_mask
 from .model import CTCModel
 
 __all__ = ["Adaptation", "adaptable_parameters", "adapt_and_encode"]
@@ -41,20 +45,21 @@ class Adaptation:
             raise ModelError(f"adapt: lr and temperature must be positive, got {self.lr} and {self.temperature}")
 
 
-def adaptable_parameters(net: CTCModel) -> list[nn.Parameter]:
-    """What adaptation updates: every LayerNorm's scale and shift, and the subsampling convolutions."""
-    norms = [p for m in net.modules() if isinstance(m, nn.LayerNorm) for p in m.parameters()]
-    return list(net.subsampling.parameters()) + norms
+def adaptable_parameters(net: CTCModel) -> dict[str, nn.Parameter]:
+    """What adaptation updates, by name: every LayerNorm's scale and shift, and the subsampling convolutions."""
+    norms = {id(p) for m in net.modules() if isinstance(m, nn.LayerNorm) for p in m.parameters()}
+    return {name: p for name, p in net.named_parameters() if name.startswith("subsampling.") or id(p) in norms}
 
 
-def _entropy(log_probs: torch.Tensor, temperature: float) -> torch.Tensor:
-    """Mean entropy per frame of one segment's (T, V) output softened by ``temperature``, over the frames
-    whose best token is not blank (all frames when every one is blank)."""
-    speech = log_probs.argmax(dim=-1) != 0
-    if not speech.any():
-        speech = torch.ones_like(speech)
-    soft = (log_probs[speech] / temperature).log_softmax(dim=-1)
-    return -(soft.exp() * soft).sum(dim=-1).mean()
+def _entropy(log_probs: torch.Tensor, frames: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Mean entropy per frame of one segment's (T, V) output softened by ``temperature``, over its first
+    ``frames`` frames whose best token is not blank (all of them when every one is blank; 0 for none)."""
+    valid = torch.arange(log_probs.shape[0], device=log_probs.device) < frames
+    speech = valid & (log_probs.argmax(dim=-1) != 0)
+    weight = torch.where(speech.any(), speech, valid).to(log_probs.dtype)  # no boolean indexing: vmap runs it
+    soft = (log_probs / temperature).log_softmax(dim=-1)
+    per_frame = -(soft.exp() * soft).sum(dim=-1)
+    return (per_frame * weight).sum() / weight.sum().clamp_min(1)
 
 
 def adapt_and_encode(
@@ -64,47 +69,45 @@ def adapt_and_encode(
     chunk: tuple[int, int] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Each wave (1-D, on the network's device) encoded after its own adaptation -> log-probs (B, T', V),
-    zero past each wave's frames, and frame counts. The network's weights are the same afterwards."""
-    with torch.inference_mode(False), torch.enable_grad():  # callers may run in inference mode
-        outputs, frames = _adapt_each(net, waves, adaptation, chunk)
-    return torch.nn.utils.rnn.pad_sequence(outputs, batch_first=True), torch.stack(frames)
+    zero past each wave's frames, and frame counts. The network's weights are not touched.
 
-
-def _adapt_each(net: CTCModel, waves: list[torch.Tensor], adaptation: Adaptation, chunk) -> tuple[list, list]:
-    params = adaptable_parameters(net)
-    saved = [p.detach().clone() for p in params]
-    trainable = {p: p.requires_grad for p in net.parameters()}
+    The waves adapt together but apart: each has its own copy of the adapted weights (torch.func.vmap over
+    them), and as the loss is the sum of the waves' losses and Adam works element by element, each copy
+    moves exactly as it would alone. One batched pass per step instead of one per wave."""
     was_training = net.training
-    outputs, frames = [], []
     try:
         net.eval()  # no dropout or masks: the segment as decoding sees it
-        chosen = {id(p) for p in params}
-        for p in net.parameters():
-            p.requires_grad_(id(p) in chosen)
-        for wave in waves:
-            x = wave.detach().clone()[None]
-            length = torch.tensor([x.shape[1]], device=x.device)
-            optimizer = torch.optim.Adam(params, lr=adaptation.lr)
-            for _ in range(adaptation.steps):
-                log_probs, count = net(x, length, chunk=chunk)
-                loss = _entropy(log_probs[0, : int(count[0])], adaptation.temperature)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-            with torch.no_grad():
-                log_probs, count = net(x, length, chunk=chunk)
-                outputs.append(log_probs[0])
-                frames.append(count[0])
-            _restore(params, saved)  # the next wave starts from the model as loaded
+        with torch.inference_mode(False), torch.enable_grad(), warnings.catch_warnings():
+            # vmap runs the few operators it has no batching rule for (stft, CPU attention) wave by wave
+            warnings.filterwarnings("ignore", message="There is a performance drop because we have not yet")
+            return _adapt_batch(net, waves, adaptation, chunk)
     finally:
-        _restore(params, saved)
-        for p, flag in trainable.items():
-            p.requires_grad_(flag)
         net.train(was_training)
-    return outputs, frames
 
 
-@torch.no_grad()
-def _restore(params: list[nn.Parameter], saved: list[torch.Tensor]) -> None:
-    for p, original in zip(params, saved):
-        p.copy_(original)
+def _adapt_batch(net: CTCModel, waves: list[torch.Tensor], adaptation: Adaptation, chunk) -> tuple:
+    x = torch.nn.utils.rnn.pad_sequence([w.detach() for w in waves], batch_first=True)
+    lengths = torch.tensor([w.shape[0] for w in waves], device=x.device)
+    fixed = {name: p.detach() for name, p in net.named_parameters()}  # no gradient reaches the module's own
+    own = {  # per wave, a leaf copy of each adapted weight
+        name: p.detach().expand(len(waves), *p.shape).clone().requires_grad_(True)
+        for name, p in adaptable_parameters(net).items()
+    }
+
+    def encode_one(weights: dict, wave: torch.Tensor, length: torch.Tensor):
+        log_probs, frames = functional_call(net, {**fixed, **weights}, (wave[None], length[None]), {"chunk": chunk})
+        return log_probs[0], frames[0]
+
+    def loss_one(weights: dict, wave: torch.Tensor, length: torch.Tensor) -> torch.Tensor:
+        return _entropy(*encode_one(weights, wave, length), adaptation.temperature)
+
+    optimizer = torch.optim.Adam(own.values(), lr=adaptation.lr)
+    for _ in range(adaptation.steps):
+        loss = vmap(loss_one)(own, x, lengths).sum()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        log_probs, frames = vmap(encode_one)(own, x, lengths)
+    keep = lengths_to_mask(frames, log_probs.shape[1])[:, :, None]
+    return log_probs * keep.to(log_probs.dtype), frames

@@ -406,7 +406,7 @@ def _add_adapt_option(p) -> None:
         const=10,
         metavar="STEPS",
         help="test-time adaptation: before decoding, each segment tunes the network's norms and subsampling "
-        "towards confident output for STEPS gradient steps (default 10; about 40x slower than greedy; "
+        "towards confident output for STEPS gradient steps (default 10; about 25-30x the time of greedy; "
         "torch backend, not with --quantize)",
     )
 
