@@ -87,9 +87,19 @@ def _decoding(args) -> dict:
         options["word_score"] = args.word_score
     if args.vtln or args.vtln_factors:
         options["vtln"] = args.vtln_factors or True
-    if args.adapt:
-        options["adapt"] = args.adapt
+    settings = _adaptation(args)
+    if settings is not None:  # as a number of steps: what transcribe takes and the JSON summary shows
+        options["adapt"] = settings.steps
     return options
+
+
+def _adaptation(args):
+    """--adapt / --adapt-steps as asr.Adaptation settings (None without either); bad steps raise ModelError."""
+    from .adapt import Adaptation
+
+    if args.adapt_steps is not None:
+        return Adaptation(steps=args.adapt_steps)
+    return Adaptation() if args.adapt else None
 
 
 def _load_for_inference(args):
@@ -286,13 +296,12 @@ def _cmd_lm_build(args) -> int:
 def _cmd_lm_tune(args) -> int:
     from .decoding import load_lm_config
     from .evaluate import tune_lm_weights
-    from .transcribe import adaptation, load_model
+    from .transcribe import load_model
 
     model = load_model(args.model, device=args.device)
     lm_dir = Path(args.lm_dir) if args.lm_dir else model.path / "lm"
-    rows = tune_lm_weights(
-        model, lm_dir, args.manifest, args.lm_weights, args.word_scores, args.beam_size, adapt=adaptation(args.adapt)
-    )
+    adapt = _adaptation(args)
+    rows = tune_lm_weights(model, lm_dir, args.manifest, args.lm_weights, args.word_scores, args.beam_size, adapt=adapt)
     print("| LM weight | word score | beam | WER % | CER % | decode s |")
     print("|---:|---:|---:|---:|---:|---:|")
     for r in sorted(rows, key=lambda r: (r["lm_weight"], r["word_score"])):
@@ -307,7 +316,7 @@ def _cmd_lm_tune(args) -> int:
     )
     if args.save:
         cfg = load_lm_config(lm_dir)
-        if args.adapt:  # weights for adapted output: the defaults stay
+        if adapt is not None:  # weights for adapted output: the defaults stay
             cfg.adapted = {"lm_weight": best["lm_weight"], "word_score": best["word_score"]}
             prefix, what = "adapted_", "the weights for adapted output (--adapt)"
         else:
@@ -401,13 +410,13 @@ def _add_decoding_options(p) -> None:
 def _add_adapt_option(p) -> None:
     p.add_argument(
         "--adapt",
-        type=int,
-        nargs="?",
-        const=10,
-        metavar="STEPS",
+        action="store_true",
         help="test-time adaptation: before decoding, each segment tunes the network's norms and subsampling "
-        "towards confident output for STEPS gradient steps (default 10; about 25-30x the time of greedy; "
-        "torch backend, not with --quantize)",
+        "towards confident output for 10 gradient steps (about 25-30x the time of greedy; torch backend, "
+        "not with --quantize)",
+    )
+    p.add_argument(
+        "--adapt-steps", type=int, metavar="N", help="adaptation with N steps instead of 10 (implies --adapt)"
     )
 
 

@@ -6,6 +6,7 @@ with 0.3-0.9 s pauses until it is N minutes long, written as 16 kHz FLAC. Each m
 (ru_maxrss of the child), so the model, torch and everything else are included.
 
 Usage: python benchmarks/long_audio.py --minutes 10 60 [--manifest data/synthetic/test.jsonl] [--threads 2]
+       [--lm] [--adapt]
 """
 
 from __future__ import annotations
@@ -64,13 +65,16 @@ def main() -> None:
     parser.add_argument("--manifest", type=Path, default=Path("data/synthetic/test.jsonl"))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--lm", action="store_true", help="also decode with the model's LM")
+    parser.add_argument("--adapt", action="store_true", help="also decode after test-time adaptation (--adapt)")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for minutes in sorted(args.minutes):
             path = Path(tmp) / f"long-{minutes:g}min.flac"
             seconds = build(args.manifest, minutes, path)
-            for name, extra in [("greedy", [])] + ([("beam+LM", ["--lm"])] if args.lm else []):
+            methods = [("greedy", [])] + ([("beam+LM", ["--lm"])] if args.lm else [])
+            methods += [("adapted greedy", ["--adapt"])] if args.adapt else []
+            for name, extra in methods:
                 wall, peak = run(path, args.threads, extra)
                 rows.append(
                     {

@@ -96,9 +96,11 @@ def test_transcribe_reports_bad_files_and_keeps_going(model_dir, tmp_path):
     assert single.returncode == 0 and (out_dir / "tiny-02.txt").read_text().strip() == TEXTS[2]
     bad_warp = asr("transcribe", "--model", model_dir, "--vtln-factors", "1.0,2.5", FILES[2])
     _assert_clean_error(bad_warp, "vtln: warp factors must be between 0.5 and 2.0, got [1.0, 2.5]")
-    adapted = asr("transcribe", "--model", model_dir, "--adapt", "3", FILES[2])
+    adapted = asr("transcribe", "--model", model_dir, "--adapt-steps", "3", FILES[2])
     assert adapted.returncode == 0 and adapted.stdout.strip() == TEXTS[2], adapted.stderr
-    bad_steps = asr("transcribe", "--model", model_dir, "--adapt", "-1", FILES[2])
+    flag_then_path = asr("transcribe", "--model", model_dir, "--adapt", FILES[2])  # the path is not read as steps
+    assert flag_then_path.returncode == 0 and flag_then_path.stdout.strip() == TEXTS[2], flag_then_path.stderr
+    bad_steps = asr("transcribe", "--model", model_dir, "--adapt-steps", "-1", FILES[2])
     _assert_clean_error(bad_steps, "adapt: steps must be a whole number of at least 1, got -1")
 
 
@@ -175,7 +177,7 @@ def test_lm_build_then_transcribe_with_lm_and_subtitles(model_dir, tmp_path):
     assert len(worst) == 2 and all(float(row[4]) > 50 for row in worst), tuned.stdout
     # weights for the output after test-time adaptation go beside the defaults, which stay
     common = ["--lm-weights", "1.5", "--word-scores", "-40", "0", "--beam-size", "8", "--save"]
-    retuned = asr("lm", "tune", "--model", model_dir, "--manifest", TINY / "train.jsonl", "--adapt", "2", *common)
+    retuned = asr("lm", "tune", "--model", model_dir, "--manifest", TINY / "train.jsonl", "--adapt-steps", "2", *common)
     assert retuned.returncode == 0 and "weights for adapted output" in retuned.stdout, retuned.stderr
     both = json.loads((model_dir / "lm" / "lm.json").read_text())
     assert both["adapted"] == {"lm_weight": 1.5, "word_score": 0.0}
