@@ -22,6 +22,7 @@ import torch
 
 import asr
 from asr.adapt import Adaptation
+from asr.data import read_manifest, write_manifest
 from asr.evaluate import evaluate_manifest
 
 
@@ -42,14 +43,10 @@ def main() -> None:
     sets = {}
     for item in args.set:
         name, _, path = item.partition("=")
-        if args.limit:  # the first N lines, as a manifest beside the output (paths made absolute)
-            lines = Path(path).read_text().splitlines()[: args.limit]
-            base = Path(path).resolve().parent
-            records = [json.loads(x) for x in lines]
-            for r in records:
-                r["audio"] = str(base / r["audio"])
-            path = Path(args.out or "adaptation").with_suffix(f".{name}.jsonl")
-            path.write_text("".join(json.dumps(r) + "\n" for r in records))
+        if args.limit:  # the first N utterances, as a manifest beside the output (paths made absolute)
+            subset = Path(args.out or "adaptation").with_suffix(f".{name}.jsonl")
+            write_manifest(subset, read_manifest(path)[: args.limit], relative=False)
+            path = subset
         sets[name] = path
     settings = [None] + [
         Adaptation(steps=s, lr=lr, temperature=t)

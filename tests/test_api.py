@@ -73,7 +73,7 @@ def test_adapt_lowers_entropy_per_wave_and_leaves_the_weights_alone(model_dir):
     alone, _ = model.encode(waves[1:], adapt=settings)
     n = int(frames[1])
     assert torch.allclose(alone[0, :n], adapted[1, :n], atol=1e-3)
-    with_blip, blip_frames = model.encode([waves[1], torch.zeros(40)], adapt=settings)
+    with_blip, _ = model.encode([waves[1], torch.zeros(40)], adapt=settings)
     assert torch.allclose(with_blip[0, :n], adapted[1, :n], atol=1e-3) and torch.isfinite(with_blip).all()
     assert all(torch.equal(before[k], v) for k, v in model.model.state_dict().items())
     assert [p.requires_grad for p in model.model.parameters()] == flags
