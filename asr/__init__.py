@@ -5,7 +5,7 @@ model = asr.load_model("exp/model")      # or asr.load_model() for the bundled d
 print(model.transcribe("audio.wav").text)
 """
 
-from .adapt import Adaptation
+from .adapt import Adaptation, SpeakerAdaptation
 from .audio import SAMPLE_RATE, load_audio
 from .errors import ASRError, AudioError, ConfigError, ManifestError, ModelError, TokenizerError
 from .model import CTCModel, ModelConfig
@@ -25,6 +25,7 @@ __all__ = [
     "CTCModel",
     "ModelConfig",
     "Adaptation",
+    "SpeakerAdaptation",
     "ASRError",
     "AudioError",
     "ConfigError",

@@ -7,6 +7,10 @@ and the subsampling convolutions. The segment is then encoded with the adapted w
 and the adapted weights are dropped: no segment's adaptation reaches the next. No transcript is used. The
 segments of a batch adapt in one batched pass per step, each with its own weights.
 
+A network can also adapt once to a speaker (``ASRModel.adapted_to``, ``asr adapt``): one set of the same
+weights tuned on many segments of that voice and recording, kept and saved as a model directory, which then
+reads that speaker's other audio at plain decoding cost (and can still adapt per segment on top).
+
 The idea is SUTA's (Lin et al., 2022, "Listen, Adapt, Better WER: Source-free Single-utterance Test-time
 Adaptation for ASR"), its entropy term alone; the steps, step size and temperature were chosen on LJSpeech
 dev and the synthetic dev set (recipes/synthetic/RESULTS.md). Cost: ``steps`` forward and backward passes per batch
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Sequence
 
 import torch
 from torch import nn
@@ -26,7 +31,7 @@ from .errors import ModelError
 from .features import lengths_to_mask
 from .model import CTCModel
 
-__all__ = ["Adaptation", "adaptable_parameters", "adapt_and_encode"]
+__all__ = ["Adaptation", "SpeakerAdaptation", "adaptable_parameters", "adapt_and_encode", "adapt_to_speaker"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,28 @@ class Adaptation:
     def __post_init__(self):
         if not (isinstance(self.steps, int) and self.steps >= 1):
             raise ModelError(f"adapt: steps must be a whole number of at least 1, got {self.steps!r}")
+        if not self.lr > 0 or not self.temperature > 0:
+            raise ModelError(f"adapt: lr and temperature must be positive, got {self.lr} and {self.temperature}")
+
+
+@dataclass(frozen=True)
+class SpeakerAdaptation:
+    """How a network adapts once to a speaker: ``steps`` Adam steps at learning rate ``lr``, each on the mean
+    output entropy (at ``temperature``) of a batch of ``batch_size`` of the speaker's segments, drawn in turn
+    from the segments shuffled with ``seed``. Entropy minimization run much longer than the default drifts
+    away from the words (measured in recipes/synthetic/RESULTS.md): more steps are not safer."""
+
+    steps: int = 100
+    lr: float = 3e-4
+    batch_size: int = 16
+    temperature: float = 2.5
+    seed: int = 0
+
+    def __post_init__(self):
+        for name in ("steps", "batch_size"):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and value >= 1):
+                raise ModelError(f"adapt: {name} must be a whole number of at least 1, got {value!r}")
         if not self.lr > 0 or not self.temperature > 0:
             raise ModelError(f"adapt: lr and temperature must be positive, got {self.lr} and {self.temperature}")
 
@@ -111,3 +138,50 @@ def _adapt_batch(net: CTCModel, waves: list[torch.Tensor], adaptation: Adaptatio
         log_probs, frames = vmap(encode_one)(own, x, lengths)
     keep = lengths_to_mask(frames, log_probs.shape[1])[:, :, None]
     return log_probs * keep.to(log_probs.dtype), frames
+
+
+def _batches(lengths: Sequence[int], size: int, seed: int):
+    """Endless batches of indices: each pass over all segments in a new shuffled order, cut into windows of
+    4 batches sorted by length so that a batch pads little."""
+    generator = torch.Generator().manual_seed(seed)
+    while True:
+        order = torch.randperm(len(lengths), generator=generator).tolist()
+        for start in range(0, len(order), 4 * size):
+            window = sorted(order[start : start + 4 * size], key=lambda i: lengths[i])
+            for b in range(0, len(window), size):
+                yield window[b : b + size]
+
+
+def adapt_to_speaker(
+    net: CTCModel,
+    waves: Sequence[torch.Tensor],
+    settings: SpeakerAdaptation,
+    chunk: tuple[int, int] | None = None,
+    progress: bool = False,
+) -> dict[str, torch.Tensor]:
+    """One set of the adaptable weights (:func:`adaptable_parameters`) tuned on all of ``waves`` (1-D, on the
+    network's device; the segments of one speaker) -> name: new value. The network is not modified."""
+    from tqdm import tqdm
+
+    if not waves:
+        raise ModelError("adapt: no audio to adapt to")
+    fixed = {name: p.detach() for name, p in net.named_parameters()}
+    own = {name: p.detach().clone().requires_grad_(True) for name, p in adaptable_parameters(net).items()}
+    optimizer = torch.optim.Adam(own.values(), lr=settings.lr)
+    batches = _batches([w.shape[0] for w in waves], settings.batch_size, settings.seed)
+    was_training = net.training
+    try:
+        net.eval()  # no dropout or masks: the segments as decoding sees them
+        with torch.inference_mode(False), torch.enable_grad():
+            for _ in tqdm(range(settings.steps), desc="adapt", unit="step", disable=None if progress else True):
+                batch = [waves[i].detach() for i in next(batches)]
+                x = torch.nn.utils.rnn.pad_sequence(batch, batch_first=True)
+                lengths = torch.tensor([w.shape[0] for w in batch], device=x.device)
+                log_probs, frames = functional_call(net, {**fixed, **own}, (x, lengths), {"chunk": chunk})
+                loss = torch.stack([_entropy(lp, n, settings.temperature) for lp, n in zip(log_probs, frames)]).mean()
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+    finally:
+        net.train(was_training)
+    return {name: p.detach() for name, p in own.items()}

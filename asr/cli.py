@@ -241,6 +241,40 @@ def _cmd_transcribe(args) -> int:
     return 1 if failed else 0
 
 
+def _cmd_adapt(args) -> int:
+    from .adapt import SpeakerAdaptation
+    from .data import read_manifest
+    from .errors import ModelError
+    from .transcribe import load_model
+
+    paths = list(args.paths) + ([u.audio for u in read_manifest(args.manifest)] if args.manifest else [])
+    if not paths:
+        raise ModelError("adapt: no audio: give the speaker's files, or --manifest")
+    settings = SpeakerAdaptation(steps=args.steps, lr=args.lr, batch_size=args.batch_size, seed=args.seed)
+    model = load_model(args.model, device=args.device)
+    if Path(args.out).resolve() == model.path.resolve():
+        raise ModelError(f"--out {args.out}: the model's own directory; write the adapted model to another one")
+    model.segmenter = args.vad
+    failed = []
+
+    def skip(error) -> None:
+        print(f"asr: error: {error} (skipped)", file=sys.stderr)
+        failed.append(error)
+
+    start = time.perf_counter()
+    adapted = model.adapted_to(paths, settings=settings, on_error=skip, progress=True)
+    out = adapted.save(args.out)
+    done = adapted.config["info"]["speaker_adaptation"]
+    print(
+        f"adapted {model.path} to {len(paths) - len(failed)} file(s), {done['seconds'] / 60:.1f} min of audio in "
+        f"{done['segments']} segments ({settings.steps} steps, {time.perf_counter() - start:.0f} s): {out}\n"
+        f"transcribe this speaker with: asr transcribe --model {out} FILE"
+    )
+    if failed:
+        print(f"asr: {len(failed)} of {len(paths)} file(s) failed", file=sys.stderr)
+    return 1 if failed else 0
+
+
 def _cmd_stream(args) -> int:
     from .live import file_pieces, mic_pieces, pcm_pieces, run
     from .streaming import Endpoint
@@ -448,6 +482,8 @@ def _add_inference_options(p, batch_size: int) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .adapt import SpeakerAdaptation
+
     parser = argparse.ArgumentParser(prog="asr", description="CTC speech recognition: train, evaluate, transcribe.")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -517,6 +553,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", help="write one file per input here instead of printing")
     _add_inference_options(p, batch_size=8)
     p.set_defaults(func=_cmd_transcribe)
+
+    p = sub.add_parser(
+        "adapt",
+        help="adapt a model to one speaker's voice and recording from their audio (no transcripts); writes a "
+        "model directory that transcribes that speaker at the cost of plain decoding",
+    )
+    p.add_argument("paths", nargs="*", metavar="PATH", help="the speaker's audio files (any length)")
+    p.add_argument("--manifest", help="also (or instead) the audio of a JSON-lines manifest (its texts are not read)")
+    p.add_argument("--model", help="model directory or bundled model name (default: the bundled default)")
+    p.add_argument("--out", required=True, help="the adapted model directory to write")
+    defaults = SpeakerAdaptation()
+    p.add_argument("--steps", type=int, default=defaults.steps, help=f"Adam steps (default {defaults.steps})")
+    p.add_argument("--lr", type=float, default=defaults.lr, help=f"learning rate (default {defaults.lr})")
+    p.add_argument(
+        "--batch-size", type=int, default=defaults.batch_size, help=f"segments per step (default {defaults.batch_size})"
+    )
+    p.add_argument("--seed", type=int, default=defaults.seed, help="order of the segments")
+    p.add_argument(
+        "--vad", choices=["silero", "energy"], default="silero", help="how inputs over 12 s are cut into segments"
+    )
+    _add_device_options(p)
+    p.set_defaults(func=_cmd_adapt)
 
     p = sub.add_parser("stream", help="live recognition: audio from stdin, a file or a microphone; words as spoken")
     p.add_argument("source", nargs="?", help="- for stdin (raw 16-bit PCM, or a WAV stream), or an audio file")

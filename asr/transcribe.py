@@ -7,21 +7,24 @@ with the model's n-gram LM) -> word times (optional) -> stitch segments back wit
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import os
+import shutil
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 import torch
 from tqdm import tqdm
 
-from .adapt import Adaptation, adapt_and_encode
+from .adapt import Adaptation, SpeakerAdaptation, adapt_and_encode, adapt_to_speaker
 from .align import Word, align_words
 from .audio import SAMPLE_RATE, AudioInput, audio_duration, load_audio
-from .checkpoint import load_model_dir
+from .checkpoint import load_model_dir, save_model_dir
 from .decoding import BeamSearchDecoder, Hypothesis, LMConfig, greedy_decode, load_lm_config
-from .errors import ModelError
+from .errors import AudioError, ModelError
 from .features import lengths_to_mask
 from .model import CTCModel
 from .segment import EDGE, MAX_SEGMENT_SECONDS, MIN_SEGMENT_SECONDS, SEGMENT_PAD, iter_segments, split_wave
@@ -271,6 +274,60 @@ class ASRModel:
             for offset, wave in segments:
                 yield _Piece(index, offset, torch.cat([zeros, wave, zeros]), zeros.numel() / SAMPLE_RATE)
 
+    def adapted_to(
+        self,
+        audios: Sequence[AudioInput],
+        *,
+        sample_rate: int | None = None,
+        settings: SpeakerAdaptation | None = None,
+        on_error: Callable[[AudioError], None] | None = None,
+        progress: bool = False,
+    ) -> "ASRModel":
+        """A copy of this model adapted to the voice and recording of ``audios`` (one speaker's files or
+        arrays, any length; no transcripts): its LayerNorms and subsampling convolutions tuned to lower the
+        entropy of its output on their segments (asr.adapt.adapt_to_speaker). It reads that speaker's
+        other audio at the cost of plain decoding; :meth:`save` writes it as a model directory.
+
+        A bad input raises AudioError; with ``on_error``, the error is passed to it and the input skipped.
+        """
+        self._check_float_network("adapt")
+        settings = settings or SpeakerAdaptation()
+        waves, seconds = [], 0.0
+        for audio in audios:
+            duration = [0.0]
+            try:
+                pieces = [p.wave.to(self.device) for p in self._pieces([audio], sample_rate, duration)]
+            except AudioError as e:
+                if on_error is None:
+                    raise
+                on_error(e)
+                continue
+            waves += pieces
+            seconds += duration[0]
+        weights = adapt_to_speaker(self.model, waves, settings, self.chunk, progress)
+        adapted = copy.copy(self)
+        adapted.model = copy.deepcopy(self.model)
+        adapted.model.load_state_dict(weights, strict=False)
+        adapted._decoders = {}
+        record = {"from": str(self.path), "seconds": round(seconds, 2), "segments": len(waves)}
+        info = {**self.config.get("info", {}), "speaker_adaptation": {**record, **dataclasses.asdict(settings)}}
+        adapted.config = {**self.config, "info": info}
+        return adapted
+
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Write this model as a model directory that :func:`load_model` reads: config.json (with its
+        ``info``), model.safetensors (float32), the tokenizer, and the LM (``lm/``) of the directory it was
+        loaded from. Returns the directory."""
+        self._check_float_network("save")
+        directory = Path(directory)
+        if directory.exists() and directory.resolve() == self.path.resolve():
+            raise ModelError(f"{directory}: the directory this model was loaded from; save to another one")
+        info = {k: v for k, v in self.config.get("info", {}).items() if k != "weights_dtype"}
+        save_model_dir(directory, self.model.cfg, self.model.state_dict(), self.tokenizer, info=info)
+        if (self.path / "lm").is_dir():
+            shutil.copytree(self.path / "lm", directory / "lm", dirs_exist_ok=True)
+        return directory
+
     def vad(self):
         """The voice activity detector that cuts long inputs (None with the energy segmenter), made once."""
         if self.segmenter not in ("silero", "energy"):
@@ -377,10 +434,13 @@ class ASRModel:
                 best_confidence = torch.maximum(best_confidence, confidence)
         return best, frames
 
-    def _adapt_and_encode(self, waves, vtln, adapt: Adaptation) -> tuple[torch.Tensor, torch.Tensor]:
+    def _check_float_network(self, what: str) -> None:
         quantized = any("quantized" in type(m).__module__ for m in self.model.modules())
         if self._onnx is not None or quantized:
-            raise ModelError("adapt needs the PyTorch backend's float network (no onnx, no quantize)")
+            raise ModelError(f"{what} needs the PyTorch backend's float network (no onnx, no quantize)")
+
+    def _adapt_and_encode(self, waves, vtln, adapt: Adaptation) -> tuple[torch.Tensor, torch.Tensor]:
+        self._check_float_network("adapt")
         if vtln:
             raise ModelError("adapt and vtln both move the network towards a voice: use one of them")
         return adapt_and_encode(self.model, [w.to(self.device) for w in waves], adapt, self.chunk)

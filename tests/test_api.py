@@ -125,3 +125,48 @@ def test_default_model_and_available_models(model_dir, tmp_path, monkeypatch):
         asr.load_model(streaming=True)
     (model_dir.parent / "DEFAULT-STREAMING").write_text("model\n")
     assert asr.load_model(device="cpu", streaming=True).path == model_dir
+
+
+def test_speaker_adaptation_learns_a_voice_and_saves_a_model_directory(model_dir, tmp_path):
+    from asr.adapt import SpeakerAdaptation, _entropy, adaptable_parameters
+
+    model = asr.load_model(model_dir, device="cpu")
+    before = {k: v.clone() for k, v in model.model.state_dict().items()}
+    voice = []  # a voice the tiny model never heard: its fixtures with the spectrum warped down
+    for i in range(8):
+        voice.append(tmp_path / f"warped-{i}.wav")
+        sf.write(voice[i], torchaudio.functional.resample(load_audio(TINY / f"tiny-0{i}.flac"), 16000, 19000), 16000)
+    settings = SpeakerAdaptation(steps=20, lr=3e-3, batch_size=2)
+    errors = []
+    speaker = model.adapted_to([*voice[:4], tmp_path / "missing.wav"], settings=settings, on_error=errors.append)
+    assert len(errors) == 1 and "missing.wav" in str(errors[0])
+    # what it learned from four utterances of the voice carries to the voice's other four
+    held = [load_audio(p) for p in voice[4:]]
+    plain, frames = model.encode(held)
+    adapted, _ = speaker.encode(held)
+    for b, n in enumerate(frames.tolist()):
+        assert float(_entropy(adapted[b], n, 2.5)) < 0.8 * float(_entropy(plain[b], n, 2.5)), b
+    # only the LayerNorms and subsampling moved, in the copy; the model it came from is untouched
+    assert all(torch.equal(before[k], v) for k, v in model.model.state_dict().items())
+    moved = {k for k, v in speaker.model.state_dict().items() if not torch.equal(before[k], v)}
+    assert moved and moved <= set(adaptable_parameters(model.model))
+    record = speaker.config["info"]["speaker_adaptation"]
+    assert record["segments"] == 4 and record["steps"] == 20
+    assert record["seconds"] == pytest.approx(sum(sf.info(p).duration for p in voice[:4]), abs=0.01)
+    again = model.adapted_to(voice[:4], settings=settings)  # the seed fixes the order: the same weights
+    assert all(torch.equal(v, again.model.state_dict()[k]) for k, v in speaker.model.state_dict().items())
+    # saved, it is a model directory like any other, with the LM of the one it came from
+    (model_dir / "lm").mkdir()
+    (model_dir / "lm" / "lm.json").write_text('{"file": "lm.arpa"}')
+    saved = speaker.save(tmp_path / "speaker")
+    assert sorted(p.name for p in saved.iterdir()) == ["config.json", "lm", "model.safetensors"]
+    assert (saved / "lm" / "lm.json").read_text() == '{"file": "lm.arpa"}'
+    loaded = asr.load_model(saved, device="cpu")
+    assert all(torch.equal(v, loaded.model.state_dict()[k]) for k, v in speaker.model.state_dict().items())
+    assert loaded.config["info"]["speaker_adaptation"] == record
+    with pytest.raises(ModelError, match="the directory this model was loaded from"):
+        loaded.save(saved)
+    with pytest.raises(ModelError, match="no audio to adapt to"):
+        model.adapted_to([tmp_path / "missing.wav"], on_error=errors.append)
+    with pytest.raises(ModelError, match="batch_size must be a whole number"):
+        SpeakerAdaptation(batch_size=0)

@@ -104,6 +104,26 @@ def test_transcribe_reports_bad_files_and_keeps_going(model_dir, tmp_path):
     _assert_clean_error(bad_steps, "adapt: steps must be a whole number of at least 1, got -1")
 
 
+def test_adapt_writes_a_speaker_model_and_skips_bad_files(model_dir, tmp_path):
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF not audio")
+    out = tmp_path / "speaker"
+    options = ["--model", model_dir, "--out", out, "--steps", "3", "--batch-size", "2"]
+    result = asr("adapt", *options, FILES[0], bad, FILES[1])
+    _assert_clean_error(result, "bad.wav", "(skipped)", "1 of 3 file(s) failed")
+    assert f"asr transcribe --model {out} FILE" in result.stdout
+    record = json.loads((out / "config.json").read_text())["info"]["speaker_adaptation"]
+    assert record["segments"] == 2 and record["steps"] == 3 and record["from"] == str(model_dir)
+    transcribed = asr("transcribe", "--model", out, FILES[2])
+    assert transcribed.returncode == 0 and transcribed.stdout.strip(), transcribed.stderr
+    _assert_clean_error(asr("adapt", "--model", model_dir, "--out", tmp_path / "x"), "adapt: no audio")
+    zero = asr("adapt", "--model", model_dir, "--out", tmp_path / "x", "--steps", "0", FILES[0])
+    _assert_clean_error(zero, "adapt: steps must be a whole number of at least 1, got 0")
+    onto_itself = asr("adapt", "--model", model_dir, "--out", model_dir, FILES[0])
+    _assert_clean_error(onto_itself, "the model's own directory")
+    assert not (tmp_path / "x").exists()
+
+
 def test_evaluate_skips_bad_audio_but_scores_the_rest(model_dir, tmp_path):
     lines = (TINY / "train.jsonl").read_text().splitlines()
     items = [json.loads(x) for x in lines[:3]]
