@@ -97,11 +97,13 @@ def existing_audio(utts: Sequence[Utterance], manifest: str | os.PathLike) -> tu
 
 
 def write_manifest(path: str | os.PathLike, utts: Sequence[Utterance], relative: bool = True) -> None:
+    """Write utterances as a manifest, audio paths relative to its folder (``relative``) or absolute: either
+    way it reads back the same files from wherever it is read."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
         for u in utts:
-            audio = os.path.relpath(u.audio, path.parent) if relative else u.audio
+            audio = os.path.relpath(u.audio, path.parent) if relative else os.path.abspath(u.audio)
             f.write(json.dumps({"id": u.id, "audio": audio, "duration": round(u.duration, 4), "text": u.text}) + "\n")
 
 

@@ -1,10 +1,11 @@
 import json
+from pathlib import Path
 
 import pytest
 import torch
 
 from asr.config import load_train_config
-from asr.data import AudioDataset, DurationBatchSampler, collate, encode_targets, read_manifest
+from asr.data import AudioDataset, DurationBatchSampler, collate, encode_targets, read_manifest, write_manifest
 from asr.errors import ConfigError, ManifestError, TokenizerError
 from asr.tokenizer import CharTokenizer
 
@@ -38,6 +39,21 @@ def test_manifest_paths_resolve_relative_to_manifest(tmp_path, tiny_manifest):
     assert len(utts) == 8 and all(u.audio.startswith(str(tiny_manifest.parent)) for u in utts)
     with pytest.raises(ManifestError, match="no such manifest"):
         read_manifest(tmp_path / "missing.jsonl")
+
+
+@pytest.mark.parametrize("relative", [True, False])
+def test_written_manifest_reads_back_the_same_files_from_anywhere(tmp_path, monkeypatch, relative):
+    (tmp_path / "set" / "audio").mkdir(parents=True)
+    (tmp_path / "set" / "audio" / "a.wav").write_bytes(b"")
+    _write(tmp_path / "set" / "m.jsonl", [{**GOOD, "audio": "audio/a.wav"}])
+    monkeypatch.chdir(tmp_path)  # a manifest named by a relative path gives paths relative to here
+    utts = read_manifest("set/m.jsonl")
+    write_manifest(tmp_path / "elsewhere" / "copy.jsonl", utts, relative=relative)
+    written = json.loads((tmp_path / "elsewhere" / "copy.jsonl").read_text())["audio"]
+    assert written == ("../set/audio/a.wav" if relative else str(tmp_path / "set" / "audio" / "a.wav"))
+    monkeypatch.chdir(tmp_path / "set")
+    (back,) = read_manifest(tmp_path / "elsewhere" / "copy.jsonl")
+    assert Path(back.audio).resolve() == (tmp_path / "set" / "audio" / "a.wav").resolve()
 
 
 def test_out_of_vocabulary_text_names_manifest_line(tmp_path):
