@@ -56,9 +56,11 @@ def _write_atomic(path: Path, write) -> None:
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; the result should be readable like any file
     try:
         write(tmp)
+        # mkstemp makes 0600, and so does safetensors' save_file, whatever the file had: after writing, the
+        # result is made readable like any file the user creates
+        os.chmod(tmp, 0o666 & ~umask)
         _fsync(tmp)
         os.replace(tmp, path)
         _fsync(path.parent, directory=True)

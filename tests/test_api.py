@@ -1,4 +1,5 @@
 import json
+import os
 
 import pytest
 import soundfile as sf
@@ -158,8 +159,16 @@ def test_speaker_adaptation_learns_a_voice_and_saves_a_model_directory(model_dir
     # saved, it is a model directory like any other, with the LM of the one it came from
     (model_dir / "lm").mkdir()
     (model_dir / "lm" / "lm.json").write_text('{"file": "lm.arpa"}')
-    saved = speaker.save(tmp_path / "speaker")
+    umask = os.umask(0o022)
+    try:
+        saved = speaker.save(tmp_path / "speaker")
+    finally:
+        os.umask(umask)
     assert sorted(p.name for p in saved.iterdir()) == ["config.json", "lm", "model.safetensors"]
+    assert {p.name: p.stat().st_mode & 0o777 for p in saved.iterdir() if p.is_file()} == {
+        "config.json": 0o644,
+        "model.safetensors": 0o644,  # readable by others, as the files a user makes (safetensors makes 0600)
+    }
     assert (saved / "lm" / "lm.json").read_text() == '{"file": "lm.arpa"}'
     loaded = asr.load_model(saved, device="cpu")
     assert all(torch.equal(v, loaded.model.state_dict()[k]) for k, v in speaker.model.state_dict().items())
