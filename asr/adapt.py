@@ -19,6 +19,7 @@ dev and the synthetic dev set (recipes/synthetic/RESULTS.md). Cost: ``steps`` fo
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 from typing import Sequence
@@ -52,24 +53,35 @@ class Adaptation:
 
 @dataclass(frozen=True)
 class SpeakerAdaptation:
-    """How a network adapts once to a speaker: ``steps`` Adam steps at learning rate ``lr``, each on the mean
-    output entropy (at ``temperature``) of a batch of ``batch_size`` of the speaker's segments, drawn in turn
-    from the segments shuffled with ``seed``. Entropy minimization run much longer than the default drifts
-    away from the words (measured in recipes/synthetic/RESULTS.md): more steps are not safer."""
+    """How a network adapts once to a speaker: Adam steps at learning rate ``lr``, each on the mean output
+    entropy (at ``temperature``) of a batch of ``batch_size`` of the speaker's segments, drawn in turn from the
+    segments shuffled with ``seed``. ``steps`` fixes the number of steps; by default it is ``passes`` over the
+    segments, at most ``max_steps``. Entropy minimization run too long for the audio it has drifts away from
+    the words (a few minutes of audio and 100 steps read worse than no adaptation: benchmarks/RESULTS.md),
+    so more steps are not safer."""
 
-    steps: int = 100
+    steps: int | None = None
+    passes: float = 8.0
+    max_steps: int = 100
     lr: float = 3e-4
     batch_size: int = 16
     temperature: float = 2.5
     seed: int = 0
 
     def __post_init__(self):
-        for name in ("steps", "batch_size"):
+        for name in ("steps", "max_steps", "batch_size"):
             value = getattr(self, name)
-            if not (isinstance(value, int) and value >= 1):
+            if not (value is None and name == "steps") and not (isinstance(value, int) and value >= 1):
                 raise ModelError(f"adapt: {name} must be a whole number of at least 1, got {value!r}")
-        if not self.lr > 0 or not self.temperature > 0:
-            raise ModelError(f"adapt: lr and temperature must be positive, got {self.lr} and {self.temperature}")
+        if not self.lr > 0 or not self.temperature > 0 or not self.passes > 0:
+            given = f"{self.lr}, {self.temperature} and {self.passes}"
+            raise ModelError(f"adapt: lr, temperature and passes must be positive, got {given}")
+
+    def steps_for(self, segments: int) -> int:
+        """Steps for this many segments: ``steps``, or ``passes`` over them (at least 1, at most ``max_steps``)."""
+        if self.steps is not None:
+            return self.steps
+        return max(1, min(self.max_steps, math.ceil(self.passes * segments / self.batch_size)))
 
 
 def adaptable_parameters(net: CTCModel) -> dict[str, nn.Parameter]:
@@ -173,7 +185,8 @@ def adapt_to_speaker(
     try:
         net.eval()  # no dropout or masks: the segments as decoding sees them
         with torch.inference_mode(False), torch.enable_grad():
-            for _ in tqdm(range(settings.steps), desc="adapt", unit="step", disable=None if progress else True):
+            steps = settings.steps_for(len(waves))
+            for _ in tqdm(range(steps), desc="adapt", unit="step", disable=None if progress else True):
                 batch = [waves[i].detach() for i in next(batches)]
                 x = torch.nn.utils.rnn.pad_sequence(batch, batch_first=True)
                 lengths = torch.tensor([w.shape[0] for w in batch], device=x.device)

@@ -1,4 +1,4 @@
-"""The ``asr`` console script: train, tokenizer, average, evaluate, transcribe, stream, lm.
+"""The ``asr`` console script: train, tokenizer, average, evaluate, transcribe, adapt, stream, lm.
 
 Errors a user can cause print one line (``asr: error: ...``) and exit non-zero, without a traceback.
 """
@@ -267,7 +267,7 @@ def _cmd_adapt(args) -> int:
     done = adapted.config["info"]["speaker_adaptation"]
     print(
         f"adapted {model.path} to {len(paths) - len(failed)} file(s), {done['seconds'] / 60:.1f} min of audio in "
-        f"{done['segments']} segments ({settings.steps} steps, {time.perf_counter() - start:.0f} s): {out}\n"
+        f"{done['segments']} segments ({done['steps']} steps, {time.perf_counter() - start:.0f} s): {out}\n"
         f"transcribe this speaker with: asr transcribe --model {out} FILE"
     )
     if failed:
@@ -564,7 +564,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="model directory or bundled model name (default: the bundled default)")
     p.add_argument("--out", required=True, help="the adapted model directory to write")
     defaults = SpeakerAdaptation()
-    p.add_argument("--steps", type=int, default=defaults.steps, help=f"Adam steps (default {defaults.steps})")
+    p.add_argument(
+        "--steps",
+        type=int,
+        help=f"Adam steps (default: {defaults.passes:g} passes over the segments, at most {defaults.max_steps})",
+    )
     p.add_argument("--lr", type=float, default=defaults.lr, help=f"learning rate (default {defaults.lr})")
     p.add_argument(
         "--batch-size", type=int, default=defaults.batch_size, help=f"segments per step (default {defaults.batch_size})"

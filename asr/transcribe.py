@@ -47,6 +47,9 @@ __all__ = [
 # Warp factors ``vtln=True`` tries: 1.0 (no warp) first, so that it wins ties. Test-time VTLN picks, per segment,
 # the factor whose greedy path is most confident; the range is VTLP's in training (model.vtlp) and a bit beyond.
 VTLN_FACTORS = (1.0, 0.9, 0.95, 1.05, 1.1, 1.15, 1.2)
+# Speaker adaptation on less of a speaker's audio than this (seconds) warns: on LJSpeech, greedy, 1 and 3 minutes
+# gained 1.5 and 1.7 points of WER, 10 minutes 4.3 and 21 minutes 6.9 (benchmarks/RESULTS.md).
+SHORT_SPEAKER_AUDIO = 300.0
 
 
 def vtln_factors(vtln: bool | Sequence[float] | None) -> tuple[float, ...]:
@@ -304,13 +307,24 @@ class ASRModel:
                 continue
             waves += pieces
             seconds += duration[0]
+        if 0 < seconds < SHORT_SPEAKER_AUDIO:
+            warnings.warn(
+                f"adapt: {seconds / 60:.1f} minutes of the speaker's audio; adaptation gains little below about "
+                f"{SHORT_SPEAKER_AUDIO / 60:.0f} minutes (benchmarks/RESULTS.md, speaker adaptation)",
+                stacklevel=2,
+            )
         weights = adapt_to_speaker(self.model, waves, settings, self.chunk, progress)
         adapted = copy.copy(self)
         adapted.model = copy.deepcopy(self.model)
         adapted.model.load_state_dict(weights, strict=False)
         adapted._decoders = {}
-        record = {"from": str(self.path), "seconds": round(seconds, 2), "segments": len(waves)}
-        info = {**self.config.get("info", {}), "speaker_adaptation": {**record, **dataclasses.asdict(settings)}}
+        record = {
+            "from": str(self.path),
+            "seconds": round(seconds, 2),
+            "segments": len(waves),
+            "steps": settings.steps_for(len(waves)),
+        }
+        info = {**self.config.get("info", {}), "speaker_adaptation": {**dataclasses.asdict(settings), **record}}
         adapted.config = {**self.config, "info": info}
         return adapted
 

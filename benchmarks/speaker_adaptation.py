@@ -68,7 +68,7 @@ def run(model, folds, setting, decodings, seconds, scratch: Path) -> dict:
     """Errors and words per decoding over every held-out half; adaptation and decoding seconds."""
     counts = {d: [0, 0] for d in decodings}
     adapt_s = audio_s = 0.0
-    models = 0
+    models, steps = 0, []
     decode_s = {d: 0.0 for d in decodings}
     for k, (a, b) in enumerate(folds):
         for heard, held in ((a, b), (b, a)):
@@ -78,6 +78,7 @@ def run(model, folds, setting, decodings, seconds, scratch: Path) -> dict:
                 started = time.perf_counter()
                 reader = model.adapted_to([u.audio for u in pool], settings=setting)
                 adapt_s += time.perf_counter() - started
+                steps.append(reader.config["info"]["speaker_adaptation"]["steps"])
                 models += 1
                 audio_s += sum(u.duration for u in pool)
             manifest = scratch / f"held{k}.jsonl"
@@ -93,6 +94,7 @@ def run(model, folds, setting, decodings, seconds, scratch: Path) -> dict:
     return {
         "counts": counts,
         "models": models,
+        "steps": steps,
         "adapt_seconds": adapt_s,
         "adapted_on_seconds": audio_s,
         "decode_seconds": decode_s,
@@ -103,7 +105,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--set", action="append", required=True, metavar="NAME=MANIFEST[:FIELD]")
     parser.add_argument("--model", default=None, help="model directory or bundled name (default: the bundled one)")
-    parser.add_argument("--steps", type=int, nargs="+", default=[SpeakerAdaptation.steps])
+    parser.add_argument("--steps", type=int, nargs="+", default=[None], help="default: SpeakerAdaptation's passes")
     parser.add_argument("--lr", type=float, nargs="+", default=[SpeakerAdaptation.lr])
     parser.add_argument("--seconds", type=float, nargs="+", default=[0.0], help="audio cap per half (0: all)")
     parser.add_argument("--decodings", nargs="+", choices=list(DECODINGS), default=["greedy"])
@@ -126,15 +128,21 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         for setting, seconds in settings:
-            label = "none" if setting is None else f"{setting.steps} steps, lr {setting.lr:g}"
+            label = "none"
             if setting is not None:
+                auto = f"{setting.passes:g} passes, <= {setting.max_steps} steps"
+                label = f"{setting.steps} steps" if setting.steps else auto
+                label += f", lr {setting.lr:g}"
                 label += f", {seconds:g} s per half" if seconds else ", all of the half"
             row = {"adaptation": label, "sets": {}}
             for name, folds in sets.items():
                 result = run(model, folds, setting, args.decodings, seconds, Path(scratch))
                 row["sets"][name] = result
                 wers = ", ".join(f"{d} {100 * e / max(n, 1):.2f}% ({e}/{n})" for d, (e, n) in result["counts"].items())
-                print(f"{label} on {name} ({len(folds)} speaker(s)): {wers}; adapt {result['adapt_seconds']:.0f} s")
+                print(
+                    f"{label} on {name} ({len(folds)} speaker(s)): {wers}; adapt {result['adapt_seconds']:.0f} s, "
+                    f"steps {result['steps']}"
+                )
             rows.append(row)
     columns = [(n, d) for n in sets for d in args.decodings]
     lines = [
@@ -142,8 +150,8 @@ def main() -> None:
         "",
         "| adaptation | "
         + " | ".join(f"{n} {d}" for n, d in columns)
-        + " | models | audio per model | adapt s per model |",
-        "|---|" + "---:|" * (len(columns) + 3),
+        + " | models | steps | audio per model | adapt s per model |",
+        "|---|" + "---:|" * (len(columns) + 4),
     ]
     for row in rows:
         cells = []
@@ -153,7 +161,11 @@ def main() -> None:
         models = sum(r["models"] for r in row["sets"].values())
         heard = sum(r["adapted_on_seconds"] for r in row["sets"].values()) / max(models, 1)
         cost = sum(r["adapt_seconds"] for r in row["sets"].values()) / max(models, 1)
-        tail = f"{models} | {heard / 60:.1f} min | {cost:.0f}" if models else "0 | - | -"
+        tail = "0 | - | - | -"
+        if models:
+            used = sorted({n for r in row["sets"].values() for n in r["steps"]})
+            steps = f"{used[0]}-{used[-1]}" if len(used) > 1 else str(used[0])
+            tail = f"{models} | {steps} | {heard / 60:.1f} min | {cost:.0f}"
         lines.append(f"| {row['adaptation']} | " + " | ".join(cells) + f" | {tail} |")
     table = "\n".join(lines)
     print(table)

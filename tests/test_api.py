@@ -139,7 +139,8 @@ def test_speaker_adaptation_learns_a_voice_and_saves_a_model_directory(model_dir
         sf.write(voice[i], torchaudio.functional.resample(load_audio(TINY / f"tiny-0{i}.flac"), 16000, 19000), 16000)
     settings = SpeakerAdaptation(steps=20, lr=3e-3, batch_size=2)
     errors = []
-    speaker = model.adapted_to([*voice[:4], tmp_path / "missing.wav"], settings=settings, on_error=errors.append)
+    with pytest.warns(UserWarning, match="0.1 minutes of the speaker's audio; adaptation gains little below"):
+        speaker = model.adapted_to([*voice[:4], tmp_path / "missing.wav"], settings=settings, on_error=errors.append)
     assert len(errors) == 1 and "missing.wav" in str(errors[0])
     # what it learned from four utterances of the voice carries to the voice's other four
     held = [load_audio(p) for p in voice[4:]]
@@ -154,7 +155,8 @@ def test_speaker_adaptation_learns_a_voice_and_saves_a_model_directory(model_dir
     record = speaker.config["info"]["speaker_adaptation"]
     assert record["segments"] == 4 and record["steps"] == 20
     assert record["seconds"] == pytest.approx(sum(sf.info(p).duration for p in voice[:4]), abs=0.01)
-    again = model.adapted_to(voice[:4], settings=settings)  # the seed fixes the order: the same weights
+    with pytest.warns(UserWarning):
+        again = model.adapted_to(voice[:4], settings=settings)  # the seed fixes the order: the same weights
     assert all(torch.equal(v, again.model.state_dict()[k]) for k, v in speaker.model.state_dict().items())
     # saved, it is a model directory like any other, with the LM of the one it came from
     (model_dir / "lm").mkdir()
@@ -179,3 +181,6 @@ def test_speaker_adaptation_learns_a_voice_and_saves_a_model_directory(model_dir
         model.adapted_to([tmp_path / "missing.wav"], on_error=errors.append)
     with pytest.raises(ModelError, match="batch_size must be a whole number"):
         SpeakerAdaptation(batch_size=0)
+    # by default, 8 passes over the segments in batches of 16, at most 100 steps
+    assert [SpeakerAdaptation().steps_for(n) for n in (1, 28, 192, 5000)] == [1, 14, 96, 100]
+    assert SpeakerAdaptation(steps=7).steps_for(5000) == 7
