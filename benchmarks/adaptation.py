@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import time
 from pathlib import Path
 
 import torch
+from _tables import emit
 
 import asr
 from asr.adapt import Adaptation
@@ -86,12 +86,7 @@ def main() -> None:
     for row in rows:
         cells = [f"{100 * r['wer']:.2f}% ({r['errors']}/{r['words']}) | {r['rtf']:.4f}" for r in row["sets"].values()]
         lines.append(f"| {row['adaptation']} | " + " | ".join(cells) + " |")
-    table = "\n".join(lines)
-    print(table)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(table + "\n")
-        args.out.with_suffix(".json").write_text(json.dumps(rows, indent=1) + "\n")
+    emit("\n".join(lines), rows, args.out)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import re
 import shutil
 import time
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _tables import emit
 
 import asr
 from asr.audio import SAMPLE_RATE, load_audio
@@ -211,11 +211,8 @@ def main() -> None:
         f"{n}: {len(u)} utterances, {sum(len(w) for w in ws) / SAMPLE_RATE / 3600:.2f} h" for n, (u, ws) in sets.items()
     )
     table = f"{counts}; {args.threads} threads, CPU\n\n" + "\n".join(lines) + "\n"
-    print("\n" + table)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(table)
-        args.out.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
+    print()
+    emit(table, results, args.out)
 
 
 if __name__ == "__main__":

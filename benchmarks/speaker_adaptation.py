@@ -27,6 +27,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import torch
+from _tables import emit
 
 import asr
 from asr.adapt import SpeakerAdaptation
@@ -167,12 +168,7 @@ def main() -> None:
             steps = f"{used[0]}-{used[-1]}" if len(used) > 1 else str(used[0])
             tail = f"{models} | {steps} | {heard / 60:.1f} min | {cost:.0f}"
         lines.append(f"| {row['adaptation']} | " + " | ".join(cells) + f" | {tail} |")
-    table = "\n".join(lines)
-    print(table)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(table + "\n")
-        args.out.with_suffix(".json").write_text(json.dumps(rows, indent=1) + "\n")
+    emit("\n".join(lines), rows, args.out)
 
 
 if __name__ == "__main__":
