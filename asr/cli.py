@@ -104,20 +104,26 @@ def _adaptation(args):
 
 def _load_for_inference(args):
     """The model of evaluate / transcribe, with --chunk-ms applied."""
-    from .errors import ModelError
-    from .streaming import chunk_frames
     from .transcribe import load_model
 
     model = load_model(args.model, device=args.device, backend=args.backend, quantize=args.quantize)
+    _apply_chunks(model, args, args.backend)
+    model.segmenter = args.vad
+    return model
+
+
+def _apply_chunks(model, args, backend: str = "torch") -> None:
+    """--chunk-ms / --left-ms: a streaming model run with the chunk mask `asr stream` runs it with."""
+    from .errors import ModelError
+    from .streaming import chunk_frames
+
     if args.chunk_ms is not None:
-        if not model.model.cfg.streaming or args.backend != "torch":
+        if not model.model.cfg.streaming or backend != "torch":
             raise ModelError(
                 f"--chunk-ms needs a streaming model on the torch backend; {model.path} is "
                 + ("not one" if not model.model.cfg.streaming else "on onnx")
             )
         model.chunk = chunk_frames(model.model, args.chunk_ms, args.left_ms)
-    model.segmenter = args.vad
-    return model
 
 
 def _cmd_evaluate(args) -> int:
@@ -254,6 +260,7 @@ def _cmd_adapt(args) -> int:
     model = load_model(args.model, device=args.device)
     if Path(args.out).resolve() == model.path.resolve():
         raise ModelError(f"--out {args.out}: the model's own directory; write the adapted model to another one")
+    _apply_chunks(model, args)
     model.segmenter = args.vad
     failed = []
 
@@ -577,6 +584,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--vad", choices=["silero", "energy"], default="silero", help="how inputs over 12 s are cut into segments"
     )
+    p.add_argument(
+        "--chunk-ms",
+        type=float,
+        help="a streaming model adapted as `asr stream` runs it, in chunks of this many ms (e.g. 320)",
+    )
+    p.add_argument("--left-ms", type=float, default=3600, help="with --chunk-ms: attention context (default 3600)")
     _add_device_options(p)
     p.set_defaults(func=_cmd_adapt)
 

@@ -33,6 +33,7 @@ import asr
 from asr.adapt import SpeakerAdaptation
 from asr.data import read_manifest, write_manifest
 from asr.evaluate import evaluate_manifest
+from asr.streaming import chunk_frames
 
 DECODINGS = {
     "greedy": {},
@@ -112,11 +113,17 @@ def main() -> None:
     parser.add_argument("--decodings", nargs="+", choices=list(DECODINGS), default=["greedy"])
     parser.add_argument("--min-utts", type=int, default=4, help="speakers with fewer utterances are left out")
     parser.add_argument("--no-baseline", action="store_true", help="skip the unadapted row")
+    parser.add_argument(
+        "--chunk-ms", type=float, help="a streaming model adapted and read as `asr stream` runs it, in chunks of this"
+    )
+    parser.add_argument("--left-ms", type=float, default=3600, help="with --chunk-ms: attention context")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=None, help="also write the table (markdown) and a .json here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     model = asr.load_model(args.model, device="cpu")
+    if args.chunk_ms:
+        model.chunk = chunk_frames(model.model, args.chunk_ms, args.left_ms)
     sets = {}
     for item in args.set:
         name, _, rest = item.partition("=")
@@ -147,7 +154,8 @@ def main() -> None:
             rows.append(row)
     columns = [(n, d) for n in sets for d in args.decodings]
     lines = [
-        f"model: {model.path}; {args.threads} threads, CPU; each half decoded by the model adapted to the other",
+        f"model: {model.path}; {args.threads} threads, CPU; each half decoded by the model adapted to the other"
+        + (f"; in chunks of {args.chunk_ms:g} ms" if args.chunk_ms else ""),
         "",
         "| adaptation | "
         + " | ".join(f"{n} {d}" for n, d in columns)

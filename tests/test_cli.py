@@ -121,6 +121,8 @@ def test_adapt_writes_a_speaker_model_and_skips_bad_files(model_dir, tmp_path):
     _assert_clean_error(zero, "adapt: steps must be a whole number of at least 1, got 0")
     onto_itself = asr("adapt", "--model", model_dir, "--out", model_dir, FILES[0])
     _assert_clean_error(onto_itself, "the model's own directory")
+    chunked = asr("adapt", "--model", model_dir, "--out", tmp_path / "x", "--chunk-ms", "320", FILES[0])
+    _assert_clean_error(chunked, "--chunk-ms needs a streaming model on the torch backend")
     assert not (tmp_path / "x").exists()
 
 

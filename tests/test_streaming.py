@@ -339,3 +339,27 @@ def test_soup_of_a_streaming_model_and_the_model_it_started_from(tmp_path):
     with pytest.raises(ModelError, match="differs"):
         average_model_dirs([full_dir, tuned_dir])  # the streaming one must come first: its network is the result's
     assert load_model_dir(tuned_dir)[0].cfg.streaming
+
+
+def test_a_streaming_model_adapted_in_its_chunks_still_streams(streaming_exp, tmp_path):
+    """Speaker adaptation of a streaming model under the chunk mask it streams with (asr adapt --chunk-ms):
+    the mask reaches the adaptation, and the saved model streams what it reads chunk-masked offline."""
+    from asr.adapt import SpeakerAdaptation
+
+    model = asr.load_model(streaming_exp / "model", device="cpu")
+    files = [u.audio for u in read_manifest(TINY / "train.jsonl")]
+    settings = SpeakerAdaptation(steps=5, lr=3e-3, batch_size=4)
+    with pytest.warns(UserWarning, match="minutes of the speaker's audio"):
+        whole = model.adapted_to(files, settings=settings)
+    model.chunk = chunk_frames(model.model, 320, 3600)
+    with pytest.warns(UserWarning, match="minutes of the speaker's audio"):
+        chunked = model.adapted_to(files, settings=settings)
+    moved = [k for k, v in chunked.model.state_dict().items() if not torch.equal(v, whole.model.state_dict()[k])]
+    assert moved, "adapting in chunks gave the weights of adapting whole files"
+    speaker = asr.load_model(chunked.save(tmp_path / "speaker"), device="cpu")
+    assert speaker.model.cfg.streaming
+    speaker.chunk = model.chunk
+    for path in files[:3]:
+        stream = speaker.stream(chunk_ms=320)
+        stream.accept(asr.audio.load_audio(path).numpy())
+        assert stream.finish().text == speaker.transcribe(path).text
