@@ -107,13 +107,12 @@ def _load_for_inference(args):
     from .transcribe import load_model
 
     model = load_model(args.model, device=args.device, backend=args.backend, quantize=args.quantize)
-    _apply_chunks(model, args, args.backend)
-    model.segmenter = args.vad
+    _apply_reading_options(model, args, args.backend)
     return model
 
 
-def _apply_chunks(model, args, backend: str = "torch") -> None:
-    """--chunk-ms / --left-ms: a streaming model run with the chunk mask `asr stream` runs it with."""
+def _apply_reading_options(model, args, backend: str = "torch") -> None:
+    """--vad, and --chunk-ms / --left-ms: a streaming model run with the chunk mask `asr stream` runs it with."""
     from .errors import ModelError
     from .streaming import chunk_frames
 
@@ -124,6 +123,7 @@ def _apply_chunks(model, args, backend: str = "torch") -> None:
                 + ("not one" if not model.model.cfg.streaming else "on onnx")
             )
         model.chunk = chunk_frames(model.model, args.chunk_ms, args.left_ms)
+    model.segmenter = args.vad
 
 
 def _cmd_evaluate(args) -> int:
@@ -260,8 +260,7 @@ def _cmd_adapt(args) -> int:
     model = load_model(args.model, device=args.device)
     if Path(args.out).resolve() == model.path.resolve():
         raise ModelError(f"--out {args.out}: the model's own directory; write the adapted model to another one")
-    _apply_chunks(model, args)
-    model.segmenter = args.vad
+    _apply_reading_options(model, args)
     failed = []
 
     def skip(error) -> None:
@@ -467,9 +466,8 @@ def _add_device_options(p) -> None:
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
 
 
-def _add_inference_options(p, batch_size: int) -> None:
-    """What evaluate and transcribe share: batching, device, threads, backend and decoding."""
-    p.add_argument("--batch-size", type=int, default=batch_size)
+def _add_reading_options(p) -> None:
+    """How a command reads audio with the model (applied by _apply_reading_options): segmenting, chunks."""
     p.add_argument(
         "--chunk-ms",
         type=float,
@@ -483,6 +481,12 @@ def _add_inference_options(p, batch_size: int) -> None:
         help="how inputs over 12 s are cut into segments: silero (Silero VAD: at pauses in the speech it "
         "hears, nothing where it hears none; default) or energy (at pauses in loudness)",
     )
+
+
+def _add_inference_options(p, batch_size: int) -> None:
+    """What evaluate and transcribe share: batching, reading, device, threads, backend and decoding."""
+    p.add_argument("--batch-size", type=int, default=batch_size)
+    _add_reading_options(p)
     _add_device_options(p)
     _add_backend_options(p)
     _add_decoding_options(p)
@@ -581,15 +585,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch-size", type=int, default=defaults.batch_size, help=f"segments per step (default {defaults.batch_size})"
     )
     p.add_argument("--seed", type=int, default=defaults.seed, help="order of the segments")
-    p.add_argument(
-        "--vad", choices=["silero", "energy"], default="silero", help="how inputs over 12 s are cut into segments"
-    )
-    p.add_argument(
-        "--chunk-ms",
-        type=float,
-        help="a streaming model adapted as `asr stream` runs it, in chunks of this many ms (e.g. 320)",
-    )
-    p.add_argument("--left-ms", type=float, default=3600, help="with --chunk-ms: attention context (default 3600)")
+    _add_reading_options(p)
     _add_device_options(p)
     p.set_defaults(func=_cmd_adapt)
 
