@@ -103,6 +103,13 @@ def test_transcribe_reports_bad_files_and_keeps_going(model_dir, tmp_path):
     bad_steps = asr("transcribe", "--model", model_dir, "--adapt-steps", "-1", FILES[2])
     _assert_clean_error(bad_steps, "adapt: steps must be a whole number of at least 1, got -1")
 
+    one_speaker = asr("transcribe", "--model", model_dir, "--adapt-speaker", *paths)
+    _assert_clean_error(one_speaker, "adapted to 2 file(s) of the input as one speaker", "3 of 5 file(s) failed")
+    assert one_speaker.stderr.count("missing.wav") == 1  # reported by the decoding, not by the adaptation too
+    assert one_speaker.stdout.splitlines() == result.stdout.splitlines()
+    quantized = asr("transcribe", "--model", model_dir, "--adapt-speaker", "--quantize", FILES[0])
+    _assert_clean_error(quantized, "adapt needs the PyTorch backend's float network")
+
 
 def test_adapt_writes_a_speaker_model_and_skips_bad_files(model_dir, tmp_path):
     bad = tmp_path / "bad.wav"
@@ -137,6 +144,12 @@ def test_evaluate_skips_bad_audio_but_scores_the_rest(model_dir, tmp_path):
     result = asr("evaluate", "--model", model_dir, "--manifest", manifest, "--output-dir", tmp_path)
     _assert_clean_error(result, "dev.jsonl:2:", "gone.flac: no such file")
     assert "utterances 2" in result.stdout and "WER 0.00%" in result.stdout
+
+    adapted = asr("evaluate", "--model", model_dir, "--manifest", manifest, "--output-dir", tmp_path, "--adapt-speaker")
+    _assert_clean_error(adapted, "dev.jsonl:2:", "gone.flac: no such file", "adapted to 2 file(s) of")
+    assert adapted.stderr.count("gone.flac") == 1 and "WER 0.00%" in adapted.stdout
+    record = json.loads((tmp_path / "wer-dev.json").read_text())["speaker_adaptation"]
+    assert record["segments"] == 2 and record["steps"] == 1 and record["from"] == str(model_dir)
 
 
 def test_train_errors_name_the_manifest_line(tmp_path):

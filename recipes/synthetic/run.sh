@@ -6,7 +6,7 @@
 #   bash recipes/synthetic/run.sh [--stage N] [--stop-stage M] [--from MODEL_DIR] [--budget MINUTES]
 #        [--scratch-budget MINUTES] [--corpus conf/corpus.yaml] [--no-kokoro] [--real DEV.jsonl] [--jobs J]
 #        [--data DIR] [--exp DIR] [--name NAME] [--export-dir DIR] [--text-dir DIR] [--vocab WORDLIST]
-#        [--adapt] [--set key=value ...]
+#        [--adapt] [--adapt-speaker] [--set key=value ...]
 #
 # Stages (each can be re-run; finished work is kept, a killed stage continues):
 #   0 text      book sentences (prepare_text.py; dev/test books held out) and short utterances (short_text.py)
@@ -25,7 +25,9 @@
 #               wamerican, /usr/share/dict/american-english, when installed), or --from's LM; weights tuned on
 #               the dev sets together
 #   8 evaluate  greedy, beam + LM and (streaming models) greedy in 320 ms chunks on every dev and test set;
-#               with --adapt also both after test-time adaptation (asr.adapt; ~25x slower) -> EXP/eval/results.md
+#               with --adapt also both after test-time adaptation (asr.adapt; ~25x slower), with
+#               --adapt-speaker both by the model adapted once to each whole set (asr adapt's defaults; the
+#               synthetic sets hold many voices) -> EXP/eval/results.md
 #   9 export    -> --export-dir (default pretrained/NAME; its README.md kept), with example recordings
 #
 # The bundled model: stages 0-2, then 5-9 with --from pretrained/conformer-ctc-synthetic (a fine-tune of the
@@ -36,6 +38,7 @@
 set -euo pipefail
 
 stage=0; stop_stage=9; from=""; budget=45; scratch_budget=0; jobs=2; name=conformer-ctc-synthetic; adapt=0
+adapt_speaker=0
 corpus=recipes/synthetic/conf/corpus.yaml; no_kokoro=0; export_dir=""; sets=()
 real=../shared/corpus/real/ljspeech-dev/dev.jsonl; text_dir=../shared/corpus/books
 vocab=/usr/share/dict/american-english; vocab_given=0
@@ -49,8 +52,9 @@ while [ $# -gt 0 ]; do
     --exp) exp=$2; shift 2;; --name) name=$2; shift 2;; --export-dir) export_dir=$2; shift 2;;
     --vocab) vocab=$2; vocab_given=1; shift 2;;  # "none": the books' words only
     --adapt) adapt=1; shift;;
+    --adapt-speaker) adapt_speaker=1; shift;;
     --set) sets+=("$2"); shift 2;;  # a TrainConfig override for stages 3-5, e.g. --set batch_seconds=600
-    -h|--help) sed -n '2,35p' "$0"; exit 0;;
+    -h|--help) sed -n '2,37p' "$0"; exit 0;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2;;
   esac
 done
@@ -180,6 +184,11 @@ if run 8; then
     if [ "$adapt" = 1 ]; then
       asr evaluate --model "$model" --manifest "$manifest" --output-dir "$ev/adapt" --threads "$jobs" --adapt
       asr evaluate --model "$model" --manifest "$manifest" --output-dir "$ev/lm_adapt" --threads "$jobs" --lm --adapt
+    fi
+    if [ "$adapt_speaker" = 1 ]; then
+      asr evaluate --model "$model" --manifest "$manifest" --output-dir "$ev/speaker" --threads "$jobs" --adapt-speaker
+      asr evaluate --model "$model" --manifest "$manifest" --output-dir "$ev/lm_speaker" --threads "$jobs" --lm \
+        --adapt-speaker
     fi
   done
   python recipes/common/wer_table.py "$ev" --out "$ev/results.md"
