@@ -77,6 +77,12 @@ class SpeakerAdaptation:
             given = f"{self.lr}, {self.temperature} and {self.passes}"
             raise ModelError(f"adapt: lr, temperature and passes must be positive, got {given}")
 
+    @property
+    def pool_size(self) -> int:
+        """The most segments the steps can draw (``steps``, or ``max_steps``, times ``batch_size``): of a
+        speaker with more, a uniform sample of this many is all adaptation needs to hold."""
+        return (self.steps or self.max_steps) * self.batch_size
+
     def steps_for(self, segments: int) -> int:
         """Steps for this many segments: ``steps``, or ``passes`` over them (at least 1, at most ``max_steps``)."""
         if self.steps is not None:

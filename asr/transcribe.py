@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import os
+import random
 import shutil
 import warnings
 from dataclasses import dataclass, field
@@ -291,21 +292,29 @@ class ASRModel:
         entropy of its output on their segments (asr.adapt.adapt_to_speaker). It reads that speaker's
         other audio at the cost of plain decoding; :meth:`save` writes it as a model directory.
 
-        A bad input raises AudioError; with ``on_error``, the error is passed to it and the input skipped.
+        A bad input raises AudioError; with ``on_error``, the error is passed to it and the input skipped (the
+        segments of a long file read before a failure part-way stay). Of more segments than the steps can
+        draw (:attr:`SpeakerAdaptation.pool_size`, 1600 by default: about 3-5 hours), a uniform sample of
+        that many is held, so memory stays bounded.
         """
         self._check_float_network("adapt")
         settings = settings or SpeakerAdaptation()
-        waves, seconds = [], 0.0
+        waves, seconds, segments = [], 0.0, 0
+        sampler = random.Random(settings.seed)
         for audio in audios:
             duration = [0.0]
             try:
-                pieces = [p.wave.to(self.device) for p in self._pieces([audio], sample_rate, duration)]
+                for piece in self._pieces([audio], sample_rate, duration):  # reservoir sampling: memory
+                    segments += 1  # bounded by what the steps can draw, however long the audio
+                    if len(waves) < settings.pool_size:
+                        waves.append(piece.wave.to(self.device))
+                    elif (slot := sampler.randrange(segments)) < settings.pool_size:
+                        waves[slot] = piece.wave.to(self.device)
             except AudioError as e:
                 if on_error is None:
                     raise
                 on_error(e)
                 continue
-            waves += pieces
             seconds += duration[0]
         if 0 < seconds < SHORT_SPEAKER_AUDIO:
             warnings.warn(
@@ -313,7 +322,8 @@ class ASRModel:
                 f"{SHORT_SPEAKER_AUDIO / 60:.0f} minutes (benchmarks/RESULTS.md, speaker adaptation)",
                 stacklevel=2,
             )
-        weights = adapt_to_speaker(self.model, waves, settings, self.chunk, progress)
+        steps = settings.steps_for(segments)  # of all the segments, not just those held
+        weights = adapt_to_speaker(self.model, waves, dataclasses.replace(settings, steps=steps), self.chunk, progress)
         adapted = copy.copy(self)
         adapted.model = copy.deepcopy(self.model)
         adapted.model.load_state_dict(weights, strict=False)
@@ -321,8 +331,9 @@ class ASRModel:
         record = {
             "from": str(self.path),
             "seconds": round(seconds, 2),
-            "segments": len(waves),
-            "steps": settings.steps_for(len(waves)),
+            "segments": segments,
+            "segments_used": len(waves),
+            "steps": steps,
         }
         info = {**self.config.get("info", {}), "speaker_adaptation": {**dataclasses.asdict(settings), **record}}
         adapted.config = {**self.config, "info": info}

@@ -1,6 +1,7 @@
 import json
 import os
 
+import numpy as np
 import pytest
 import soundfile as sf
 import torch
@@ -184,3 +185,30 @@ def test_speaker_adaptation_learns_a_voice_and_saves_a_model_directory(model_dir
     # by default, 8 passes over the segments in batches of 16, at most 100 steps
     assert [SpeakerAdaptation().steps_for(n) for n in (1, 28, 192, 5000)] == [1, 14, 96, 100]
     assert SpeakerAdaptation(steps=7).steps_for(5000) == 7
+
+
+def test_speaker_adaptation_holds_only_what_its_steps_can_draw(model_dir, monkeypatch):
+    import asr.transcribe
+    from asr.adapt import SpeakerAdaptation
+
+    model = asr.load_model(model_dir, device="cpu")
+    clips = [np.full(8000, (i + 1) / 64, dtype=np.float32) for i in range(20)]  # 20 one-segment inputs, exact
+    held = []
+
+    def adapt(net, waves, settings, chunk, progress):
+        held.append(([float(w[0]) for w in waves], settings.steps))
+        return {}
+
+    monkeypatch.setattr(asr.transcribe, "adapt_to_speaker", adapt)
+    settings = SpeakerAdaptation(passes=0.5, max_steps=3, batch_size=2)  # 3 steps of 2: 6 segments at most
+    assert settings.pool_size == 6
+    with pytest.warns(UserWarning):
+        record = model.adapted_to(clips, sample_rate=16000, settings=settings).config["info"]["speaker_adaptation"]
+        model.adapted_to(clips, sample_rate=16000, settings=settings)
+        model.adapted_to(clips[:5], sample_rate=16000, settings=settings)
+    assert record["segments"] == 20 and record["segments_used"] == 6 and record["steps"] == 3
+    (sample, steps), (again, _), (few, few_steps) = held
+    assert steps == 3 and sample == again  # the steps of all 20 segments; the seed fixes the sample
+    assert len(set(sample)) == 6 and sample != [(i + 1) / 64 for i in range(6)]  # not just the first six
+    assert set(sample) <= {(i + 1) / 64 for i in range(20)}
+    assert few == [(i + 1) / 64 for i in range(5)] and few_steps == 2  # fewer: all of them, in order
