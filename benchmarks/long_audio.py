@@ -6,7 +6,7 @@ with 0.3-0.9 s pauses until it is N minutes long, written as 16 kHz FLAC. Each m
 (ru_maxrss of the child), so the model, torch and everything else are included.
 
 Usage: python benchmarks/long_audio.py --minutes 10 60 [--manifest data/synthetic/test.jsonl] [--threads 2]
-       [--lm] [--adapt]
+       [--lm] [--adapt] [--adapt-speaker]
 """
 
 from __future__ import annotations
@@ -66,6 +66,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--lm", action="store_true", help="also decode with the model's LM")
     parser.add_argument("--adapt", action="store_true", help="also decode after test-time adaptation (--adapt)")
+    parser.add_argument(
+        "--adapt-speaker", action="store_true", help="also decode after adapting to the whole file (--adapt-speaker)"
+    )
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -74,6 +77,7 @@ def main() -> None:
             seconds = build(args.manifest, minutes, path)
             methods = [("greedy", [])] + ([("beam+LM", ["--lm"])] if args.lm else [])
             methods += [("adapted greedy", ["--adapt"])] if args.adapt else []
+            methods += [("speaker-adapted greedy", ["--adapt-speaker"])] if args.adapt_speaker else []
             for name, extra in methods:
                 wall, peak = run(path, args.threads, extra)
                 rows.append(
