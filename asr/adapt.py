@@ -51,6 +51,10 @@ class Adaptation:
             raise ModelError(f"adapt: lr and temperature must be positive, got {self.lr} and {self.temperature}")
 
 
+class NoAudioToAdapt(ModelError):
+    """Speaker adaptation was given no audio it could use (none readable, or no segment in it)."""
+
+
 @dataclass(frozen=True)
 class SpeakerAdaptation:
     """How a network adapts once to a speaker: Adam steps at learning rate ``lr``, each on the mean output
@@ -182,7 +186,7 @@ def adapt_to_speaker(
     from tqdm import tqdm
 
     if not waves:
-        raise ModelError("adapt: no audio to adapt to")
+        raise NoAudioToAdapt("adapt: no audio to adapt to")
     fixed = {name: p.detach() for name, p in net.named_parameters()}
     own = {name: p.detach().clone().requires_grad_(True) for name, p in adaptable_parameters(net).items()}
     optimizer = torch.optim.Adam(own.values(), lr=settings.lr)

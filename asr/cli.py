@@ -129,8 +129,14 @@ def _apply_reading_options(model, args, backend: str = "torch") -> None:
 def _speaker_adapted(model, audios: list[str], source: str):
     """--adapt-speaker: ``model`` adapted once to ``audios`` as one speaker (asr adapt's defaults), before
     decoding them. Unreadable audio is left out here; decoding reports it. Prints what it did to stderr."""
+    from .adapt import NoAudioToAdapt
+
     started, skipped = time.perf_counter(), []
-    adapted = model.adapted_to(audios, on_error=skipped.append, progress=True)
+    try:
+        adapted = model.adapted_to(audios, on_error=skipped.append, progress=True)
+    except NoAudioToAdapt:  # nothing readable, or no speech: decoding says which files and why
+        print(f"asr: warning: no audio of {source} to adapt to; decoding with the model as it is", file=sys.stderr)
+        return model
     done = adapted.config["info"]["speaker_adaptation"]
     print(
         f"adapted to {len(audios) - len(skipped)} file(s) of {source} as one speaker: {done['seconds'] / 60:.1f} min "

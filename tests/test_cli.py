@@ -107,6 +107,8 @@ def test_transcribe_reports_bad_files_and_keeps_going(model_dir, tmp_path):
     _assert_clean_error(one_speaker, "adapted to 2 file(s) of the input as one speaker", "3 of 5 file(s) failed")
     assert one_speaker.stderr.count("missing.wav") == 1  # reported by the decoding, not by the adaptation too
     assert one_speaker.stdout.splitlines() == result.stdout.splitlines()
+    none_readable = asr("transcribe", "--model", model_dir, "--adapt-speaker", tmp_path / "missing.wav")
+    _assert_clean_error(none_readable, "no audio of the input to adapt to", "missing.wav: no such file", "1 of 1")
     quantized = asr("transcribe", "--model", model_dir, "--adapt-speaker", "--quantize", FILES[0])
     _assert_clean_error(quantized, "adapt needs the PyTorch backend's float network")
 
