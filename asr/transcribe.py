@@ -316,7 +316,7 @@ class ASRModel:
                 on_error(e)
                 continue
             seconds += duration[0]
-        if 0 < seconds < SHORT_SPEAKER_AUDIO:
+        if waves and 0 < seconds < SHORT_SPEAKER_AUDIO:
             warnings.warn(
                 f"adapt: {seconds / 60:.1f} minutes of the speaker's audio; adaptation gains little below about "
                 f"{SHORT_SPEAKER_AUDIO / 60:.0f} minutes (benchmarks/RESULTS.md, speaker adaptation)",

@@ -1,5 +1,6 @@
 import json
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -130,7 +131,7 @@ def test_default_model_and_available_models(model_dir, tmp_path, monkeypatch):
 
 
 def test_speaker_adaptation_learns_a_voice_and_saves_a_model_directory(model_dir, tmp_path):
-    from asr.adapt import SpeakerAdaptation, _entropy, adaptable_parameters
+    from asr.adapt import NoAudioToAdapt, SpeakerAdaptation, _entropy, adaptable_parameters
 
     model = asr.load_model(model_dir, device="cpu")
     before = {k: v.clone() for k, v in model.model.state_dict().items()}
@@ -180,6 +181,10 @@ def test_speaker_adaptation_learns_a_voice_and_saves_a_model_directory(model_dir
         loaded.save(saved)
     with pytest.raises(ModelError, match="no audio to adapt to"):
         model.adapted_to([tmp_path / "missing.wav"], on_error=errors.append)
+    with warnings.catch_warnings():  # 20 s of silence: no segment, so no warning about how little audio
+        warnings.simplefilter("error")
+        with pytest.raises(NoAudioToAdapt):
+            model.adapted_to([np.zeros(20 * 16000, dtype=np.float32)], sample_rate=16000)
     with pytest.raises(ModelError, match="batch_size must be a whole number"):
         SpeakerAdaptation(batch_size=0)
     # by default, 8 passes over the segments in batches of 16, at most 100 steps
