@@ -520,7 +520,7 @@ def _add_inference_options(p, batch_size: int) -> None:
         "--adapt-speaker",
         action="store_true",
         help="the inputs are one speaker: first adapt the model to all of them as `asr adapt` does (no "
-        "transcripts; about 0.5 s per step, at most 100 steps; for minutes of audio, not single clips), then "
+        "transcripts; at most 100 steps, 0.5-1 s each on 2 cores; for minutes of audio, not single clips), then "
         "decode them with it (torch backend, not with --quantize)",
     )
 
