@@ -147,27 +147,47 @@ def _speaker_adapted(model, audios: list[str], source: str):
 
 
 def _cmd_evaluate(args) -> int:
+    """Each manifest in turn with the one loaded model; a manifest that fails is reported and the rest go on.
+    Exit status: 2 if any manifest had no readable audio (or could not be read), else 1 if any line was
+    skipped, else 0."""
+    model = _load_for_inference(args)
+    decoding = _decoding(args)
+    names = output_names(args.manifest)
+    status = 0
+    for manifest in args.manifest:
+        try:
+            code = _evaluate_one(model, manifest, names[manifest], decoding, args)
+        except ASRError as e:
+            if len(args.manifest) == 1:
+                raise
+            print(f"asr: error: {e}", file=sys.stderr)
+            code = 2
+        status = max(status, code)
+    return status
+
+
+def _evaluate_one(model, manifest: str, name: str, decoding: dict, args) -> int:
+    """Score ``model`` on one manifest and write its reports to ``args.output_dir`` as ``*-NAME.*``."""
     import torch
 
     from .data import read_manifest
     from .evaluate import evaluate_manifest
     from .metrics import write_alignments, write_utterance_report
 
-    model = _load_for_inference(args)
     started = time.perf_counter()
-    decoding = _decoding(args)
-    if args.adapt_speaker:
-        model = _speaker_adapted(model, [u.audio for u in read_manifest(args.manifest)], args.manifest)
-    report, failures, audio_seconds = evaluate_manifest(model, args.manifest, args.batch_size, **decoding)
+    adaptation = {}
+    if args.adapt_speaker:  # each manifest is one speaker, adapted to from the model as loaded
+        model = _speaker_adapted(model, [u.audio for u in read_manifest(manifest)], manifest)
+        adaptation = {"speaker_adaptation": model.config["info"].get("speaker_adaptation")}  # None: nothing to adapt to
+    report, failures, audio_seconds = evaluate_manifest(model, manifest, args.batch_size, **decoding)
     elapsed = time.perf_counter() - started
     for message in failures:
         print(f"asr: skipped {message}", file=sys.stderr)
     if not report.utterances:
-        print(f"asr: error: {args.manifest}: none of its audio could be read; no WER written", file=sys.stderr)
+        print(f"asr: error: {manifest}: none of its audio could be read; no WER written", file=sys.stderr)
         return 2
     out_dir = Path(args.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    name = Path(args.manifest).stem
     per_utt, aligned, summary = out_dir / f"errs-{name}.tsv", out_dir / f"errs-{name}.txt", out_dir / f"wer-{name}.json"
     recogs = out_dir / f"recogs-{name}.txt"
     write_utterance_report(report, per_utt)
@@ -178,10 +198,10 @@ def _cmd_evaluate(args) -> int:
         json.dumps(
             {
                 **report.to_dict(),
-                "manifest": str(args.manifest),
+                "manifest": str(manifest),
                 "model": str(model.path),
                 "decoding": {k: str(v) if isinstance(v, Path) else v for k, v in decoding.items()},
-                **({"speaker_adaptation": model.config["info"]["speaker_adaptation"]} if args.adapt_speaker else {}),
+                **adaptation,
                 "audio_seconds": audio_seconds,
                 "decode_seconds": elapsed,
                 "rtf": rtf,
@@ -190,6 +210,8 @@ def _cmd_evaluate(args) -> int:
         )
         + "\n"
     )
+    if len(args.manifest) > 1:
+        print(f"== {manifest}")
     print(report.summary())
     print(report.confusion_summary())
     print(
@@ -573,10 +595,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_average)
 
-    p = sub.add_parser("evaluate", help="WER/CER of a model on a manifest")
+    p = sub.add_parser("evaluate", help="WER/CER of a model on one or more manifests")
     p.add_argument("--model", help="model directory or bundled model name (default: the bundled default)")
-    p.add_argument("--manifest", required=True, help="JSON-lines manifest with reference texts")
-    p.add_argument("--output-dir", default=".", help="where errs-MANIFEST.tsv is written (default .)")
+    p.add_argument(
+        "--manifest",
+        required=True,
+        nargs="+",
+        metavar="MANIFEST",
+        help="JSON-lines manifest(s) with reference texts, each scored on its own (the model loads once)",
+    )
+    p.add_argument(
+        "--output-dir", default=".", help="where wer-NAME.json, errs-NAME.tsv ... are written, NAME the manifest's stem"
+    )
     _add_inference_options(p, batch_size=16)
     p.set_defaults(func=_cmd_evaluate)
 

@@ -381,3 +381,27 @@ def test_yaml_syntax_error_is_one_line_naming_where(tmp_path):
     result = asr("train", "--config", conf)
     _assert_clean_error(result, f"{conf}: invalid YAML (line ")
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_evaluate_scores_each_manifest_and_reports_the_ones_that_fail(model_dir, tmp_path):
+    items = [json.loads(x) for x in (TINY / "train.jsonl").read_text().splitlines()[:3]]
+    for item in items:
+        item["audio"] = str(TINY / item["audio"])
+    for folder, chosen in (("a", items[:2]), ("b", items[2:])):  # two manifests named dev.jsonl
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "dev.jsonl").write_text("".join(json.dumps(x) + "\n" for x in chosen))
+    sf.write(tmp_path / "quiet.wav", np.zeros(16000 * 20, dtype=np.float32), 16000)
+    silent = tmp_path / "silent.jsonl"
+    silent.write_text(
+        json.dumps({"id": "q", "audio": str(tmp_path / "quiet.wav"), "duration": 20.0, "text": ""}) + "\n"
+    )
+    manifests = [tmp_path / "a" / "dev.jsonl", tmp_path / "lost.jsonl", tmp_path / "b" / "dev.jsonl", silent]
+    out = tmp_path / "out"
+    result = asr("evaluate", "--model", model_dir, "--manifest", *manifests, "--output-dir", out, "--adapt-speaker")
+    _assert_clean_error(result, "lost.jsonl", "warning: no audio of")
+    assert result.returncode == 2 and result.stdout.count("WER 0.00%") == 2
+    first, second = (json.loads((out / f"wer-{n}__dev.json").read_text()) for n in "ab")
+    assert (first["utterances"], second["utterances"]) == (2, 1)
+    assert first["speaker_adaptation"]["segments"] == 2 and second["speaker_adaptation"]["segments"] == 1
+    quiet = json.loads((out / "wer-silent.json").read_text())
+    assert quiet["speaker_adaptation"] is None and quiet["utterances"] == 1
