@@ -69,12 +69,14 @@ if run 5; then
   echo "stage 5: decode"
   methods="greedy beam"
   [ -d "$final/lm" ] && methods="$methods lm"
+  manifests=()
   for set in $sets; do
-    [ -f "$data/$set.jsonl" ] || { echo "no $data/$set.jsonl; skipped"; continue; }
-    for method in $methods; do
-      case $method in greedy) opts=();; beam) opts=(--beam-size "$beam");; lm) opts=(--lm);; esac
-      asr evaluate --model "$final" --manifest "$data/$set.jsonl" --output-dir "$exp/decode/$method" ${opts[@]+"${opts[@]}"}
-    done
+    if [ -f "$data/$set.jsonl" ]; then manifests+=("$data/$set.jsonl"); else echo "no $data/$set.jsonl; skipped"; fi
+  done
+  [ ${#manifests[@]} -gt 0 ] || { echo "stage 5: no set of '$sets' in $data" >&2; exit 2; }
+  for method in $methods; do  # the model loads once per method; each set gets its own WER
+    case $method in greedy) opts=();; beam) opts=(--beam-size "$beam");; lm) opts=(--lm);; esac
+    asr evaluate --model "$final" --manifest "${manifests[@]}" --output-dir "$exp/decode/$method" ${opts[@]+"${opts[@]}"}
   done
 fi
 if run 6; then

@@ -127,9 +127,8 @@ if run 6; then
   head -400 "$data/dev.jsonl" > "$data/dev400.jsonl"
   if have_real; then absolute "$real" > "$real_dev"; else cp "$data/dev400.jsonl" "$real_dev"; fi
   for i in "${!candidates[@]}"; do
-    for set in "$real_dev" "$data/dev400.jsonl"; do
-      asr evaluate --model "${candidates[$i]}" --manifest "$set" --output-dir "$tuned/choice/$i" --threads "$jobs" > /dev/null
-    done
+    asr evaluate --model "${candidates[$i]}" --manifest "$real_dev" "$data/dev400.jsonl" --output-dir "$tuned/choice/$i" \
+      --threads "$jobs" > /dev/null
   done
   # the rule (written before the first run): the lowest --real WER among the candidates whose synthetic dev
   # WER is at most 1.1x that of the model they started from; none: keep the start model
@@ -173,23 +172,20 @@ if run 8; then
   streaming=$(python -c 'import json, sys; print(json.load(open(sys.argv[1]))["model"].get("streaming", False))' \
     "$model/config.json")
   have_real && absolute "$real" > "$real_dev"
+  sets=()
   for set in dev test kokoro_dev kokoro_test kokoro_short_test nonspeech_test real_dev; do
-    manifest=$data/$set.jsonl
-    [ -f "$manifest" ] || { echo "no $manifest: skipped"; continue; }
-    asr evaluate --model "$model" --manifest "$manifest" --output-dir "$ev/greedy" --threads "$jobs"
-    asr evaluate --model "$model" --manifest "$manifest" --output-dir "$ev/lm" --threads "$jobs" --lm
-    if [ "$streaming" = True ]; then  # greedy as `asr stream` decodes it, in 320 ms chunks
-      asr evaluate --model "$model" --manifest "$manifest" --output-dir "$ev/stream320" --threads "$jobs" --chunk-ms 320
-    fi
-    if [ "$adapt" = 1 ]; then
-      asr evaluate --model "$model" --manifest "$manifest" --output-dir "$ev/adapt" --threads "$jobs" --adapt
-      asr evaluate --model "$model" --manifest "$manifest" --output-dir "$ev/lm_adapt" --threads "$jobs" --lm --adapt
-    fi
-    if [ "$adapt_speaker" = 1 ]; then
-      asr evaluate --model "$model" --manifest "$manifest" --output-dir "$ev/speaker" --threads "$jobs" --adapt-speaker
-      asr evaluate --model "$model" --manifest "$manifest" --output-dir "$ev/lm_speaker" --threads "$jobs" --lm \
-        --adapt-speaker
-    fi
+    if [ -f "$data/$set.jsonl" ]; then sets+=("$data/$set.jsonl"); else echo "no $data/$set.jsonl: skipped"; fi
+  done
+  [ ${#sets[@]} -gt 0 ] || { echo "stage 8: no evaluation set in $data" >&2; exit 2; }
+  # one process per decoding method, every set in it (each set its own WER; with --adapt-speaker its own speaker)
+  methods=("greedy:" "lm:--lm")
+  [ "$streaming" = True ] && methods+=("stream320:--chunk-ms 320")  # greedy as `asr stream` decodes it
+  [ "$adapt" = 1 ] && methods+=("adapt:--adapt" "lm_adapt:--lm --adapt")
+  [ "$adapt_speaker" = 1 ] && methods+=("speaker:--adapt-speaker" "lm_speaker:--lm --adapt-speaker")
+  for method in "${methods[@]}"; do
+    read -r -a opts <<< "${method#*:}"
+    asr evaluate --model "$model" --manifest "${sets[@]}" --output-dir "$ev/${method%%:*}" --threads "$jobs" \
+      ${opts[@]+"${opts[@]}"}
   done
   python recipes/common/wer_table.py "$ev" --out "$ev/results.md"
 fi
