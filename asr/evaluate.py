@@ -8,7 +8,7 @@ from pathlib import Path
 from .adapt import Adaptation
 from .audio import load_audio_files
 from .data import read_manifest
-from .errors import ModelError
+from .errors import ManifestError, ModelError
 from .metrics import ScoreReport, score
 from .model import CTCModel, ModelConfig
 from .transcribe import ASRModel
@@ -42,11 +42,21 @@ def evaluate_manifest(
     return report, failures, sum(u.duration for u in good)
 
 
+def _dev_manifest(manifest: str | Path) -> list:
+    """A tuning manifest's utterances; one whose references hold no word (non-speech clips only) cannot rank
+    settings by WER, so it is refused rather than every setting tying at 0%."""
+    utts = read_manifest(manifest)
+    if not any(u.text.split() for u in utts):
+        raise ManifestError(f"{manifest}: no reference words (every transcript is empty): nothing to tune on")
+    return utts
+
+
 def tune_hop_length(model: ASRModel, manifest: str | Path, hops: list[int], batch_size: int = 16) -> list[dict]:
     """Greedy WER of ``model``'s weights read at each feature hop (``model.hop_length``, samples) on a dev
     manifest. A shorter hop with the same 25 ms window cuts the same speech into more frames, much like
     slower speech: it helps a model short of frames for its labels (benchmarks/label_density.py). Returns one
     row per hop (WER, CER, errors, decode seconds), best first; on a tie the longer, cheaper hop."""
+    _dev_manifest(manifest)
     rows = []
     for hop in hops:
         cfg = ModelConfig.from_dict({**model.model.cfg.to_dict(), "hop_length": hop}, source=f"hop {hop}")
@@ -86,8 +96,8 @@ def tune_lm_weights(
     from .audio import load_audio
     from .decoding import BeamSearchDecoder, load_lm_config
 
+    utts = _dev_manifest(manifest)
     lm = load_lm_config(lm_dir)
-    utts = read_manifest(manifest)
     emissions = []
     for start in range(0, len(utts), batch_size):
         batch = utts[start : start + batch_size]

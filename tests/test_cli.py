@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import soundfile as sf
 import torch
 import yaml
@@ -286,6 +287,21 @@ def test_tune_hop_measures_each_hop_and_saves_the_best(model_dir):
     _assert_clean_error(
         asr("tune-hop", "--model", model_dir, "--manifest", TINY / "train.jsonl", "--hops", "0"), "hop_length must be"
     )
+
+
+def test_tuning_on_a_manifest_without_words_is_refused(model_dir, tmp_path):
+    """Non-speech clips alone cannot rank hops or LM weights (every setting would tie at 0%): one clear error."""
+    from asr.errors import ManifestError
+    from asr.evaluate import tune_hop_length, tune_lm_weights
+
+    sf.write(tmp_path / "quiet.wav", np.zeros(16000, np.float32), 16000)
+    quiet = tmp_path / "quiet.jsonl"
+    quiet.write_text(json.dumps({"id": "q", "audio": str(tmp_path / "quiet.wav"), "duration": 1.0, "text": ""}) + "\n")
+    model = load_model(model_dir, device="cpu")
+    with pytest.raises(ManifestError, match="quiet.jsonl: no reference words"):
+        tune_hop_length(model, quiet, [160])
+    with pytest.raises(ManifestError, match="quiet.jsonl: no reference words"):
+        tune_lm_weights(model, tmp_path / "no-lm", quiet, [1.0], [0.0])
 
 
 def test_a_corrupt_header_in_a_batch_leaves_the_other_files_transcribed(model_dir, tmp_path):
