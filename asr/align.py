@@ -33,6 +33,7 @@ class Word:
     start: float  # seconds
     end: float
     score: float = 0.0  # mean token log-probability on the aligned frames (higher = more confident)
+    confidence: float | None = None  # probability that the word is right (asr.confidence); None: not calibrated
 
 
 def _token_spans(log_probs: torch.Tensor, tokens: list[int]) -> list[tuple[int, int, float]]:

@@ -131,6 +131,13 @@ def set_hop_length(directory: str | os.PathLike, hop_length: int) -> None:
     _write_config(Path(directory), config)
 
 
+def set_info(directory: str | os.PathLike, key: str, value) -> None:
+    """Set ``info[key]`` in a model directory's config.json (the rest is kept)."""
+    config = read_model_config(directory)
+    config["info"] = {**config.get("info", {}), key: value}
+    _write_config(Path(directory), config)
+
+
 def load_model_dir(
     directory: str | os.PathLike, device: str | torch.device = "cpu"
 ) -> tuple[CTCModel, Tokenizer, dict]:

@@ -440,6 +440,38 @@ def _cmd_tune_hop(args) -> int:
     return 0
 
 
+def _cmd_tune_confidence(args) -> int:
+    from .checkpoint import set_info
+    from .confidence import FEATURE
+    from .evaluate import tune_confidence
+    from .transcribe import load_model
+
+    model = load_model(args.model, device=args.device)
+    fit = tune_confidence(model, args.manifest, lm=args.lm, batch_size=args.batch_size)
+    c = fit["calibration"]
+    print(f"{model.path}, {fit['decoding']} output on {args.manifest}: {fit['words']} words, {fit['right']} right")
+    print(f"confidence = 1 / (1 + exp(-({c.slope:.4f} * {FEATURE} {c.intercept:+.4f})))")
+    print("| confidence | words | mean confidence | right |")
+    print("|---|---:|---:|---:|")
+    for r in fit["reliability"]:
+        print(f"| {r['low']:.1f}-{r['high']:.1f} | {r['words']} | {r['confidence']:.3f} | {r['right']:.3f} |")
+    print(f"AUROC {fit['auroc']:.3f}, expected calibration error {fit['calibration_error']:.3f} (on these words)")
+    if args.save:
+        entry = {
+            "feature": FEATURE,
+            "slope": round(c.slope, 6),
+            "intercept": round(c.intercept, 6),
+            "tuned_on": str(args.manifest),
+            "words": fit["words"],
+            "auroc": round(fit["auroc"], 4),
+            "calibration_error": round(fit["calibration_error"], 4),
+        }
+        kept = model.config.get("info", {}).get("confidence", {})
+        set_info(model.path, "confidence", {**kept, fit["decoding"]: entry})
+        print(f"saved as info.confidence.{fit['decoding']} in {model.path / 'config.json'}")
+    return 0
+
+
 def _cmd_export(args) -> int:
     from .export import ONNX_FILE, STREAM_ONNX_FILE, export_onnx, export_stream_onnx
     from .transcribe import load_model
@@ -708,6 +740,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_device_options(p)
     p.add_argument("--save", action="store_true", help="write the best hop into the model's config.json")
     p.set_defaults(func=_cmd_tune_hop)
+
+    p = sub.add_parser(
+        "tune-confidence",
+        help="fit word confidence (the probability that a word is right) to a model's output on a dev "
+        "manifest; --save keeps it in the model's config.json, and transcripts' words then carry it",
+    )
+    p.add_argument("--model", help="model directory or bundled model name (default: the bundled default)")
+    p.add_argument("--manifest", required=True, help="dev manifest with reference texts (never the test set)")
+    p.add_argument("--lm", action="store_true", help="fit it for output decoded with the model's LM (default: greedy)")
+    p.add_argument("--batch-size", type=int, default=16)
+    _add_device_options(p)
+    p.add_argument("--save", action="store_true", help="write it into the model's config.json (info.confidence)")
+    p.set_defaults(func=_cmd_tune_confidence)
 
     p = sub.add_parser("export", help="export a model to ONNX (waveform -> CTC log-probs, front end included)")
     p.add_argument("--model", help="model directory or bundled model name (default: the bundled default)")

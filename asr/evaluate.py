@@ -13,7 +13,7 @@ from .metrics import ScoreReport, score
 from .model import CTCModel, ModelConfig
 from .transcribe import ASRModel
 
-__all__ = ["evaluate_manifest", "tune_lm_weights", "tune_hop_length"]
+__all__ = ["evaluate_manifest", "tune_lm_weights", "tune_hop_length", "tune_confidence"]
 
 
 def evaluate_manifest(
@@ -124,3 +124,30 @@ def tune_lm_weights(
                 }
             )
     return sorted(rows, key=lambda r: (r["wer"], r["cer"]))
+
+
+def tune_confidence(model: ASRModel, manifest: str | Path, lm: bool = False, batch_size: int = 16) -> dict:
+    """Fit the word-confidence calibration (``asr.confidence``) of ``model``'s output on a dev manifest, decoded
+    greedily or with the model's LM (``lm``). Returns the calibration and how well it does on these words:
+    ``auroc``, ``calibration_error`` and the ``reliability`` rows."""
+    from .confidence import auroc, calibration_error, fit_calibration, reliability, word_outcomes
+
+    utts = _dev_manifest(manifest)
+    transcripts = model.transcribe_batch(
+        [u.audio for u in utts], batch_size=batch_size, lm=lm or None, word_timestamps=True
+    )
+    scores, right = word_outcomes(transcripts, [u.text for u in utts])
+    try:
+        calibration = fit_calibration(scores, right)
+    except ValueError as e:
+        raise ManifestError(f"{manifest}: {e}") from None
+    confidence = [calibration(x) for x in scores]
+    return {
+        "decoding": "lm" if lm else "greedy",
+        "calibration": calibration,
+        "words": len(right),
+        "right": sum(right),
+        "auroc": auroc(scores, right),
+        "calibration_error": calibration_error(confidence, right),
+        "reliability": reliability(confidence, right),
+    }

@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from .adapt import Adaptation, SpeakerAdaptation, adapt_and_encode, adapt_to_speaker
 from .align import Word, align_words
+from .confidence import Calibration
 from .audio import SAMPLE_RATE, AudioInput, audio_duration, load_audio
 from .checkpoint import load_model_dir, save_model_dir
 from .decoding import BeamSearchDecoder, Hypothesis, LMConfig, greedy_decode, load_lm_config
@@ -240,6 +241,7 @@ class ASRModel:
         """
         factors, settings = vtln_factors(vtln), adaptation(adapt)
         decode = self.decoder(beam_size, lm, adapted=settings is not None, **weights)
+        calibration = None if settings is not None else self.calibration("lm" if lm else "greedy")
         parts: list[list[tuple[float, float, str, list[Word]]]] = [[] for _ in audios]
         durations = [0.0] * len(audios)
         bar = tqdm(total=None, unit="audio s", desc="segments", disable=None if progress else True, leave=False)
@@ -247,9 +249,9 @@ class ASRModel:
         for piece in self._pieces(audios, sample_rate, durations):
             window.append(piece)
             if len(window) >= 4 * batch_size:  # sort a bounded window by length: little padding, bounded memory
-                self._run(window, batch_size, decode, word_timestamps, (factors, settings), parts, bar)
+                self._run(window, batch_size, (decode, calibration), word_timestamps, (factors, settings), parts, bar)
                 window = []
-        self._run(window, batch_size, decode, word_timestamps, (factors, settings), parts, bar)
+        self._run(window, batch_size, (decode, calibration), word_timestamps, (factors, settings), parts, bar)
         bar.close()
         return [self._stitch(p, d) for p, d in zip(parts, durations)]
 
@@ -335,9 +337,15 @@ class ASRModel:
             "segments_used": len(waves),
             "steps": steps,
         }
-        info = {**self.config.get("info", {}), "speaker_adaptation": {**dataclasses.asdict(settings), **record}}
+        info = {k: v for k, v in self.config.get("info", {}).items() if k != "confidence"}  # fitted to other weights
+        info["speaker_adaptation"] = {**dataclasses.asdict(settings), **record}
         adapted.config = {**self.config, "info": info}
         return adapted
+
+    def calibration(self, decoding: str) -> Calibration | None:
+        """The word-confidence calibration of this model for ``decoding`` ("greedy" or "lm") from its config's
+        ``info.confidence`` (``asr tune-confidence``), or None."""
+        return Calibration.from_info(self.config.get("info", {}), decoding, str(self.path / "config.json"))
 
     def save(self, directory: str | os.PathLike) -> Path:
         """Write this model as a model directory that :func:`load_model` reads: config.json (with its
@@ -363,7 +371,8 @@ class ASRModel:
             self._vad = SileroVAD()
         return self._vad if self.segmenter == "silero" else None
 
-    def _run(self, window: list[_Piece], batch_size: int, decode, word_timestamps: bool, encoding, parts, bar) -> None:
+    def _run(self, window: list[_Piece], batch_size: int, decoding, word_timestamps: bool, encoding, parts, bar):
+        decode, calibration = decoding  # the decode function and the word-confidence calibration (or None)
         window.sort(key=lambda p: p.wave.numel())
         for start in range(0, len(window), batch_size):
             chunk = window[start : start + batch_size]
@@ -384,7 +393,13 @@ class ASRModel:
                     )
                     lo, hi = piece.offset, piece.offset + seconds  # never in the zeros, never before 0
                     words = [
-                        Word(w.word, start := min(max(w.start, lo), hi), max(min(w.end, hi), start), w.score)
+                        Word(
+                            w.word,
+                            start := min(max(w.start, lo), hi),
+                            max(min(w.end, hi), start),
+                            w.score,
+                            round(calibration(w.score), 3) if calibration else None,
+                        )
                         for w in aligned
                     ]
                 parts[piece.index].append((piece.offset, piece.offset + seconds, text, words))

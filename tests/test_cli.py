@@ -421,3 +421,29 @@ def test_evaluate_scores_each_manifest_and_reports_the_ones_that_fail(model_dir,
     assert first["speaker_adaptation"]["segments"] == 2 and second["speaker_adaptation"]["segments"] == 1
     quiet = json.loads((out / "wer-silent.json").read_text())
     assert quiet["speaker_adaptation"] is None and quiet["utterances"] == 1
+
+
+def test_tune_confidence_fits_saves_and_transcripts_carry_it(model_dir, tmp_path):
+    """On a manifest whose references are partly not what was said, some recognized words are wrong: the fit
+    has both kinds of word, --save stores it, and transcribed words then carry confidence = calibration(score)."""
+    from asr.confidence import Calibration
+
+    items = [json.loads(x) for x in (TINY / "train.jsonl").read_text().splitlines()]
+    for i, item in enumerate(items):
+        item["audio"] = str(TINY / item["audio"])
+        if i % 2:  # every other reference is another utterance's text
+            item["text"] = items[i - 1]["text"]
+    dev = tmp_path / "dev.jsonl"
+    dev.write_text("".join(json.dumps(x) + "\n" for x in items))
+    fitted = asr("tune-confidence", "--model", model_dir, "--manifest", dev, "--save")
+    assert fitted.returncode == 0, fitted.stderr
+    assert "AUROC" in fitted.stdout and "saved as info.confidence.greedy" in fitted.stdout
+    entry = json.loads((model_dir / "config.json").read_text())["info"]["confidence"]["greedy"]
+    assert entry["words"] > 0 and entry["tuned_on"] == str(dev)
+    calibration = Calibration.from_info({"confidence": {"greedy": entry}}, "greedy", "config.json")
+    out = asr("transcribe", "--model", model_dir, "--format", "json", FILES[0])
+    words = json.loads(out.stdout)["words"]
+    assert words and all(w["confidence"] == round(calibration(w["score"]), 3) for w in words)
+
+    all_right = asr("tune-confidence", "--model", model_dir, "--manifest", TINY / "train.jsonl")
+    _assert_clean_error(all_right, "train.jsonl: calibration needs both right and wrong words")

@@ -35,6 +35,12 @@ def test_formats():
     vtt = format_transcript(t, "vtt")
     assert vtt.startswith("WEBVTT\n\n00:00:00.500 --> 00:00:01.400\nHELLO THERE\n")
     data = json.loads(format_transcript(t, "json", "a.wav"))
-    assert data["path"] == "a.wav" and data["words"][2] == {"word": "GENERAL", "start": 3.0, "end": 3.6, "score": 0.0}
+    assert data["path"] == "a.wav" and data["words"][2] == {
+        "word": "GENERAL",
+        "start": 3.0,
+        "end": 3.6,
+        "score": 0.0,
+        "confidence": None,  # a model without a calibration states none
+    }
     assert data["segments"] == [{"start": 0.5, "end": 4.3, "text": "HELLO THERE GENERAL KENOBI"}]
     assert "\n" not in format_transcript(t, "jsonl").rstrip("\n")
