@@ -284,6 +284,9 @@ lists:
         assert row in table, table
     config = json.loads((export / "config.json").read_text())
     assert config["model"]["streaming"] and config["model"]["n_layers"] == 1
+    for decoding in ("greedy", "lm"):  # stage 7 fitted word confidence, or said why not (a 24-step model)
+        fitted = decoding in config["info"].get("confidence", {})
+        assert fitted or f"has no {decoding} word confidence" in result.stdout, result.stdout[-2000:]
     import asr
 
     model = asr.load_model(export, device="cpu")

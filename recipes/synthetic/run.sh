@@ -23,7 +23,7 @@
 #               WER (first 400) is at most 1.1x the start model's -> EXP/chosen.txt
 #   7 lm        word 3-gram LM from the training books and --vocab's words (default: the word list of Debian's
 #               wamerican, /usr/share/dict/american-english, when installed), or --from's LM; weights tuned on
-#               the dev sets together
+#               the dev sets together; word confidence fitted on them, greedy and with the LM (tune-confidence)
 #   8 evaluate  greedy, beam + LM and (streaming models) greedy in 320 ms chunks on every dev and test set;
 #               with --adapt also both after test-time adaptation (asr.adapt; ~25x slower), with
 #               --adapt-speaker both by the model adapted once to each whole set (asr adapt's defaults; the
@@ -165,6 +165,11 @@ if run 7; then
   { absolute "$data/dev.jsonl" 400; [ -f "$data/kokoro_dev.jsonl" ] && absolute "$data/kokoro_dev.jsonl";
     have_real && absolute "$real"; } > "$exp/dev_all.jsonl"
   asr lm tune --model "$model" --manifest "$exp/dev_all.jsonl" --save | tee "$exp/lm-tuning.md"
+  for decoding in greedy lm; do  # word confidence, fitted on the same dev sets (asr/confidence.py)
+    option=(); [ "$decoding" = lm ] && option=(--lm)
+    asr tune-confidence --model "$model" --manifest "$exp/dev_all.jsonl" --save ${option[@]+"${option[@]}"} \
+      > "$exp/confidence-$decoding.md" || echo "note: $model has no $decoding word confidence (the error above)"
+  done
 fi
 if run 8; then
   echo "stage 8: evaluate $model"
