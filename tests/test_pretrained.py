@@ -72,6 +72,21 @@ def test_bundled_examples_are_transcribed_accurately():
     assert model.has_lm and model.decoder(lm=True).lexicon_size > 20000
 
 
+def test_bundled_model_states_how_sure_it_is_of_each_word():
+    """Its word confidence ranks the examples' wrong words below the right ones (measured: AUROC 0.98 greedy,
+    0.97 with the LM; on 5 and 3 wrong words of 43 and 42)."""
+    from asr.confidence import auroc, word_outcomes
+
+    model = asr.load_model(device="cpu")
+    for lm in (None, True):
+        transcripts = model.transcribe_batch([EXAMPLES / r["audio"] for r in REFS], word_timestamps=True, lm=lm)
+        confidence = [w.confidence for t in transcripts for w in t.words]
+        assert all(0.0 < c < 1.0 for c in confidence), confidence
+        scores, right = word_outcomes(transcripts, [r["text"] for r in REFS])
+        assert len(right) == len(confidence) and 0 < sum(right) < len(right)
+        assert auroc(scores, right) >= 0.9, list(zip(scores, right))
+
+
 @pytest.mark.parametrize("seconds", [0.3, 0.5])
 def test_bundled_model_reads_speech_after_silence(tmp_path, seconds):
     """A recording that opens with a pause: files up to 12 s reach the model untrimmed (v31: 5 and 6 of 43
