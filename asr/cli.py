@@ -447,6 +447,7 @@ def _cmd_tune_confidence(args) -> int:
     from .transcribe import load_model
 
     model = load_model(args.model, device=args.device)
+    _apply_reading_options(model, args)
     fit = tune_confidence(model, args.manifest, lm=args.lm, batch_size=args.batch_size)
     c = fit["calibration"]
     print(f"{model.path}, {fit['decoding']} output on {args.manifest}: {fit['words']} words, {fit['right']} right")
@@ -462,6 +463,7 @@ def _cmd_tune_confidence(args) -> int:
             "slope": round(c.slope, 6),
             "intercept": round(c.intercept, 6),
             "tuned_on": str(args.manifest),
+            **({"chunk_ms": args.chunk_ms} if args.chunk_ms is not None else {}),
             "words": fit["words"],
             "auroc": round(fit["auroc"], 4),
             "calibration_error": round(fit["calibration_error"], 4),
@@ -750,6 +752,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--manifest", required=True, help="dev manifest with reference texts (never the test set)")
     p.add_argument("--lm", action="store_true", help="fit it for output decoded with the model's LM (default: greedy)")
     p.add_argument("--batch-size", type=int, default=16)
+    _add_reading_options(p)  # --chunk-ms: a streaming model's output as `asr stream` gives it
     _add_device_options(p)
     p.add_argument("--save", action="store_true", help="write it into the model's config.json (info.confidence)")
     p.set_defaults(func=_cmd_tune_confidence)

@@ -17,6 +17,7 @@ words, between the stated confidence and the share of words that were right).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Sequence
@@ -35,6 +36,7 @@ __all__ = [
     "auroc",
     "calibration_error",
     "reliability",
+    "with_confidence",
 ]
 
 DECODINGS = ("greedy", "lm")  # the keys of info.confidence: output decoded without and with an LM
@@ -68,6 +70,13 @@ class Calibration:
             return cls(float(entry["slope"]), float(entry["intercept"]))
         except (KeyError, TypeError, ValueError):
             raise ModelError(f"{source}: info.confidence.{decoding} needs numbers 'slope' and 'intercept'") from None
+
+
+def with_confidence(words: list, calibration: Calibration | None) -> list:
+    """``words`` (``asr.align.Word``) with ``confidence`` from ``calibration`` (None: left as they are)."""
+    if calibration is None:
+        return words
+    return [dataclasses.replace(w, confidence=round(calibration(w.score), 3)) for w in words]
 
 
 def fit_calibration(scores: Sequence[float], right: Sequence[bool]) -> Calibration:

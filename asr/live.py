@@ -176,7 +176,13 @@ class _Printer:
         self.shown = ""
         if self.fmt == "jsonl":
             words = [
-                {"word": w.word, "start": round(w.start + start, 3), "end": round(w.end + start, 3)}
+                {
+                    "word": w.word,
+                    "start": round(w.start + start, 3),
+                    "end": round(w.end + start, 3),
+                    "score": w.score,
+                    "confidence": w.confidence,
+                }
                 for w in transcript.words
             ]
             print(

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from .align import Word, align_words
+from .confidence import with_confidence
 from .audio import SAMPLE_RATE, check_sample_rate, resample
 from .encoder import EncoderCache
 from .errors import AudioError, ModelError
@@ -121,6 +122,8 @@ class Stream:
         self._last = BLANK  # best token of the last frame run (greedy merges repeats across chunks)
         self._tokens: list[int] = []
         self._frames: list[int] = []
+        self._runs: list[list[float]] = []  # per token: [sum of its log-prob, frames] over its run of frames
+        self._calibration = asr_model.calibration("greedy")  # word confidence, or None
         self._words_out = 0  # words already returned by accept
         self.finished = False
 
@@ -199,6 +202,7 @@ class Stream:
         words: list[Word] = []
         if self._tokens:
             words = align_words(self.log_probs, self._tokens, self.tokenizer, self.frame_seconds)
+            words = with_confidence(words, self._calibration)
         segments = [Segment(0.0, round(duration, 3), text, words)] if text else []
         return Transcript(text, segments, words, duration)
 
@@ -218,9 +222,13 @@ class Stream:
         return Update([w for w in words if w.word], partial)
 
     def _word(self, begin: int, end: int) -> Word:
+        """A completed word: its tokens' time, and its score as asr.align scores the greedy path (the mean
+        over its tokens of the mean log-prob of each token's run of frames), with confidence when calibrated."""
         start = self._frames[begin] * self.frame_seconds
         stop = (self._frames[end - 1] + 1) * self.frame_seconds
-        return Word(self.tokenizer.decode(self._tokens[begin:end]), round(start, 3), round(stop, 3))
+        score = sum(total / frames for total, frames in self._runs[begin:end]) / (end - begin)
+        word = Word(self.tokenizer.decode(self._tokens[begin:end]), round(start, 3), round(stop, 3), round(score, 3))
+        return with_confidence([word], self._calibration)[0]
 
     def _advance(self, final: bool) -> None:
         self._front_end(final)
@@ -295,11 +303,15 @@ class Stream:
         """Greedy CTC over one chunk's (C, V) log-probs, whose frames end at ``frames_done``."""
         start = self._cache.frames - log_probs.shape[0]
         self._log_probs.append(log_probs.cpu())
-        best = log_probs.argmax(dim=-1).tolist()
-        for i, token in enumerate(best):
+        values, best = log_probs.max(dim=-1)
+        for i, (token, value) in enumerate(zip(best.tolist(), values.tolist())):
             if token != BLANK and token != self._last:
                 self._tokens.append(token)
                 self._frames.append(start + i)
+                self._runs.append([value, 1])
+            elif token != BLANK:  # the run of the last token goes on
+                self._runs[-1][0] += value
+                self._runs[-1][1] += 1
             self._last = token
 
 

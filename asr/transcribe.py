@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from .adapt import Adaptation, SpeakerAdaptation, adapt_and_encode, adapt_to_speaker
 from .align import Word, align_words
-from .confidence import Calibration
+from .confidence import Calibration, with_confidence
 from .audio import SAMPLE_RATE, AudioInput, audio_duration, load_audio
 from .checkpoint import load_model_dir, save_model_dir
 from .decoding import BeamSearchDecoder, Hypothesis, LMConfig, greedy_decode, load_lm_config
@@ -393,15 +393,10 @@ class ASRModel:
                     )
                     lo, hi = piece.offset, piece.offset + seconds  # never in the zeros, never before 0
                     words = [
-                        Word(
-                            w.word,
-                            start := min(max(w.start, lo), hi),
-                            max(min(w.end, hi), start),
-                            w.score,
-                            round(calibration(w.score), 3) if calibration else None,
-                        )
+                        Word(w.word, start := min(max(w.start, lo), hi), max(min(w.end, hi), start), w.score)
                         for w in aligned
                     ]
+                    words = with_confidence(words, calibration)
                 parts[piece.index].append((piece.offset, piece.offset + seconds, text, words))
                 bar.update(round(seconds, 2))
 

@@ -30,6 +30,7 @@ from _tables import emit
 import asr
 from asr.confidence import auroc, calibration_error, fit_logistic, reliability, word_outcomes
 from asr.data import read_manifest
+from asr.streaming import chunk_frames
 
 
 def measure(model, manifest: str, lm: bool) -> dict:
@@ -85,11 +86,14 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="model directory or bundled name (default: the bundled one)")
     parser.add_argument("--lm", action="store_true", help="also beam search with the model's LM")
     parser.add_argument("--choose-feature", metavar="DEV", help="compare inputs of the curve on this dev manifest")
+    parser.add_argument("--chunk-ms", type=float, help="a streaming model read in chunks as `asr stream` reads")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=None, help="also write the tables (markdown) and a .json here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     model = asr.load_model(args.model, device="cpu")
+    if args.chunk_ms:
+        model.chunk = chunk_frames(model.model, args.chunk_ms)
     decodings = ["greedy"] + (["lm"] if args.lm else [])
     if args.choose_feature:
         errors = {d: choose_feature(model, args.choose_feature, d == "lm") for d in decodings}

@@ -13,6 +13,7 @@ import torch
 
 import asr
 from asr.checkpoint import save_model_dir
+from asr.confidence import FEATURE, Calibration
 from asr.encoder import chunk_mask
 from asr.errors import ModelError
 from asr.metrics import score
@@ -213,11 +214,21 @@ def test_streaming_model_learns_and_streams_what_it_learned(streaming_exp):
         final = stream.finish()
         emitted += len(words)
         assert [w.word for w in words] == final.text.split()[: len(words)]  # emitted words are never revised
+        # ... and scored as the alignment of the final transcript scores them (no calibration: no confidence)
+        assert [(w.word, w.score, w.confidence) for w in words] == [
+            (w.word, w.score, None) for w in final.words[: len(words)]
+        ]
         assert all(w.start <= w.end <= final.duration + 0.2 for w in final.words)
         streamed.append(final.text)
     report = score([u.id for u in utts], [u.text for u in utts], streamed)
     assert report.cer.rate <= 0.05, report.cer.rate
     assert emitted >= 0.5 * sum(len(u.text.split()) - 1 for u in utts)  # words came out before the end
+
+    calibration = Calibration(-2.0, -2.5)  # as `asr tune-confidence --save` would store it
+    model.config["info"] = {"confidence": {"greedy": {"feature": FEATURE, "slope": -2.0, "intercept": -2.5}}}
+    stream, wave = model.stream(chunk_ms=320), asr.audio.load_audio(utts[0].audio).numpy()
+    words = stream.accept(wave).words + stream.finish().words
+    assert words and all(w.confidence == round(calibration(w.score), 3) for w in words)
 
 
 def _cli(*args, stdin: bytes = b""):
@@ -274,6 +285,7 @@ def test_stream_cli_jsonl_partials_and_finals_from_a_file(streaming_exp, tmp_pat
     finals = [e for e in events if e["type"] == "final"]
     assert len(finals) == 2 and score(["a", "b"], texts, [e["text"] for e in finals]).cer.rate <= 0.1
     assert all(w["start"] >= e["start"] - 0.01 for e in finals for w in e["words"])
+    assert all(w["score"] <= 0.0 and w["confidence"] is None for e in finals for w in e["words"])  # not calibrated
     partials = [e["text"] for e in events if e["type"] == "partial"]
     first = finals[0]["text"]
     assert any(p and p != first and first.startswith(p) for p in partials)  # words before the segment ended
