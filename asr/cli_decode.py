@@ -1,0 +1,351 @@
+"""``asr evaluate``, ``transcribe``, ``adapt`` and ``stream``: the commands that read audio with a model."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from .cli_options import (
+    add_device_options,
+    add_inference_options,
+    add_reading_options,
+    apply_reading_options,
+    decoding_options,
+    load_for_inference,
+)
+from .errors import ASRError
+
+__all__ = ["register", "output_names"]
+
+
+def _speaker_adapted(model, audios: list[str], source: str):
+    """--adapt-speaker: ``model`` adapted once to ``audios`` as one speaker (asr adapt's defaults), before
+    decoding them. Unreadable audio is left out here; decoding reports it. Prints what it did to stderr."""
+    from .adapt import NoAudioToAdapt
+
+    started, skipped = time.perf_counter(), []
+    try:
+        adapted = model.adapted_to(audios, on_error=skipped.append, progress=True)
+    except NoAudioToAdapt:  # nothing readable, or no speech: decoding says which files and why
+        print(f"asr: warning: no audio of {source} to adapt to; decoding with the model as it is", file=sys.stderr)
+        return model
+    done = adapted.config["info"]["speaker_adaptation"]
+    print(
+        f"adapted to {len(audios) - len(skipped)} file(s) of {source} as one speaker: {done['seconds'] / 60:.1f} min "
+        f"in {done['segments']} segments, {done['steps']} steps, {time.perf_counter() - started:.0f} s",
+        file=sys.stderr,
+    )
+    return adapted
+
+
+def _cmd_evaluate(args) -> int:
+    """Each manifest in turn with the one loaded model; a manifest that fails is reported and the rest go on.
+    Exit status: 2 if any manifest had no readable audio (or could not be read), else 1 if any line was
+    skipped, else 0."""
+    model = load_for_inference(args)
+    decoding = decoding_options(args)
+    names = output_names(args.manifest)
+    status = 0
+    for manifest in args.manifest:
+        try:
+            code = _evaluate_one(model, manifest, names[manifest], decoding, args)
+        except ASRError as e:
+            if len(args.manifest) == 1:
+                raise
+            print(f"asr: error: {e}", file=sys.stderr)
+            code = 2
+        status = max(status, code)
+    return status
+
+
+def _evaluate_one(model, manifest: str, name: str, decoding: dict, args) -> int:
+    """Score ``model`` on one manifest and write its reports to ``args.output_dir`` as ``*-NAME.*``."""
+    import torch
+
+    from .data import read_manifest
+    from .evaluate import evaluate_manifest
+    from .metrics import write_alignments, write_utterance_report
+
+    started = time.perf_counter()
+    adaptation = {}
+    if args.adapt_speaker:  # each manifest is one speaker, adapted to from the model as loaded
+        model = _speaker_adapted(model, [u.audio for u in read_manifest(manifest)], manifest)
+        adaptation = {"speaker_adaptation": model.config["info"].get("speaker_adaptation")}  # None: nothing to adapt to
+    report, failures, audio_seconds = evaluate_manifest(model, manifest, args.batch_size, **decoding)
+    elapsed = time.perf_counter() - started
+    for message in failures:
+        print(f"asr: skipped {message}", file=sys.stderr)
+    if not report.utterances:
+        print(f"asr: error: {manifest}: none of its audio could be read; no WER written", file=sys.stderr)
+        return 2
+    out_dir = Path(args.output_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    per_utt, aligned, summary = out_dir / f"errs-{name}.tsv", out_dir / f"errs-{name}.txt", out_dir / f"wer-{name}.json"
+    recogs = out_dir / f"recogs-{name}.txt"
+    write_utterance_report(report, per_utt)
+    write_alignments(report, aligned)
+    recogs.write_text("".join(f"{u.id}\tref={u.ref}\n{u.id}\thyp={u.hyp}\n" for u in report.utterances))
+    rtf = elapsed / max(audio_seconds, 1e-9)
+    summary.write_text(
+        json.dumps(
+            {
+                **report.to_dict(),
+                "manifest": str(manifest),
+                "model": str(model.path),
+                "decoding": {k: str(v) if isinstance(v, Path) else v for k, v in decoding.items()},
+                **adaptation,
+                "audio_seconds": audio_seconds,
+                "decode_seconds": elapsed,
+                "rtf": rtf,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    if len(args.manifest) > 1:
+        print(f"== {manifest}")
+    print(report.summary())
+    print(report.confusion_summary())
+    print(
+        f"decoded {audio_seconds:.1f} s of audio in {elapsed:.1f} s: real-time factor {rtf:.4f} "
+        f"(audio loading included, {torch.get_num_threads()} threads, {model.device})"
+    )
+    print(f"reports: {per_utt} (per utterance), {aligned} (aligned), {recogs} (recognitions), {summary} (summary)")
+    return 1 if failures else 0
+
+
+def output_names(paths: list[str]) -> dict[str, str]:
+    """A distinct output name (without suffix) per input: its stem, or where stems collide (d1/x.wav,
+    d2/x.wav) its path from the colliding files' common folder with '/' as '__' (d1__x, d2__x), the
+    extension kept if that is not enough (a/x.wav, a/x.flac -> x.wav, x.flac)."""
+    groups: dict[str, list[Path]] = {}
+    for p in dict.fromkeys(paths):
+        groups.setdefault(Path(p).stem, []).append(Path(p))
+    names = {}
+    for stem, group in groups.items():
+        if len(group) == 1:
+            names[str(group[0])] = stem
+            continue
+        full = [p.resolve() for p in group]
+        common = Path(os.path.commonpath([str(f.parent) for f in full]))
+        relative = [f.relative_to(common) for f in full]
+        bare = [r.with_suffix("") for r in relative]
+        for p, r, b in zip(group, relative, bare):
+            names[str(p)] = "__".join((r if bare.count(b) > 1 else b).parts)
+    return {p: names[str(Path(p))] for p in paths}
+
+
+def _cmd_transcribe(args) -> int:
+    from tqdm import tqdm
+
+    from .errors import AudioError
+    from .output import SUFFIXES, format_transcript
+
+    model = load_for_inference(args)
+    if args.adapt_speaker:
+        model = _speaker_adapted(model, args.paths, "the input")
+    output_dir = Path(args.output_dir) if args.output_dir else None
+    if output_dir:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    options = decoding_options(args)
+    options["word_timestamps"] = args.word_timestamps or args.format in ("json", "srt", "vtt")
+    many = len(args.paths) > 1
+    failed = 0
+    names = output_names(args.paths)
+
+    def emit(path: str, transcript) -> None:
+        if output_dir is not None:
+            (output_dir / (names[path] + SUFFIXES[args.format])).write_text(
+                format_transcript(transcript, args.format, path)
+            )
+        elif args.format == "text" and many:
+            tqdm.write(f"{path}\t{transcript.text}")
+        else:
+            tqdm.write(format_transcript(transcript, args.format, path), end="")
+
+    bar = tqdm(total=len(args.paths), unit="file", desc="transcribe", disable=None if many else True)
+    for start in range(0, len(args.paths), args.batch_size):
+        chunk = args.paths[start : start + args.batch_size]
+        try:  # a batch at once; if any file in it is bad, file by file so the others still come out
+            results = list(
+                zip(chunk, model.transcribe_batch(chunk, batch_size=args.batch_size, progress=not many, **options))
+            )
+        except AudioError:
+            results = []
+            for path in chunk:
+                try:
+                    results.append((path, model.transcribe(path, progress=not many, **options)))
+                except AudioError as e:
+                    print(f"asr: error: {e}", file=sys.stderr)
+                    failed += 1
+        for path, transcript in results:
+            emit(path, transcript)
+        bar.update(len(chunk))
+    bar.close()
+    if failed:
+        print(f"asr: {failed} of {len(args.paths)} file(s) failed", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _cmd_adapt(args) -> int:
+    from .adapt import SpeakerAdaptation
+    from .data import read_manifest
+    from .errors import ModelError
+    from .transcribe import load_model
+
+    paths = list(args.paths) + ([u.audio for u in read_manifest(args.manifest)] if args.manifest else [])
+    if not paths:
+        raise ModelError("adapt: no audio: give the speaker's files, or --manifest")
+    settings = SpeakerAdaptation(steps=args.steps, lr=args.lr, batch_size=args.batch_size, seed=args.seed)
+    model = load_model(args.model, device=args.device)
+    if Path(args.out).resolve() == model.path.resolve():
+        raise ModelError(f"--out {args.out}: the model's own directory; write the adapted model to another one")
+    apply_reading_options(model, args)
+    failed = []
+
+    def skip(error) -> None:
+        print(f"asr: error: {error} (skipped)", file=sys.stderr)
+        failed.append(error)
+
+    start = time.perf_counter()
+    adapted = model.adapted_to(paths, settings=settings, on_error=skip, progress=True)
+    out = adapted.save(args.out)
+    done = adapted.config["info"]["speaker_adaptation"]
+    print(
+        f"adapted {model.path} to {len(paths) - len(failed)} file(s), {done['seconds'] / 60:.1f} min of audio in "
+        f"{done['segments']} segments ({done['steps']} steps, {time.perf_counter() - start:.0f} s): {out}\n"
+        f"transcribe this speaker with: asr transcribe --model {out} FILE"
+    )
+    if failed:
+        print(f"asr: {len(failed)} of {len(paths)} file(s) failed", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _cmd_stream(args) -> int:
+    from .live import file_pieces, mic_pieces, pcm_pieces, run
+    from .streaming import Endpoint
+    from .transcribe import load_model
+    from .vad import VadEndpoint
+
+    model = load_model(args.model, device=args.device, backend=args.backend, streaming=True)
+    if args.mic:
+        pieces = mic_pieces()
+    elif args.source == "-":
+        pieces = pcm_pieces(sys.stdin.buffer, args.rate, args.channels)
+    elif args.source:
+        pieces = file_pieces(args.source, realtime=args.realtime)
+    else:
+        raise ASRError("stream: give a file, - for stdin, or --mic")
+    if args.vad == "auto":
+        args.vad = "silero" if importlib.util.find_spec("silero_vad") else "ctc"
+    if args.vad == "silero":
+        endpoint = VadEndpoint(after_speech=args.endpoint_silence or 0.5, max_segment=args.max_segment)
+    else:
+        endpoint = Endpoint(after_speech=args.endpoint_silence or 0.8, max_segment=args.max_segment)
+    run(model, pieces, args.chunk_ms, args.left_ms, args.format, not args.no_partials, endpoint)
+    return 0
+
+
+def register(sub) -> None:
+    """Add this module's commands to the ``asr`` parser's subcommands."""
+    from .adapt import SpeakerAdaptation
+
+    p = sub.add_parser("evaluate", help="WER/CER of a model on one or more manifests")
+    p.add_argument("--model", help="model directory or bundled model name (default: the bundled default)")
+    p.add_argument(
+        "--manifest",
+        required=True,
+        nargs="+",
+        metavar="MANIFEST",
+        help="JSON-lines manifest(s) with reference texts, each scored on its own (the model loads once)",
+    )
+    p.add_argument(
+        "--output-dir", default=".", help="where wer-NAME.json, errs-NAME.tsv ... are written, NAME the manifest's stem"
+    )
+    add_inference_options(p, batch_size=16)
+    p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser("transcribe", help="transcribe audio files")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="audio files (wav, flac, ogg, mp3, ...)")
+    p.add_argument("--model", help="model directory or bundled model name (default: the bundled default)")
+    p.add_argument(
+        "--format",
+        choices=["text", "json", "jsonl", "srt", "vtt"],
+        default="text",
+        help="text; json (segments, words, times); jsonl (one line per file); srt / vtt subtitles",
+    )
+    p.add_argument(
+        "--word-timestamps",
+        action="store_true",
+        help="word start/end times in jsonl (json, srt and vtt always have them)",
+    )
+    p.add_argument("--output-dir", help="write one file per input here instead of printing")
+    add_inference_options(p, batch_size=8)
+    p.set_defaults(func=_cmd_transcribe)
+
+    p = sub.add_parser(
+        "adapt",
+        help="adapt a model to one speaker's voice and recording from their audio (no transcripts); writes a "
+        "model directory that transcribes that speaker at the cost of plain decoding",
+    )
+    p.add_argument("paths", nargs="*", metavar="PATH", help="the speaker's audio files (any length)")
+    p.add_argument("--manifest", help="also (or instead) the audio of a JSON-lines manifest (its texts are not read)")
+    p.add_argument("--model", help="model directory or bundled model name (default: the bundled default)")
+    p.add_argument("--out", required=True, help="the adapted model directory to write")
+    defaults = SpeakerAdaptation()
+    p.add_argument(
+        "--steps",
+        type=int,
+        help=f"Adam steps (default: {defaults.passes:g} passes over the segments, at most {defaults.max_steps})",
+    )
+    p.add_argument("--lr", type=float, default=defaults.lr, help=f"learning rate (default {defaults.lr})")
+    p.add_argument(
+        "--batch-size", type=int, default=defaults.batch_size, help=f"segments per step (default {defaults.batch_size})"
+    )
+    p.add_argument("--seed", type=int, default=defaults.seed, help="order of the segments")
+    add_reading_options(p)
+    add_device_options(p)
+    p.set_defaults(func=_cmd_adapt)
+
+    p = sub.add_parser("stream", help="live recognition: audio from stdin, a file or a microphone; words as spoken")
+    p.add_argument("source", nargs="?", help="- for stdin (raw 16-bit PCM, or a WAV stream), or an audio file")
+    p.add_argument("--model", help="a streaming model directory or bundled name (default: the bundled streaming model)")
+    p.add_argument("--mic", action="store_true", help="the default microphone (needs: pip install 'asr[mic]')")
+    p.add_argument("--rate", type=int, default=16000, help="sample rate of raw PCM on stdin (default 16000)")
+    p.add_argument("--channels", type=int, default=1, help="interleaved channels of raw PCM on stdin (default 1)")
+    p.add_argument("--realtime", action="store_true", help="read FILE no faster than it plays")
+    p.add_argument("--chunk-ms", type=float, default=320, help="audio per decoding step (default 320)")
+    p.add_argument("--left-ms", type=float, default=3600, help="attention context before each chunk (default 3600)")
+    p.add_argument(
+        "--vad",
+        choices=["auto", "silero", "ctc"],
+        default="auto",
+        help="what ends a segment: silero (Silero VAD), ctc (no new token from the recognizer for a "
+        "while) or auto (silero when installed, default)",
+    )
+    p.add_argument(
+        "--endpoint-silence",
+        type=float,
+        help="seconds of silence that end a segment (default 0.5 with silero, 0.8 with ctc)",
+    )
+    p.add_argument("--max-segment", type=float, default=20.0, help="longest segment in seconds (default 20)")
+    p.add_argument(
+        "--format",
+        choices=["text", "jsonl"],
+        default="text",
+        help="text: START END TEXT per segment on stdout, partials on stderr; jsonl: partial and final "
+        "objects on stdout",
+    )
+    p.add_argument("--no-partials", action="store_true", help="only the final segments")
+    p.add_argument(
+        "--backend",
+        choices=["torch", "onnx"],
+        default="torch",
+        help="onnx: the encoder step from MODEL/model-stream.onnx (asr export) in onnxruntime",
+    )
+    add_device_options(p)
+    p.set_defaults(func=_cmd_stream)
