@@ -39,7 +39,6 @@ __all__ = [
     "with_confidence",
 ]
 
-DECODINGS = ("greedy", "lm")  # the keys of info.confidence: output decoded without and with an LM
 FEATURE = "log(0.05 - score)"  # what the logistic curve is a function of (stored with each calibration)
 
 
@@ -61,11 +60,15 @@ class Calibration:
     @classmethod
     def from_info(cls, info: dict, decoding: str, source: str) -> Calibration | None:
         """The calibration for ``decoding`` in a config's ``info`` (None when it has none)."""
-        entry = info.get("confidence", {}).get(decoding)
+        table = info.get("confidence") or {}
+        if not isinstance(table, dict):
+            raise ModelError(f"{source}: info.confidence must be an object of curves by decoding")
+        entry = table.get(decoding)
         if entry is None:
             return None
-        if entry.get("feature") != FEATURE:
-            raise ModelError(f"{source}: info.confidence.{decoding} is of {entry.get('feature')!r}, not {FEATURE!r}")
+        feature = entry.get("feature") if isinstance(entry, dict) else None
+        if feature != FEATURE:
+            raise ModelError(f"{source}: info.confidence.{decoding} is of {feature!r}, not {FEATURE!r}")
         try:
             return cls(float(entry["slope"]), float(entry["intercept"]))
         except (KeyError, TypeError, ValueError):

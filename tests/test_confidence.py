@@ -71,6 +71,10 @@ def test_a_stored_calibration_is_read_back_and_checked():
     assert Calibration.from_info(info, "lm", "c.json") is None
     with pytest.raises(ModelError, match="c.json: info.confidence.greedy is of 'score'"):
         Calibration.from_info({"confidence": {"greedy": {**entry, "feature": "score"}}}, "greedy", "c.json")
+    with pytest.raises(ModelError, match="c.json: info.confidence must be an object"):
+        Calibration.from_info({"confidence": [entry]}, "greedy", "c.json")
+    with pytest.raises(ModelError, match="c.json: info.confidence.lm is of None"):
+        Calibration.from_info({"confidence": {"lm": 0.5}}, "lm", "c.json")
     with pytest.raises(ModelError, match="needs numbers 'slope' and 'intercept'"):
         Calibration.from_info({"confidence": {"greedy": {**entry, "slope": "steep"}}}, "greedy", "c.json")
     calibration = Calibration(-2.0, -2.5)
