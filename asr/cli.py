@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from .cli_options import add_model_option
 from .errors import ASRError
 
 __all__ = ["main"]
@@ -149,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_tune.register(sub)
 
     p = sub.add_parser("export", help="export a model to ONNX (waveform -> CTC log-probs, front end included)")
-    p.add_argument("--model", help="model directory or bundled model name (default: the bundled default)")
+    add_model_option(p)
     p.add_argument("--format", choices=["onnx"], default="onnx")
     p.add_argument("--out", help="output file (default MODEL_DIR/model.onnx, which load_model(backend='onnx') uses)")
     p.set_defaults(func=_cmd_export)

@@ -12,6 +12,7 @@ from pathlib import Path
 from .cli_options import (
     add_device_options,
     add_inference_options,
+    add_model_option,
     add_reading_options,
     apply_reading_options,
     decoding_options,
@@ -255,7 +256,7 @@ def register(sub) -> None:
     from .adapt import SpeakerAdaptation
 
     p = sub.add_parser("evaluate", help="WER/CER of a model on one or more manifests")
-    p.add_argument("--model", help="model directory or bundled model name (default: the bundled default)")
+    add_model_option(p)
     p.add_argument(
         "--manifest",
         required=True,
@@ -271,7 +272,7 @@ def register(sub) -> None:
 
     p = sub.add_parser("transcribe", help="transcribe audio files")
     p.add_argument("paths", nargs="+", metavar="PATH", help="audio files (wav, flac, ogg, mp3, ...)")
-    p.add_argument("--model", help="model directory or bundled model name (default: the bundled default)")
+    add_model_option(p)
     p.add_argument(
         "--format",
         choices=["text", "json", "jsonl", "srt", "vtt"],
@@ -294,7 +295,7 @@ def register(sub) -> None:
     )
     p.add_argument("paths", nargs="*", metavar="PATH", help="the speaker's audio files (any length)")
     p.add_argument("--manifest", help="also (or instead) the audio of a JSON-lines manifest (its texts are not read)")
-    p.add_argument("--model", help="model directory or bundled model name (default: the bundled default)")
+    add_model_option(p)
     p.add_argument("--out", required=True, help="the adapted model directory to write")
     defaults = SpeakerAdaptation()
     p.add_argument(

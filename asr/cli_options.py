@@ -12,6 +12,7 @@ __all__ = [
     "add_backend_options",
     "add_decoding_options",
     "add_adapt_option",
+    "add_model_option",
     "add_device_options",
     "add_reading_options",
     "add_inference_options",
@@ -112,6 +113,11 @@ def add_adapt_option(p) -> None:
     p.add_argument(
         "--adapt-steps", type=int, metavar="N", help="adaptation with N steps instead of 10 (implies --adapt)"
     )
+
+
+def add_model_option(p) -> None:
+    """--model: which model a command runs (a directory or a bundled name)."""
+    p.add_argument("--model", help="model directory or bundled model name (default: the bundled default)")
 
 
 def add_device_options(p) -> None:

@@ -9,6 +9,7 @@ from .cli_options import (
     adaptation_settings,
     add_adapt_option,
     add_device_options,
+    add_model_option,
     add_reading_options,
     apply_reading_options,
 )
@@ -144,7 +145,7 @@ def register(sub) -> None:
         help="greedy WER of a model read at several feature hops (more frames per "
         "second) on a dev manifest; --save keeps the best as its model.hop_length",
     )
-    p.add_argument("--model", help="model directory or bundled model name (default: the bundled default)")
+    add_model_option(p)
     p.add_argument("--manifest", required=True, help="dev manifest (never the test set)")
     p.add_argument(
         "--hops",
@@ -162,7 +163,7 @@ def register(sub) -> None:
         help="fit word confidence (the probability that a word is right) to a model's output on a dev "
         "manifest; --save keeps it in the model's config.json, and transcripts' words then carry it",
     )
-    p.add_argument("--model", help="model directory or bundled model name (default: the bundled default)")
+    add_model_option(p)
     p.add_argument("--manifest", required=True, help="dev manifest with reference texts (never the test set)")
     p.add_argument("--lm", action="store_true", help="fit it for output decoded with the model's LM (default: greedy)")
     p.add_argument("--batch-size", type=int, default=16)
@@ -197,7 +198,7 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, help="output LM directory (lm.arpa + lm.json)")
     p.set_defaults(func=_cmd_lm_build)
     p = lm_sub.add_parser("tune", help="grid-search LM weight and word score on a dev manifest")
-    p.add_argument("--model", help="model directory or bundled model name (default: the bundled default)")
+    add_model_option(p)
     p.add_argument("--lm-dir", help="LM directory (default: the model's lm/)")
     p.add_argument("--manifest", required=True, help="dev manifest (never the test set)")
     p.add_argument("--lm-weights", type=float, nargs="+", default=[0.3, 0.5, 0.7, 1.0, 1.3])
