@@ -10,8 +10,9 @@
 #   0 prepare   manifests for every subset under --root (or --download SUBSET..., resumable, SHA-256 checked)
 #   1 tokenizer BPE (size from the config, e.g. bpe_vocab_size=1024 as an extra override) on the training text
 #   2 train     torchrun --nproc_per_node=$NGPU -m asr.cli train ... --resume
-#   3 average   the last $AVG checkpoints -> $EXP/model-avg$AVG
-#   4 lm        optional word 4-gram LM from --lm-text (e.g. librispeech-lm-norm.txt), weights tuned on dev-clean
+#   3 average   the last $AVG checkpoints -> $EXP/model-avg$AVG; word confidence fitted on dev-clean
+#   4 lm        optional word 4-gram LM from --lm-text (e.g. librispeech-lm-norm.txt), weights and word
+#               confidence tuned on dev-clean
 #   5 decode    dev-clean, dev-other, test-clean, test-other: greedy, beam (and beam+LM with an LM)
 #               -> $EXP/decode/METHOD/{wer-SET.json, recogs-SET.txt, errs-SET.txt}
 #   6 results   $EXP/decode/wer-summary.txt and $EXP/RESULTS.md
@@ -59,11 +60,16 @@ final=$exp/model-avg$avg
 if run 3; then
   echo "stage 3: average the last $avg checkpoints"
   asr average "$exp" --last "$avg" --out "$final"
+  # word confidence of greedy output, fitted on dev-clean (asr/confidence.py); stage 4 adds the LM's
+  asr tune-confidence --model "$final" --manifest "$data/dev-clean.jsonl" --save > "$exp/confidence-greedy.md" \
+    || echo "note: $final has no greedy word confidence (the error above)"
 fi
 if run 4 && [ -n "$lm_text" ]; then
   echo "stage 4: 4-gram LM from $lm_text"
   asr lm build --text "$lm_text" --order 4 --prune 0 1 1 2 --out "$final/lm"
   asr lm tune --model "$final" --manifest "$data/dev-clean.jsonl" --beam-size "$beam" --save | tee "$exp/lm-tuning.md"
+  asr tune-confidence --model "$final" --manifest "$data/dev-clean.jsonl" --lm --save > "$exp/confidence-lm.md" \
+    || echo "note: $final has no LM word confidence (the error above)"
 fi
 if run 5; then
   echo "stage 5: decode"
