@@ -177,11 +177,11 @@ if run 8; then
   streaming=$(python -c 'import json, sys; print(json.load(open(sys.argv[1]))["model"].get("streaming", False))' \
     "$model/config.json")
   have_real && absolute "$real" > "$real_dev"
-  sets=()
+  manifests=()
   for set in dev test kokoro_dev kokoro_test kokoro_short_test nonspeech_test real_dev; do
-    if [ -f "$data/$set.jsonl" ]; then sets+=("$data/$set.jsonl"); else echo "no $data/$set.jsonl: skipped"; fi
+    if [ -f "$data/$set.jsonl" ]; then manifests+=("$data/$set.jsonl"); else echo "no $data/$set.jsonl: skipped"; fi
   done
-  [ ${#sets[@]} -gt 0 ] || { echo "stage 8: no evaluation set in $data" >&2; exit 2; }
+  [ ${#manifests[@]} -gt 0 ] || { echo "stage 8: no evaluation set in $data" >&2; exit 2; }
   # one process per decoding method, every set in it (each set its own WER; with --adapt-speaker its own speaker)
   methods=("greedy:" "lm:--lm")
   [ "$streaming" = True ] && methods+=("stream320:--chunk-ms 320")  # greedy as `asr stream` decodes it
@@ -189,7 +189,7 @@ if run 8; then
   [ "$adapt_speaker" = 1 ] && methods+=("speaker:--adapt-speaker" "lm_speaker:--lm --adapt-speaker")
   for method in "${methods[@]}"; do
     read -r -a opts <<< "${method#*:}"
-    asr evaluate --model "$model" --manifest "${sets[@]}" --output-dir "$ev/${method%%:*}" --threads "$jobs" \
+    asr evaluate --model "$model" --manifest "${manifests[@]}" --output-dir "$ev/${method%%:*}" --threads "$jobs" \
       ${opts[@]+"${opts[@]}"}
   done
   python recipes/common/wer_table.py "$ev" --out "$ev/results.md"
