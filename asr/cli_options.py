@@ -6,6 +6,7 @@ import argparse
 
 __all__ = [
     "decoding_options",
+    "hotwords_of",
     "adaptation_settings",
     "load_for_inference",
     "apply_reading_options",
@@ -26,12 +27,29 @@ def decoding_options(args) -> dict:
         options["lm_weight"] = args.lm_weight
     if args.word_score is not None:
         options["word_score"] = args.word_score
+    hotwords = hotwords_of(args)
+    if hotwords:
+        options["hotwords"] = hotwords
+        if args.hotword_score is not None:
+            options["hotword_score"] = args.hotword_score
+    elif args.hotword_score is not None:
+        from .errors import ASRError
+
+        raise ASRError("--hotword-score needs --hotwords or --hotwords-file")
     if args.vtln or args.vtln_factors:
         options["vtln"] = args.vtln_factors or True
     settings = adaptation_settings(args)
     if settings is not None:  # as a number of steps: what transcribe takes and the JSON summary shows
         options["adapt"] = settings.steps
     return options
+
+
+def hotwords_of(args) -> list[str]:
+    """--hotwords (comma-separated) and the lines of --hotwords-file, in that order."""
+    from .decoding import read_hotwords
+
+    words = [w.strip() for w in (args.hotwords or "").split(",") if w.strip()]
+    return words + (read_hotwords(args.hotwords_file) if args.hotwords_file else [])
 
 
 def adaptation_settings(args):
@@ -87,6 +105,18 @@ def add_decoding_options(p) -> None:
     p.add_argument("--lm-dir", help="beam search with this LM directory (from `asr lm build`)")
     p.add_argument("--lm-weight", type=float, help="LM weight (default: the LM directory's tuned value)")
     p.add_argument("--word-score", type=float, help="word insertion score (default: the tuned value)")
+    p.add_argument(
+        "--hotwords",
+        metavar="W,W,...",
+        help="with an LM: words or phrases to favour (names, terms), comma-separated; words the LM lacks are "
+        "added to its lexicon",
+    )
+    p.add_argument("--hotwords-file", metavar="FILE", help="hotwords from a file: one word or phrase per line")
+    p.add_argument(
+        "--hotword-score",
+        type=float,
+        help="bonus for each hotword a hypothesis completes (default: asr.decoding.HOTWORD_SCORE)",
+    )
     p.add_argument(
         "--vtln",
         action="store_true",

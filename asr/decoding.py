@@ -5,7 +5,9 @@ Beam search runs flashlight-text's CTC decoder through ``torchaudio.models.decod
 * lexicon-free: any token sequence; no LM (our LMs are word LMs);
 * with a lexicon: hypotheses are sequences of known words, each spelled with the model's own tokenizer,
   scored with a KenLM-readable ARPA model (``asr lm build``). Words outside the LM's vocabulary cannot
-  be produced: that is the price of the LM's help.
+  be produced: that is the price of the LM's help, and what *hotwords* are for: words and phrases a
+  user expects (names, terms), added to the lexicon when the LM lacks them and given a bonus each time
+  a hypothesis ends one of their words (contextual biasing, as "word boosting" elsewhere).
 
 An LM directory holds ``lm.json`` (file names and tuned ``lm_weight`` / ``word_score`` / ``beam_size``;
 ``adapted``: the weights tuned for the sharper output after test-time adaptation) and ``lm.arpa`` (and
@@ -19,6 +21,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 import torch
 
@@ -26,9 +29,22 @@ from .audio import quiet_stderr
 from .errors import ASRError, ModelError, TokenizerError
 from .features import lengths_to_mask
 from .lm import BOS, EOS, UNK, arpa_words
-from .tokenizer import BLANK, BLANK_NAME, CharTokenizer, Tokenizer
+from .tokenizer import BLANK, BLANK_NAME, CharTokenizer, Tokenizer, normalize_text
 
-__all__ = ["Hypothesis", "greedy_decode", "LMConfig", "load_lm_config", "BeamSearchDecoder"]
+__all__ = [
+    "Hypothesis",
+    "greedy_decode",
+    "LMConfig",
+    "load_lm_config",
+    "BeamSearchDecoder",
+    "HOTWORD_SCORE",
+    "hotword_list",
+    "read_hotwords",
+]
+
+# Bonus (in the units of the CTC log-probabilities, like ``word_score``) for each word of a hotword that a
+# hypothesis completes; chosen on the dev sets with benchmarks/hotwords.py (benchmarks/RESULTS.md).
+HOTWORD_SCORE = 4.0
 
 
 @dataclass
@@ -130,6 +146,8 @@ class BeamSearchDecoder:
         word_score: float | None = None,
         beam_threshold: float = 25.0,
         beam_size_token: int | None = 32,
+        hotwords: Sequence[str] = (),
+        hotword_score: float | None = None,
     ):
         try:
             from torchaudio.models.decoder import ctc_decoder
@@ -151,7 +169,10 @@ class BeamSearchDecoder:
             blank_token=BLANK_NAME,
             sil_token=sil,
         )
+        self.hotwords = hotword_list(hotwords, tokenizer)
         if lm is None:
+            if self.hotwords:
+                raise ASRError("hotwords need beam search with an LM (the model's lm/ or an LM directory)")
             self._decoder = ctc_decoder(lexicon=None, tokens=names, lm=None, **options)
             self.lexicon_size = 0
             return
@@ -160,33 +181,38 @@ class BeamSearchDecoder:
             word_score=lm.word_score if word_score is None else word_score,
             unk_word=UNK,
         )
-        lines = self._lexicon(lm.model_file, sil)
+        bonus = HOTWORD_SCORE if hotword_score is None else hotword_score
+        if self.hotwords and options["lm_weight"] <= 0:
+            raise ASRError(f"hotwords need a positive LM weight (their bonus rides on it), got {options['lm_weight']}")
+        lines = self._lexicon(lm.model_file, sil, self.hotwords)
         self.lexicon_size = len(lines)
         fd, lexicon = tempfile.mkstemp(prefix="asr-lexicon-", suffix=".txt")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write("\n".join(lines) + "\n")
             with quiet_stderr():  # KenLM draws a progress bar of stars on stderr while it reads the file
-                self._decoder = ctc_decoder(lexicon=lexicon, tokens=names, lm=str(lm.model_file), **options)
+                decoder_lm = str(lm.model_file)
+                if self.hotwords:  # the decoder's score is lm_weight * LM + ...: the bonus is divided by it
+                    decoder_lm = _boosted_lm(lexicon, lm.model_file, self.hotwords, bonus / options["lm_weight"])
+                self._decoder = ctc_decoder(lexicon=lexicon, tokens=names, lm=decoder_lm, **options)
         except RuntimeError as e:
             raise ModelError(f"{lm.model_file}: cannot load the LM ({e})") from None
         finally:
             os.unlink(lexicon)
 
-    def _lexicon(self, lm_file: Path, sil: str) -> list[str]:
+    def _lexicon(self, lm_file: Path, sil: str, extra: Sequence[str] = ()) -> list[str]:
         """``WORD piece piece ...`` for every LM word the tokenizer can spell (ARPA vocabulary; a binary LM
-        needs its ARPA beside it for the word list)."""
+        needs its ARPA beside it for the word list), then the ``extra`` words the LM does not hold."""
         arpa = lm_file if lm_file.suffix != ".bin" else lm_file.with_suffix(".arpa")
         if not arpa.is_file():
             raise ModelError(f"{arpa}: the word list for the lexicon comes from the ARPA file, which is missing")
         names = self.tokenizer.token_names()
         lines = []
-        for word in arpa_words(arpa):
-            if word in (BOS, EOS, UNK):
-                continue
-            try:
-                ids = self.tokenizer.encode(word)
-            except TokenizerError:
+        vocabulary = arpa_words(arpa)
+        known = set(vocabulary)
+        words = [w for w in vocabulary + [w for w in extra if w not in known] if w not in (BOS, EOS, UNK)]
+        for word, ids in zip(words, self.tokenizer.encode_words(words)):
+            if not ids:
                 continue  # a word the model cannot spell cannot be recognized either
             spelling = [names[i] for i in ids] + (["|"] if sil == "|" else [])
             lines.append(f"{word}\t{' '.join(spelling)}")
@@ -211,6 +237,69 @@ class BeamSearchDecoder:
                 tokens, frames = respell(best.words, tokens, frames, self.tokenizer, self._word_separator)
             hyps.append(Hypothesis(tokens, frames, float(best.score)))
         return hyps
+
+
+def hotword_list(hotwords: Sequence[str], tokenizer: Tokenizer) -> list[str]:
+    """The distinct words of ``hotwords`` (words or phrases, normalized as transcripts are), in order.
+    A word the tokenizer cannot spell is an ASRError naming it."""
+    if isinstance(hotwords, str):
+        raise ASRError("hotwords: expected a list of words or phrases, got one string")
+    words: dict[str, None] = {}
+    for phrase in hotwords:
+        for word in normalize_text(phrase).split():
+            if word in (BOS, EOS, UNK):
+                continue
+            try:
+                tokenizer.encode(word)
+            except TokenizerError as e:
+                raise ASRError(f"hotword {phrase!r}: {e}") from None
+            words[word] = None
+    return list(words)
+
+
+def read_hotwords(path: str | os.PathLike) -> list[str]:
+    """Hotwords from a text file: one word or phrase per line; blank lines and ``#`` comments skipped."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ASRError(f"{path}: cannot read hotwords ({getattr(e, 'strerror', None) or e})") from None
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+def _boosted_lm(lexicon: str, lm_file: Path, words: Sequence[str], bonus: float):
+    """The KenLM model of ``lm_file`` with ``bonus`` added to the score of each of ``words``, as a language
+    model for flashlight's decoder (a Python subclass of its LM; the states are KenLM's own). The word indices
+    are those of the dictionary ``ctc_decoder`` builds from the same lexicon file; words the LM lacks score
+    as its <unk>, plus the bonus. The trie's look-ahead is built from these scores too, so a hotword is
+    favoured from its first piece, not only when it ends."""
+    from flashlight.lib.text.dictionary import create_word_dict, load_words
+    from torchaudio.models.decoder import CTCDecoderLM
+
+    try:
+        from flashlight.lib.text.decoder.kenlm import KenLM
+    except ImportError:  # older flashlight-text
+        from flashlight.lib.text.decoder import KenLM
+
+    word_dict = create_word_dict(load_words(lexicon))
+    inner = KenLM(str(lm_file), word_dict)
+    extra = {word_dict.get_index(w): bonus for w in words}
+
+    class BoostedLM(CTCDecoderLM):
+        def __init__(self):
+            super().__init__()
+            self.inner = inner  # kept alive as long as the decoder holds this LM
+
+        def start(self, start_with_nothing: bool):
+            return inner.start(start_with_nothing)
+
+        def score(self, state, usr_token_idx: int):
+            state, value = inner.score(state, usr_token_idx)
+            return state, value + extra.get(usr_token_idx, 0.0)
+
+        def finish(self, state):
+            return inner.finish(state)
+
+    return BoostedLM()
 
 
 def respell(

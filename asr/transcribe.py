@@ -25,8 +25,8 @@ from .align import Word, align_words
 from .confidence import Calibration, with_confidence
 from .audio import SAMPLE_RATE, AudioInput, audio_duration, load_audio
 from .checkpoint import load_model_dir, save_model_dir
-from .decoding import BeamSearchDecoder, Hypothesis, LMConfig, greedy_decode, load_lm_config
-from .errors import AudioError, ModelError
+from .decoding import BeamSearchDecoder, Hypothesis, LMConfig, greedy_decode, hotword_list, load_lm_config
+from .errors import ASRError, AudioError, ModelError
 from .features import lengths_to_mask
 from .model import CTCModel
 from .segment import EDGE, MAX_SEGMENT_SECONDS, MIN_SEGMENT_SECONDS, SEGMENT_PAD, iter_segments, split_wave
@@ -164,12 +164,19 @@ class ASRModel:
         return (self.path / "lm").is_dir()
 
     def decoder(
-        self, beam_size: int | None = None, lm: bool | str | os.PathLike | None = None, adapted: bool = False, **weights
+        self,
+        beam_size: int | None = None,
+        lm: bool | str | os.PathLike | None = None,
+        adapted: bool = False,
+        hotwords: Sequence[str] | None = None,
+        hotword_score: float | None = None,
+        **weights,
     ):
         """The decode function for these options (built once, then cached): greedy when ``beam_size``
         is None and no LM; beam search otherwise. ``lm`` is True (the model's ``lm/``) or an LM directory;
         ``adapted``: the LM's weights for output after test-time adaptation, when it has them; ``weights``
-        may override ``lm_weight`` / ``word_score``."""
+        may override ``lm_weight`` / ``word_score``; ``hotwords`` (with an LM): words and phrases to favour,
+        each word completed earning ``hotword_score`` (default :data:`~asr.decoding.HOTWORD_SCORE`)."""
         lm_cfg: LMConfig | None = None
         if lm is True:
             if not self.has_lm:
@@ -177,10 +184,14 @@ class ASRModel:
             lm_cfg = load_lm_config(self.path / "lm")
         elif lm:
             lm_cfg = load_lm_config(lm)
+        if hotwords and lm_cfg is None:
+            raise ASRError("hotwords need beam search with an LM: pass lm=True (the model's lm/) or an LM directory")
         if lm_cfg is None and not beam_size:
             return greedy_decode
         if adapted and lm_cfg is not None:
             weights = {**lm_cfg.adapted, **weights}
+        if hotwords:  # checked and normalized here, so that lists that differ only in case share a decoder
+            weights.update(hotwords=tuple(hotword_list(hotwords, self.tokenizer)), hotword_score=hotword_score)
         key = (beam_size, str(lm_cfg.path) if lm_cfg else None, tuple(sorted(weights.items())))
         if key not in self._decoders:
             self._decoders[key] = BeamSearchDecoder(self.tokenizer, lm_cfg, beam_size=beam_size, **weights)
@@ -196,13 +207,17 @@ class ASRModel:
         word_timestamps: bool = False,
         vtln: bool | Sequence[float] | None = None,
         adapt: bool | int | Adaptation | None = None,
+        hotwords: Sequence[str] | None = None,
         progress: bool = False,
         **weights,
     ) -> Transcript:
         """Transcribe one file path (any length), or an array of samples with its ``sample_rate``.
 
         ``beam_size``: beam search instead of greedy; ``lm``: beam search with the model's LM (True) or
-        an LM directory; ``lm_weight=`` / ``word_score=`` override the LM's tuned weights;
+        an LM directory; ``lm_weight=`` / ``word_score=`` override the LM's tuned weights; ``hotwords``
+        (with ``lm``): words and phrases to favour (names, terms), each word the LM lacks added to its
+        lexicon, each word of them a hypothesis completes earning ``hotword_score=`` (default
+        :data:`asr.decoding.HOTWORD_SCORE`);
         ``word_timestamps``: fill ``Transcript.words`` with start/end seconds; ``vtln``: test-time vocal
         tract length normalization, True or a list of warp factors (see :meth:`encode`; one network pass
         per factor); ``adapt``: test-time adaptation of each segment (asr.adapt), True for 10 steps, a
@@ -216,6 +231,7 @@ class ASRModel:
             word_timestamps=word_timestamps,
             vtln=vtln,
             adapt=adapt,
+            hotwords=hotwords,
             progress=progress,
             **weights,
         )[0]
@@ -231,6 +247,7 @@ class ASRModel:
         word_timestamps: bool = False,
         vtln: bool | Sequence[float] | None = None,
         adapt: bool | int | Adaptation | None = None,
+        hotwords: Sequence[str] | None = None,
         progress: bool = False,
         **weights,
     ) -> list[Transcript]:
@@ -240,8 +257,9 @@ class ASRModel:
         report bad ones).
         """
         factors, settings = vtln_factors(vtln), adaptation(adapt)
-        decode = self.decoder(beam_size, lm, adapted=settings is not None, **weights)
-        calibration = None if settings is not None else self.calibration("lm" if lm else "greedy")
+        decode = self.decoder(beam_size, lm, adapted=settings is not None, hotwords=hotwords, **weights)
+        boosted = settings is not None or bool(hotwords)  # confidence was fitted to unadapted, unbiased output
+        calibration = None if boosted else self.calibration("lm" if lm else "greedy")
         parts: list[list[tuple[float, float, str, list[Word]]]] = [[] for _ in audios]
         durations = [0.0] * len(audios)
         bar = tqdm(total=None, unit="audio s", desc="segments", disable=None if progress else True, leave=False)

@@ -5,8 +5,8 @@ import json
 import pytest
 
 import asr
-from asr.decoding import BeamSearchDecoder, LMConfig, greedy_decode, load_lm_config, respell
-from asr.errors import ModelError
+from asr.decoding import BeamSearchDecoder, LMConfig, greedy_decode, load_lm_config, read_hotwords, respell
+from asr.errors import ASRError, ModelError
 from asr.tokenizer import CharTokenizer
 from asr.lm import build_lm
 from conftest import TINY
@@ -61,6 +61,36 @@ def test_lexicon_restricts_output_to_the_lm_vocabulary(model_dir, tmp_path):
     widened.save()
     assert model.transcribe(FILES[0], lm=widened.path).text.split()[-1] == "WORLD"
     assert model.decoder(lm=widened.path).lexicon_size == len(vocab) + 2
+
+
+def test_hotwords_reach_a_word_the_lm_lacks_and_favour_it(model_dir, tmp_path):
+    """The LM's text says WORD where the audio says WORLD: the LM wins; WORLD as a hotword (not in the LM:
+    added to the lexicon) with the default bonus wins it back, and the other files stay right. A negative
+    bonus keeps it out again: the bonus is applied."""
+    cfg = make_lm(tmp_path / "lm", [t for t in TEXTS if "WORLD" not in t] * 3 + ["HELLO WORD"] * 5, lm_weight=1.0)
+    model = asr.load_model(model_dir, device="cpu")
+    assert model.transcribe(FILES[0], lm=cfg.path).text == "HELLO WORD"
+    assert model.transcribe(FILES[0], lm=cfg.path, hotwords=["World"], hotword_score=-20.0).text == "HELLO WORD"
+    boosted = [t.text for t in model.transcribe_batch(FILES, lm=cfg.path, hotwords=["world", "Open the door"])]
+    assert boosted == TEXTS
+    decoder = model.decoder(lm=cfg.path, hotwords=["world", "Open the door"])
+    assert decoder.hotwords == ["WORLD", "OPEN", "THE", "DOOR"]
+    assert decoder.lexicon_size == model.decoder(lm=cfg.path).lexicon_size + 1  # WORLD; the others are LM words
+    with pytest.raises(ASRError, match="hotwords need beam search with an LM"):
+        model.transcribe(FILES[0], hotwords=["world"])
+    with pytest.raises(ASRError, match="hotword 'Zoë'"):
+        model.transcribe(FILES[0], lm=cfg.path, hotwords=["Zoë"])
+    with pytest.raises(ASRError, match="one string"):
+        model.transcribe(FILES[0], lm=cfg.path, hotwords="world")
+    with pytest.raises(ASRError, match="positive LM weight"):
+        model.transcribe(FILES[0], lm=cfg.path, hotwords=["world"], lm_weight=0.0)
+
+
+def test_read_hotwords(tmp_path):
+    (tmp_path / "h.txt").write_text("# names\nZoe Smith\n\n  Kubernetes  \n")
+    assert read_hotwords(tmp_path / "h.txt") == ["Zoe Smith", "Kubernetes"]
+    with pytest.raises(ASRError, match="nowhere.txt: cannot read hotwords"):
+        read_hotwords(tmp_path / "nowhere.txt")
 
 
 def test_lm_configuration_errors(model_dir, tmp_path):

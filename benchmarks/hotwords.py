@@ -1,0 +1,139 @@
+"""Hotwords (contextual biasing) measured: what a list of expected words does to the WER, on them and elsewhere.
+
+For each set, the biasing list is every *rare* word of its references: a word outside the LM's most probable
+``--common`` unigrams (or not in the LM at all), as in the rare-word biasing lists of the contextual-biasing
+literature. One list serves the whole set, so most of its words are distractors for any one utterance (a
+user's list of the names and terms of a domain, not of one recording). Each set is decoded with the model's
+LM without hotwords, then with the list at each ``--scores`` bonus, and with a list of distractors only at
+each bonus (the rare words of the *other* sets, none of them in this set's references: the cost of biasing
+towards words that are not said). Figures, as the WER aligns the words:
+
+* WER: all words; U-WER: reference words not in the list (and insertions of words not in it);
+* B-WER: reference words in the list (and insertions of list words), per list word in the references;
+* RTF: wall seconds per audio second of the whole `transcribe_batch` call (decoder construction included).
+
+Usage:
+    python benchmarks/hotwords.py --set real_dev=data/synthetic/real_dev.jsonl \
+        --set kokoro_dev=data/synthetic/kokoro_dev.jsonl [--model DIR] [--scores 0 2 4 6] [--threads 2] \
+        [--out FILE.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import torch
+from _tables import emit
+
+import asr
+from asr.data import read_manifest
+from asr.decoding import load_lm_config
+from asr.metrics import score
+from asr.tokenizer import normalize_text
+
+
+def unigram_ranks(arpa: Path) -> dict[str, int]:
+    """LM words by their rank in unigram probability (0 = the most probable)."""
+    entries, inside = [], False
+    with arpa.open(encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if line == "\\1-grams:":
+                inside = True
+            elif inside and line.startswith("\\"):
+                break
+            elif inside and line:
+                fields = line.split()
+                entries.append((-float(fields[0]), fields[1]))
+    return {word: rank for rank, (_, word) in enumerate(sorted(entries))}
+
+
+def rare_words(texts: list[str], ranks: dict[str, int], common: int) -> list[str]:
+    words = {w for t in texts for w in normalize_text(t).split()}
+    return sorted(w for w in words if ranks.get(w, common) >= common)
+
+
+def split_errors(report, listed: set[str]) -> dict:
+    """Errors and reference words, split by whether the reference (or, for insertions, the hypothesis) word
+    is in the list."""
+    counts = {"b_err": 0, "b_ref": 0, "u_err": 0, "u_ref": 0}
+    for u in report.utterances:
+        for op, ref, hyp in u.alignment:
+            side = "b" if (ref or hyp) in listed else "u"
+            if ref:
+                counts[f"{side}_ref"] += 1
+            if op != "=":
+                counts[f"{side}_err"] += 1
+    return counts
+
+
+def measure(model, utts, hotwords: list[str] | None, bonus: float | None) -> dict:
+    audio_seconds = sum(u.duration for u in utts)
+    started = time.perf_counter()
+    transcripts = model.transcribe_batch([u.audio for u in utts], lm=True, hotwords=hotwords, hotword_score=bonus)
+    elapsed = time.perf_counter() - started
+    report = score([u.id for u in utts], [u.text for u in utts], [t.text for t in transcripts])
+    return {"wer": report.wer.rate, "rtf": elapsed / audio_seconds, "report": report}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--set", action="append", required=True, metavar="NAME=MANIFEST")
+    ap.add_argument("--model", help="model directory with an lm/ (default: the bundled model)")
+    ap.add_argument("--scores", type=float, nargs="+", default=[0.0, 2.0, 4.0, 6.0])
+    ap.add_argument("--common", type=int, default=5000, help="words ranked below this many are rare (default 5000)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", type=Path)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    model = asr.load_model(args.model, device="cpu")
+    lm = load_lm_config(model.path / "lm")
+    ranks = unigram_ranks(lm.model_file if lm.model_file.suffix != ".bin" else lm.model_file.with_suffix(".arpa"))
+    sets = {}
+    for spec in args.set:
+        name, manifest = spec.split("=", 1)
+        utts = [u for u in read_manifest(manifest) if u.text]
+        sets[name] = (utts, rare_words([u.text for u in utts], ranks, args.common))
+    rows = []
+    for name, (utts, listed) in sets.items():
+        said = {w for u in utts for w in normalize_text(u.text).split()}
+        others = sorted({w for n, (_, ws) in sets.items() if n != name for w in ws} - said)
+        runs = [("none", None, None)] + [(f"{b:g}", listed, b) for b in args.scores]
+        if others:
+            runs += [(f"{b:g}, distractors only", others, b) for b in args.scores]
+        for label, hotwords, bonus in runs:
+            result = measure(model, utts, hotwords, bonus)
+            split = split_errors(result["report"], set(listed))
+            row = {
+                "set": name,
+                "hotwords": label,
+                "list_words": len(hotwords or []),
+                "list_words_not_in_lm": sum(w not in ranks for w in hotwords or []),
+                "wer": result["wer"],
+                "u_wer": split["u_err"] / max(split["u_ref"], 1),
+                "b_wer": split["b_err"] / max(split["b_ref"], 1),
+                "b_ref": split["b_ref"],
+                "rtf": result["rtf"],
+            }
+            rows.append(row)
+            print(row, flush=True)
+    lines = [
+        f"Model: {model.path}; LM decoding; rare = outside the LM's {args.common} most probable unigrams; "
+        f"{args.threads} threads.",
+        "",
+        "| set | hotword score | list words (not in LM) | WER % | U-WER % | B-WER % | list words said | RTF |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['set']} | {r['hotwords']} | {r['list_words']} ({r['list_words_not_in_lm']}) | "
+            f"{100 * r['wer']:.2f} | {100 * r['u_wer']:.2f} | {100 * r['b_wer']:.2f} | {r['b_ref']} | "
+            f"{r['rtf']:.4f} |"
+        )
+    emit("\n".join(lines) + "\n", rows, args.out)
+
+
+if __name__ == "__main__":
+    main()
