@@ -146,6 +146,8 @@ def _cmd_transcribe(args) -> int:
     from .errors import AudioError
     from .output import SUFFIXES, format_transcript
 
+    if args.no_lm and (args.lm or args.lm_dir):
+        raise ASRError("--no-lm contradicts --lm / --lm-dir")
     model = load_for_inference(args)
     if args.adapt_speaker:
         model = _speaker_adapted(model, args.paths, "the input")
@@ -153,6 +155,8 @@ def _cmd_transcribe(args) -> int:
     if output_dir:
         output_dir.mkdir(parents=True, exist_ok=True)
     options = decoding_options(args)
+    if not args.no_lm and not options["lm"] and model.has_lm:  # the model's LM unless told otherwise
+        options["lm"] = True
     options["word_timestamps"] = args.word_timestamps or args.format in ("json", "srt", "vtt")
     many = len(args.paths) > 1
     failed = 0
@@ -286,6 +290,12 @@ def register(sub) -> None:
     )
     p.add_argument("--output-dir", help="write one file per input here instead of printing")
     add_inference_options(p, batch_size=8)
+    p.add_argument(
+        "--no-lm",
+        action="store_true",
+        help="decode without the model's LM (by default a model with an lm/ directory decodes with it): "
+        "greedy, or lexicon-free beam search with --beam-size",
+    )
     p.set_defaults(func=_cmd_transcribe)
 
     p = sub.add_parser(

@@ -1,5 +1,6 @@
 import json
 import subprocess
+import shutil
 import sys
 
 import numpy as np
@@ -376,7 +377,27 @@ def test_lm_decoding_follows_the_lm_not_the_greedy_path(model_dir, tmp_path):
         *FILES[:3],
     )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.splitlines() == [f"{FILES[0]}\tHELLO WORD", f"{FILES[1]}\t{TEXTS[1]}", f"{FILES[2]}\t{TEXTS[2]}"]
+    expected = [f"{FILES[0]}\tHELLO WORD", f"{FILES[1]}\t{TEXTS[1]}", f"{FILES[2]}\t{TEXTS[2]}"]
+    assert out.stdout.splitlines() == expected
+
+    # the same LM as the model's own lm/: transcribe decodes with it unless told --no-lm
+    shutil.copytree(tmp_path / "lm", model_dir / "lm")
+    settings = json.loads((model_dir / "lm" / "lm.json").read_text())
+    settings.update(lm_weight=1.0, word_score=0.5, beam_size=16)
+    (model_dir / "lm" / "lm.json").write_text(json.dumps(settings))
+    assert asr("transcribe", "--model", model_dir, *FILES[:3]).stdout.splitlines() == expected
+    assert asr("transcribe", "--model", model_dir, "--no-lm", *FILES[:3]).stdout == greedy.stdout
+    _assert_clean_error(asr("transcribe", "--model", model_dir, "--no-lm", "--lm", FILES[0]), "--no-lm contradicts")
+    # WORLD as a hotword (the LM lacks it): given on the command line or in a file, it is written again
+    (tmp_path / "hot.txt").write_text("# expected words\nworld\n")
+    for given in (["--hotwords", "world,door"], ["--hotwords-file", tmp_path / "hot.txt"]):
+        result = asr("transcribe", "--model", model_dir, *given, FILES[0])
+        assert result.stdout == "HELLO WORLD\n", (given, result.stderr)
+    _assert_clean_error(asr("transcribe", "--model", model_dir, "--hotword-score", "3", FILES[0]), "needs --hotwords")
+    no_lm = asr("transcribe", "--model", model_dir, "--no-lm", "--hotwords", "world", FILES[0])
+    _assert_clean_error(no_lm, "hotwords need beam search with an LM")
+    missing = asr("transcribe", "--model", model_dir, "--hotwords-file", tmp_path / "nowhere.txt", FILES[0])
+    _assert_clean_error(missing, "nowhere.txt: cannot read hotwords")
 
 
 def test_export_out_onnx_backend_quantize_and_device_options(model_dir, tmp_path):
