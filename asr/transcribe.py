@@ -258,8 +258,7 @@ class ASRModel:
         """
         factors, settings = vtln_factors(vtln), adaptation(adapt)
         decode = self.decoder(beam_size, lm, adapted=settings is not None, hotwords=hotwords, **weights)
-        boosted = settings is not None or bool(hotwords)  # confidence was fitted to unadapted, unbiased output
-        calibration = None if boosted else self.calibration("lm" if lm else "greedy")
+        calibration = None if settings is not None else self.calibration("lm" if lm else "greedy")
         parts: list[list[tuple[float, float, str, list[Word]]]] = [[] for _ in audios]
         durations = [0.0] * len(audios)
         bar = tqdm(total=None, unit="audio s", desc="segments", disable=None if progress else True, leave=False)

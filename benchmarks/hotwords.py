@@ -12,10 +12,15 @@ towards words that are not said). Figures, as the WER aligns the words:
 * B-WER: reference words in the list (and insertions of list words), per list word in the references;
 * RTF: wall seconds per audio second of the whole `transcribe_batch` call (decoder construction included).
 
+With --confidence instead: how well the model's word-confidence curve for LM output (fitted without
+hotwords) holds with each set's list at the default bonus: words, share right, ECE and AUROC without and
+with the list (asr.confidence, as benchmarks/word_confidence.py measures them).
+
 Usage:
     python benchmarks/hotwords.py --set real_dev=data/synthetic/real_dev.jsonl \
         --set kokoro_dev=data/synthetic/kokoro_dev.jsonl [--model DIR] [--scores 0 2 4 6] [--threads 2] \
         [--out FILE.md]
+    python benchmarks/hotwords.py --confidence --set ... [--out FILE.md]
 """
 
 from __future__ import annotations
@@ -24,12 +29,14 @@ import argparse
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from _tables import emit
 
 import asr
+from asr.confidence import auroc, calibration_error, word_outcomes
 from asr.data import read_manifest
-from asr.decoding import load_lm_config
+from asr.decoding import HOTWORD_SCORE, load_lm_config
 from asr.metrics import score
 from asr.tokenizer import normalize_text
 
@@ -78,6 +85,31 @@ def measure(model, utts, hotwords: list[str] | None, bonus: float | None) -> dic
     return {"wer": report.wer.rate, "rtf": elapsed / audio_seconds, "report": report}
 
 
+def confidence_rows(model, sets: dict) -> list[dict]:
+    calibration = model.calibration("lm")
+    if calibration is None:
+        raise SystemExit(f"{model.path}: no word-confidence curve for LM output (asr tune-confidence --lm)")
+    rows = []
+    for name, (utts, listed) in sets.items():
+        for label, hotwords in (("none", None), (f"{HOTWORD_SCORE:g}", listed)):
+            audio = [u.audio for u in utts]
+            transcripts = model.transcribe_batch(audio, lm=True, hotwords=hotwords, word_timestamps=True)
+            scores, right = word_outcomes(transcripts, [u.text for u in utts])
+            confidence, right = np.array([calibration(x) for x in scores]), np.array(right, dtype=bool)
+            rows.append(
+                {
+                    "set": name,
+                    "hotwords": label,
+                    "words": int(right.size),
+                    "right": float(right.mean()),
+                    "ece": calibration_error(confidence, right),
+                    "auroc": auroc(confidence, right),
+                }
+            )
+            print(rows[-1], flush=True)
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--set", action="append", required=True, metavar="NAME=MANIFEST")
@@ -85,6 +117,7 @@ def main() -> None:
     ap.add_argument("--scores", type=float, nargs="+", default=[0.0, 2.0, 4.0, 6.0])
     ap.add_argument("--common", type=int, default=5000, help="words ranked below this many are rare (default 5000)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--confidence", action="store_true", help="measure word confidence instead (see above)")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -96,6 +129,22 @@ def main() -> None:
         name, manifest = spec.split("=", 1)
         utts = [u for u in read_manifest(manifest) if u.text]
         sets[name] = (utts, rare_words([u.text for u in utts], ranks, args.common))
+    if args.confidence:
+        rows = confidence_rows(model, sets)
+        lines = [
+            f"Model: {model.path}; LM decoding, its word-confidence curve; each set's rare-word list at the default "
+            f"bonus; {args.threads} threads.",
+            "",
+            "| set | hotword score | words | right | ECE | AUROC |",
+            "|---|---|---:|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {r['set']} | {r['hotwords']} | {r['words']} | {100 * r['right']:.1f}% | {r['ece']:.3f} | "
+            f"{r['auroc']:.3f} |"
+            for r in rows
+        ]
+        emit("\n".join(lines) + "\n", rows, args.out)
+        return
     rows = []
     for name, (utts, listed) in sets.items():
         said = {w for u in utts for w in normalize_text(u.text).split()}

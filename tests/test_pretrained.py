@@ -87,6 +87,21 @@ def test_bundled_model_states_how_sure_it_is_of_each_word():
         assert auroc(scores, right) >= 0.9, list(zip(scores, right))
 
 
+def test_bundled_model_takes_hotwords():
+    """With the LM it writes PALL MALL as PALM and NOPE as NO; given as hotwords (among distractors), both
+    come out right (measured), the other examples stay as the LM reads them, the noise stays empty, and the
+    words still carry confidence."""
+    model = asr.load_model(device="cpu")
+    audio = [EXAMPLES / r["audio"] for r in ALL_REFS]
+    plain = {r["id"]: t.text for r, t in zip(ALL_REFS, model.transcribe_batch(audio, lm=True))}
+    hotwords = ["Pall Mall Gazette", "nope", "Kubernetes", "Nguyen", "quinoa"]
+    boosted = model.transcribe_batch(audio, lm=True, hotwords=hotwords, word_timestamps=True)
+    fixed = {"example-2": "I SAW THE PALL MALL GAZETTE ON THE TABLE BY THE DOOR", "example-5": "NOPE"}
+    assert {r["id"]: t.text for r, t in zip(ALL_REFS, boosted)} == {**plain, **fixed}
+    assert plain["example-2"] != fixed["example-2"] and plain["example-5"] != "NOPE" and plain["example-6"] == ""
+    assert all(0.0 < w.confidence < 1.0 for t in boosted for w in t.words)
+
+
 @pytest.mark.parametrize("seconds", [0.3, 0.5])
 def test_bundled_model_reads_speech_after_silence(tmp_path, seconds):
     """A recording that opens with a pause: files up to 12 s reach the model untrimmed (v31: 5 and 6 of 43
