@@ -51,6 +51,7 @@ __all__ = [
     "build_lm",
     "read_vocabulary",
     "arpa_words",
+    "arpa_unigrams",
 ]
 
 BOS, EOS, UNK = "<s>", "</s>", "<unk>"
@@ -244,9 +245,10 @@ def read_arpa(path: str | Path) -> "ArpaLM":
     return ArpaLM(tables, len(tables) - 1)
 
 
-def arpa_words(path: str | Path) -> list[str]:
-    """The unigram vocabulary of an ARPA file (read without loading the higher orders)."""
-    words, inside = [], False
+def arpa_unigrams(path: str | Path) -> list[tuple[str, float]]:
+    """The unigrams of an ARPA file with their log10 probabilities, in file order (read without loading
+    the higher orders)."""
+    unigrams, inside = [], False
     with Path(path).open(encoding="utf-8") as f:
         for line in f:
             line = line.strip()
@@ -255,10 +257,16 @@ def arpa_words(path: str | Path) -> list[str]:
             elif inside and line.startswith("\\"):
                 break
             elif inside and line:
-                words.append(line.split()[1])
-    if not words:
+                fields = line.split()
+                unigrams.append((fields[1], float(fields[0])))
+    if not unigrams:
         raise ASRError(f"{path}: no unigrams found (not an ARPA file)")
-    return words
+    return unigrams
+
+
+def arpa_words(path: str | Path) -> list[str]:
+    """The unigram vocabulary of an ARPA file."""
+    return [word for word, _ in arpa_unigrams(path)]
 
 
 class ArpaLM:

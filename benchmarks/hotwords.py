@@ -37,24 +37,15 @@ import asr
 from asr.confidence import auroc, calibration_error, word_outcomes
 from asr.data import read_manifest
 from asr.decoding import HOTWORD_SCORE, load_lm_config
+from asr.lm import arpa_unigrams
 from asr.metrics import score
 from asr.tokenizer import normalize_text
 
 
 def unigram_ranks(arpa: Path) -> dict[str, int]:
     """LM words by their rank in unigram probability (0 = the most probable)."""
-    entries, inside = [], False
-    with arpa.open(encoding="utf-8") as f:
-        for line in f:
-            line = line.strip()
-            if line == "\\1-grams:":
-                inside = True
-            elif inside and line.startswith("\\"):
-                break
-            elif inside and line:
-                fields = line.split()
-                entries.append((-float(fields[0]), fields[1]))
-    return {word: rank for rank, (_, word) in enumerate(sorted(entries))}
+    entries = sorted((-logp, word) for word, logp in arpa_unigrams(arpa))
+    return {word: rank for rank, (_, word) in enumerate(entries)}
 
 
 def rare_words(texts: list[str], ranks: dict[str, int], common: int) -> list[str]:
