@@ -75,9 +75,9 @@ def main() -> None:
         for minutes in sorted(args.minutes):
             path = Path(tmp) / f"long-{minutes:g}min.flac"
             seconds = build(args.manifest, minutes, path)
-            methods = [("greedy", [])] + ([("beam+LM", ["--lm"])] if args.lm else [])
-            methods += [("adapted greedy", ["--adapt"])] if args.adapt else []
-            methods += [("speaker-adapted greedy", ["--adapt-speaker"])] if args.adapt_speaker else []
+            methods = [("greedy", ["--no-lm"])] + ([("beam+LM", ["--lm"])] if args.lm else [])
+            methods += [("adapted greedy", ["--adapt", "--no-lm"])] if args.adapt else []
+            methods += [("speaker-adapted greedy", ["--adapt-speaker", "--no-lm"])] if args.adapt_speaker else []
             for name, extra in methods:
                 wall, peak = run(path, args.threads, extra)
                 rows.append(
