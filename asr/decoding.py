@@ -210,10 +210,15 @@ class BeamSearchDecoder:
         lines = []
         vocabulary = arpa_words(arpa)
         known = set(vocabulary)
-        words = [w for w in vocabulary + [w for w in extra if w not in known] if w not in (BOS, EOS, UNK)]
-        for word, ids in zip(words, self.tokenizer.encode_words(words)):
-            if not ids:
+        for word in vocabulary + [w for w in extra if w not in known]:
+            if word in (BOS, EOS, UNK):
+                continue
+            try:
+                ids = self.tokenizer.encode(word)
+            except TokenizerError:
                 continue  # a word the model cannot spell cannot be recognized either
+            if not ids:
+                continue
             spelling = [names[i] for i in ids] + (["|"] if sil == "|" else [])
             lines.append(f"{word}\t{' '.join(spelling)}")
         lines.append(f"{UNK}\t{names[1]}")  # flashlight needs <unk> in the word list; unk_score keeps it out

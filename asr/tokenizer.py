@@ -10,7 +10,7 @@ import io
 import re
 import string
 from pathlib import Path
-from typing import Iterable, Protocol, Sequence
+from typing import Iterable, Protocol
 
 import sentencepiece as spm
 
@@ -23,9 +23,6 @@ BLANK = 0
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u02bc": "'"})
 _NOT_WORD = re.compile(r"[^\w']+")
 _EDGE_QUOTES = re.compile(r"(?<!\w)'+|'+(?!\w)")
-
-
-_NORMALIZED_WORD = re.compile(r"[A-Z]+(?:'[A-Z]+)*")  # what normalize_text leaves as it is, for a fast path
 
 
 def normalize_text(text: str) -> str:
@@ -47,7 +44,6 @@ class Tokenizer(Protocol):
     vocab_size: int  # including the blank
 
     def encode(self, text: str) -> list[int]: ...
-    def encode_words(self, words: Sequence[str]) -> list[list[int] | None]: ...  # None: cannot be spelled
     def decode(self, ids: Iterable[int]) -> str: ...
     def to_dict(self) -> dict: ...
     def save(self, directory: Path) -> None: ...
@@ -95,16 +91,6 @@ class CharTokenizer:
             _raise_oov(text, bad)
         return [self._ids[c] for c in norm]
 
-    def encode_words(self, words: Sequence[str]) -> list[list[int] | None]:
-        """``encode`` of each of many words (a lexicon's), None for a word outside the vocabulary."""
-        out: list[list[int] | None] = []
-        for word in words:
-            try:
-                out.append(self.encode(word))
-            except TokenizerError:
-                out.append(None)
-        return out
-
     def decode(self, ids: Iterable[int]) -> str:
         return " ".join("".join(self.symbols[i - 1] for i in ids if i != BLANK).split())
 
@@ -141,13 +127,6 @@ class BPETokenizer:
         if self.sp.unk_id() in ids:
             _raise_oov(text, [c for c in norm if c != " " and self.sp.piece_to_id(c) == self.sp.unk_id()] or ["?"])
         return [i + 1 for i in ids]
-
-    def encode_words(self, words: Sequence[str]) -> list[list[int] | None]:
-        """``encode`` of each of many words (a lexicon's), None for a word outside the vocabulary: one
-        SentencePiece call for all, and words already in normalized form are not normalized again."""
-        norms = [w if _NORMALIZED_WORD.fullmatch(w) else normalize_text(w) for w in words]
-        unk = self.sp.unk_id()
-        return [None if unk in ids else [i + 1 for i in ids] for ids in self.sp.encode(norms)]
 
     def decode(self, ids: Iterable[int]) -> str:
         return self.sp.decode([i - 1 for i in ids if i != BLANK])

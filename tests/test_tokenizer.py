@@ -38,18 +38,3 @@ def test_bpe_train_save_load(tmp_path):
     assert again.vocab_size == tok.vocab_size
     with pytest.raises(TokenizerError, match="'É'"):
         tok.encode("café")  # É never occurs in the training text
-
-
-def test_encode_words_is_encode_of_each_word_or_none():
-    """The lexicon's batch path: the same ids as encode, word by word; None where encode raises."""
-    texts = ["the quick brown fox jumps over the lazy dog", "a stitch in time saves nine", "don't go"] * 20
-    words = ["FOX", "lazy", "DON'T", "'TIS", "3rd", "a.b", "café", "GO"]
-    for tok in (CharTokenizer(), train_bpe(texts, vocab_size=40)):
-        expected = []
-        for word in words:
-            try:
-                expected.append(tok.encode(word))
-            except TokenizerError:
-                expected.append(None)
-        assert tok.encode_words(words) == expected
-        assert expected[6] is None and all(expected[i] for i in range(6))
