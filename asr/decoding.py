@@ -28,7 +28,7 @@ import torch
 from .audio import quiet_stderr
 from .errors import ASRError, ModelError, TokenizerError
 from .features import lengths_to_mask
-from .lm import BOS, EOS, UNK, arpa_words
+from .lm import BOS, EOS, UNK, arpa_unigrams
 from .tokenizer import BLANK, BLANK_NAME, CharTokenizer, Tokenizer, normalize_text
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "load_lm_config",
     "BeamSearchDecoder",
     "HOTWORD_SCORE",
+    "COMMON_LOG10",
     "hotword_list",
     "read_hotwords",
 ]
@@ -45,6 +46,9 @@ __all__ = [
 # Bonus (in the units of the CTC log-probabilities, like ``word_score``) for each word of a hotword that a
 # hypothesis completes; chosen on the dev sets with benchmarks/hotwords.py (benchmarks/RESULTS.md).
 HOTWORD_SCORE = 4.0
+# Hotword words at least this probable as unigrams (log10; about 1 word in 1,000 of the LM's text: the
+# bundled LM's 100 commonest words) get no bonus: "open the door" must not make THE a hotword.
+COMMON_LOG10 = -3.0
 
 
 @dataclass
@@ -184,7 +188,11 @@ class BeamSearchDecoder:
         bonus = HOTWORD_SCORE if hotword_score is None else hotword_score
         if self.hotwords and options["lm_weight"] <= 0:
             raise ASRError(f"hotwords need a positive LM weight (their bonus rides on it), got {options['lm_weight']}")
-        lines = self._lexicon(lm.model_file, sil, self.hotwords)
+        unigrams = _arpa_unigrams_of(lm.model_file)
+        # words the LM already finds common (THE in "open the door") keep their score: boosting them would
+        # make the search write them everywhere
+        self.boosted = [w for w in self.hotwords if unigrams.get(w, float("-inf")) < COMMON_LOG10]
+        lines = self._lexicon(list(unigrams), sil, self.hotwords)
         self.lexicon_size = len(lines)
         fd, lexicon = tempfile.mkstemp(prefix="asr-lexicon-", suffix=".txt")
         try:
@@ -192,23 +200,19 @@ class BeamSearchDecoder:
                 f.write("\n".join(lines) + "\n")
             with quiet_stderr():  # KenLM draws a progress bar of stars on stderr while it reads the file
                 decoder_lm = str(lm.model_file)
-                if self.hotwords:  # the decoder's score is lm_weight * LM + ...: the bonus is divided by it
-                    decoder_lm = _boosted_lm(lexicon, lm.model_file, self.hotwords, bonus / options["lm_weight"])
+                if self.boosted:  # the decoder's score is lm_weight * LM + ...: the bonus is divided by it
+                    decoder_lm = _boosted_lm(lexicon, lm.model_file, self.boosted, bonus / options["lm_weight"])
                 self._decoder = ctc_decoder(lexicon=lexicon, tokens=names, lm=decoder_lm, **options)
         except RuntimeError as e:
             raise ModelError(f"{lm.model_file}: cannot load the LM ({e})") from None
         finally:
             os.unlink(lexicon)
 
-    def _lexicon(self, lm_file: Path, sil: str, extra: Sequence[str] = ()) -> list[str]:
-        """``WORD piece piece ...`` for every LM word the tokenizer can spell (ARPA vocabulary; a binary LM
-        needs its ARPA beside it for the word list), then the ``extra`` words the LM does not hold."""
-        arpa = lm_file if lm_file.suffix != ".bin" else lm_file.with_suffix(".arpa")
-        if not arpa.is_file():
-            raise ModelError(f"{arpa}: the word list for the lexicon comes from the ARPA file, which is missing")
+    def _lexicon(self, vocabulary: list[str], sil: str, extra: Sequence[str] = ()) -> list[str]:
+        """``WORD piece piece ...`` for every LM word the tokenizer can spell, then the ``extra`` words the LM
+        does not hold."""
         names = self.tokenizer.token_names()
         lines = []
-        vocabulary = arpa_words(arpa)
         known = set(vocabulary)
         for word in vocabulary + [w for w in extra if w not in known]:
             if word in (BOS, EOS, UNK):
@@ -242,6 +246,15 @@ class BeamSearchDecoder:
                 tokens, frames = respell(best.words, tokens, frames, self.tokenizer, self._word_separator)
             hyps.append(Hypothesis(tokens, frames, float(best.score)))
         return hyps
+
+
+def _arpa_unigrams_of(lm_file: Path) -> dict[str, float]:
+    """The LM's words and their log10 unigram probabilities, from its ARPA file (a binary LM needs its ARPA
+    beside it for the word list)."""
+    arpa = lm_file if lm_file.suffix != ".bin" else lm_file.with_suffix(".arpa")
+    if not arpa.is_file():
+        raise ModelError(f"{arpa}: the word list for the lexicon comes from the ARPA file, which is missing")
+    return dict(arpa_unigrams(arpa))
 
 
 def hotword_list(hotwords: Sequence[str], tokenizer: Tokenizer) -> list[str]:

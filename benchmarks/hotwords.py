@@ -12,6 +12,9 @@ towards words that are not said). Figures, as the WER aligns the words:
 * B-WER: reference words in the list (and insertions of list words), per list word in the references;
 * RTF: wall seconds per audio second of the whole `transcribe_batch` call (decoder construction included).
 
+With --list WORDS...: one given list of words or phrases for every set instead (B-WER on its words), to
+see what a list costs where it is not said.
+
 With --confidence instead: how well the model's word-confidence curve for LM output (fitted without
 hotwords) holds with each set's list at the default bonus: words, share right, ECE and AUROC without and
 with the list (asr.confidence, as benchmarks/word_confidence.py measures them).
@@ -107,6 +110,12 @@ def main() -> None:
     ap.add_argument("--model", help="model directory with an lm/ (default: the bundled model)")
     ap.add_argument("--scores", type=float, nargs="+", default=[0.0, 2.0, 4.0, 6.0])
     ap.add_argument("--common", type=int, default=5000, help="words ranked below this many are rare (default 5000)")
+    ap.add_argument(
+        "--list",
+        nargs="+",
+        metavar="WORDS",
+        help="instead of each set's rare words, this list of words or phrases (the same for every set)",
+    )
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--confidence", action="store_true", help="measure word confidence instead (see above)")
     ap.add_argument("--out", type=Path)
@@ -140,17 +149,21 @@ def main() -> None:
     for name, (utts, listed) in sets.items():
         said = {w for u in utts for w in normalize_text(u.text).split()}
         others = sorted({w for n, (_, ws) in sets.items() if n != name for w in ws} - said)
-        runs = [("none", None, None)] + [(f"{b:g}", listed, b) for b in args.scores]
+        if args.list:  # the given list, its words split out as the rare words are otherwise
+            listed = sorted({w for phrase in args.list for w in normalize_text(phrase).split()})
+            others = []
+        runs = [("none", None, None)] + [(f"{b:g}", args.list or listed, b) for b in args.scores]
         if others:
             runs += [(f"{b:g}, distractors only", others, b) for b in args.scores]
         for label, hotwords, bonus in runs:
             result = measure(model, utts, hotwords, bonus)
             split = split_errors(result["report"], set(listed))
+            words = {w for phrase in hotwords or [] for w in normalize_text(phrase).split()}
             row = {
                 "set": name,
                 "hotwords": label,
-                "list_words": len(hotwords or []),
-                "list_words_not_in_lm": sum(w not in ranks for w in hotwords or []),
+                "list_words": len(words),
+                "list_words_not_in_lm": sum(w not in ranks for w in words),
                 "wer": result["wer"],
                 "u_wer": split["u_err"] / max(split["u_ref"], 1),
                 "b_wer": split["b_err"] / max(split["b_ref"], 1),
@@ -159,9 +172,9 @@ def main() -> None:
             }
             rows.append(row)
             print(row, flush=True)
+    what = f"the list {args.list}" if args.list else f"rare = outside the LM's {args.common} most probable unigrams"
     lines = [
-        f"Model: {model.path}; LM decoding; rare = outside the LM's {args.common} most probable unigrams; "
-        f"{args.threads} threads.",
+        f"Model: {model.path}; LM decoding; {what}; {args.threads} threads.",
         "",
         "| set | hotword score | list words (not in LM) | WER % | U-WER % | B-WER % | list words said | RTF |",
         "|---|---|---:|---:|---:|---:|---:|---:|",

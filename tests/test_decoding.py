@@ -65,16 +65,19 @@ def test_lexicon_restricts_output_to_the_lm_vocabulary(model_dir, tmp_path):
 
 def test_hotwords_reach_a_word_the_lm_lacks_and_favour_it(model_dir, tmp_path):
     """The LM's text says WORD where the audio says WORLD: the LM wins; WORLD as a hotword (not in the LM:
-    added to the lexicon) with the default bonus wins it back, and the other files stay right. A negative
-    bonus keeps it out again: the bonus is applied."""
+    added to the lexicon) with the default bonus wins it back, and the other files read as without hotwords
+    (OPEN THE DOOR are common words of this LM: no bonus). A negative bonus keeps WORLD out again: the bonus
+    is applied."""
     cfg = make_lm(tmp_path / "lm", [t for t in TEXTS if "WORLD" not in t] * 3 + ["HELLO WORD"] * 5, lm_weight=1.0)
     model = asr.load_model(model_dir, device="cpu")
     assert model.transcribe(FILES[0], lm=cfg.path).text == "HELLO WORD"
     assert model.transcribe(FILES[0], lm=cfg.path, hotwords=["World"], hotword_score=-20.0).text == "HELLO WORD"
+    plain = [t.text for t in model.transcribe_batch(FILES, lm=cfg.path)]
     boosted = [t.text for t in model.transcribe_batch(FILES, lm=cfg.path, hotwords=["world", "Open the door"])]
-    assert boosted == TEXTS
+    assert boosted == ["HELLO WORLD"] + plain[1:] and plain[0] == "HELLO WORD"
     decoder = model.decoder(lm=cfg.path, hotwords=["world", "Open the door"])
     assert decoder.hotwords == ["WORLD", "OPEN", "THE", "DOOR"]
+    assert decoder.boosted == ["WORLD"]  # the others are common words of this small LM's text: no bonus
     assert decoder.lexicon_size == model.decoder(lm=cfg.path).lexicon_size + 1  # WORLD; the others are LM words
     with pytest.raises(ASRError, match="hotwords need beam search with an LM"):
         model.transcribe(FILES[0], hotwords=["world"])
