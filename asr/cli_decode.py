@@ -18,7 +18,7 @@ from .cli_options import (
     decoding_options,
     load_for_inference,
 )
-from .errors import ASRError
+from .errors import ASRError, ModelError
 
 __all__ = ["register", "output_names"]
 
@@ -156,6 +156,12 @@ def _cmd_transcribe(args) -> int:
         output_dir.mkdir(parents=True, exist_ok=True)
     options = decoding_options(args)
     if not args.no_lm and not options["lm"] and model.has_lm:  # the model's LM unless told otherwise
+        from .decoding import load_lm_config
+
+        try:
+            load_lm_config(model.path / "lm")
+        except ModelError as e:
+            raise ModelError(f"{e} (transcribe uses the model's lm/ by default; --no-lm decodes without it)") from None
         options["lm"] = True
     options["word_timestamps"] = args.word_timestamps or args.format in ("json", "srt", "vtt")
     many = len(args.paths) > 1
@@ -199,7 +205,6 @@ def _cmd_transcribe(args) -> int:
 def _cmd_adapt(args) -> int:
     from .adapt import SpeakerAdaptation
     from .data import read_manifest
-    from .errors import ModelError
     from .transcribe import load_model
 
     paths = list(args.paths) + ([u.audio for u in read_manifest(args.manifest)] if args.manifest else [])

@@ -388,6 +388,10 @@ def test_lm_decoding_follows_the_lm_not_the_greedy_path(model_dir, tmp_path):
     assert asr("transcribe", "--model", model_dir, *FILES[:3]).stdout.splitlines() == expected
     assert asr("transcribe", "--model", model_dir, "--no-lm", *FILES[:3]).stdout == greedy.stdout
     _assert_clean_error(asr("transcribe", "--model", model_dir, "--no-lm", "--lm", FILES[0]), "--no-lm contradicts")
+    (model_dir / "lm" / "lm.arpa").rename(tmp_path / "moved.arpa")  # a broken lm/: the error says what to do
+    _assert_clean_error(asr("transcribe", "--model", model_dir, FILES[0]), "LM file is missing", "--no-lm decodes")
+    assert asr("transcribe", "--model", model_dir, "--no-lm", FILES[0]).stdout == "HELLO WORLD\n"
+    (tmp_path / "moved.arpa").rename(model_dir / "lm" / "lm.arpa")
     # WORLD as a hotword (the LM lacks it): given on the command line or in a file, it is written again
     (tmp_path / "hot.txt").write_text("# expected words\nworld\n")
     for given in (["--hotwords", "world,door"], ["--hotwords-file", tmp_path / "hot.txt"]):
