@@ -100,7 +100,9 @@ def parse_floats(text: str) -> list[float]:
 
 
 def add_decoding_options(p) -> None:
-    p.add_argument("--beam-size", type=int, help="beam search with this beam (default: greedy; with --lm: the LM's)")
+    p.add_argument(
+        "--beam-size", type=int, help="beam width (default: the LM's with an LM; without one, greedy decoding)"
+    )
     p.add_argument("--lm", action="store_true", help="beam search with the model's own n-gram LM (its lm/ directory)")
     p.add_argument("--lm-dir", help="beam search with this LM directory (from `asr lm build`)")
     p.add_argument("--lm-weight", type=float, help="LM weight (default: the LM directory's tuned value)")
