@@ -93,6 +93,11 @@ class LMConfig:
     def model_file(self) -> Path:
         return self.path / self.file
 
+    @property
+    def arpa_file(self) -> Path:
+        """The ARPA text of the LM: the model file, or the .arpa beside a KenLM binary (its word list)."""
+        return self.model_file if self.model_file.suffix != ".bin" else self.model_file.with_suffix(".arpa")
+
     def save(self) -> None:
         data = {
             "file": self.file,
@@ -188,7 +193,7 @@ class BeamSearchDecoder:
         bonus = HOTWORD_SCORE if hotword_score is None else hotword_score
         if self.hotwords and options["lm_weight"] <= 0:
             raise ASRError(f"hotwords need a positive LM weight (their bonus rides on it), got {options['lm_weight']}")
-        unigrams = _arpa_unigrams_of(lm.model_file)
+        unigrams = _arpa_unigrams_of(lm)
         # words the LM already finds common (THE in "open the door") keep their score: boosting them would
         # make the search write them everywhere
         self.boosted = [w for w in self.hotwords if unigrams.get(w, float("-inf")) < COMMON_LOG10]
@@ -248,10 +253,10 @@ class BeamSearchDecoder:
         return hyps
 
 
-def _arpa_unigrams_of(lm_file: Path) -> dict[str, float]:
+def _arpa_unigrams_of(lm: LMConfig) -> dict[str, float]:
     """The LM's words and their log10 unigram probabilities, from its ARPA file (a binary LM needs its ARPA
     beside it for the word list)."""
-    arpa = lm_file if lm_file.suffix != ".bin" else lm_file.with_suffix(".arpa")
+    arpa = lm.arpa_file
     if not arpa.is_file():
         raise ModelError(f"{arpa}: the word list for the lexicon comes from the ARPA file, which is missing")
     return dict(arpa_unigrams(arpa))

@@ -123,7 +123,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     model = asr.load_model(args.model, device="cpu")
     lm = load_lm_config(model.path / "lm")
-    ranks = unigram_ranks(lm.model_file if lm.model_file.suffix != ".bin" else lm.model_file.with_suffix(".arpa"))
+    ranks = unigram_ranks(lm.arpa_file)
     sets = {}
     for spec in args.set:
         name, manifest = spec.split("=", 1)
