@@ -33,7 +33,7 @@ import shutil
 import subprocess
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 from .errors import ASRError
 from .tokenizer import normalize_text
@@ -267,6 +267,111 @@ def arpa_unigrams(path: str | Path) -> list[tuple[str, float]]:
 def arpa_words(path: str | Path) -> list[str]:
     """The unigram vocabulary of an ARPA file."""
     return [word for word, _ in arpa_unigrams(path)]
+
+
+def boosted_arpa(
+    src: str | Path,
+    dst: str | Path,
+    words: Iterable[str],
+    phrases: Iterable[Sequence[str]],
+    boost: float,
+) -> Path:
+    """Write a copy of the ARPA file ``src`` to ``dst`` in which some words are more probable (hotwords).
+
+    Raised by ``boost`` (log10) and capped at 0, certainty (KenLM clamps positive log probabilities too):
+
+    * every n-gram ending in one of ``words``: the word is favoured after any history;
+    * for each phrase of ``phrases``, every n-gram ending in one of its later words *after the words before
+      it in the phrase* (as many as the LM's order holds): THE of "open the door" only after OPEN. Where
+      the LM has no such n-gram it is added at the probability the back-off rule gave it, and so are its
+      missing contexts (with back-off weight 0, which leaves every other word's probability as it was).
+
+    Words the LM lacks join it as unigrams at <unk>'s probability (the lowest unigram's, without <unk>).
+    Every other line is copied as it stands: one pass, no sorting, since decoders build one per list.
+    """
+    lines = Path(src).read_text(encoding="utf-8").split("\n")
+    counts: dict[int, int] = {}  # order -> n-gram count, from the \data\ header
+    count_line: dict[int, int] = {}  # order -> index of its "ngram N=count" line
+    for i, line in enumerate(lines):
+        line = line.strip()
+        if line.startswith("ngram ") and "=" in line:
+            n, _, count = line[6:].partition("=")
+            counts[int(n)], count_line[int(n)] = int(count), i
+        elif line.startswith("\\") and line.endswith("-grams:"):
+            break
+    if not counts or sorted(counts) != list(range(1, len(counts) + 1)):
+        raise ASRError(f"{src}: not an ARPA file (no \\data\\ header with n-gram counts)")
+    order = max(counts)
+    words = set(words)
+    targets: set[tuple[str, ...]] = set()  # phrase n-grams: a later word with the phrase's words before it
+    for phrase in phrases:
+        for i in range(1, len(phrase)):
+            targets.add(tuple(phrase[max(0, i - order + 1) : i + 1]))
+    vocabulary = words | {w for gram in targets for w in gram}
+    # the entries the back-off rule reads to price a missing phrase n-gram or one of its contexts
+    needed = {gram[i:j] for gram in targets for i in range(len(gram)) for j in range(i + 1, len(gram) + 1)}
+    needed |= {(w,) for w in vocabulary} | {(UNK,)}
+    found: dict[tuple[str, ...], tuple[float, float]] = {}
+    ends = {gram[-1] for gram in targets} | words
+    lengths = sorted({len(gram) for gram in targets})
+    last_line: dict[int, int] = {}  # order -> index of its header, then of its last n-gram line
+    lowest, section = 0.0, 0
+    for i, line in enumerate(lines):
+        if line.startswith("\\"):
+            if line.strip().endswith("-grams:"):
+                section = int(line.strip()[1:-7])
+                last_line[section] = i
+            continue
+        if not section or not line.strip():
+            continue
+        fields = line.split()
+        gram = tuple(fields[1 : 1 + section])
+        try:
+            p = float(fields[0])
+            b = float(fields[1 + section]) if len(fields) > 1 + section else 0.0
+        except (ValueError, IndexError):
+            raise ASRError(f"{src}:{i + 1}: malformed {section}-gram line") from None
+        last_line[section] = i
+        if section == 1 and gram[0] != BOS:
+            lowest = min(lowest, p)
+        if gram in needed:
+            found[gram] = (p, b)
+        if gram[-1] in ends and (gram[-1] in words or any(gram[-n:] in targets for n in lengths if n <= section)):
+            lines[i] = "\t".join([f"{min(p + boost, 0.0):.6f}", " ".join(gram), *fields[1 + section :]])
+
+    unk = found.get((UNK,), (lowest, 0.0))[0]
+    added: dict[int, list[str]] = defaultdict(list)
+
+    def add(gram: tuple[str, ...], p: float, boosted: bool) -> None:
+        found[gram] = (p, 0.0)
+        p = min(p + boost, 0.0) if boosted else p
+        tail = ["0.000000"] if len(gram) < order else []
+        added[len(gram)].append("\t".join([f"{p:.6f}", " ".join(gram), *tail]))
+
+    def price(gram: tuple[str, ...]) -> float:  # log10 P(last word | the others), by back-off
+        backoff = 0.0
+        while gram not in found:
+            backoff += found.get(gram[:-1], (0.0, 0.0))[1]
+            gram = gram[1:]
+        return found[gram][0] + backoff
+
+    for w in sorted(vocabulary):
+        if (w,) not in found:
+            add((w,), unk, w in words)
+    for gram in sorted(targets, key=len):
+        for k in range(2, len(gram) + 1):
+            if gram[:k] not in found:
+                add(gram[:k], price(gram[:k]), gram[:k] in targets or gram[k - 1] in words)
+
+    for n in sorted(added, reverse=True):  # bottom up, so earlier indices stay put
+        if n not in last_line:
+            raise ASRError(f"{src}: no \\{n}-grams: section")
+        at = last_line[n] + 1
+        lines[at:at] = added[n]
+    for n, i in count_line.items():  # the header is above every insertion
+        lines[i] = f"ngram {n}={counts[n] + len(added.get(n, ()))}"
+    Path(dst).write_text("\n".join(lines), encoding="utf-8")
+    return Path(dst)
 
 
 class ArpaLM:

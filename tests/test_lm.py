@@ -5,7 +5,18 @@ import random
 import pytest
 
 from asr.errors import ASRError
-from asr.lm import BOS, EOS, UNK, ArpaLM, NgramCounts, arpa_words, build_lm, estimate_kneser_ney, read_arpa
+from asr.lm import (
+    BOS,
+    EOS,
+    UNK,
+    ArpaLM,
+    NgramCounts,
+    arpa_words,
+    boosted_arpa,
+    build_lm,
+    estimate_kneser_ney,
+    read_arpa,
+)
 
 NOUNS = "CAT DOG MAN WOMAN SHIP HOUSE GARDEN RIVER KING CHILD BIRD HORSE".split()
 VERBS = "SAW LIKED FOUND FOLLOWED CALLED HEARD PAINTED WATCHED".split()
@@ -103,6 +114,46 @@ def test_arpa_round_trip_and_kenlm_agrees(text_file, tmp_path):
         history += (w,)
     _, score = model.finish(state)
     assert score == pytest.approx(lm.logprob(EOS, history), abs=1e-4)
+
+
+def test_boosted_arpa_raises_listed_words_and_phrase_words_only(text_file, tmp_path):
+    """Hotwords written into a copy of the ARPA: a listed word gains the boost after every history, a later
+    word of a phrase only after the phrase's words before it (n-grams the LM lacks are added), a word the LM
+    lacks joins at <unk>'s probability; every other probability stays as it was, and KenLM reads the copy as
+    our reader does."""
+    build_lm([text_file], 3, tmp_path / "lm", prune=(0, 1))
+    arpa, copy = tmp_path / "lm" / "lm.arpa", tmp_path / "boosted.arpa"
+    phrases = [["THE", "RED", "ZEBRA"], ["ZEBRA", "A", "KING"]]  # ZEBRA A: a bigram the text never has
+    boosted_arpa(arpa, copy, {"HORSE", "ZEBRA"}, phrases, 0.25)
+    lm, out = read_arpa(arpa), read_arpa(copy)
+    assert ("ZEBRA",) not in lm.tables[1] and ("ZEBRA", "A", "KING") in out.tables[3]
+
+    def gain(history: tuple[str, ...], word: str) -> float:
+        in_phrase = {(("THE",), "RED"), (("ZEBRA",), "A")}
+        listed = word in ("HORSE", "ZEBRA") or (history[-1:], word) in in_phrase
+        return 0.25 if listed or (history[-2:], word) == (("ZEBRA", "A"), "KING") else 0.0
+
+    histories = [(BOS,), ("THE",), ("SAW", "THE"), ("THE", "RED"), ("ZEBRA",), ("ZEBRA", "A"), ("AND", "A")]
+    for history in histories:
+        for word in arpa_words(arpa)[1:] + ["ZEBRA"]:
+            expected = lm.logprob(word, history) + gain(history, word)
+            assert out.logprob(word, history) == pytest.approx(expected, abs=2e-6), (history, word)
+    from flashlight.lib.text.decoder import kenlm
+    from flashlight.lib.text.dictionary import Dictionary
+
+    words = Dictionary()
+    for w in arpa_words(copy):
+        words.add_entry(w)
+    model = kenlm.KenLM(str(copy), words)
+    state, history = model.start(False), (BOS,)
+    for w in "THE RED ZEBRA A KING SAW THE HORSE".split():
+        state, score = model.score(state, words.get_index(w))
+        assert score == pytest.approx(out.logprob(w, history), abs=1e-4)
+        history += (w,)
+    boosted_arpa(arpa, copy, {"HORSE"}, [], 5.0)  # far more than HORSE's deficit: certainty, not beyond
+    assert read_arpa(copy).tables[1][("HORSE",)][0] == 0.0
+    with pytest.raises(ASRError, match="not an ARPA file"):
+        boosted_arpa(text_file, copy, {"HORSE"}, [], 1.0)
 
 
 def test_bad_input_is_a_clear_error(tmp_path):
