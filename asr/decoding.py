@@ -6,8 +6,10 @@ Beam search runs flashlight-text's CTC decoder through ``torchaudio.models.decod
 * with a lexicon: hypotheses are sequences of known words, each spelled with the model's own tokenizer,
   scored with a KenLM-readable ARPA model (``asr lm build``). Words outside the LM's vocabulary cannot
   be produced: that is the price of the LM's help, and what *hotwords* are for: words and phrases a
-  user expects (names, terms), added to the lexicon when the LM lacks them and given a bonus each time
-  a hypothesis ends one of their words (contextual biasing, as "word boosting" elsewhere).
+  user expects (names, terms), added to the lexicon when the LM lacks them and made more probable in a
+  temporary copy of the LM that KenLM then loads (:func:`asr.lm.boosted_arpa`; contextual biasing, as
+  "word boosting" elsewhere): each hotword word wherever it ends a word, and each later word of a
+  phrase after the words before it (THE of "open the door" only after OPEN).
 
 An LM directory holds ``lm.json`` (file names and tuned ``lm_weight`` / ``word_score`` / ``beam_size``;
 ``adapted``: the weights tuned for the sharper output after test-time adaptation) and ``lm.arpa`` (and
@@ -28,7 +30,7 @@ import torch
 from .audio import quiet_stderr
 from .errors import ASRError, ModelError, TokenizerError
 from .features import lengths_to_mask
-from .lm import BOS, EOS, UNK, arpa_unigrams
+from .lm import BOS, EOS, UNK, arpa_unigrams, boosted_arpa
 from .tokenizer import BLANK, BLANK_NAME, CharTokenizer, Tokenizer, normalize_text
 
 __all__ = [
@@ -40,14 +42,17 @@ __all__ = [
     "HOTWORD_SCORE",
     "COMMON_LOG10",
     "hotword_list",
+    "hotword_phrases",
     "read_hotwords",
 ]
 
 # Bonus (in the units of the CTC log-probabilities, like ``word_score``) for each word of a hotword that a
-# hypothesis completes; chosen on the dev sets with benchmarks/hotwords.py (benchmarks/RESULTS.md).
+# hypothesis completes, at most what makes the word certain for the LM; chosen on the dev sets with
+# benchmarks/hotwords.py (benchmarks/RESULTS.md).
 HOTWORD_SCORE = 4.0
 # Hotword words at least this probable as unigrams (log10; about 1 word in 1,000 of the LM's text: the
-# bundled LM's 100 commonest words) get no bonus: "open the door" must not make THE a hotword.
+# bundled LM's 100 commonest words) get the bonus only inside their phrase: "open the door" must not make
+# THE a hotword.
 COMMON_LOG10 = -3.0
 
 
@@ -194,24 +199,31 @@ class BeamSearchDecoder:
         if self.hotwords and options["lm_weight"] <= 0:
             raise ASRError(f"hotwords need a positive LM weight (their bonus rides on it), got {options['lm_weight']}")
         unigrams = _arpa_unigrams_of(lm)
-        # words the LM already finds common (THE in "open the door") keep their score: boosting them would
-        # make the search write them everywhere
+        # words the LM already finds common (THE in "open the door") keep their score outside their phrase:
+        # boosting them everywhere would make the search write them everywhere
         self.boosted = [w for w in self.hotwords if unigrams.get(w, float("-inf")) < COMMON_LOG10]
         lines = self._lexicon(list(unigrams), sil, self.hotwords)
         self.lexicon_size = len(lines)
-        fd, lexicon = tempfile.mkstemp(prefix="asr-lexicon-", suffix=".txt")
+        phrases = [p for p in hotword_phrases(hotwords) if len(p) > 1]
+        temporary = []
         try:
+            fd, lexicon = tempfile.mkstemp(prefix="asr-lexicon-", suffix=".txt")
+            temporary.append(lexicon)
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write("\n".join(lines) + "\n")
+            decoder_lm = str(lm.model_file)
+            if self.boosted or phrases:  # the decoder's score is lm_weight * LM + ...: the bonus is divided by it
+                fd, decoder_lm = tempfile.mkstemp(prefix="asr-hotwords-", suffix=".arpa")
+                os.close(fd)
+                temporary.append(decoder_lm)
+                boosted_arpa(lm.arpa_file, decoder_lm, self.boosted, phrases, bonus / options["lm_weight"])
             with quiet_stderr():  # KenLM draws a progress bar of stars on stderr while it reads the file
-                decoder_lm = str(lm.model_file)
-                if self.boosted:  # the decoder's score is lm_weight * LM + ...: the bonus is divided by it
-                    decoder_lm = _boosted_lm(lexicon, lm.model_file, self.boosted, bonus / options["lm_weight"])
                 self._decoder = ctc_decoder(lexicon=lexicon, tokens=names, lm=decoder_lm, **options)
         except RuntimeError as e:
             raise ModelError(f"{lm.model_file}: cannot load the LM ({e})") from None
         finally:
-            os.unlink(lexicon)
+            for path in temporary:
+                os.unlink(path)
 
     def _lexicon(self, vocabulary: list[str], sil: str, extra: Sequence[str] = ()) -> list[str]:
         """``WORD piece piece ...`` for every LM word the tokenizer can spell, then the ``extra`` words the LM
@@ -262,21 +274,24 @@ def _arpa_unigrams_of(lm: LMConfig) -> dict[str, float]:
     return dict(arpa_unigrams(arpa))
 
 
-def hotword_list(hotwords: Sequence[str], tokenizer: Tokenizer) -> list[str]:
-    """The distinct words of ``hotwords`` (words or phrases, normalized as transcripts are), in order.
-    A word the tokenizer cannot spell is an ASRError naming it."""
+def hotword_phrases(hotwords: Sequence[str]) -> list[list[str]]:
+    """Each hotword (a word or a phrase) as its words, normalized as transcripts are; empty ones dropped."""
     if isinstance(hotwords, str):
         raise ASRError("hotwords: expected a list of words or phrases, got one string")
-    words: dict[str, None] = {}
-    for phrase in hotwords:
-        for word in normalize_text(phrase).split():
-            if word in (BOS, EOS, UNK):
-                continue
-            try:
-                tokenizer.encode(word)
-            except TokenizerError as e:
-                raise ASRError(f"hotword {phrase!r}: {e}") from None
-            words[word] = None
+    phrases = ([w for w in normalize_text(p).split() if w not in (BOS, EOS, UNK)] for p in hotwords)
+    return [p for p in phrases if p]
+
+
+def hotword_list(hotwords: Sequence[str], tokenizer: Tokenizer) -> list[str]:
+    """The distinct words of ``hotwords`` (words or phrases), in order.
+    A word the tokenizer cannot spell is an ASRError naming it."""
+    words: dict[str, None] = {w: None for phrase in hotword_phrases(hotwords) for w in phrase}
+    for word in words:
+        try:
+            tokenizer.encode(word)
+        except TokenizerError as e:
+            phrase = next(p for p in hotwords if word in normalize_text(p).split())
+            raise ASRError(f"hotword {phrase!r}: {e}") from None
     return list(words)
 
 
@@ -287,42 +302,6 @@ def read_hotwords(path: str | os.PathLike) -> list[str]:
     except (OSError, UnicodeDecodeError) as e:
         raise ASRError(f"{path}: cannot read hotwords ({getattr(e, 'strerror', None) or e})") from None
     return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
-
-
-def _boosted_lm(lexicon: str, lm_file: Path, words: Sequence[str], bonus: float):
-    """The KenLM model of ``lm_file`` with ``bonus`` added to the score of each of ``words``, as a language
-    model for flashlight's decoder (a Python subclass of its LM; the states are KenLM's own). The word indices
-    are those of the dictionary ``ctc_decoder`` builds from the same lexicon file; words the LM lacks score
-    as its <unk>, plus the bonus. The trie's look-ahead is built from these scores too, so a hotword is
-    favoured from its first piece, not only when it ends."""
-    from flashlight.lib.text.dictionary import create_word_dict, load_words
-    from torchaudio.models.decoder import CTCDecoderLM
-
-    try:
-        from flashlight.lib.text.decoder.kenlm import KenLM
-    except ImportError:  # older flashlight-text
-        from flashlight.lib.text.decoder import KenLM
-
-    word_dict = create_word_dict(load_words(lexicon))
-    inner = KenLM(str(lm_file), word_dict)
-    extra = {word_dict.get_index(w): bonus for w in words}
-
-    class BoostedLM(CTCDecoderLM):
-        def __init__(self):
-            super().__init__()
-            self.inner = inner  # kept alive as long as the decoder holds this LM
-
-        def start(self, start_with_nothing: bool):
-            return inner.start(start_with_nothing)
-
-        def score(self, state, usr_token_idx: int):
-            state, value = inner.score(state, usr_token_idx)
-            return state, value + extra.get(usr_token_idx, 0.0)
-
-        def finish(self, state):
-            return inner.finish(state)
-
-    return BoostedLM()
 
 
 def respell(

@@ -25,7 +25,15 @@ from .align import Word, align_words
 from .confidence import Calibration, with_confidence
 from .audio import SAMPLE_RATE, AudioInput, audio_duration, load_audio
 from .checkpoint import load_model_dir, save_model_dir
-from .decoding import BeamSearchDecoder, Hypothesis, LMConfig, greedy_decode, hotword_list, load_lm_config
+from .decoding import (
+    BeamSearchDecoder,
+    Hypothesis,
+    LMConfig,
+    greedy_decode,
+    hotword_list,
+    hotword_phrases,
+    load_lm_config,
+)
 from .errors import ASRError, AudioError, ModelError
 from .features import lengths_to_mask
 from .model import CTCModel
@@ -176,7 +184,7 @@ class ASRModel:
         is None and no LM; beam search otherwise. ``lm`` is True (the model's ``lm/``) or an LM directory;
         ``adapted``: the LM's weights for output after test-time adaptation, when it has them; ``weights``
         may override ``lm_weight`` / ``word_score``; ``hotwords`` (with an LM): words and phrases to favour,
-        each word completed earning ``hotword_score`` (default :data:`~asr.decoding.HOTWORD_SCORE`)."""
+        each word earning ``hotword_score`` (default :data:`~asr.decoding.HOTWORD_SCORE`)."""
         lm_cfg: LMConfig | None = None
         if lm is True:
             if not self.has_lm:
@@ -191,7 +199,9 @@ class ASRModel:
         if adapted and lm_cfg is not None:
             weights = {**lm_cfg.adapted, **weights}
         if hotwords:  # checked and normalized here, so that lists that differ only in case share a decoder
-            weights.update(hotwords=tuple(hotword_list(hotwords, self.tokenizer)), hotword_score=hotword_score)
+            hotword_list(hotwords, self.tokenizer)
+            phrases = tuple(" ".join(p) for p in hotword_phrases(hotwords))
+            weights.update(hotwords=tuple(dict.fromkeys(phrases)), hotword_score=hotword_score)
         key = (beam_size, str(lm_cfg.path) if lm_cfg else None, tuple(sorted(weights.items())))
         if key not in self._decoders:
             self._decoders[key] = BeamSearchDecoder(self.tokenizer, lm_cfg, beam_size=beam_size, **weights)
