@@ -168,6 +168,7 @@ class BeamSearchDecoder:
         except ImportError as e:  # flashlight-text missing
             raise ASRError(f"beam search needs flashlight-text (pip install flashlight-text): {e}") from None
         self.tokenizer, self.lm = tokenizer, lm
+        self.release = lambda: None  # online decoders: back to the idle ones of their ASRModel
         names = tokenizer.token_names()
         # Words end at the separator for characters; BPE pieces carry their own word starts, so the
         # blank stands in for flashlight's silence token.
@@ -248,21 +249,52 @@ class BeamSearchDecoder:
     def __call__(self, log_probs: torch.Tensor, lengths: torch.Tensor) -> list[Hypothesis]:
         emissions = log_probs.detach().float().cpu().contiguous()
         results = self._decoder(emissions, lengths.detach().cpu().to(torch.int32))
-        hyps = []
-        for nbest in results:
-            if not nbest:
-                hyps.append(Hypothesis([], []))
-                continue
-            best = nbest[0]
-            tokens, frames = best.tokens.tolist(), best.timesteps.tolist()
-            while tokens and tokens[0] == self._sil:  # flashlight pads the path with silence at both ends
-                tokens, frames = tokens[1:], frames[1:]
-            while tokens and tokens[-1] == self._sil:
-                tokens, frames = tokens[:-1], frames[:-1]
-            if self.lexicon_size:
-                tokens, frames = respell(best.words, tokens, frames, self.tokenizer, self._word_separator)
-            hyps.append(Hypothesis(tokens, frames, float(best.score)))
-        return hyps
+        return [self._hypothesis(nbest[0]) if nbest else Hypothesis([], []) for nbest in results]
+
+    def _hypothesis(self, best) -> Hypothesis:
+        """Our Hypothesis from torchaudio's: silence padding off, merged pieces put back."""
+        tokens, frames = best.tokens.tolist(), best.timesteps.tolist()
+        while tokens and tokens[0] == self._sil:  # flashlight pads the path with silence at both ends
+            tokens, frames = tokens[1:], frames[1:]
+        while tokens and tokens[-1] == self._sil:
+            tokens, frames = tokens[:-1], frames[:-1]
+        if self.lexicon_size:
+            tokens, frames = respell(best.words, tokens, frames, self.tokenizer, self._word_separator)
+        return Hypothesis(tokens, frames, float(best.score))
+
+    # Online decoding (asr.streaming): one utterance at a time, frames in as they come. The search state
+    # lives in this object, so a stream needs a decoder of its own (ASRModel.decoder(..., online=True)).
+
+    def begin(self) -> None:
+        """Start a new utterance."""
+        if not self.lexicon_size:
+            raise ASRError("online beam search needs an LM (its words tell what is final)")
+        self._decoder.decode_begin()
+
+    def step(self, log_probs: torch.Tensor) -> None:
+        """Extend the search with the (T, V) log-probs of the utterance's next frames."""
+        self._decoder.decode_step(log_probs.detach().float().cpu().contiguous())
+
+    def current(self) -> tuple[Hypothesis, int]:
+        """The best hypothesis so far, and how many of its first words every hypothesis in the beam shares:
+        later frames only extend these hypotheses, so those words are final."""
+        results = self._decoder.decoder.get_all_final_hypothesis()
+        if not results:
+            return Hypothesis([], []), 0
+        sequences = [[w for w in r.words if w >= 0] for r in results]
+        agreed = 0
+        for column in zip(*sequences):
+            if any(w != column[0] for w in column):
+                break
+            agreed += 1
+        best = max(range(len(results)), key=lambda i: results[i].score)
+        return self._hypothesis(self._decoder._to_hypo([results[best]])[0]), agreed
+
+    def end(self) -> Hypothesis:
+        """Finish the utterance (the LM scores its end) and return the best hypothesis."""
+        self._decoder.decode_end()
+        results = self._decoder.get_final_hypothesis()
+        return self._hypothesis(results[0]) if results else Hypothesis([], [])
 
 
 def _arpa_unigrams_of(lm: LMConfig) -> dict[str, float]:

@@ -209,14 +209,20 @@ def run(
     fmt: str = "text",
     partials: bool = True,
     endpoint: "Endpoint | VadEndpoint | None" = None,
+    lm: "bool | str | None" = None,
+    hotwords: "list[str] | None" = None,
 ) -> int:
     """Stream ``pieces`` through ``model``; returns the number of segments printed. ``endpoint``: the CTC
     rule (:class:`asr.streaming.Endpoint`, the default) or a voice activity detector (:class:`asr.vad.VadEndpoint`:
-    a segment in which it heard no speech prints nothing)."""
+    a segment in which it heard no speech prints nothing). ``lm`` / ``hotwords``: as ``ASRModel.stream``."""
     endpoint = endpoint or Endpoint()
     vad = endpoint if isinstance(endpoint, VadEndpoint) else None
     printer = _Printer(fmt, partials)
-    stream, offset, segments, words = model.stream(chunk_ms, left_ms), 0.0, 0, []
+
+    def new_stream():
+        return model.stream(chunk_ms, left_ms, lm=lm, hotwords=hotwords)
+
+    stream, offset, segments, words = new_stream(), 0.0, 0, []
 
     def close() -> None:
         nonlocal stream, offset, segments, words
@@ -227,7 +233,7 @@ def run(
             printer.final(offset + first, offset + last, transcript)
             segments += 1
         offset += stream.seconds
-        stream, words = model.stream(chunk_ms, left_ms), []
+        stream, words = new_stream(), []
         if vad is not None:
             vad.new_segment()
 

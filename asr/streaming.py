@@ -10,7 +10,11 @@ A streaming model (``streaming: true`` in its config, trained with chunk masks) 
 * encoder: a chunk of ``chunk`` encoder frames at a time, each block keeping the keys/values of
   ``left`` chunks and its convolution's last input frames (``Encoder.step``);
 * greedy CTC over each chunk's log-probs: what a chunk emits never changes later, so words are final as
-  soon as the next word begins.
+  soon as the next word begins;
+* or, with an LM (``lm=``, and ``hotwords=``), beam search constrained to its words, fed chunk by chunk
+  (flashlight's online decoding): a word is final once every hypothesis in the beam holds it, since
+  later frames only extend them; the rest of the best hypothesis is the partial text. Endpoints still
+  follow the greedy path, which is computed either way.
 
 Many streams at once: ``accept_many`` feeds each its piece and runs the chunks that are ready together
 through the encoder as one batch.
@@ -22,6 +26,7 @@ left))`` (within float rounding), however the audio was cut into pieces: tests/t
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -72,7 +77,8 @@ class Endpoint:
 @dataclass
 class Update:
     """What one ``Stream.accept`` call produced: the words completed since the last call (final: later audio
-    never changes them) and the word still being spoken (may change; "" when none)."""
+    never changes them) and the text after them, which may still change: the word being spoken (greedy),
+    or the words the beam does not yet agree on (with an LM); "" when none."""
 
     words: list[Word] = field(default_factory=list)
     partial: str = ""
@@ -82,10 +88,19 @@ class Stream:
     """One live utterance through a streaming model: ``accept`` pieces of audio, then ``finish``.
 
     ``chunk_ms``: audio per encoder step (rounded to whole encoder frames): smaller chunks emit sooner and
-    cost more per second of audio. ``left_ms``: attention context kept before each chunk.
+    cost more per second of audio. ``left_ms``: attention context kept before each chunk. ``lm``: beam
+    search with an n-gram LM (True: the model's ``lm/``; or an LM directory) instead of greedy output, with
+    ``hotwords`` (as ``ASRModel.transcribe``).
     """
 
-    def __init__(self, asr_model, chunk_ms: float = DEFAULT_CHUNK_MS, left_ms: float = DEFAULT_LEFT_MS):
+    def __init__(
+        self,
+        asr_model,
+        chunk_ms: float = DEFAULT_CHUNK_MS,
+        left_ms: float = DEFAULT_LEFT_MS,
+        lm: bool | str | os.PathLike | None = None,
+        hotwords: Sequence[str] | None = None,
+    ):
         model = asr_model.model
         if not model.cfg.streaming:
             raise ModelError(
@@ -120,11 +135,17 @@ class Stream:
             self._convs = torch.zeros(conv_shape)
         self._log_probs: list[torch.Tensor] = []  # (C, V) per chunk run
         self._last = BLANK  # best token of the last frame run (greedy merges repeats across chunks)
-        self._tokens: list[int] = []
+        self._tokens: list[int] = []  # the greedy path (endpoints follow it)
+        self._output: list[int] = []  # the tokens of the finished stream: greedy, or the LM's best
         self._frames: list[int] = []
         self._runs: list[list[float]] = []  # per token: [sum of its log-prob, frames] over its run of frames
-        self._calibration = asr_model.calibration("greedy")  # word confidence, or None
+        self._calibration = asr_model.calibration("lm" if lm else "greedy")  # word confidence, or None
         self._words_out = 0  # words already returned by accept
+        self._search = None  # the online beam search, with an LM
+        if lm or hotwords:
+            self._search = asr_model.decoder(lm=lm, hotwords=hotwords, online=True)
+            self._search.begin()
+        self._final_frame = 0  # with an LM: the encoder frame where the words returned so far end
         self.finished = False
 
     @property
@@ -197,11 +218,16 @@ class Stream:
         if not self.finished:
             self._advance(final=True)
             self.finished = True
-        text = self.tokenizer.decode(self._tokens)
+            self._output = self._tokens
+            if self._search is not None:
+                self._output = self._search.end().tokens
+                self._search.release()
+                self._search = None
+        text = self.tokenizer.decode(self._output)
         duration = self._received / SAMPLE_RATE
         words: list[Word] = []
-        if self._tokens:
-            words = align_words(self.log_probs, self._tokens, self.tokenizer, self.frame_seconds)
+        if self._output:
+            words = align_words(self.log_probs, self._output, self.tokenizer, self.frame_seconds)
             words = with_confidence(words, self._calibration)
         segments = [Segment(0.0, round(duration, 3), text, words)] if text else []
         return Transcript(text, segments, words, duration)
@@ -214,12 +240,40 @@ class Stream:
         return torch.cat(self._log_probs)
 
     def _update(self) -> Update:
+        if self._search is not None:
+            return self._beam_update()
         spans = self.tokenizer.word_spans(self._tokens)
         done = spans[:-1]  # the last word may still grow
         words = [self._word(b, e) for b, e in done[self._words_out :]]
         self._words_out = max(self._words_out, len(done))
         partial = self.tokenizer.decode(self._tokens[spans[-1][0] :]) if spans else ""
         return Update([w for w in words if w.word], partial)
+
+    def _beam_update(self) -> Update:
+        """The words every hypothesis of the beam now holds (not yet returned), each aligned on the frames
+        between the last returned word and the first frame of the words still in doubt."""
+        hyp, agreed = self._search.current()
+        spans = self.tokenizer.word_spans(hyp.tokens)
+        agreed = min(agreed, len(spans))
+        words: list[Word] = []
+        if agreed > self._words_out:
+            first, last = spans[self._words_out][0], spans[agreed - 1][1]
+            tokens = hyp.tokens[first:last]
+            begin = min(self._final_frame, hyp.frames[first])
+            end = hyp.frames[spans[agreed][0]] if agreed < len(spans) else self.frames_done
+            needed = len(tokens) + sum(a == b for a, b in zip(tokens, tokens[1:]))  # CTC: a blank between twins
+            if end - begin < needed:  # pieces put back on one frame (respell): align over every frame there is
+                end = self.frames_done
+            if end - begin >= needed:
+                window = self.log_probs[begin:end]
+                words = align_words(
+                    window, tokens, self.tokenizer, self.frame_seconds, offset=begin * self.frame_seconds
+                )
+                words = with_confidence(words, self._calibration)
+                self._final_frame, self._words_out = hyp.frames[last - 1] + 1, agreed
+        done = self._words_out
+        partial = self.tokenizer.decode(hyp.tokens[spans[done][0] :]) if done < len(spans) else ""
+        return Update(words, partial)
 
     def _word(self, begin: int, end: int) -> Word:
         """A completed word: its tokens' time, and its score as asr.align scores the greedy path (the mean
@@ -313,6 +367,8 @@ class Stream:
                 self._runs[-1][0] += value
                 self._runs[-1][1] += 1
             self._last = token
+        if self._search is not None:
+            self._search.step(log_probs)
 
 
 @torch.inference_mode()

@@ -147,6 +147,7 @@ class ASRModel:
         elif backend != "torch":
             raise ModelError(f"unknown backend {backend!r}; use 'torch' or 'onnx'")
         self._decoders: dict = {}
+        self._online_decoders: dict = {}  # options -> idle decoders for streams (each holds one search)
         self.max_segment_seconds = MAX_SEGMENT_SECONDS  # long inputs are cut at pauses into segments of
         self.min_segment_seconds = MIN_SEGMENT_SECONDS  # min..max seconds (asr/segment.py), each
         self.segment_pad = SEGMENT_PAD  # trimmed of its edge silence, then given this many seconds of zeros
@@ -178,10 +179,13 @@ class ASRModel:
         adapted: bool = False,
         hotwords: Sequence[str] | None = None,
         hotword_score: float | None = None,
+        online: bool = False,
         **weights,
     ):
         """The decode function for these options (built once, then cached): greedy when ``beam_size``
-        is None and no LM; beam search otherwise. ``lm`` is True (the model's ``lm/``) or an LM directory;
+        is None and no LM; beam search otherwise. ``online``: a beam search decoder for one stream at a time
+        (asr.streaming), not shared while in use: an idle one of these options, or a new one; ``release()``
+        gives it back. ``lm`` is True (the model's ``lm/``) or an LM directory;
         ``adapted``: the LM's weights for output after test-time adaptation, when it has them; ``weights``
         may override ``lm_weight`` / ``word_score``; ``hotwords`` (with an LM): words and phrases to favour,
         each word earning ``hotword_score`` (default :data:`~asr.decoding.HOTWORD_SCORE`)."""
@@ -203,6 +207,11 @@ class ASRModel:
             phrases = tuple(" ".join(p) for p in hotword_phrases(hotwords))
             weights.update(hotwords=tuple(dict.fromkeys(phrases)), hotword_score=hotword_score)
         key = (beam_size, str(lm_cfg.path) if lm_cfg else None, tuple(sorted(weights.items())))
+        if online:
+            idle = self._online_decoders.setdefault(key, [])
+            decoder = idle.pop() if idle else BeamSearchDecoder(self.tokenizer, lm_cfg, beam_size=beam_size, **weights)
+            decoder.release = lambda: idle.append(decoder)
+            return decoder
         if key not in self._decoders:
             self._decoders[key] = BeamSearchDecoder(self.tokenizer, lm_cfg, beam_size=beam_size, **weights)
         return self._decoders[key]
@@ -451,12 +460,19 @@ class ASRModel:
             self._stream_step = OnnxStreamStep(self.path / STREAM_ONNX_FILE, threads=torch.get_num_threads())
         return self._stream_step
 
-    def stream(self, chunk_ms: float = 320, left_ms: float = 3600) -> "Stream":
+    def stream(
+        self,
+        chunk_ms: float = 320,
+        left_ms: float = 3600,
+        lm: bool | str | os.PathLike | None = None,
+        hotwords: Sequence[str] | None = None,
+    ) -> "Stream":
         """A live stream through this (streaming) model: ``accept(samples)`` returns words as they are
-        completed, ``finish()`` the Transcript (asr.streaming)."""
+        completed, ``finish()`` the Transcript (asr.streaming). ``lm``: beam search with an n-gram LM (True:
+        the model's ``lm/``; or an LM directory), with ``hotwords``; greedy without."""
         from .streaming import Stream
 
-        return Stream(self, chunk_ms, left_ms)
+        return Stream(self, chunk_ms, left_ms, lm=lm, hotwords=hotwords)
 
     @torch.inference_mode()
     def encode(

@@ -15,7 +15,7 @@ import asr
 from asr.checkpoint import save_model_dir
 from asr.confidence import FEATURE, Calibration
 from asr.encoder import chunk_mask
-from asr.errors import ModelError
+from asr.errors import ASRError, ModelError
 from asr.metrics import score
 from asr.data import read_manifest
 from asr.model import CTCModel
@@ -229,6 +229,43 @@ def test_streaming_model_learns_and_streams_what_it_learned(streaming_exp):
     stream, wave = model.stream(chunk_ms=320), asr.audio.load_audio(utts[0].audio).numpy()
     words = stream.accept(wave).words + stream.finish().words
     assert words and all(w.confidence == round(calibration(w.score), 3) for w in words)
+
+
+def test_stream_with_an_lm_is_the_lm_decoding_of_its_chunks(streaming_exp, tmp_path):
+    """With an LM the stream runs flashlight's search chunk by chunk: its final transcript is what beam search
+    with the LM gives on the same chunked log-probs, the words it returned on the way are never revised,
+    streams one after another share one decoder, and two streams at once each keep their own search."""
+    from asr.decoding import LMConfig
+    from asr.lm import build_lm
+
+    utts = read_manifest(TINY / "train.jsonl")
+    (tmp_path / "text.txt").write_text("\n".join(u.text for u in utts) * 3 + "\n")
+    LMConfig(tmp_path, file=build_lm([tmp_path / "text.txt"], 2, tmp_path)["arpa"], lm_weight=1.0).save()
+    model = asr.load_model(streaming_exp / "model", device="cpu")
+    model.chunk = chunk_frames(model.model, 320, 3600)
+    expected = [t.text for t in model.transcribe_batch([u.audio for u in utts], lm=tmp_path)]
+    model.chunk = None
+    assert score([u.id for u in utts], [u.text for u in utts], expected).wer.rate <= 0.1
+    waves = [asr.audio.load_audio(u.audio).numpy() for u in utts]
+    streamed, returned = [], 0
+    for wave in waves:
+        stream, words = model.stream(chunk_ms=320, lm=tmp_path), []
+        for start in range(0, len(wave), 1600):
+            words += stream.accept(wave[start : start + 1600]).words
+        final = stream.finish()
+        assert [w.word for w in words] == final.text.split()[: len(words)]
+        assert all(0 <= w.start <= w.end <= final.duration + 0.2 for w in words + final.words)
+        streamed.append(final.text)
+        returned += len(words)
+    assert streamed == expected and returned > 0  # some words were final before their utterance ended
+    assert [len(idle) for idle in model._online_decoders.values()] == [1]  # one decoder served every stream
+    first, second = model.stream(chunk_ms=320, lm=tmp_path), model.stream(chunk_ms=320, lm=tmp_path)
+    for start in range(0, max(len(waves[0]), len(waves[1])), 1600):  # interleaved, piece by piece
+        first.accept(waves[0][start : start + 1600])
+        second.accept(waves[1][start : start + 1600])
+    assert [first.finish().text, second.finish().text] == expected[:2]
+    with pytest.raises(ASRError, match="hotwords need beam search with an LM"):
+        model.stream(chunk_ms=320, hotwords=["world"])
 
 
 def _cli(*args, stdin: bytes = b""):
