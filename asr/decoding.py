@@ -249,18 +249,21 @@ class BeamSearchDecoder:
     def __call__(self, log_probs: torch.Tensor, lengths: torch.Tensor) -> list[Hypothesis]:
         emissions = log_probs.detach().float().cpu().contiguous()
         results = self._decoder(emissions, lengths.detach().cpu().to(torch.int32))
-        return [self._hypothesis(nbest[0]) if nbest else Hypothesis([], []) for nbest in results]
+        return [self._from_torchaudio(nbest[0]) if nbest else Hypothesis([], []) for nbest in results]
 
-    def _hypothesis(self, best) -> Hypothesis:
-        """Our Hypothesis from torchaudio's: silence padding off, merged pieces put back."""
-        tokens, frames = best.tokens.tolist(), best.timesteps.tolist()
+    def _from_torchaudio(self, best) -> Hypothesis:
+        return self._hypothesis(best.tokens.tolist(), best.timesteps.tolist(), best.words, best.score)
+
+    def _hypothesis(self, tokens: list[int], frames: list[int], words: list[str], score: float) -> Hypothesis:
+        """Our Hypothesis from a decoded path's tokens and their frames: silence padding off, merged pieces
+        put back."""
         while tokens and tokens[0] == self._sil:  # flashlight pads the path with silence at both ends
             tokens, frames = tokens[1:], frames[1:]
         while tokens and tokens[-1] == self._sil:
             tokens, frames = tokens[:-1], frames[:-1]
         if self.lexicon_size:
-            tokens, frames = respell(best.words, tokens, frames, self.tokenizer, self._word_separator)
-        return Hypothesis(tokens, frames, float(best.score))
+            tokens, frames = respell(words, tokens, frames, self.tokenizer, self._word_separator)
+        return Hypothesis(tokens, frames, float(score))
 
     # Online decoding (asr.streaming): one utterance at a time, frames in as they come. The search state
     # lives in this object, so a stream needs a decoder of its own (ASRModel.decoder(..., online=True)).
@@ -287,14 +290,20 @@ class BeamSearchDecoder:
             if any(w != column[0] for w in column):
                 break
             agreed += 1
-        best = max(range(len(results)), key=lambda i: results[i].score)
-        return self._hypothesis(self._decoder._to_hypo([results[best]])[0]), agreed
+        best = max(results, key=lambda r: r.score)
+        path, tokens, frames = list(best.tokens), [], []  # flashlight's path: a token per frame
+        for i, token in enumerate(path):
+            if token != BLANK and (i == 0 or token != path[i - 1]):
+                tokens.append(token)
+                frames.append(i)
+        words = [self._decoder.word_dict.get_entry(w) for w in best.words if w >= 0]
+        return self._hypothesis(tokens, frames, words, best.score), agreed
 
     def end(self) -> Hypothesis:
         """Finish the utterance (the LM scores its end) and return the best hypothesis."""
         self._decoder.decode_end()
         results = self._decoder.get_final_hypothesis()
-        return self._hypothesis(results[0]) if results else Hypothesis([], [])
+        return self._from_torchaudio(results[0]) if results else Hypothesis([], [])
 
 
 def _arpa_unigrams_of(lm: LMConfig) -> dict[str, float]:
