@@ -11,12 +11,16 @@ from pathlib import Path
 
 from .cli_options import (
     add_device_options,
+    add_hotword_options,
     add_inference_options,
     add_model_option,
+    add_no_lm_option,
     add_reading_options,
     apply_reading_options,
     decoding_options,
+    hotwords_of,
     load_for_inference,
+    models_lm,
 )
 from .errors import ASRError, ModelError
 
@@ -146,8 +150,6 @@ def _cmd_transcribe(args) -> int:
     from .errors import AudioError
     from .output import SUFFIXES, format_transcript
 
-    if args.no_lm and (args.lm or args.lm_dir):
-        raise ASRError("--no-lm contradicts --lm / --lm-dir")
     model = load_for_inference(args)
     if args.adapt_speaker:
         model = _speaker_adapted(model, args.paths, "the input")
@@ -155,13 +157,7 @@ def _cmd_transcribe(args) -> int:
     if output_dir:
         output_dir.mkdir(parents=True, exist_ok=True)
     options = decoding_options(args)
-    if not args.no_lm and not options["lm"] and model.has_lm:  # the model's LM unless told otherwise
-        from .decoding import load_lm_config
-
-        try:
-            load_lm_config(model.path / "lm")
-        except ModelError as e:
-            raise ModelError(f"{e} (transcribe uses the model's lm/ by default; --no-lm decodes without it)") from None
+    if models_lm(args, model, "transcribe"):
         options["lm"] = True
     options["word_timestamps"] = args.word_timestamps or args.format in ("json", "srt", "vtt")
     many = len(args.paths) > 1
@@ -242,6 +238,12 @@ def _cmd_stream(args) -> int:
     from .vad import VadEndpoint
 
     model = load_model(args.model, device=args.device, backend=args.backend, streaming=True)
+    lm = models_lm(args, model, "stream") or args.lm_dir or args.lm or None
+    hotwords = hotwords_of(args) or None
+    if args.hotword_score is not None and not hotwords:
+        raise ASRError("--hotword-score needs --hotwords or --hotwords-file")
+    if hotwords and not lm:
+        raise ASRError("--hotwords need the LM (a model with an lm/, --lm or --lm-dir; not --no-lm)")
     if args.mic:
         pieces = mic_pieces()
     elif args.source == "-":
@@ -256,7 +258,7 @@ def _cmd_stream(args) -> int:
         endpoint = VadEndpoint(after_speech=args.endpoint_silence or 0.5, max_segment=args.max_segment)
     else:
         endpoint = Endpoint(after_speech=args.endpoint_silence or 0.8, max_segment=args.max_segment)
-    run(model, pieces, args.chunk_ms, args.left_ms, args.format, not args.no_partials, endpoint)
+    run(model, pieces, args.chunk_ms, args.left_ms, args.format, not args.no_partials, endpoint, lm, hotwords)
     return 0
 
 
@@ -295,12 +297,7 @@ def register(sub) -> None:
     )
     p.add_argument("--output-dir", help="write one file per input here instead of printing")
     add_inference_options(p, batch_size=8)
-    p.add_argument(
-        "--no-lm",
-        action="store_true",
-        help="decode without the model's LM (by default a model with an lm/ directory decodes with it): "
-        "greedy, or lexicon-free beam search with --beam-size",
-    )
+    add_no_lm_option(p, "greedy, or lexicon-free beam search with --beam-size")
     p.set_defaults(func=_cmd_transcribe)
 
     p = sub.add_parser(
@@ -357,6 +354,10 @@ def register(sub) -> None:
         "objects on stdout",
     )
     p.add_argument("--no-partials", action="store_true", help="only the final segments")
+    p.add_argument("--lm", action="store_true", help="beam search with the model's own n-gram LM (its lm/ directory)")
+    p.add_argument("--lm-dir", help="beam search with this LM directory (from `asr lm build`)")
+    add_no_lm_option(p, "greedy")
+    add_hotword_options(p)
     p.add_argument(
         "--backend",
         choices=["torch", "onnx"],

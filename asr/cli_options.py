@@ -12,6 +12,9 @@ __all__ = [
     "apply_reading_options",
     "add_backend_options",
     "add_decoding_options",
+    "add_hotword_options",
+    "add_no_lm_option",
+    "models_lm",
     "add_adapt_option",
     "add_model_option",
     "add_device_options",
@@ -99,14 +102,7 @@ def parse_floats(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
 
 
-def add_decoding_options(p) -> None:
-    p.add_argument(
-        "--beam-size", type=int, help="beam width (default: the LM's with an LM; without one, greedy decoding)"
-    )
-    p.add_argument("--lm", action="store_true", help="beam search with the model's own n-gram LM (its lm/ directory)")
-    p.add_argument("--lm-dir", help="beam search with this LM directory (from `asr lm build`)")
-    p.add_argument("--lm-weight", type=float, help="LM weight (default: the LM directory's tuned value)")
-    p.add_argument("--word-score", type=float, help="word insertion score (default: the tuned value)")
+def add_hotword_options(p) -> None:
     p.add_argument(
         "--hotwords",
         metavar="W,W,...",
@@ -119,6 +115,43 @@ def add_decoding_options(p) -> None:
         type=float,
         help="bonus for each hotword a hypothesis completes (default: asr.decoding.HOTWORD_SCORE)",
     )
+
+
+def add_no_lm_option(p, without: str) -> None:
+    p.add_argument(
+        "--no-lm",
+        action="store_true",
+        help=f"decode without the model's LM (by default a model with an lm/ directory decodes with it): {without}",
+    )
+
+
+def models_lm(args, model, command: str) -> bool:
+    """Whether a command that decodes with the model's LM by default does so: not with --no-lm (which
+    contradicts --lm / --lm-dir) or when the model has no lm/; a broken lm/ is an error naming --no-lm."""
+    from .errors import ASRError, ModelError
+
+    if args.no_lm and (args.lm or args.lm_dir):
+        raise ASRError("--no-lm contradicts --lm / --lm-dir")
+    if args.no_lm or args.lm or args.lm_dir or not model.has_lm:
+        return False
+    from .decoding import load_lm_config
+
+    try:
+        load_lm_config(model.path / "lm")
+    except ModelError as e:
+        raise ModelError(f"{e} ({command} uses the model's lm/ by default; --no-lm decodes without it)") from None
+    return True
+
+
+def add_decoding_options(p) -> None:
+    p.add_argument(
+        "--beam-size", type=int, help="beam width (default: the LM's with an LM; without one, greedy decoding)"
+    )
+    p.add_argument("--lm", action="store_true", help="beam search with the model's own n-gram LM (its lm/ directory)")
+    p.add_argument("--lm-dir", help="beam search with this LM directory (from `asr lm build`)")
+    p.add_argument("--lm-weight", type=float, help="LM weight (default: the LM directory's tuned value)")
+    p.add_argument("--word-score", type=float, help="word insertion score (default: the tuned value)")
+    add_hotword_options(p)
     p.add_argument(
         "--vtln",
         action="store_true",

@@ -231,16 +231,21 @@ def test_streaming_model_learns_and_streams_what_it_learned(streaming_exp):
     assert words and all(w.confidence == round(calibration(w.score), 3) for w in words)
 
 
+def _tiny_lm(directory):
+    """A bigram LM of the tiny corpus' transcripts in ``directory`` (lm.arpa + lm.json)."""
+    from asr.decoding import LMConfig
+    from asr.lm import build_lm
+
+    (directory / "text.txt").write_text("\n".join(u.text for u in read_manifest(TINY / "train.jsonl")) + "\n")
+    LMConfig(directory, file=build_lm([directory / "text.txt"], 2, directory)["arpa"], lm_weight=1.0).save()
+
+
 def test_stream_with_an_lm_is_the_lm_decoding_of_its_chunks(streaming_exp, tmp_path):
     """With an LM the stream runs flashlight's search chunk by chunk: its final transcript is what beam search
     with the LM gives on the same chunked log-probs, the words it returned on the way are never revised,
     streams one after another share one decoder, and two streams at once each keep their own search."""
-    from asr.decoding import LMConfig
-    from asr.lm import build_lm
-
     utts = read_manifest(TINY / "train.jsonl")
-    (tmp_path / "text.txt").write_text("\n".join(u.text for u in utts) * 3 + "\n")
-    LMConfig(tmp_path, file=build_lm([tmp_path / "text.txt"], 2, tmp_path)["arpa"], lm_weight=1.0).save()
+    _tiny_lm(tmp_path)
     model = asr.load_model(streaming_exp / "model", device="cpu")
     model.chunk = chunk_frames(model.model, 320, 3600)
     expected = [t.text for t in model.transcribe_batch([u.audio for u in utts], lm=tmp_path)]
@@ -326,6 +331,27 @@ def test_stream_cli_jsonl_partials_and_finals_from_a_file(streaming_exp, tmp_pat
     partials = [e["text"] for e in events if e["type"] == "partial"]
     first = finals[0]["text"]
     assert any(p and p != first and first.startswith(p) for p in partials)  # words before the segment ended
+
+
+def test_stream_cli_decodes_with_an_lm_and_refuses_contradictions(streaming_exp, tmp_path):
+    """`asr stream --lm-dir D` reads both segments; --no-lm with an LM, and hotwords without one, are one-line
+    errors (this model has no lm/ of its own, so it streams greedily unless given one)."""
+    wave, texts = _two_utterances()
+    path, lm = tmp_path / "two.wav", tmp_path / "lm"
+    sf.write(path, wave, 16000)
+    lm.mkdir()
+    _tiny_lm(lm)
+    model = streaming_exp / "model"
+    result = _cli("stream", path, "--model", model, "--lm-dir", lm, "--no-partials", "--vad", "ctc")
+    assert result.returncode == 0, result.stderr.decode()
+    lines = [line.split("\t")[2] for line in result.stdout.decode().splitlines()]
+    assert len(lines) == 2 and score(["a", "b"], texts, lines).cer.rate <= 0.1
+    for args, message in (
+        (("--no-lm", "--lm-dir", lm), b"--no-lm contradicts"),
+        (("--hotwords", "world"), b"need the LM"),
+    ):
+        bad = _cli("stream", path, "--model", model, *args)
+        assert bad.returncode == 2 and b"Traceback" not in bad.stderr and message in bad.stderr, bad.stderr
 
 
 def test_stream_cli_silence_gives_nothing_and_bad_input_one_line(streaming_exp):
