@@ -18,7 +18,7 @@ from .cli_options import (
     add_reading_options,
     apply_reading_options,
     decoding_options,
-    hotwords_of,
+    hotword_options,
     load_for_inference,
     models_lm,
 )
@@ -238,11 +238,8 @@ def _cmd_stream(args) -> int:
     from .vad import VadEndpoint
 
     model = load_model(args.model, device=args.device, backend=args.backend, streaming=True)
-    lm = models_lm(args, model, "stream") or args.lm_dir or args.lm or None
-    hotwords = hotwords_of(args) or None
-    if args.hotword_score is not None and not hotwords:
-        raise ASRError("--hotword-score needs --hotwords or --hotwords-file")
-    if hotwords and not lm:
+    decoding = {"lm": models_lm(args, model, "stream") or args.lm_dir or args.lm or None, **hotword_options(args)}
+    if "hotwords" in decoding and not decoding["lm"]:
         raise ASRError("--hotwords need the LM (a model with an lm/, --lm or --lm-dir; not --no-lm)")
     if args.mic:
         pieces = mic_pieces()
@@ -258,7 +255,7 @@ def _cmd_stream(args) -> int:
         endpoint = VadEndpoint(after_speech=args.endpoint_silence or 0.5, max_segment=args.max_segment)
     else:
         endpoint = Endpoint(after_speech=args.endpoint_silence or 0.8, max_segment=args.max_segment)
-    run(model, pieces, args.chunk_ms, args.left_ms, args.format, not args.no_partials, endpoint, lm, hotwords)
+    run(model, pieces, args.chunk_ms, args.left_ms, args.format, not args.no_partials, endpoint, decoding)
     return 0
 
 

@@ -7,6 +7,7 @@ import argparse
 __all__ = [
     "decoding_options",
     "hotwords_of",
+    "hotword_options",
     "adaptation_settings",
     "load_for_inference",
     "apply_reading_options",
@@ -30,15 +31,7 @@ def decoding_options(args) -> dict:
         options["lm_weight"] = args.lm_weight
     if args.word_score is not None:
         options["word_score"] = args.word_score
-    hotwords = hotwords_of(args)
-    if hotwords:
-        options["hotwords"] = hotwords
-        if args.hotword_score is not None:
-            options["hotword_score"] = args.hotword_score
-    elif args.hotword_score is not None:
-        from .errors import ASRError
-
-        raise ASRError("--hotword-score needs --hotwords or --hotwords-file")
+    options.update(hotword_options(args))
     if args.vtln or args.vtln_factors:
         options["vtln"] = args.vtln_factors or True
     settings = adaptation_settings(args)
@@ -53,6 +46,19 @@ def hotwords_of(args) -> list[str]:
 
     words = [w.strip() for w in (args.hotwords or "").split(",") if w.strip()]
     return words + (read_hotwords(args.hotwords_file) if args.hotwords_file else [])
+
+
+def hotword_options(args) -> dict:
+    """``hotwords`` / ``hotword_score`` for the decoder, from the hotword options (none when not given)."""
+    hotwords = hotwords_of(args)
+    if not hotwords:
+        if args.hotword_score is not None:
+            from .errors import ASRError
+
+            raise ASRError("--hotword-score needs --hotwords or --hotwords-file")
+        return {}
+    score = {} if args.hotword_score is None else {"hotword_score": args.hotword_score}
+    return {"hotwords": hotwords, **score}
 
 
 def adaptation_settings(args):

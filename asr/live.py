@@ -209,18 +209,18 @@ def run(
     fmt: str = "text",
     partials: bool = True,
     endpoint: "Endpoint | VadEndpoint | None" = None,
-    lm: "bool | str | None" = None,
-    hotwords: "list[str] | None" = None,
+    decoding: dict | None = None,
 ) -> int:
     """Stream ``pieces`` through ``model``; returns the number of segments printed. ``endpoint``: the CTC
     rule (:class:`asr.streaming.Endpoint`, the default) or a voice activity detector (:class:`asr.vad.VadEndpoint`:
-    a segment in which it heard no speech prints nothing). ``lm`` / ``hotwords``: as ``ASRModel.stream``."""
+    a segment in which it heard no speech prints nothing). ``decoding``: keyword options of ``ASRModel.stream``
+    (``lm``, ``hotwords``, ``hotword_score``)."""
     endpoint = endpoint or Endpoint()
     vad = endpoint if isinstance(endpoint, VadEndpoint) else None
     printer = _Printer(fmt, partials)
 
     def new_stream():
-        return model.stream(chunk_ms, left_ms, lm=lm, hotwords=hotwords)
+        return model.stream(chunk_ms, left_ms, **(decoding or {}))
 
     stream, offset, segments, words = new_stream(), 0.0, 0, []
 

@@ -90,7 +90,7 @@ class Stream:
     ``chunk_ms``: audio per encoder step (rounded to whole encoder frames): smaller chunks emit sooner and
     cost more per second of audio. ``left_ms``: attention context kept before each chunk. ``lm``: beam
     search with an n-gram LM (True: the model's ``lm/``; or an LM directory) instead of greedy output, with
-    ``hotwords`` (as ``ASRModel.transcribe``).
+    ``hotwords`` and ``weights`` (``hotword_score``, ``lm_weight``, ``word_score``) as ``ASRModel.transcribe``.
     """
 
     def __init__(
@@ -100,6 +100,7 @@ class Stream:
         left_ms: float = DEFAULT_LEFT_MS,
         lm: bool | str | os.PathLike | None = None,
         hotwords: Sequence[str] | None = None,
+        **weights,
     ):
         model = asr_model.model
         if not model.cfg.streaming:
@@ -142,8 +143,8 @@ class Stream:
         self._calibration = asr_model.calibration("lm" if lm else "greedy")  # word confidence, or None
         self._words_out = 0  # words already returned by accept
         self._search = None  # the online beam search, with an LM
-        if lm or hotwords:
-            self._search = asr_model.decoder(lm=lm, hotwords=hotwords, online=True)
+        if lm or hotwords or weights:
+            self._search = asr_model.decoder(lm=lm, hotwords=hotwords, online=True, **weights)
             self._search.begin()
         self._final_frame = 0  # with an LM: the encoder frame where the words returned so far end
         self.finished = False

@@ -349,6 +349,7 @@ def test_stream_cli_decodes_with_an_lm_and_refuses_contradictions(streaming_exp,
     for args, message in (
         (("--no-lm", "--lm-dir", lm), b"--no-lm contradicts"),
         (("--hotwords", "world"), b"need the LM"),
+        (("--lm-dir", lm, "--hotword-score", "2"), b"--hotword-score needs --hotwords"),
     ):
         bad = _cli("stream", path, "--model", model, *args)
         assert bad.returncode == 2 and b"Traceback" not in bad.stderr and message in bad.stderr, bad.stderr
