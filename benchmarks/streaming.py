@@ -14,6 +14,11 @@ For a streaming model (``streaming: true``), on each --set manifest (first --lim
   chunk, plus that chunk's compute time) minus where the word ends in the audio (forced alignment of the
   final transcript, boundaries refined on the waveform's energy); median and 90th percentile.
 
+With --lm, everything with the model's LM: WER by beam search (offline and on the chunked log-probs, which
+the stream's online search reproduces), streams with ``lm=True``, and the latency of a word is when
+``accept`` returned it as final (every hypothesis of the beam holds it), or the end of the audio plus
+``finish`` for words final only there.
+
 Usage:
     python benchmarks/streaming.py --model DIR --set synthetic-test=data/synthetic/test.jsonl \
         --set ljspeech-dev=../shared/corpus/real/ljspeech-dev/dev.jsonl [--limit 200] [--out FILE.md]
@@ -40,21 +45,24 @@ from asr.streaming import accept_many, chunk_frames
 PIECE = 1600  # samples fed per accept (100 ms, as from a microphone)
 
 
-def wer(model, utts, chunk) -> float:
+def wer(model, utts, chunk, lm: bool = False) -> float:
     model.chunk = chunk
-    hyps = [t.text for t in model.transcribe_batch([u.audio for u in utts])]
+    hyps = [t.text for t in model.transcribe_batch([u.audio for u in utts], lm=lm or None)]
     model.chunk = None
     return 100 * score([u.id for u in utts], [u.text for u in utts], hyps).wer.rate
 
 
-def stream_one(model, wave: np.ndarray, chunk_ms: float, left_ms: float) -> tuple[list[float], list[float], float]:
+def stream_one(
+    model, wave: np.ndarray, chunk_ms: float, left_ms: float, lm: bool = False
+) -> tuple[list[float], list[float], float]:
     """(compute seconds of each accept that ran a chunk, emission latency of each word, total compute)."""
-    stream = model.stream(chunk_ms, left_ms)
+    stream = model.stream(chunk_ms, left_ms, lm=lm or None)
     compute, emitted, total = [], {}, 0.0  # emitted: token index -> seconds into the audio when it came out
+    returned: list[float] = []  # with an LM: when each final word came out
     for start in range(0, len(wave), PIECE):
         before, tokens = stream.frames_done, len(stream._tokens)
         began = time.perf_counter()
-        stream.accept(wave[start : start + PIECE])
+        update = stream.accept(wave[start : start + PIECE])
         spent = time.perf_counter() - began
         total += spent
         if stream.frames_done > before:
@@ -62,29 +70,34 @@ def stream_one(model, wave: np.ndarray, chunk_ms: float, left_ms: float) -> tupl
         now = min(start + PIECE, len(wave)) / SAMPLE_RATE + spent
         for i in range(tokens, len(stream._tokens)):
             emitted[i] = now
+        returned += [now] * len(update.words)
     began = time.perf_counter()
     tokens = len(stream._tokens)
     final = stream.finish()
     spent = time.perf_counter() - began
     total += spent
+    end = len(wave) / SAMPLE_RATE + spent
     for i in range(tokens, len(stream._tokens)):
-        emitted[i] = len(wave) / SAMPLE_RATE + spent
+        emitted[i] = end
     latencies = []
     if final.words:
-        words = align_words(
-            stream.log_probs, stream._tokens, model.tokenizer, model.frame_seconds, torch.from_numpy(wave)
-        )
-        spans = model.tokenizer.word_spans(stream._tokens)
-        for word, (_, end) in zip(words, spans):
-            latencies.append(emitted[end - 1] - word.end)
+        output = stream._output
+        words = align_words(stream.log_probs, output, model.tokenizer, model.frame_seconds, torch.from_numpy(wave))
+        if lm:
+            latencies = [(returned[k] if k < len(returned) else end) - word.end for k, word in enumerate(words)]
+        else:
+            spans = model.tokenizer.word_spans(output)
+            latencies = [emitted[last - 1] - word.end for word, (_, last) in zip(words, spans)]
     return compute, latencies, total
 
 
-def stream_batched(model, waves: list[np.ndarray], chunk_ms: float, left_ms: float, count: int) -> float:
+def stream_batched(
+    model, waves: list[np.ndarray], chunk_ms: float, left_ms: float, count: int, lm: bool = False
+) -> float:
     """Real-time factor of ``count`` streams (the waves, reused in turn) fed 100 ms each per round through
     ``accept_many``: compute seconds over audio seconds, summed over the streams."""
     waves = [waves[i % len(waves)] for i in range(count)]
-    streams = [model.stream(chunk_ms, left_ms) for _ in waves]
+    streams = [model.stream(chunk_ms, left_ms, lm=lm or None) for _ in waves]
     began = time.perf_counter()
     for start in range(0, max(len(w) for w in waves), PIECE):
         live = [i for i, w in enumerate(waves) if start < len(w)]
@@ -109,13 +122,15 @@ def main() -> None:
     )
     parser.add_argument("--batch", type=int, default=16, help="streams run at once for the batched rate")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--lm", action="store_true", help="beam search with the model's LM throughout (see above)")
     parser.add_argument("--out", help="also write the tables to this markdown file")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     model = asr.load_model(args.model, device="cpu")
     lines = [
         f"Model {model.path} ({model.frame_seconds * 1000:.0f} ms frames), left context {args.left_ms:.0f} ms, "
-        f"{args.threads} thread(s), {platform.processor() or platform.machine()}, {time.strftime('%Y-%m-%d')}.",
+        f"{args.threads} thread(s), {platform.processor() or platform.machine()}, {time.strftime('%Y-%m-%d')}; "
+        + ("beam search with the model's LM." if args.lm else "greedy."),
         "",
         "| set | utts | offline WER | " + " | ".join(f"{c:.0f} ms WER (x offline)" for c in args.chunks) + " |",
         "|---|---|---|" + "---|" * len(args.chunks),
@@ -129,8 +144,8 @@ def main() -> None:
     for item in args.set:
         name, _, path = item.partition("=")
         utts = read_manifest(path)[: args.limit]
-        offline = wer(model, utts, None)
-        row = [f"{wer(model, utts, chunk_frames(model.model, c, args.left_ms)):.2f}" for c in args.chunks]
+        offline = wer(model, utts, None, args.lm)
+        row = [f"{wer(model, utts, chunk_frames(model.model, c, args.left_ms), args.lm):.2f}" for c in args.chunks]
         ratios = [f"{float(r):.2f}% ({float(r) / max(offline, 1e-9):.2f}x)" for r in row]
         lines.append(f"| {name} | {len(utts)} | {offline:.2f}% | " + " | ".join(ratios) + " |")
         print(lines[-1], flush=True)
@@ -139,12 +154,12 @@ def main() -> None:
         for c in args.chunks:
             compute, latency, total = [], [], 0.0
             for w in waves:
-                per_chunk, lat, spent = stream_one(model, w, c, args.left_ms)
+                per_chunk, lat, spent = stream_one(model, w, c, args.left_ms, args.lm)
                 compute += per_chunk
                 latency += lat
                 total += spent
             rtf = total / audio
-            batched = stream_batched(model, waves, c, args.left_ms, args.batch)
+            batched = stream_batched(model, waves, c, args.left_ms, args.batch, args.lm)
             size = chunk_frames(model.model, c, args.left_ms)[0]
             p90 = float(np.percentile(latency, 90)) if latency else float("nan")
             timing.append(
