@@ -14,7 +14,11 @@ A streaming model (``streaming: true`` in its config, trained with chunk masks) 
 * or, with an LM (``lm=``, and ``hotwords=``), beam search constrained to its words, fed chunk by chunk
   (flashlight's online decoding): a word is final once every hypothesis in the beam holds it, since
   later frames only extend them; the rest of the best hypothesis is the partial text. Endpoints still
-  follow the greedy path, which is computed either way.
+  follow the greedy path, which is computed either way. The beam often keeps other readings of a word
+  for seconds, so words become final later than greedy ones (benchmarks/RESULTS.md, streaming).
+
+A stream keeps its log-probs (and, with an LM, its search) until ``finish``: live audio of unbounded length
+goes through endpoints, one stream per segment, as ``asr stream`` does.
 
 Many streams at once: ``accept_many`` feeds each its piece and runs the chunks that are ready together
 through the encoder as one batch.
@@ -37,7 +41,7 @@ from .align import Word, align_words
 from .confidence import with_confidence
 from .audio import SAMPLE_RATE, check_sample_rate, resample
 from .encoder import EncoderCache
-from .errors import AudioError, ModelError
+from .errors import ASRError, AudioError, ModelError
 from .features import N_FFT, CausalStats, normalize_causal
 from .tokenizer import BLANK
 
@@ -143,7 +147,9 @@ class Stream:
         self._calibration = asr_model.calibration("lm" if lm else "greedy")  # word confidence, or None
         self._words_out = 0  # words already returned by accept
         self._search = None  # the online beam search, with an LM
-        if lm or hotwords or weights:
+        if weights and not lm:
+            raise ASRError(f"stream: {', '.join(sorted(weights))} only apply with lm= (beam search with an LM)")
+        if lm or hotwords:
             self._search = asr_model.decoder(lm=lm, hotwords=hotwords, online=True, **weights)
             self._search.begin()
         self._final_frame = 0  # with an LM: the encoder frame where the words returned so far end

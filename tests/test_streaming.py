@@ -271,6 +271,8 @@ def test_stream_with_an_lm_is_the_lm_decoding_of_its_chunks(streaming_exp, tmp_p
     assert [first.finish().text, second.finish().text] == expected[:2]
     with pytest.raises(ASRError, match="hotwords need beam search with an LM"):
         model.stream(chunk_ms=320, hotwords=["world"])
+    with pytest.raises(ASRError, match="lm_weight only apply with lm="):
+        model.stream(chunk_ms=320, lm_weight=1.0)
 
 
 def _cli(*args, stdin: bytes = b""):
