@@ -45,18 +45,18 @@ from asr.streaming import accept_many, chunk_frames
 PIECE = 1600  # samples fed per accept (100 ms, as from a microphone)
 
 
-def wer(model, utts, chunk, lm: bool = False) -> float:
+def wer(model, utts, chunk, decoding: dict) -> float:
     model.chunk = chunk
-    hyps = [t.text for t in model.transcribe_batch([u.audio for u in utts], lm=lm or None)]
+    hyps = [t.text for t in model.transcribe_batch([u.audio for u in utts], **decoding)]
     model.chunk = None
     return 100 * score([u.id for u in utts], [u.text for u in utts], hyps).wer.rate
 
 
 def stream_one(
-    model, wave: np.ndarray, chunk_ms: float, left_ms: float, lm: bool = False
+    model, wave: np.ndarray, chunk_ms: float, left_ms: float, decoding: dict
 ) -> tuple[list[float], list[float], float]:
     """(compute seconds of each accept that ran a chunk, emission latency of each word, total compute)."""
-    stream = model.stream(chunk_ms, left_ms, lm=lm or None)
+    stream = model.stream(chunk_ms, left_ms, **decoding)
     compute, emitted, total = [], {}, 0.0  # emitted: token index -> seconds into the audio when it came out
     returned: list[float] = []  # with an LM: when each final word came out
     for start in range(0, len(wave), PIECE):
@@ -83,7 +83,7 @@ def stream_one(
     if final.words:
         output = stream._output
         words = align_words(stream.log_probs, output, model.tokenizer, model.frame_seconds, torch.from_numpy(wave))
-        if lm:
+        if decoding:
             latencies = [(returned[k] if k < len(returned) else end) - word.end for k, word in enumerate(words)]
         else:
             spans = model.tokenizer.word_spans(output)
@@ -92,12 +92,12 @@ def stream_one(
 
 
 def stream_batched(
-    model, waves: list[np.ndarray], chunk_ms: float, left_ms: float, count: int, lm: bool = False
+    model, waves: list[np.ndarray], chunk_ms: float, left_ms: float, count: int, decoding: dict
 ) -> float:
     """Real-time factor of ``count`` streams (the waves, reused in turn) fed 100 ms each per round through
     ``accept_many``: compute seconds over audio seconds, summed over the streams."""
     waves = [waves[i % len(waves)] for i in range(count)]
-    streams = [model.stream(chunk_ms, left_ms, lm=lm or None) for _ in waves]
+    streams = [model.stream(chunk_ms, left_ms, **decoding) for _ in waves]
     began = time.perf_counter()
     for start in range(0, max(len(w) for w in waves), PIECE):
         live = [i for i, w in enumerate(waves) if start < len(w)]
@@ -123,14 +123,24 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16, help="streams run at once for the batched rate")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--lm", action="store_true", help="beam search with the model's LM throughout (see above)")
+    parser.add_argument(
+        "--beam-threshold",
+        type=float,
+        help="with --lm: prune hypotheses scoring this far below the best (default: the decoder's, 25)",
+    )
     parser.add_argument("--out", help="also write the tables to this markdown file")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     model = asr.load_model(args.model, device="cpu")
+    decoding: dict = {"lm": True} if args.lm else {}
+    if args.beam_threshold is not None:
+        if not args.lm:
+            parser.error("--beam-threshold needs --lm")
+        decoding["beam_threshold"] = args.beam_threshold
     lines = [
         f"Model {model.path} ({model.frame_seconds * 1000:.0f} ms frames), left context {args.left_ms:.0f} ms, "
         f"{args.threads} thread(s), {platform.processor() or platform.machine()}, {time.strftime('%Y-%m-%d')}; "
-        + ("beam search with the model's LM." if args.lm else "greedy."),
+        + (f"beam search with the model's LM ({decoding})." if args.lm else "greedy."),
         "",
         "| set | utts | offline WER | " + " | ".join(f"{c:.0f} ms WER (x offline)" for c in args.chunks) + " |",
         "|---|---|---|" + "---|" * len(args.chunks),
@@ -144,8 +154,8 @@ def main() -> None:
     for item in args.set:
         name, _, path = item.partition("=")
         utts = read_manifest(path)[: args.limit]
-        offline = wer(model, utts, None, args.lm)
-        row = [f"{wer(model, utts, chunk_frames(model.model, c, args.left_ms), args.lm):.2f}" for c in args.chunks]
+        offline = wer(model, utts, None, decoding)
+        row = [f"{wer(model, utts, chunk_frames(model.model, c, args.left_ms), decoding):.2f}" for c in args.chunks]
         ratios = [f"{float(r):.2f}% ({float(r) / max(offline, 1e-9):.2f}x)" for r in row]
         lines.append(f"| {name} | {len(utts)} | {offline:.2f}% | " + " | ".join(ratios) + " |")
         print(lines[-1], flush=True)
@@ -154,12 +164,12 @@ def main() -> None:
         for c in args.chunks:
             compute, latency, total = [], [], 0.0
             for w in waves:
-                per_chunk, lat, spent = stream_one(model, w, c, args.left_ms, args.lm)
+                per_chunk, lat, spent = stream_one(model, w, c, args.left_ms, decoding)
                 compute += per_chunk
                 latency += lat
                 total += spent
             rtf = total / audio
-            batched = stream_batched(model, waves, c, args.left_ms, args.batch, args.lm)
+            batched = stream_batched(model, waves, c, args.left_ms, args.batch, decoding)
             size = chunk_frames(model.model, c, args.left_ms)[0]
             p90 = float(np.percentile(latency, 90)) if latency else float("nan")
             timing.append(
