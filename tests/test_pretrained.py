@@ -32,9 +32,11 @@ STREAM_NAME = "conformer-ctc-streaming"
 # The streaming model on the examples it ships with (v29's: three espeak-ng sentences, a Kokoro sentence
 # and a short utterance by held-out voices, 43 words): fed in 100 ms pieces through 320 ms chunks 9 / 43 (CAREFUL
 # EXAMINATION -> APEREFUL A EXAMBLATION, GROUND -> DRND, LAWN -> LWN, PALL MALL GAZETTE -> POLE MALLGASET, LEFT ->
-# WAFTD); whole files 7 / 43, with the LM 4 / 43 (PALL MALL GAZETTE -> POLE MET, LEFT -> WAFT). Each bound allows
-# one word more than measured.
+# WAFTD); whole files 7 / 43, with the LM 4 / 43 (PALL MALL GAZETTE -> POLE MET, LEFT -> WAFT); streamed with the
+# LM, as `asr stream` decodes, 4 / 43 (PALL MALL GAZETTE -> POLE MALLET, LEFT -> WAFT). Each bound allows one word
+# more than measured.
 EXAMPLES_STREAM_MAX_WER = 10 / 43
+EXAMPLES_STREAM_MAX_WER_LM = 5 / 43
 EXAMPLES_FULL_MAX_WER = 8 / 43
 EXAMPLES_FULL_MAX_WER_LM = 5 / 43
 STREAM_MODEL = pretrained_dir() / STREAM_NAME
@@ -155,8 +157,8 @@ def stream_model():
     return asr.load_model(device="cpu", streaming=True)
 
 
-def _stream(model, wave, rate, piece=1600):
-    stream = model.stream(chunk_ms=320)
+def _stream(model, wave, rate, piece=1600, **options):
+    stream = model.stream(chunk_ms=320, **options)
     for start in range(0, len(wave), piece):
         stream.accept(wave[start : start + piece], sample_rate=rate)
     return stream.finish().text
@@ -176,11 +178,17 @@ def test_streaming_model_streams_its_examples(stream_model):
     ids, refs = [r["id"] for r in STREAM_REFS], [r["text"] for r in STREAM_REFS]
     for bound, hyps in [
         (EXAMPLES_STREAM_MAX_WER, [_stream(stream_model, *sf.read(p, dtype="float32")) for p in paths]),
+        (EXAMPLES_STREAM_MAX_WER_LM, [_stream(stream_model, *sf.read(p, dtype="float32"), lm=True) for p in paths]),
         (EXAMPLES_FULL_MAX_WER, [stream_model.transcribe(p).text for p in paths]),
         (EXAMPLES_FULL_MAX_WER_LM, [stream_model.transcribe(p, lm=True).text for p in paths]),
     ]:
         report = score(ids, refs, hyps)
         assert report.wer.rate <= bound, report.summary() + "\n" + "\n".join(hyps)
+    stream, (wave, rate) = stream_model.stream(chunk_ms=320, lm=True), sf.read(paths[0], dtype="float32")
+    early = stream.accept(wave, sample_rate=rate).words  # final before the end: the beam agreed on them
+    words = stream.finish().words
+    assert early and [w.word for w in early] == [w.word for w in words[: len(early)]]
+    assert all(w.confidence is not None for w in words)  # the model's curve for LM output in 320 ms chunks
 
 
 def test_streaming_model_streams_what_the_chunk_mask_transcribes(stream_model):
