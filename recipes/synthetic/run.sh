@@ -6,7 +6,7 @@
 #   bash recipes/synthetic/run.sh [--stage N] [--stop-stage M] [--from MODEL_DIR] [--budget MINUTES]
 #        [--scratch-budget MINUTES] [--corpus conf/corpus.yaml] [--no-kokoro] [--real DEV.jsonl] [--jobs J]
 #        [--data DIR] [--exp DIR] [--name NAME] [--export-dir DIR] [--text-dir DIR] [--vocab WORDLIST]
-#        [--adapt] [--adapt-speaker] [--set key=value ...]
+#        [--lm-short N] [--adapt] [--adapt-speaker] [--set key=value ...]
 #
 # Stages (each can be re-run; finished work is kept, a killed stage continues):
 #   0 text      book sentences (prepare_text.py; dev/test books held out) and short utterances (short_text.py)
@@ -21,9 +21,11 @@
 #   6 average   the last 5 checkpoints, and that souped with the start model when their networks match (evenly,
 #               and 3:1 for the fine-tune); the one kept: the lowest --real WER among those whose synthetic dev
 #               WER (first 400) is at most 1.1x the start model's -> EXP/chosen.txt
-#   7 lm        word 3-gram LM from the training books and --vocab's words (default: the word list of Debian's
-#               wamerican, /usr/share/dict/american-english, when installed), or --from's LM; weights tuned on
-#               the dev sets together; word confidence fitted on them, greedy and with the LM (tune-confidence)
+#   7 lm        word 3-gram LM from the training books, the first --lm-short (default 5000) short training
+#               utterances (isolated words, digits, letters...) and --vocab's words (default: the word list of
+#               Debian's wamerican, /usr/share/dict/american-english, when installed), or --from's LM; weights
+#               tuned on the dev sets together (Kokoro's short dev set included); word confidence fitted on
+#               them, greedy and with the LM (tune-confidence)
 #   8 evaluate  greedy, beam + LM and (streaming models) greedy in 320 ms chunks on every dev and test set;
 #               with --adapt also both after test-time adaptation (asr.adapt; ~25x slower), with
 #               --adapt-speaker both by the model adapted once to each whole set (asr adapt's defaults; the
@@ -41,7 +43,7 @@ stage=0; stop_stage=9; from=""; budget=45; scratch_budget=0; jobs=2; name=confor
 adapt_speaker=0
 corpus=recipes/synthetic/conf/corpus.yaml; no_kokoro=0; export_dir=""; sets=()
 real=../shared/corpus/real/ljspeech-dev/dev.jsonl; text_dir=../shared/corpus/books
-vocab=/usr/share/dict/american-english; vocab_given=0
+vocab=/usr/share/dict/american-english; vocab_given=0; lm_short=5000
 data=data/synthetic; exp=exp/synthetic
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -51,10 +53,11 @@ while [ $# -gt 0 ]; do
     --real) real=$2; shift 2;; --text-dir) text_dir=$2; shift 2;; --data) data=$2; shift 2;;
     --exp) exp=$2; shift 2;; --name) name=$2; shift 2;; --export-dir) export_dir=$2; shift 2;;
     --vocab) vocab=$2; vocab_given=1; shift 2;;  # "none": the books' words only
+    --lm-short) lm_short=$2; shift 2;;  # 0: the books' sentences only
     --adapt) adapt=1; shift;;
     --adapt-speaker) adapt_speaker=1; shift;;
     --set) sets+=("$2"); shift 2;;  # a TrainConfig override for stages 3-5, e.g. --set batch_seconds=600
-    -h|--help) sed -n '2,37p' "$0"; exit 0;;
+    -h|--help) sed -n '2,39p' "$0"; exit 0;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2;;
   esac
 done
@@ -159,11 +162,14 @@ if run 7; then
       elif [ "$vocab" != none ]; then
         echo "note: no $vocab (apt-get install wamerican): the LM knows only the books' words"
       fi
-      asr lm build --text "$data/text/lm_train.txt" --order 3 --prune 0 1 1 ${words[@]+"${words[@]}"} --out "$model/lm"
+      head -n "$lm_short" "$data/short/train.tsv" | cut -f2 > "$exp/lm_short.txt"
+      asr lm build --text "$data/text/lm_train.txt" "$exp/lm_short.txt" --order 3 --prune 0 1 1 \
+        ${words[@]+"${words[@]}"} --out "$model/lm"
     fi
   fi
   { absolute "$data/dev.jsonl" 400; [ -f "$data/kokoro_dev.jsonl" ] && absolute "$data/kokoro_dev.jsonl";
-    have_real && absolute "$real"; } > "$exp/dev_all.jsonl"
+    have_real && absolute "$real"; [ -f "$data/kokoro_short_dev.jsonl" ] && absolute "$data/kokoro_short_dev.jsonl";
+    true; } > "$exp/dev_all.jsonl"
   asr lm tune --model "$model" --manifest "$exp/dev_all.jsonl" --save | tee "$exp/lm-tuning.md"
   for decoding in greedy lm; do  # word confidence, fitted on the same dev sets (asr/confidence.py)
     option=(); [ "$decoding" = lm ] && option=(--lm)
