@@ -17,11 +17,11 @@ from conftest import bundled_examples, quiet_clips
 NAME = "conformer-ctc-synthetic"
 # The shipped model (v31) on its examples (run.sh stage 9: three espeak-ng sentences by held-out voices, a
 # Kokoro sentence and a short utterance by held-out Kokoro voices, 43 words): 5 / 43 greedy (LAWN -> LONG, PALL
-# GAZETTE -> PAAL GASETTE, LEFT -> LEAFTD, NOPE -> MOPE) and 4 / 43 with the LM (LAWN -> LONG, PALL MALL -> PALM,
-# NOPE -> NO); after 0.3 and 0.5 s of leading zeros 5 and 6 / 43. Each bound allows one word more
-# than measured, so a broken export, front end or decoder fails here.
+# GAZETTE -> PAAL GASETTE, LEFT -> LEAFTD, NOPE -> MOPE) and 3 / 43 with the LM (LAWN -> LONG, PALL MALL -> PALM);
+# after 0.3 and 0.5 s of leading zeros 5 and 6 / 43. Each bound allows one word more than measured, so a
+# broken export, front end or decoder fails here.
 EXAMPLES_MAX_WER = 6 / 43
-EXAMPLES_MAX_WER_LM = 5 / 43
+EXAMPLES_MAX_WER_LM = 4 / 43
 EXAMPLES_AFTER_SILENCE_MAX_WER = 7 / 43
 # With test-time adaptation (adapt=True, asr.adapt): 3 / 43 greedy (LAWN -> LONG, GAZETTE -> DESERT, NOPE ->
 # NOTE), the noise example and 3 s of silence and 2 s of noise still empty.
@@ -90,17 +90,17 @@ def test_bundled_model_states_how_sure_it_is_of_each_word():
 
 
 def test_bundled_model_takes_hotwords():
-    """With the LM it writes PALL MALL as PALM and NOPE as NO; given as hotwords (among distractors), both
-    come out right (measured), the other examples stay as the LM reads them, the noise stays empty, and the
-    words still carry confidence."""
+    """With the LM it writes PALL MALL as PALM; given as a hotword with distractors (and NOPE, which the LM
+    already reads right), it comes out right (measured), the other examples stay as the LM reads them, the
+    noise stays empty, and the words still carry confidence."""
     model = asr.load_model(device="cpu")
     audio = [EXAMPLES / r["audio"] for r in ALL_REFS]
     plain = {r["id"]: t.text for r, t in zip(ALL_REFS, model.transcribe_batch(audio, lm=True))}
     hotwords = ["Pall Mall Gazette", "nope", "Kubernetes", "Nguyen", "quinoa"]
     boosted = model.transcribe_batch(audio, lm=True, hotwords=hotwords, word_timestamps=True)
-    fixed = {"example-2": "I SAW THE PALL MALL GAZETTE ON THE TABLE BY THE DOOR", "example-5": "NOPE"}
+    fixed = {"example-2": "I SAW THE PALL MALL GAZETTE ON THE TABLE BY THE DOOR"}
     assert {r["id"]: t.text for r, t in zip(ALL_REFS, boosted)} == {**plain, **fixed}
-    assert plain["example-2"] != fixed["example-2"] and plain["example-5"] != "NOPE" and plain["example-6"] == ""
+    assert plain["example-2"] != fixed["example-2"] and plain["example-5"] == "NOPE" and plain["example-6"] == ""
     assert all(0.0 < w.confidence < 1.0 for t in boosted for w in t.words)
 
 
