@@ -169,7 +169,7 @@ if run 7; then
   fi
   { absolute "$data/dev.jsonl" 400; [ -f "$data/kokoro_dev.jsonl" ] && absolute "$data/kokoro_dev.jsonl";
     have_real && absolute "$real"; [ -f "$data/kokoro_short_dev.jsonl" ] && absolute "$data/kokoro_short_dev.jsonl";
-    true; } > "$exp/dev_all.jsonl"
+  } > "$exp/dev_all.jsonl"
   asr lm tune --model "$model" --manifest "$exp/dev_all.jsonl" --save | tee "$exp/lm-tuning.md"
   for decoding in greedy lm; do  # word confidence, fitted on the same dev sets (asr/confidence.py)
     option=(); [ "$decoding" = lm ] && option=(--lm)
