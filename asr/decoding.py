@@ -36,6 +36,7 @@ from .tokenizer import BLANK, BLANK_NAME, CharTokenizer, Tokenizer, normalize_te
 __all__ = [
     "Hypothesis",
     "greedy_decode",
+    "collapse_paths",
     "LMConfig",
     "load_lm_config",
     "BeamSearchDecoder",
@@ -68,14 +69,19 @@ def greedy_decode(log_probs: torch.Tensor, lengths: torch.Tensor) -> list[Hypoth
 
     log_probs: (B, T, V); lengths: (B,) valid frames. Frames past an utterance's length are ignored.
     """
-    best = log_probs.argmax(dim=-1)  # (B, T)
-    prev = torch.nn.functional.pad(best[:, :-1], (1, 0), value=BLANK)
-    valid = lengths_to_mask(lengths.to(best.device), best.shape[1])
-    emit = (best != BLANK) & (best != prev) & valid
+    return collapse_paths(log_probs.argmax(dim=-1), lengths)
+
+
+def collapse_paths(paths: torch.Tensor, lengths: torch.Tensor) -> list[Hypothesis]:
+    """CTC paths (B, T) of a token per frame -> their tokens (repeats merged, blanks dropped), each with the
+    first frame of its run. Frames past an utterance's length are ignored."""
+    prev = torch.nn.functional.pad(paths[:, :-1], (1, 0), value=BLANK)
+    valid = lengths_to_mask(lengths.to(paths.device), paths.shape[1])
+    emit = (paths != BLANK) & (paths != prev) & valid
     hyps = []
-    for b in range(best.shape[0]):
+    for b in range(paths.shape[0]):
         frames = emit[b].nonzero().squeeze(1)
-        hyps.append(Hypothesis(best[b, frames].tolist(), frames.tolist()))
+        hyps.append(Hypothesis(paths[b, frames].tolist(), frames.tolist()))
     return hyps
 
 
@@ -291,13 +297,10 @@ class BeamSearchDecoder:
                 break
             agreed += 1
         best = max(results, key=lambda r: r.score)
-        path, tokens, frames = list(best.tokens), [], []  # flashlight's path: a token per frame
-        for i, token in enumerate(path):
-            if token != BLANK and (i == 0 or token != path[i - 1]):
-                tokens.append(token)
-                frames.append(i)
+        path = torch.tensor(list(best.tokens), dtype=torch.long)[None]  # flashlight's path: a token per frame
+        collapsed = collapse_paths(path, torch.tensor([path.shape[1]]))[0]
         words = [self._decoder.word_dict.get_entry(w) for w in best.words if w >= 0]
-        return self._hypothesis(tokens, frames, words, best.score), agreed
+        return self._hypothesis(collapsed.tokens, collapsed.frames, words, best.score), agreed
 
     def end(self) -> Hypothesis:
         """Finish the utterance (the LM scores its end) and return the best hypothesis."""
