@@ -1,6 +1,11 @@
+import contextlib
+import io
 import json
 import os
 import shutil
+import subprocess
+import sys
+import traceback
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +20,30 @@ DATA = Path(__file__).parent / "data"
 TINY = DATA / "tiny"
 
 torch.set_num_threads(2)
+
+
+def run_cli(*args, stdin: bytes = b"") -> subprocess.CompletedProcess:
+    """``asr ARGS`` run in this process, reported as ``subprocess.run(..., text=True)`` would (stdin: the raw
+    bytes ``asr stream -`` reads). Starting an interpreter and importing torch cost about 1.5 s a call, most of
+    the CLI tests' time; tests/test_pretrained.py still runs ``python -m asr.cli`` itself."""
+    from asr.cli import main
+
+    argv = [str(a) for a in args]
+    out, err, threads, real_stdin = io.StringIO(), io.StringIO(), torch.get_num_threads(), sys.stdin
+    sys.stdin = io.TextIOWrapper(io.BytesIO(stdin))
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(argv)
+            except SystemExit as e:  # argparse's usage errors
+                code = e.code if isinstance(e.code, int) else 1
+            except Exception:  # what the process would have died of, with its traceback
+                traceback.print_exc()
+                code = 1
+    finally:
+        sys.stdin = real_stdin
+        torch.set_num_threads(threads)
+    return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
 
 
 def bundled_examples(name: str) -> tuple[Path, list[dict], list[dict]]:

@@ -11,13 +11,16 @@ import yaml
 from safetensors.torch import load_file
 
 from asr.transcribe import load_model
-from conftest import TINY, tiny_train_config
+from conftest import TINY, run_cli, tiny_train_config
 
 FILES = sorted(str(p) for p in TINY.glob("*.flac"))
 TEXTS = [json.loads(line)["text"] for line in (TINY / "train.jsonl").read_text().splitlines()]
 
 
 def asr(*args, env=None):
+    """``asr ARGS`` in this process; with ``env``, in a fresh one that sees it."""
+    if env is None:
+        return run_cli(*args)
     return subprocess.run([sys.executable, "-m", "asr.cli", *map(str, args)], capture_output=True, text=True, env=env)
 
 

@@ -3,8 +3,6 @@
 import json
 import random
 import struct
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -22,7 +20,7 @@ from asr.model import CTCModel
 from asr.streaming import accept_many, chunk_frames
 from asr.tokenizer import CharTokenizer
 from asr.warmstart import to_streaming
-from conftest import TINY, tiny_model_config, tiny_train_config
+from conftest import TINY, run_cli, tiny_model_config, tiny_train_config
 
 
 def _random_streaming_dir(tmp_path, **overrides):
@@ -275,10 +273,6 @@ def test_stream_with_an_lm_is_the_lm_decoding_of_its_chunks(streaming_exp, tmp_p
         model.stream(chunk_ms=320, lm_weight=1.0)
 
 
-def _cli(*args, stdin: bytes = b""):
-    return subprocess.run([sys.executable, "-m", "asr.cli", *map(str, args)], input=stdin, capture_output=True)
-
-
 def _two_utterances() -> tuple[np.ndarray, list[str]]:
     """Two tiny-corpus utterances with 1.5 s of silence between them, 16 kHz float32."""
     utts = read_manifest(TINY / "train.jsonl")[:2]
@@ -310,9 +304,9 @@ def test_stream_cli_reads_raw_pcm_and_wav_from_stdin(streaming_exp):
     wave, texts = _two_utterances()
     raw = (wave * 32767).astype("<i2").tobytes()
     for stdin, vad in ((raw, "ctc"), (_wav_stream(wave), "silero")):
-        result = _cli("stream", "-", "--model", streaming_exp / "model", "--no-partials", "--vad", vad, stdin=stdin)
-        assert result.returncode == 0, result.stderr.decode()
-        lines = [line.split("\t") for line in result.stdout.decode().splitlines()]
+        result = run_cli("stream", "-", "--model", streaming_exp / "model", "--no-partials", "--vad", vad, stdin=stdin)
+        assert result.returncode == 0, result.stderr
+        lines = [line.split("\t") for line in result.stdout.splitlines()]
         assert len(lines) == 2  # one per spoken segment, cut at the pause
         assert score(["a", "b"], texts, [line[2] for line in lines]).cer.rate <= 0.1
         starts, ends = [float(line[0]) for line in lines], [float(line[1]) for line in lines]
@@ -323,9 +317,9 @@ def test_stream_cli_jsonl_partials_and_finals_from_a_file(streaming_exp, tmp_pat
     wave, texts = _two_utterances()
     path = tmp_path / "two.wav"
     sf.write(path, wave, 16000)
-    result = _cli("stream", path, "--model", streaming_exp / "model", "--format", "jsonl", "--chunk-ms", 320)
-    assert result.returncode == 0, result.stderr.decode()
-    events = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    result = run_cli("stream", path, "--model", streaming_exp / "model", "--format", "jsonl", "--chunk-ms", 320)
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
     finals = [e for e in events if e["type"] == "final"]
     assert len(finals) == 2 and score(["a", "b"], texts, [e["text"] for e in finals]).cer.rate <= 0.1
     assert all(w["start"] >= e["start"] - 0.01 for e in finals for w in e["words"])
@@ -344,29 +338,29 @@ def test_stream_cli_decodes_with_an_lm_and_refuses_contradictions(streaming_exp,
     lm.mkdir()
     _tiny_lm(lm)
     model = streaming_exp / "model"
-    result = _cli("stream", path, "--model", model, "--lm-dir", lm, "--no-partials", "--vad", "ctc")
-    assert result.returncode == 0, result.stderr.decode()
-    lines = [line.split("\t")[2] for line in result.stdout.decode().splitlines()]
+    result = run_cli("stream", path, "--model", model, "--lm-dir", lm, "--no-partials", "--vad", "ctc")
+    assert result.returncode == 0, result.stderr
+    lines = [line.split("\t")[2] for line in result.stdout.splitlines()]
     assert len(lines) == 2 and score(["a", "b"], texts, lines).cer.rate <= 0.1
     for args, message in (
-        (("--no-lm", "--lm-dir", lm), b"--no-lm contradicts"),
-        (("--hotwords", "world"), b"need the LM"),
-        (("--lm-dir", lm, "--hotword-score", "2"), b"--hotword-score needs --hotwords"),
+        (("--no-lm", "--lm-dir", lm), "--no-lm contradicts"),
+        (("--hotwords", "world"), "need the LM"),
+        (("--lm-dir", lm, "--hotword-score", "2"), "--hotword-score needs --hotwords"),
     ):
-        bad = _cli("stream", path, "--model", model, *args)
-        assert bad.returncode == 2 and b"Traceback" not in bad.stderr and message in bad.stderr, bad.stderr
+        bad = run_cli("stream", path, "--model", model, *args)
+        assert bad.returncode == 2 and "Traceback" not in bad.stderr and message in bad.stderr, bad.stderr
 
 
 def test_stream_cli_silence_gives_nothing_and_bad_input_one_line(streaming_exp):
     model = streaming_exp / "model"
-    result = _cli("stream", "-", "--model", model, stdin=np.zeros(48000, dtype="<i2").tobytes())
-    assert result.returncode == 0 and result.stdout == b""
+    result = run_cli("stream", "-", "--model", model, stdin=np.zeros(48000, dtype="<i2").tobytes())
+    assert result.returncode == 0 and result.stdout == ""
     unknown_format = b"RIFF\xff\xff\xff\xffWAVEfmt \x10\x00\x00\x00" + b"\x07" * 16 + b"data\xff\xff\xff\xff"
-    bad = _cli("stream", "-", "--model", model, stdin=unknown_format)
-    assert bad.returncode == 2 and b"Traceback" not in bad.stderr and b"format tag" in bad.stderr
-    rate = _cli("stream", "-", "--model", model, "--rate", "3", stdin=b"\x00" * 100)
-    assert rate.returncode == 2 and b"sample rate 3" in rate.stderr
-    eight_khz = _cli("stream", "-", "--model", model, "--rate", "8000", stdin=np.zeros(8000, dtype="<i2").tobytes())
+    bad = run_cli("stream", "-", "--model", model, stdin=unknown_format)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and "format tag" in bad.stderr
+    rate = run_cli("stream", "-", "--model", model, "--rate", "3", stdin=b"\x00" * 100)
+    assert rate.returncode == 2 and "sample rate 3" in rate.stderr
+    eight_khz = run_cli("stream", "-", "--model", model, "--rate", "8000", stdin=np.zeros(8000, dtype="<i2").tobytes())
     assert eight_khz.returncode == 0
 
 
@@ -374,9 +368,9 @@ def test_onnx_stream_step_and_export_of_a_streaming_model(tmp_path):
     """`asr export` of a streaming model writes the whole-file graph (causal normalization included) and the
     chunk step with its caches; with backend="onnx" both give the log-probs PyTorch gives."""
     model_dir = _random_streaming_dir(tmp_path)
-    result = _cli("export", "--model", model_dir)
-    assert result.returncode == 0, result.stderr.decode()
-    assert (model_dir / "model-stream.onnx").is_file() and b"streaming encoder step" in result.stdout
+    result = run_cli("export", "--model", model_dir)
+    assert result.returncode == 0, result.stderr
+    assert (model_dir / "model-stream.onnx").is_file() and "streaming encoder step" in result.stdout
     torch_model = asr.load_model(model_dir, device="cpu")
     onnx_model = asr.load_model(model_dir, device="cpu", backend="onnx")
     wave = torch.randn(16000 * 3 + 500) * 0.1
