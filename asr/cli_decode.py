@@ -241,6 +241,10 @@ def _cmd_stream(args) -> int:
     decoding = {"lm": models_lm(args, model, "stream") or args.lm_dir or args.lm or None, **hotword_options(args)}
     if "hotwords" in decoding and not decoding["lm"]:
         raise ASRError("--hotwords need the LM (a model with an lm/, --lm or --lm-dir; not --no-lm)")
+    if args.commit_pause is not None:
+        if not decoding["lm"]:
+            raise ASRError("--commit-pause needs the LM (a model with an lm/, --lm or --lm-dir; not --no-lm)")
+        decoding["commit_pause"] = args.commit_pause
     if args.mic:
         pieces = mic_pieces()
     elif args.source == "-":
@@ -343,6 +347,12 @@ def register(sub) -> None:
         help="seconds of silence that end a segment (default 0.5 with silero, 0.8 with ctc)",
     )
     p.add_argument("--max-segment", type=float, default=20.0, help="longest segment in seconds (default 20)")
+    p.add_argument(
+        "--commit-pause",
+        type=float,
+        help="with the LM: seconds of silence after which the words so far are final, the search starting "
+        "afresh (default 0.3; 0: only at the segment's end)",
+    )
     p.add_argument(
         "--format",
         choices=["text", "jsonl"],

@@ -180,7 +180,7 @@ class BeamSearchDecoder:
         # blank stands in for flashlight's silence token.
         sil = "|" if isinstance(tokenizer, CharTokenizer) else BLANK_NAME
         self._sil = names.index(sil)
-        self._word_separator = self._sil if sil == "|" else None  # between the words of a lexicon path
+        self.word_separator = self._sil if sil == "|" else None  # between the words of a lexicon path
         self.beam_size = beam_size or (lm.beam_size if lm else 50)
         options = dict(
             nbest=1,
@@ -268,7 +268,7 @@ class BeamSearchDecoder:
         while tokens and tokens[-1] == self._sil:
             tokens, frames = tokens[:-1], frames[:-1]
         if self.lexicon_size:
-            tokens, frames = respell(words, tokens, frames, self.tokenizer, self._word_separator)
+            tokens, frames = respell(words, tokens, frames, self.tokenizer, self.word_separator)
         return Hypothesis(tokens, frames, float(score))
 
     # Online decoding (asr.streaming): one utterance at a time, frames in as they come. The search state

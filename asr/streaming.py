@@ -13,9 +13,11 @@ A streaming model (``streaming: true`` in its config, trained with chunk masks) 
   soon as the next word begins;
 * or, with an LM (``lm=``, and ``hotwords=``), beam search constrained to its words, fed chunk by chunk
   (flashlight's online decoding): a word is final once every hypothesis in the beam holds it, since
-  later frames only extend them; the rest of the best hypothesis is the partial text. Endpoints still
-  follow the greedy path, which is computed either way. The beam often keeps other readings of a word
-  for seconds, so words become final later than greedy ones (benchmarks/RESULTS.md, streaming).
+  later frames only extend them; the rest of the best hypothesis is the partial text. Hypotheses that
+  read an earlier word differently never merge in flashlight's search, so the beam often keeps them for
+  seconds; at a pause (``commit_pause``, 0.3 s of greedy silence after a token) the search ends, its best
+  words become final, and a new search starts. Endpoints and pauses follow the greedy path, which is
+  computed either way (benchmarks/RESULTS.md, streaming).
 
 A stream keeps its log-probs (and, with an LM, its search) until ``finish``: live audio of unbounded length
 goes through endpoints, one stream per segment, as ``asr stream`` does.
@@ -49,6 +51,7 @@ __all__ = ["Stream", "Update", "Endpoint", "accept_many", "chunk_frames", "DEFAU
 
 DEFAULT_CHUNK_MS = 320
 DEFAULT_LEFT_MS = 3600  # attention context before the chunk (keys/values kept per block)
+DEFAULT_COMMIT_PAUSE = 0.3  # with an LM: seconds of greedy silence that end the search (benchmarks/RESULTS.md)
 
 
 def chunk_frames(model, chunk_ms: float = DEFAULT_CHUNK_MS, left_ms: float = DEFAULT_LEFT_MS) -> tuple[int, int]:
@@ -95,6 +98,8 @@ class Stream:
     cost more per second of audio. ``left_ms``: attention context kept before each chunk. ``lm``: beam
     search with an n-gram LM (True: the model's ``lm/``; or an LM directory) instead of greedy output, with
     ``hotwords`` and ``weights`` (``hotword_score``, ``lm_weight``, ``word_score``) as ``ASRModel.transcribe``.
+    ``commit_pause`` (with an LM): seconds of silence on the greedy path after which the search ends and its
+    words are final (default 0.3; 0: only at ``finish``); the new search's LM starts as at a sentence start.
     """
 
     def __init__(
@@ -104,6 +109,7 @@ class Stream:
         left_ms: float = DEFAULT_LEFT_MS,
         lm: bool | str | os.PathLike | None = None,
         hotwords: Sequence[str] | None = None,
+        commit_pause: float | None = None,
         **weights,
     ):
         model = asr_model.model
@@ -152,7 +158,14 @@ class Stream:
         if lm or hotwords:
             self._search = asr_model.decoder(lm=lm, hotwords=hotwords, online=True, **weights)
             self._search.begin()
+        if commit_pause is not None and (self._search is None or not commit_pause >= 0):
+            raise ASRError(f"commit_pause needs lm= and a number of seconds >= 0 (0: never), got {commit_pause}")
+        if commit_pause is None:
+            commit_pause = DEFAULT_COMMIT_PAUSE if self._search is not None else 0.0
+        self.commit_pause = commit_pause
         self._final_frame = 0  # with an LM: the encoder frame where the words returned so far end
+        self._search_start = 0  # ... the encoder frame where the current search began (commit_pause)
+        self._committed: list[int] = []  # ... the tokens of the searches ended at pauses
         self.finished = False
 
     @property
@@ -227,7 +240,9 @@ class Stream:
             self.finished = True
             self._output = self._tokens
             if self._search is not None:
-                self._output = self._search.end().tokens
+                self._output = self._committed + self._search.end().tokens
+                while self._output and self._output[-1] == self._search.word_separator:  # after the last commit
+                    self._output = self._output[:-1]
                 self._search.release()
                 self._search = None
         text = self.tokenizer.decode(self._output)
@@ -258,16 +273,25 @@ class Stream:
 
     def _beam_update(self) -> Update:
         """The words every hypothesis of the beam now holds (not yet returned), each aligned on the frames
-        between the last returned word and the first frame of the words still in doubt."""
-        hyp, agreed = self._search.current()
+        between the last returned word and the first frame of the words still in doubt. With
+        ``commit_pause``, once the greedy path has been silent that long after a token, the search ends there:
+        all its words are final, and a new search (the LM back at a sentence start) takes the next frames."""
+        pause = (
+            self.commit_pause > 0
+            and self.trailing_silence >= self.commit_pause
+            and bool(self._frames)
+            and self._frames[-1] >= self._search_start  # a token since this search began
+        )
+        hyp, agreed = (self._search.end(), None) if pause else self._search.current()
+        frames = [f + self._search_start for f in hyp.frames]  # the search counts from its first frame
         spans = self.tokenizer.word_spans(hyp.tokens)
-        agreed = min(agreed, len(spans))
+        agreed = len(spans) if agreed is None else min(agreed, len(spans))
         words: list[Word] = []
         if agreed > self._words_out:
             first, last = spans[self._words_out][0], spans[agreed - 1][1]
             tokens = hyp.tokens[first:last]
-            begin = min(self._final_frame, hyp.frames[first])
-            end = hyp.frames[spans[agreed][0]] if agreed < len(spans) else self.frames_done
+            begin = min(self._final_frame, frames[first])
+            end = frames[spans[agreed][0]] if agreed < len(spans) else self.frames_done
             needed = len(tokens) + sum(a == b for a, b in zip(tokens, tokens[1:]))  # CTC: a blank between twins
             if end - begin < needed:  # pieces put back on one frame (respell): align over every frame there is
                 end = self.frames_done
@@ -277,7 +301,13 @@ class Stream:
                     window, tokens, self.tokenizer, self.frame_seconds, offset=begin * self.frame_seconds
                 )
                 words = with_confidence(words, self._calibration)
-                self._final_frame, self._words_out = hyp.frames[last - 1] + 1, agreed
+                self._final_frame, self._words_out = frames[last - 1] + 1, agreed
+        if pause:
+            separator = self._search.word_separator  # characters: the token between words; BPE: none
+            self._committed += hyp.tokens + ([separator] if separator is not None and hyp.tokens else [])
+            self._search.begin()
+            self._search_start, self._final_frame, self._words_out = self.frames_done, self.frames_done, 0
+            return Update(words, "")
         done = self._words_out
         partial = self.tokenizer.decode(hyp.tokens[spans[done][0] :]) if done < len(spans) else ""
         return Update(words, partial)

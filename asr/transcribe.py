@@ -466,15 +466,17 @@ class ASRModel:
         left_ms: float = 3600,
         lm: bool | str | os.PathLike | None = None,
         hotwords: Sequence[str] | None = None,
+        commit_pause: float | None = None,
         **weights,
     ) -> "Stream":
         """A live stream through this (streaming) model: ``accept(samples)`` returns words as they are
         completed, ``finish()`` the Transcript (asr.streaming). ``lm``: beam search with an n-gram LM (True:
-        the model's ``lm/``; or an LM directory), with ``hotwords``; greedy without. ``weights``:
-        ``hotword_score``, ``lm_weight``, ``word_score`` (as for ``transcribe``)."""
+        the model's ``lm/``; or an LM directory), with ``hotwords``; greedy without. ``commit_pause``: with
+        the LM, seconds of greedy silence that end the search and make its words final (default 0.3; 0:
+        never). ``weights``: ``hotword_score``, ``lm_weight``, ``word_score`` (as for ``transcribe``)."""
         from .streaming import Stream
 
-        return Stream(self, chunk_ms, left_ms, lm=lm, hotwords=hotwords, **weights)
+        return Stream(self, chunk_ms, left_ms, lm=lm, hotwords=hotwords, commit_pause=commit_pause, **weights)
 
     @torch.inference_mode()
     def encode(

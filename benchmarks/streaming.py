@@ -15,9 +15,10 @@ For a streaming model (``streaming: true``), on each --set manifest (first --lim
   final transcript, boundaries refined on the waveform's energy); median and 90th percentile.
 
 With --lm, everything with the model's LM: WER by beam search (offline and on the chunked log-probs, which
-the stream's online search reproduces), streams with ``lm=True``, and the latency of a word is when
-``accept`` returned it as final (every hypothesis of the beam holds it), or the end of the audio plus
-``finish`` for words final only there.
+the stream's online search reproduces when it never ends at a pause: ``--commit-pause 0``), streams with
+``lm=True``, and the latency of a word is when ``accept`` returned it as final (every hypothesis of the beam
+holds it, or the search ended at a pause), or the end of the audio plus ``finish`` for words final only there.
+The streamed WER column is that of the streamed utterances' own transcripts (``finish``).
 
 Usage:
     python benchmarks/streaming.py --model DIR --set synthetic-test=data/synthetic/test.jsonl \
@@ -54,8 +55,9 @@ def wer(model, utts, chunk, decoding: dict) -> float:
 
 def stream_one(
     model, wave: np.ndarray, chunk_ms: float, left_ms: float, decoding: dict
-) -> tuple[list[float], list[float], float]:
-    """(compute seconds of each accept that ran a chunk, emission latency of each word, total compute)."""
+) -> tuple[list[float], list[float], float, str]:
+    """(compute seconds of each accept that ran a chunk, emission latency of each word, total compute, the
+    stream's final text)."""
     stream = model.stream(chunk_ms, left_ms, **decoding)
     compute, emitted, total = [], {}, 0.0  # emitted: token index -> seconds into the audio when it came out
     returned: list[float] = []  # with an LM: when each final word came out
@@ -88,7 +90,7 @@ def stream_one(
         else:
             spans = model.tokenizer.word_spans(output)
             latencies = [emitted[last - 1] - word.end for word, (_, last) in zip(words, spans)]
-    return compute, latencies, total
+    return compute, latencies, total, final.text
 
 
 def stream_batched(
@@ -128,6 +130,12 @@ def main() -> None:
         type=float,
         help="with --lm: prune hypotheses scoring this far below the best (default: the decoder's, 25)",
     )
+    parser.add_argument(
+        "--commit-pause",
+        type=float,
+        help="with --lm: streams end their search at greedy pauses this long, in seconds (Stream's commit_pause; "
+        "default: its default, 0.3; 0: never)",
+    )
     parser.add_argument("--out", help="also write the tables to this markdown file")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -137,10 +145,15 @@ def main() -> None:
         if not args.lm:
             parser.error("--beam-threshold needs --lm")
         decoding["beam_threshold"] = args.beam_threshold
+    streaming = dict(decoding)  # what the streams get besides the WER columns' decoding
+    if args.commit_pause is not None:
+        if not args.lm:
+            parser.error("--commit-pause needs --lm")
+        streaming["commit_pause"] = args.commit_pause
     lines = [
         f"Model {model.path} ({model.frame_seconds * 1000:.0f} ms frames), left context {args.left_ms:.0f} ms, "
         f"{args.threads} thread(s), {platform.processor() or platform.machine()}, {time.strftime('%Y-%m-%d')}; "
-        + (f"beam search with the model's LM ({decoding})." if args.lm else "greedy."),
+        + (f"beam search with the model's LM ({streaming})." if args.lm else "greedy."),
         "",
         "| set | utts | offline WER | " + " | ".join(f"{c:.0f} ms WER (x offline)" for c in args.chunks) + " |",
         "|---|---|---|" + "---|" * len(args.chunks),
@@ -148,8 +161,8 @@ def main() -> None:
     timing = [
         "",
         "| set | chunk | chunk frames | compute per chunk (median) | RTF | streams per core | "
-        f"streams per core, {args.batch} batched | latency median | latency p90 |",
-        "|---|---|---|---|---|---|---|---|---|",
+        f"streams per core, {args.batch} batched | latency median | latency p90 | streamed WER |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for item in args.set:
         name, _, path = item.partition("=")
@@ -159,23 +172,26 @@ def main() -> None:
         ratios = [f"{float(r):.2f}% ({float(r) / max(offline, 1e-9):.2f}x)" for r in row]
         lines.append(f"| {name} | {len(utts)} | {offline:.2f}% | " + " | ".join(ratios) + " |")
         print(lines[-1], flush=True)
-        waves = [load_audio(u.audio).numpy() for u in utts[: args.stream_limit]]
+        streamed = utts[: args.stream_limit]
+        waves = [load_audio(u.audio).numpy() for u in streamed]
         audio = sum(len(w) for w in waves) / SAMPLE_RATE
         for c in args.chunks:
-            compute, latency, total = [], [], 0.0
+            compute, latency, total, texts = [], [], 0.0, []
             for w in waves:
-                per_chunk, lat, spent = stream_one(model, w, c, args.left_ms, decoding)
+                per_chunk, lat, spent, text = stream_one(model, w, c, args.left_ms, streaming)
                 compute += per_chunk
                 latency += lat
                 total += spent
+                texts.append(text)
             rtf = total / audio
-            batched = stream_batched(model, waves, c, args.left_ms, args.batch, decoding)
+            batched = stream_batched(model, waves, c, args.left_ms, args.batch, streaming)
+            heard = 100 * score([u.id for u in streamed], [u.text for u in streamed], texts).wer.rate
             size = chunk_frames(model.model, c, args.left_ms)[0]
             p90 = float(np.percentile(latency, 90)) if latency else float("nan")
             timing.append(
                 f"| {name} | {c:.0f} ms | {size} | {1000 * statistics.median(compute):.1f} ms | {rtf:.4f} | "
                 f"{1 / rtf:.0f} | {1 / batched:.0f} | {1000 * statistics.median(latency):.0f} ms | "
-                f"{1000 * p90:.0f} ms |"
+                f"{1000 * p90:.0f} ms | {heard:.2f}% |"
             )
             print(timing[-1], flush=True)
     text = "\n".join(lines + timing) + "\n"

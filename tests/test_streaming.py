@@ -240,8 +240,9 @@ def _tiny_lm(directory):
 
 def test_stream_with_an_lm_is_the_lm_decoding_of_its_chunks(streaming_exp, tmp_path):
     """With an LM the stream runs flashlight's search chunk by chunk: its final transcript is what beam search
-    with the LM gives on the same chunked log-probs, the words it returned on the way are never revised,
-    streams one after another share one decoder, and two streams at once each keep their own search."""
+    with the LM gives on the same chunked log-probs (commit_pause=0: no search ended at a pause), the words it
+    returned on the way are never revised, streams one after another share one decoder, and two streams at once
+    each keep their own search."""
     utts = read_manifest(TINY / "train.jsonl")
     _tiny_lm(tmp_path)
     model = asr.load_model(streaming_exp / "model", device="cpu")
@@ -252,7 +253,7 @@ def test_stream_with_an_lm_is_the_lm_decoding_of_its_chunks(streaming_exp, tmp_p
     waves = [asr.audio.load_audio(u.audio).numpy() for u in utts]
     streamed, returned = [], 0
     for wave in waves:
-        stream, words = model.stream(chunk_ms=320, lm=tmp_path), []
+        stream, words = model.stream(chunk_ms=320, lm=tmp_path, commit_pause=0), []
         for start in range(0, len(wave), 1600):
             words += stream.accept(wave[start : start + 1600]).words
         final = stream.finish()
@@ -262,7 +263,7 @@ def test_stream_with_an_lm_is_the_lm_decoding_of_its_chunks(streaming_exp, tmp_p
         returned += len(words)
     assert streamed == expected and returned > 0  # some words were final before their utterance ended
     assert [len(idle) for idle in model._online_decoders.values()] == [1]  # one decoder served every stream
-    first, second = model.stream(chunk_ms=320, lm=tmp_path), model.stream(chunk_ms=320, lm=tmp_path)
+    first, second = (model.stream(chunk_ms=320, lm=tmp_path, commit_pause=0) for _ in range(2))
     for start in range(0, max(len(waves[0]), len(waves[1])), 1600):  # interleaved, piece by piece
         first.accept(waves[0][start : start + 1600])
         second.accept(waves[1][start : start + 1600])
@@ -344,6 +345,7 @@ def test_stream_cli_decodes_with_an_lm_and_refuses_contradictions(streaming_exp,
     assert len(lines) == 2 and score(["a", "b"], texts, lines).cer.rate <= 0.1
     for args, message in (
         (("--no-lm", "--lm-dir", lm), "--no-lm contradicts"),
+        (("--commit-pause", "0.5"), "--commit-pause needs the LM"),
         (("--hotwords", "world"), "need the LM"),
         (("--lm-dir", lm, "--hotword-score", "2"), "--hotword-score needs --hotwords"),
     ):
@@ -435,3 +437,28 @@ def test_a_streaming_model_adapted_in_its_chunks_still_streams(streaming_exp, tm
         stream = speaker.stream(chunk_ms=320)
         stream.accept(asr.audio.load_audio(path).numpy())
         assert stream.finish().text == speaker.transcribe(path).text
+
+
+def test_an_lm_stream_commits_its_words_at_a_pause(streaming_exp, tmp_path):
+    """With ``commit_pause``, the search ends where the greedy path has been silent that long: every word said
+    before the pause is final before the next utterance begins (without it, the beam still holds other
+    readings of the last one there), and the search that follows reads the rest."""
+    _tiny_lm(tmp_path)
+    model = asr.load_model(streaming_exp / "model", device="cpu")
+    wave, texts = _two_utterances()
+    second_starts = len(wave) - 24000 - len(asr.audio.load_audio(read_manifest(TINY / "train.jsonl")[1].audio))
+    stream, before, after = model.stream(chunk_ms=320, lm=tmp_path), [], []  # by default, at 0.3 s pauses
+    for start in range(0, len(wave), 1600):
+        words = stream.accept(wave[start : start + 1600]).words
+        (before if start + 1600 <= second_starts else after).extend(words)
+        assert all(w.end <= (start + 1600) / 16000 for w in words)  # said before it was returned
+    assert [w.word for w in before] == texts[0].split()
+    assert after and all(w.start >= second_starts / 16000 - 0.2 for w in after)  # times from the new search
+    assert stream.finish().text == " ".join(texts)
+    for bad in ({"commit_pause": 0.5}, {"lm": tmp_path, "commit_pause": -1}):
+        with pytest.raises(ASRError, match="commit_pause needs lm= and a number of seconds >= 0"):
+            model.stream(chunk_ms=320, **bad)
+    stream, before = model.stream(chunk_ms=320, lm=tmp_path, commit_pause=0), []  # 0: the beam decides alone
+    for start in range(0, second_starts, 1600):
+        before += stream.accept(wave[start : start + 1600]).words
+    assert [w.word for w in before] != texts[0].split()
