@@ -351,7 +351,7 @@ def register(sub) -> None:
         "--commit-pause",
         type=float,
         help="with the LM: seconds of silence after which the words so far are final, the search starting "
-        "afresh (default 0.3; 0: only at the segment's end)",
+        "afresh (default 0.2; 0: only at the segment's end)",
     )
     p.add_argument(
         "--format",

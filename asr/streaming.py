@@ -15,7 +15,7 @@ A streaming model (``streaming: true`` in its config, trained with chunk masks) 
   (flashlight's online decoding): a word is final once every hypothesis in the beam holds it, since
   later frames only extend them; the rest of the best hypothesis is the partial text. Hypotheses that
   read an earlier word differently never merge in flashlight's search, so the beam often keeps them for
-  seconds; at a pause (``commit_pause``, 0.3 s of greedy silence after a token) the search ends, its best
+  seconds; at a pause (``commit_pause``, 0.2 s of greedy silence after a token) the search ends, its best
   words become final, and a new search starts. Endpoints and pauses follow the greedy path, which is
   computed either way (benchmarks/RESULTS.md, streaming).
 
@@ -51,7 +51,7 @@ __all__ = ["Stream", "Update", "Endpoint", "accept_many", "chunk_frames", "DEFAU
 
 DEFAULT_CHUNK_MS = 320
 DEFAULT_LEFT_MS = 3600  # attention context before the chunk (keys/values kept per block)
-DEFAULT_COMMIT_PAUSE = 0.3  # with an LM: seconds of greedy silence that end the search (benchmarks/RESULTS.md)
+DEFAULT_COMMIT_PAUSE = 0.2  # with an LM: seconds of greedy silence that end the search (benchmarks/RESULTS.md)
 
 
 def chunk_frames(model, chunk_ms: float = DEFAULT_CHUNK_MS, left_ms: float = DEFAULT_LEFT_MS) -> tuple[int, int]:
@@ -99,7 +99,7 @@ class Stream:
     search with an n-gram LM (True: the model's ``lm/``; or an LM directory) instead of greedy output, with
     ``hotwords`` and ``weights`` (``hotword_score``, ``lm_weight``, ``word_score``) as ``ASRModel.transcribe``.
     ``commit_pause`` (with an LM): seconds of silence on the greedy path after which the search ends and its
-    words are final (default 0.3; 0: only at ``finish``); the new search's LM starts as at a sentence start.
+    words are final (default 0.2; 0: only at ``finish``); the new search's LM starts as at a sentence start.
     """
 
     def __init__(
@@ -144,7 +144,8 @@ class Stream:
             kv_shape, conv_shape = stream_cache_shapes(model, 0)
             self._keys, self._values = torch.zeros(kv_shape), torch.zeros(kv_shape)
             self._convs = torch.zeros(conv_shape)
-        self._log_probs: list[torch.Tensor] = []  # (C, V) per chunk run
+        self._log_probs = torch.zeros(0, model.cfg.vocab_size)  # (T, V) of every frame run: a buffer that ...
+        self._frames_run = 0  # ... doubles when full, so each chunk adds its frames without copying the rest
         self._last = BLANK  # best token of the last frame run (greedy merges repeats across chunks)
         self._tokens: list[int] = []  # the greedy path (endpoints follow it)
         self._output: list[int] = []  # the tokens of the finished stream: greedy, or the LM's best
@@ -257,9 +258,7 @@ class Stream:
     @property
     def log_probs(self) -> torch.Tensor:
         """(T, V) log-probs of every encoder frame run so far."""
-        if not self._log_probs:
-            return torch.zeros(0, self.model.cfg.vocab_size)
-        return torch.cat(self._log_probs)
+        return self._log_probs[: self._frames_run]
 
     def _update(self) -> Update:
         if self._search is not None:
@@ -393,7 +392,13 @@ class Stream:
     def _emit(self, log_probs: torch.Tensor) -> None:
         """Greedy CTC over one chunk's (C, V) log-probs, whose frames end at ``frames_done``."""
         start = self._cache.frames - log_probs.shape[0]
-        self._log_probs.append(log_probs.cpu())
+        end = self._frames_run + log_probs.shape[0]
+        if end > self._log_probs.shape[0]:
+            grown = torch.zeros(max(2 * self._log_probs.shape[0], end, 64), log_probs.shape[1])
+            grown[: self._frames_run] = self.log_probs
+            self._log_probs = grown
+        self._log_probs[self._frames_run : end] = log_probs.cpu()
+        self._frames_run = end
         values, best = log_probs.max(dim=-1)
         for i, (token, value) in enumerate(zip(best.tolist(), values.tolist())):
             if token != BLANK and token != self._last:

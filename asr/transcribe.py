@@ -472,7 +472,7 @@ class ASRModel:
         """A live stream through this (streaming) model: ``accept(samples)`` returns words as they are
         completed, ``finish()`` the Transcript (asr.streaming). ``lm``: beam search with an n-gram LM (True:
         the model's ``lm/``; or an LM directory), with ``hotwords``; greedy without. ``commit_pause``: with
-        the LM, seconds of greedy silence that end the search and make its words final (default 0.3; 0:
+        the LM, seconds of greedy silence that end the search and make its words final (default 0.2; 0:
         never). ``weights``: ``hotword_score``, ``lm_weight``, ``word_score`` (as for ``transcribe``)."""
         from .streaming import Stream
 

@@ -134,7 +134,7 @@ def main() -> None:
         "--commit-pause",
         type=float,
         help="with --lm: streams end their search at greedy pauses this long, in seconds (Stream's commit_pause; "
-        "default: its default, 0.3; 0: never)",
+        "default: its default, 0.2; 0: never)",
     )
     parser.add_argument("--out", help="also write the tables to this markdown file")
     args = parser.parse_args()

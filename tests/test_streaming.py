@@ -447,7 +447,7 @@ def test_an_lm_stream_commits_its_words_at_a_pause(streaming_exp, tmp_path):
     model = asr.load_model(streaming_exp / "model", device="cpu")
     wave, texts = _two_utterances()
     second_starts = len(wave) - 24000 - len(asr.audio.load_audio(read_manifest(TINY / "train.jsonl")[1].audio))
-    stream, before, after = model.stream(chunk_ms=320, lm=tmp_path), [], []  # by default, at 0.3 s pauses
+    stream, before, after = model.stream(chunk_ms=320, lm=tmp_path), [], []  # by default, at 0.2 s pauses
     for start in range(0, len(wave), 1600):
         words = stream.accept(wave[start : start + 1600]).words
         (before if start + 1600 <= second_starts else after).extend(words)
