@@ -214,7 +214,7 @@ def run(
     """Stream ``pieces`` through ``model``; returns the number of segments printed. ``endpoint``: the CTC
     rule (:class:`asr.streaming.Endpoint`, the default) or a voice activity detector (:class:`asr.vad.VadEndpoint`:
     a segment in which it heard no speech prints nothing). ``decoding``: keyword options of ``ASRModel.stream``
-    (``lm``, ``hotwords``, ``hotword_score``)."""
+    (``lm``, ``hotwords``, ``hotword_score``, ``commit_pause``)."""
     endpoint = endpoint or Endpoint()
     vad = endpoint if isinstance(endpoint, VadEndpoint) else None
     printer = _Printer(fmt, partials)
