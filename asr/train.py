@@ -19,6 +19,7 @@ Layout of ``out_dir``::
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
@@ -636,6 +637,11 @@ class Trainer:
             save_model_dir(model_dir, self.model_cfg, self.model.state_dict(), self.tokenizer, info)
         if self._own_group:
             dist.barrier()
+            # DDP's reducer holds the process group: left to the interpreter's exit, it can be freed after
+            # the group's teardown, and a rank once died there (SIGABRT, "terminate called without an active
+            # exception") after training had finished. Free it while everything is still alive.
+            self.net = self.model
+            gc.collect()
             dist.destroy_process_group()
         return model_dir
 
