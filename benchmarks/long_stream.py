@@ -23,6 +23,7 @@ import torch
 import asr
 from asr.audio import SAMPLE_RATE, load_audio
 from asr.data import read_manifest
+from _tables import emit
 
 PIECE = 1600  # samples per accept: 100 ms, as from a microphone
 
@@ -83,18 +84,17 @@ def main() -> None:
         + " | compute in all | RTF | slowest accept | words final before finish |",
         "|---|" + "---:|" * (stretches + 4),
     ]
+    rows = []
     for pause in args.commit_pause:
         parts, total, slowest, final, words = run(model, wave, pause, args.every)
+        rows.append(dict(commit_pause=pause, stretches=parts, compute=total, slowest=slowest, final=final, words=words))
         lines.append(
             f"| {pause:g} s | "
             + " | ".join(f"{p:.1f} s" for p in parts)
             + f" | {total:.1f} s | {total / args.seconds:.4f} | {1000 * slowest:.0f} ms | {final} of {words} |"
         )
         print(lines[-1], flush=True)
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text)
+    emit("\n".join(lines) + "\n", rows, Path(args.out) if args.out else None)
 
 
 if __name__ == "__main__":
