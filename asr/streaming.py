@@ -241,9 +241,7 @@ class Stream:
             self.finished = True
             self._output = self._tokens
             if self._search is not None:
-                self._output = self._committed + self._search.end().tokens
-                while self._output and self._output[-1] == self._search.word_separator:  # after the last commit
-                    self._output = self._output[:-1]
+                self._output = self._after_committed(self._search.end().tokens)
                 self._search.release()
                 self._search = None
         text = self.tokenizer.decode(self._output)
@@ -302,14 +300,19 @@ class Stream:
                 words = with_confidence(words, self._calibration)
                 self._final_frame, self._words_out = frames[last - 1] + 1, agreed
         if pause:
-            separator = self._search.word_separator  # characters: the token between words; BPE: none
-            self._committed += hyp.tokens + ([separator] if separator is not None and hyp.tokens else [])
+            self._committed = self._after_committed(hyp.tokens)
             self._search.begin()
             self._search_start, self._final_frame, self._words_out = self.frames_done, self.frames_done, 0
             return Update(words, "")
         done = self._words_out
         partial = self.tokenizer.decode(hyp.tokens[spans[done][0] :]) if done < len(spans) else ""
         return Update(words, partial)
+
+    def _after_committed(self, tokens: list[int]) -> list[int]:
+        """The tokens of the searches ended at pauses, then ``tokens`` (characters: a word separator between)."""
+        separator = self._search.word_separator  # BPE pieces carry their word starts: none
+        between = [separator] if separator is not None and self._committed and tokens else []
+        return self._committed + between + tokens
 
     def _word(self, begin: int, end: int) -> Word:
         """A completed word: its tokens' time, and its score as asr.align scores the greedy path (the mean
