@@ -9,7 +9,8 @@ from .adapt import Adaptation, SpeakerAdaptation
 from .audio import SAMPLE_RATE, load_audio
 from .errors import ASRError, AudioError, ConfigError, ManifestError, ModelError, TokenizerError
 from .model import CTCModel, ModelConfig
-from .transcribe import ASRModel, Segment, Transcript, Word, available_models, load_model
+from .loading import available_models, load_model
+from .transcribe import ASRModel, Segment, Transcript, Word
 
 __version__ = "0.1.0"
 

@@ -32,7 +32,14 @@ from .errors import ModelError
 from .features import lengths_to_mask
 from .model import CTCModel
 
-__all__ = ["Adaptation", "SpeakerAdaptation", "adaptable_parameters", "adapt_and_encode", "adapt_to_speaker"]
+__all__ = [
+    "Adaptation",
+    "adaptation",
+    "SpeakerAdaptation",
+    "adaptable_parameters",
+    "adapt_and_encode",
+    "adapt_to_speaker",
+]
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,17 @@ class Adaptation:
             raise ModelError(f"adapt: steps must be a whole number of at least 1, got {self.steps!r}")
         if not self.lr > 0 or not self.temperature > 0:
             raise ModelError(f"adapt: lr and temperature must be positive, got {self.lr} and {self.temperature}")
+
+
+def adaptation(adapt: bool | int | Adaptation | None) -> Adaptation | None:
+    """``adapt`` as settings: None for None/False/0, the defaults for True, that many steps for a number."""
+    if adapt is None or adapt is False or adapt == 0:
+        return None
+    if adapt is True:
+        return Adaptation()
+    if isinstance(adapt, Adaptation):
+        return adapt
+    return Adaptation(steps=adapt)
 
 
 class NoAudioToAdapt(ModelError):

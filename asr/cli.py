@@ -80,7 +80,7 @@ def _cmd_average(args) -> int:
 
 def _cmd_export(args) -> int:
     from .export import ONNX_FILE, STREAM_ONNX_FILE, export_onnx, export_stream_onnx
-    from .transcribe import load_model
+    from .loading import load_model
 
     model = load_model(args.model, device="cpu")
     out = Path(args.out) if args.out else model.path / ONNX_FILE

@@ -201,7 +201,7 @@ def _cmd_transcribe(args) -> int:
 def _cmd_adapt(args) -> int:
     from .adapt import SpeakerAdaptation
     from .data import read_manifest
-    from .transcribe import load_model
+    from .loading import load_model
 
     paths = list(args.paths) + ([u.audio for u in read_manifest(args.manifest)] if args.manifest else [])
     if not paths:
@@ -234,7 +234,7 @@ def _cmd_adapt(args) -> int:
 def _cmd_stream(args) -> int:
     from .live import file_pieces, mic_pieces, pcm_pieces, run
     from .streaming import Endpoint
-    from .transcribe import load_model
+    from .loading import load_model
     from .vad import VadEndpoint
 
     model = load_model(args.model, device=args.device, backend=args.backend, streaming=True)

@@ -72,7 +72,7 @@ def adaptation_settings(args):
 
 def load_for_inference(args):
     """The model of evaluate / transcribe, with --chunk-ms applied."""
-    from .transcribe import load_model
+    from .loading import load_model
 
     model = load_model(args.model, device=args.device, backend=args.backend, quantize=args.quantize)
     apply_reading_options(model, args, args.backend)

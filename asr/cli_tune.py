@@ -48,7 +48,7 @@ def _cmd_lm_build(args) -> int:
 def _cmd_lm_tune(args) -> int:
     from .decoding import load_lm_config
     from .evaluate import tune_lm_weights
-    from .transcribe import load_model
+    from .loading import load_model
 
     model = load_model(args.model, device=args.device)
     lm_dir = Path(args.lm_dir) if args.lm_dir else model.path / "lm"
@@ -83,7 +83,7 @@ def _cmd_lm_tune(args) -> int:
 def _cmd_tune_hop(args) -> int:
     from .checkpoint import set_hop_length
     from .evaluate import tune_hop_length
-    from .transcribe import load_model
+    from .loading import load_model
 
     model = load_model(args.model, device=args.device)
     trained = model.model.cfg.hop_length
@@ -108,7 +108,7 @@ def _cmd_tune_confidence(args) -> int:
     from .checkpoint import set_info
     from .confidence import FEATURE
     from .evaluate import tune_confidence
-    from .transcribe import load_model
+    from .loading import load_model
 
     model = load_model(args.model, device=args.device)
     apply_reading_options(model, args)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from .transcribe import Transcript
+from .transcript import Transcript
 
 __all__ = ["FORMATS", "SUFFIXES", "format_transcript", "subtitle_cues", "timestamp"]
 

@@ -46,6 +46,7 @@ from .encoder import EncoderCache
 from .errors import ASRError, AudioError, ModelError
 from .features import N_FFT, CausalStats, normalize_causal
 from .tokenizer import BLANK
+from .transcript import Segment, Transcript
 
 __all__ = ["Stream", "Update", "Endpoint", "accept_many", "chunk_frames", "DEFAULT_CHUNK_MS", "DEFAULT_LEFT_MS"]
 
@@ -234,8 +235,6 @@ class Stream:
     @torch.inference_mode()
     def finish(self):
         """End of the audio: run what is left and return the ``Transcript`` (words with times)."""
-        from .transcribe import Segment, Transcript
-
         if not self.finished:
             self._advance(final=True)
             self.finished = True

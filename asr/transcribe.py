@@ -13,18 +13,18 @@ import os
 import random
 import shutil
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 import torch
 from tqdm import tqdm
 
-from .adapt import Adaptation, SpeakerAdaptation, adapt_and_encode, adapt_to_speaker
+from .adapt import Adaptation, SpeakerAdaptation, adapt_and_encode, adapt_to_speaker, adaptation
 from .align import Word, align_words
 from .confidence import Calibration, with_confidence
 from .audio import SAMPLE_RATE, AudioInput, audio_duration, load_audio
-from .checkpoint import load_model_dir, save_model_dir
+from .checkpoint import save_model_dir
 from .decoding import (
     BeamSearchDecoder,
     Hypothesis,
@@ -35,78 +35,20 @@ from .decoding import (
     load_lm_config,
 )
 from .errors import ASRError, AudioError, ModelError
-from .features import lengths_to_mask
 from .model import CTCModel
 from .segment import EDGE, MAX_SEGMENT_SECONDS, MIN_SEGMENT_SECONDS, SEGMENT_PAD, iter_segments, split_wave
 from .tokenizer import Tokenizer
+from .transcript import Segment, Transcript
+from .vtln import vtln_encode, vtln_factors
 
 if TYPE_CHECKING:
     from .streaming import Stream
 
-__all__ = [
-    "Word",
-    "Segment",
-    "Transcript",
-    "ASRModel",
-    "load_model",
-    "available_models",
-    "pretrained_dir",
-    "VTLN_FACTORS",
-]
+__all__ = ["Word", "Segment", "Transcript", "ASRModel"]
 
-# Warp factors ``vtln=True`` tries: 1.0 (no warp) first, so that it wins ties. Test-time VTLN picks, per segment,
-# the factor whose greedy path is most confident; the range is VTLP's in training (model.vtlp) and a bit beyond.
-VTLN_FACTORS = (1.0, 0.9, 0.95, 1.05, 1.1, 1.15, 1.2)
 # Speaker adaptation on less of a speaker's audio than this (seconds) warns: on LJSpeech, greedy, 1 and 3 minutes
 # gained 1.5 and 1.7 points of WER, 10 minutes 4.3 and 21 minutes 6.9 (benchmarks/RESULTS.md).
 SHORT_SPEAKER_AUDIO = 300.0
-
-
-def vtln_factors(vtln: bool | Sequence[float] | None) -> tuple[float, ...]:
-    """``vtln`` as the factors to try: () for None/False, :data:`VTLN_FACTORS` for True, else the given ones."""
-    if vtln is None or vtln is False:
-        return ()
-    if vtln is True:
-        return VTLN_FACTORS
-    factors = tuple(float(f) for f in vtln)
-    if not factors or not all(0.5 <= f <= 2.0 for f in factors):
-        raise ModelError(f"vtln: warp factors must be between 0.5 and 2.0, got {list(vtln)}")
-    return factors
-
-
-def adaptation(adapt: bool | int | Adaptation | None) -> Adaptation | None:
-    """``adapt`` as settings: None for None/False/0, the defaults for True, that many steps for a number."""
-    if adapt is None or adapt is False or adapt == 0:
-        return None
-    if adapt is True:
-        return Adaptation()
-    if isinstance(adapt, Adaptation):
-        return adapt
-    return Adaptation(steps=adapt)
-
-
-@dataclass
-class Segment:
-    start: float  # seconds
-    end: float
-    text: str
-    words: list[Word] = field(default_factory=list)
-
-
-@dataclass
-class Transcript:
-    text: str
-    segments: list[Segment] = field(default_factory=list)
-    words: list[Word] = field(default_factory=list)
-    duration: float = 0.0  # seconds of audio
-
-    def to_dict(self) -> dict:
-        return {
-            "text": self.text,
-            "duration": round(self.duration, 3),
-            "segments": [{"start": s.start, "end": s.end, "text": s.text} for s in self.segments],
-            "words": [vars(w) for w in self.words],
-        }
 
 
 @dataclass
@@ -384,7 +326,7 @@ class ASRModel:
         return Calibration.from_info(self.config.get("info", {}), decoding, str(self.path / "config.json"))
 
     def save(self, directory: str | os.PathLike) -> Path:
-        """Write this model as a model directory that :func:`load_model` reads: config.json (with its
+        """Write this model as a model directory that :func:`~asr.load_model` reads: config.json (with its
         ``info``), model.safetensors (float32), the tokenizer, and the LM (``lm/``) of the directory it was
         loaded from. Returns the directory."""
         self._check_float_network("save")
@@ -484,10 +426,8 @@ class ASRModel:
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """16 kHz mono waves -> CTC log-probs (B, T', V) and frame counts.
 
-        ``vtln`` (warp factors): test-time vocal tract length normalization. The network runs once per
-        factor, its filterbank warped as VTLP warps it in training, and each wave keeps the log-probs of
-        the factor whose greedy path is most confident (highest mean best log-prob per frame): a voice
-        unlike the training voices is moved towards them. Frame counts do not depend on the factor.
+        ``vtln`` (warp factors): test-time vocal tract length normalization, each wave read with the factor
+        whose output is most confident (asr.vtln).
 
         ``adapt``: each wave is encoded after a few steps of test-time adaptation of its own (asr.adapt).
         """
@@ -502,19 +442,7 @@ class ASRModel:
         batch, lengths = batch.to(self.device), lengths.to(self.device)
         if not vtln:
             return self.model(batch, lengths, chunk=self.chunk)
-        best, best_confidence = None, None
-        for factor in vtln:
-            warp = None if factor == 1.0 else torch.full((len(waves),), factor, device=self.device)
-            log_probs, frames = self.model(batch, lengths, warp, chunk=self.chunk)
-            valid = lengths_to_mask(frames, log_probs.shape[1])
-            confidence = (log_probs.max(dim=-1).values * valid).sum(dim=1) / frames.clamp_min(1)
-            if best is None:
-                best, best_confidence = log_probs, confidence
-            else:
-                better = confidence > best_confidence
-                best = torch.where(better[:, None, None], log_probs, best)
-                best_confidence = torch.maximum(best_confidence, confidence)
-        return best, frames
+        return vtln_encode(self.model, batch, lengths, vtln, self.chunk)
 
     def _check_float_network(self, what: str) -> None:
         quantized = any("quantized" in type(m).__module__ for m in self.model.modules())
@@ -526,70 +454,3 @@ class ASRModel:
         if vtln:
             raise ModelError("adapt and vtln both move the network towards a voice: use one of them")
         return adapt_and_encode(self.model, [w.to(self.device) for w in waves], adapt, self.chunk)
-
-
-def pretrained_dir() -> Path:
-    """Where bundled models live: $ASR_PRETRAINED_DIR, else ``pretrained/`` beside the package."""
-    env = os.environ.get("ASR_PRETRAINED_DIR")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "pretrained"
-
-
-def available_models() -> list[str]:
-    """Names of the model directories under :func:`pretrained_dir`."""
-    root = pretrained_dir()
-    if not root.is_dir():
-        return []
-    return sorted(p.name for p in root.iterdir() if (p / "config.json").is_file())
-
-
-def _default_model(streaming: bool = False) -> Path:
-    """``pretrained/DEFAULT`` names the default model, ``pretrained/DEFAULT-STREAMING`` the one for live audio."""
-    root = pretrained_dir()
-    names = available_models()
-    if not names:
-        raise ModelError(
-            f"no pretrained model is installed in {root}; pass a model directory, "
-            "e.g. asr.load_model('exp/model') or `asr transcribe --model exp/model FILE`"
-        )
-    marker = root / ("DEFAULT-STREAMING" if streaming else "DEFAULT")
-    if marker.is_file():
-        name = marker.read_text().strip()
-    elif streaming:
-        raise ModelError(f"{root}: no bundled streaming model ({marker.name} is missing); pass --model")
-    else:
-        name = names[0]
-    if name not in names:
-        raise ModelError(f"{marker}: names {name!r}, which is not installed in {root}")
-    return root / name
-
-
-def load_model(
-    name_or_path: str | os.PathLike | None = None,
-    device: str | torch.device | None = None,
-    backend: str = "torch",
-    quantize: bool = False,
-    streaming: bool = False,
-) -> ASRModel:
-    """Load a bundled model by name, a model directory by path, or (None) the default bundled model
-    (``streaming=True``: the default bundled streaming model, for :meth:`ASRModel.stream`).
-    ``backend="onnx"`` runs the network with onnxruntime from the directory's model.onnx (``asr export``);
-    ``quantize=True`` converts the linear layers to dynamic int8 (CPU, PyTorch backend)."""
-    if name_or_path is None:
-        path = _default_model(streaming)
-    elif str(name_or_path) in available_models():
-        path = pretrained_dir() / str(name_or_path)
-    else:
-        path = Path(name_or_path)
-        if not path.exists():
-            raise ModelError(
-                f"{path}: no such model directory (bundled models: {', '.join(available_models()) or 'none'})"
-            )
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    model, tokenizer, config = load_model_dir(path, device)
-    if quantize:
-        if device.type != "cpu" or backend != "torch":
-            raise ModelError("quantize=True is for the PyTorch backend on the CPU")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # torch.ao's API is deprecated but still the one that ships
-            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-    return ASRModel(model, tokenizer, config, path, device, backend)

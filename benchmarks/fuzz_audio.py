@@ -26,7 +26,7 @@ from pathlib import Path
 import soundfile as sf
 
 from asr.fuzzing import KINDS, cases
-from asr.transcribe import pretrained_dir
+from asr.loading import pretrained_dir
 
 WORKER = r"""
 import json, sys, warnings

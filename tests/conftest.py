@@ -14,7 +14,7 @@ import torch
 
 from asr.config import TrainConfig
 from asr.model import ModelConfig, Regularization
-from asr.transcribe import pretrained_dir
+from asr.loading import pretrained_dir
 
 DATA = Path(__file__).parent / "data"
 TINY = DATA / "tiny"

@@ -10,7 +10,7 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
-from asr.transcribe import load_model
+from asr.loading import load_model
 from conftest import TINY, run_cli, tiny_train_config
 
 FILES = sorted(str(p) for p in TINY.glob("*.flac"))

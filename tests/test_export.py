@@ -10,7 +10,7 @@ import asr
 from asr.audio import load_audio
 from asr.export import ConvLogMel, export_onnx
 from asr.metrics import score
-from asr.transcribe import pretrained_dir
+from asr.loading import pretrained_dir
 
 EXAMPLES = sorted((pretrained_dir() / "conformer-ctc-synthetic" / "examples").glob("*.flac"))
 

@@ -12,7 +12,7 @@ import soundfile as sf
 import asr
 from asr.errors import AudioError
 from asr.fuzzing import KINDS, cases
-from asr.transcribe import pretrained_dir
+from asr.loading import pretrained_dir
 
 EXAMPLES = pretrained_dir() / "conformer-ctc-synthetic" / "examples"
 CASES = 250

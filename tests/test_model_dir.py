@@ -9,7 +9,7 @@ import torch
 
 from asr.checkpoint import average_model_dirs, load_checkpoint, load_model_dir, save_model_dir
 from asr.errors import ASRError, ModelError
-from asr.transcribe import pretrained_dir
+from asr.loading import pretrained_dir
 
 BUNDLED = pretrained_dir() / "conformer-ctc-synthetic"
 

@@ -3,7 +3,7 @@
 import json
 
 from asr.output import format_transcript, subtitle_cues, timestamp
-from asr.transcribe import Segment, Transcript, Word
+from asr.transcript import Segment, Transcript, Word
 
 
 def transcript():

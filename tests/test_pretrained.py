@@ -11,7 +11,7 @@ import soundfile as sf
 import asr
 from asr.lm import arpa_words
 from asr.metrics import score
-from asr.transcribe import pretrained_dir
+from asr.loading import pretrained_dir
 from conftest import bundled_examples, quiet_clips
 
 NAME = "conformer-ctc-synthetic"
