@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import tempfile
 from collections.abc import Iterable
@@ -31,6 +32,8 @@ __all__ = [
     "load_checkpoint",
     "list_checkpoints",
     "average_checkpoints",
+    "rng_state",
+    "set_rng_state",
 ]
 
 FORMAT_VERSION = 1
@@ -318,3 +321,18 @@ def average_checkpoints(paths: list[Path]) -> dict:
     if not paths:
         raise ModelError("no checkpoints to average")
     return _mean_state(load_checkpoint(path)["model"] for path in paths)
+
+
+def rng_state() -> dict:
+    """The RNG states a checkpoint holds (torch, Python, CUDA when present), for an exact resume."""
+    state = {"torch": torch.get_rng_state(), "python": random.getstate()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    random.setstate(state["python"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])

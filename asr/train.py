@@ -32,26 +32,29 @@ import torch.distributed as dist
 import yaml
 from tqdm import tqdm
 
-from .audio import SAMPLE_RATE, load_audio
+from .audio import SAMPLE_RATE
 from .checkpoint import (
     list_checkpoints,
     load_checkpoint,
-    load_model_dir,
     read_model_config,
     remove_stale_temp_files,
+    rng_state,
     save_checkpoint,
     save_model_dir,
+    set_rng_state,
 )
 from .config import TrainConfig
 from .data import AudioDataset, DurationBatchSampler, collate, encode_targets, existing_audio, read_manifest
 from .decoding import greedy_decode
-from .errors import AudioError, ConfigError, ModelError
+from .errors import ConfigError, ModelError
+from .initialize import has_feature_prior, init_from, set_feature_prior
 from .metrics import score
 from .model import CTCModel, ModelConfig, ctc_loss, min_ctc_frames
 from .tokenizer import CharTokenizer, Tokenizer, load_tokenizer, train_bpe
-from .warmstart import grow, to_streaming, with_vocabulary
+from .schedule import lr_at
+from .trainlog import NoLog, RunLog
 
-__all__ = ["train", "lr_at", "resolve_device", "load_exp_tokenizer", "prepare_tokenizer"]
+__all__ = ["train", "resolve_device", "load_exp_tokenizer", "prepare_tokenizer"]
 
 
 def resolve_device(name: str, local_rank: int = 0) -> torch.device:
@@ -62,30 +65,6 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device {name!r} requested but CUDA is not available")
     return device
-
-
-def lr_at(step: int, cfg: TrainConfig, total_steps: int, budget_spent: float | None = None) -> float:
-    """Learning rate for optimizer step ``step`` (0-based): linear warm-up, then the chosen decay.
-
-    With ``budget_spent`` (the fraction of ``time_budget_minutes`` used so far) the cosine decays over the
-    time budget instead: the warm-up ramp times the cosine of the spent fraction, so that the rate reaches
-    its floor as the time runs out whatever the speed of the machine.
-    """
-    warmup = max(cfg.warmup_steps, 1)
-    ramp = min(1.0, (step + 1) / warmup)
-    if budget_spent is not None and cfg.lr_schedule == "cosine":
-        return cfg.lr * ramp * _cosine(min(1.0, budget_spent), cfg.min_lr_ratio)
-    if step < warmup:
-        return cfg.lr * ramp
-    if cfg.lr_schedule == "inverse_sqrt":
-        return cfg.lr * math.sqrt(warmup / (step + 1))
-    if cfg.lr_schedule == "cosine":
-        return cfg.lr * _cosine(min(1.0, (step - warmup) / max(1, total_steps - warmup)), cfg.min_lr_ratio)
-    return cfg.lr
-
-
-def _cosine(progress: float, floor: float) -> float:
-    return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
 def load_exp_tokenizer(out_dir: Path) -> Tokenizer:
@@ -123,20 +102,6 @@ def _loader(dataset, sampler, cfg: TrainConfig, seed: int) -> torch.utils.data.D
     )
 
 
-def _rng_state() -> dict:
-    state = {"torch": torch.get_rng_state(), "python": random.getstate()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict) -> None:
-    torch.set_rng_state(state["torch"])
-    random.setstate(state["python"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
 def cfg_seed_for(step: int, rank: int) -> int:
     """Seed of rank ``rank``'s RNG after resuming at ``step`` (checkpoints hold rank 0's RNG state)."""
     return 1_000_003 * step + rank
@@ -146,54 +111,6 @@ def _distributed() -> tuple[int, int, int]:
     """(rank, world_size, local_rank) from torchrun's environment; (0, 1, 0) when run directly."""
     env = os.environ
     return int(env.get("RANK", 0)), int(env.get("WORLD_SIZE", 1)), int(env.get("LOCAL_RANK", 0))
-
-
-class _NoLog:
-    """What ranks other than 0 log: nothing."""
-
-    def write(self, record: dict, scalars: bool = True) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-class _Log:
-    """log.jsonl writer (+ TensorBoard scalars when tensorboard is installed)."""
-
-    def __init__(self, out: Path, resume_step: int):
-        self.path = out / "log.jsonl"
-        if self.path.exists():  # drop what a killed run logged after its last checkpoint
-            kept, damaged = [], 0
-            for line in self.path.read_text(errors="replace").splitlines():
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:  # a line half-written when the run was killed
-                    damaged += line.strip() != ""
-                    continue
-                if isinstance(record, dict) and record.get("step", 0) <= resume_step:
-                    kept.append(line)
-            if damaged:
-                tqdm.write(f"warning: {self.path}: dropped {damaged} damaged line(s) (a write cut off by a kill)")
-            self.path.write_text("".join(ln + "\n" for ln in kept))
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-
-            self.tb = SummaryWriter(str(out / "tensorboard"))
-        except ImportError:
-            self.tb = None
-
-    def write(self, record: dict, scalars: bool = True) -> None:
-        with open(self.path, "a") as f:
-            f.write(json.dumps(record) + "\n")
-        if self.tb is not None and scalars:
-            for key, value in record.items():
-                if key not in ("step", "kind") and isinstance(value, (int, float)):
-                    self.tb.add_scalar(f"{record.get('kind', 'train')}/{key}", value, record["step"])
-
-    def close(self) -> None:
-        if self.tb is not None:
-            self.tb.close()
 
 
 @torch.no_grad()
@@ -247,28 +164,7 @@ class Trainer:
         targets = encode_targets(utts, self.tokenizer, cfg.train_manifest)
         self.model_cfg = ModelConfig.from_dict({**cfg.model.to_dict(), "vocab_size": self.tokenizer.vocab_size})
         self.model = CTCModel(self.model_cfg, cfg.regularization).to(self.device)
-        self.dataset = AudioDataset(
-            utts,
-            targets,
-            cfg.speed_perturb,
-            cfg.seed,
-            cfg.train_manifest,
-            cfg.lead_silence,
-            cfg.lead_silence_seconds,
-            cfg.trail_silence,
-            cfg.trail_silence_seconds,
-            cfg.channel_augment,
-        )
-        self.sampler = DurationBatchSampler(
-            [u.duration for u in utts],
-            cfg.batch_seconds,
-            cfg.num_buckets,
-            True,
-            cfg.seed,
-            rank=self.rank,
-            world_size=self.world_size,
-            sortagrad=cfg.sortagrad,
-        )
+        self.dataset, self.sampler = self._training_data(utts, targets)
         self.valid_loader = self._valid_loader() if self.main else None
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.amp = cfg.amp and self.device.type == "cuda"
@@ -283,9 +179,9 @@ class Trainer:
         self._report_infeasible(utts, targets)
         if not (resume and self._resume()):
             if cfg.init_from:
-                self._init_from(cfg.init_from)
-            if self.model_cfg.streaming and not self._has_prior():
-                self._set_prior(utts)
+                init_from(self.model, cfg.init_from, self.tokenizer, cfg.new_vocabulary, self._say)
+            if self.model_cfg.streaming and not has_feature_prior(self.model):
+                set_feature_prior(self.model, utts, cfg.seed, cfg.train_manifest, self._say)
         self.net: torch.nn.Module = self.model  # what the forward pass goes through
         if self.world_size > 1:
             ids = [self.device.index] if self.device.type == "cuda" else None
@@ -294,11 +190,38 @@ class Trainer:
             self.out.mkdir(parents=True, exist_ok=True)
             resolved = {**cfg.to_dict(), "model": self.model_cfg.to_dict()}  # the vocabulary size is the tokenizer's
             (self.out / "train_config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
-        self.log = _Log(self.out, self.step) if self.main else _NoLog()
+        self.log = RunLog(self.out, self.step) if self.main else NoLog()
 
     def _say(self, message: str) -> None:
         if self.main:
             tqdm.write(message)
+
+    def _training_data(self, utts: list, targets: list) -> tuple[AudioDataset, DurationBatchSampler]:
+        """The training set (augmented as the config says) and this rank's duration-bucketed batches of it."""
+        cfg = self.cfg
+        dataset = AudioDataset(
+            utts,
+            targets,
+            cfg.speed_perturb,
+            cfg.seed,
+            cfg.train_manifest,
+            cfg.lead_silence,
+            cfg.lead_silence_seconds,
+            cfg.trail_silence,
+            cfg.trail_silence_seconds,
+            cfg.channel_augment,
+        )
+        sampler = DurationBatchSampler(
+            [u.duration for u in utts],
+            cfg.batch_seconds,
+            cfg.num_buckets,
+            True,
+            cfg.seed,
+            rank=self.rank,
+            world_size=self.world_size,
+            sortagrad=cfg.sortagrad,
+        )
+        return dataset, sampler
 
     def _valid_loader(self):
         if not self.cfg.valid_manifest:
@@ -343,61 +266,6 @@ class Trainer:
                 "(use BPE or less subsampling)"
             )
 
-    def _init_from(self, directory: str) -> None:
-        """Start from a trained model's weights (fresh optimizer and schedule): fine-tuning or continuing
-        a finished run with a new learning-rate schedule."""
-        model, tokenizer, _ = load_model_dir(directory)
-        if self.cfg.new_vocabulary:
-            model = with_vocabulary(model, tokenizer.token_names(), self.tokenizer.token_names())
-            self._say(
-                f"new vocabulary: {self.tokenizer.vocab_size} ids instead of {tokenizer.vocab_size}; the output "
-                "layer's rows start from the old rows of each new token's pieces"
-            )
-        if self.model_cfg.streaming and not model.cfg.streaming:
-            model = to_streaming(model)
-            self._say(f"made {directory} a streaming network: causal normalization and subsampling")
-        if model.cfg.n_layers < self.model_cfg.n_layers:  # a deeper model, warm-started by depth growth
-            try:
-                positions = grow(self.model, model)
-            except ConfigError as e:
-                raise ConfigError(f"init_from {directory}: {e}") from None
-            self._say(
-                f"initialized the weights from {directory}, grown from {model.cfg.n_layers} to "
-                f"{self.model_cfg.n_layers} encoder blocks (its blocks at {positions}, identity blocks between)"
-            )
-            return
-        try:  # regularization or the convolution's future taps may differ; the shapes may not
-            self.model.load_state_dict(model.state_dict())
-        except RuntimeError as e:
-            raise ConfigError(
-                f"init_from {directory}: its network differs from this config's model section "
-                f"({str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else e})"
-            ) from None
-        self._say(f"initialized the weights from {directory}")
-
-    def _has_prior(self) -> bool:
-        front = self.model.frontend
-        return not (bool((front.prior_mean == 0).all()) and bool((front.prior_var == 1).all()))
-
-    @torch.no_grad()
-    def _set_prior(self, utts: list, count: int = 200) -> None:
-        """Causal normalization's stored statistics: the log-mel mean and variance of up to ``count``
-        training utterances (drawn with the run's seed; unreadable ones left out)."""
-        chosen = random.Random(self.cfg.seed).sample(utts, min(count, len(utts)))
-        feats = []
-        for utt in chosen:
-            try:
-                wave = load_audio(utt.audio).to(self.device)
-            except AudioError:
-                continue
-            if wave.numel():
-                feats.append(self.model.frontend.log_mel(wave[None])[0])
-        if not feats:
-            raise ConfigError(f"{self.cfg.train_manifest}: no readable audio to set the feature statistics from")
-        frames = torch.cat(feats)
-        self.model.frontend.set_prior(frames[None], torch.tensor([frames.shape[0]], device=self.device))
-        self._say(f"feature statistics for causal normalization from {len(feats)} training utterances")
-
     def _resume(self) -> bool:
         """Restore the newest checkpoint; False when there is none."""
         folder = self.out / "checkpoints"
@@ -435,7 +303,7 @@ class Trainer:
             )
         self.counters.update(state["counters"])  # older checkpoints lack the newer counters
         self.seconds_before = state.get("train_seconds", 0.0)
-        _set_rng_state(state["rng"])
+        set_rng_state(state["rng"])
         if self.rank:
             torch.manual_seed(cfg_seed_for(self.step, self.rank))
         self._say(f"resumed from {ckpts[-1]} (step {self.step}, epoch {self.epoch}, batch {self.batch_in_epoch})")
@@ -449,7 +317,7 @@ class Trainer:
             "step": self.step,
             "epoch": self.epoch,
             "batch_in_epoch": self.batch_in_epoch,
-            "rng": _rng_state(),
+            "rng": rng_state(),
             "counters": dict(self.counters),
             "model_config": self.model_cfg.to_dict(),
             "train_config": self.cfg.to_dict(),

@@ -8,6 +8,7 @@ import torch
 import yaml
 
 import asr
+import asr.schedule
 import asr.train
 from asr.checkpoint import average_checkpoints, list_checkpoints, load_checkpoint
 from asr.metrics import score
@@ -193,15 +194,15 @@ def test_bpe_experiment_saves_its_tokenizer_with_the_model(tmp_path):
 
 def test_learning_rate_schedule():
     cfg = tiny_train_config("unused", lr=1e-3, warmup_steps=10, lr_schedule="cosine", min_lr_ratio=0.1)
-    lrs = [asr.train.lr_at(s, cfg, total_steps=110) for s in range(110)]
+    lrs = [asr.schedule.lr_at(s, cfg, total_steps=110) for s in range(110)]
     assert lrs[0] == pytest.approx(1e-4) and lrs[9] == pytest.approx(1e-3)  # linear warm-up
     assert all(a >= b for a, b in zip(lrs[9:], lrs[10:])) and lrs[-1] == pytest.approx(1e-4, rel=0.01)
     cfg.lr_schedule = "inverse_sqrt"
-    assert asr.train.lr_at(39, cfg, 110) == pytest.approx(1e-3 * (10 / 40) ** 0.5)
+    assert asr.schedule.lr_at(39, cfg, 110) == pytest.approx(1e-3 * (10 / 40) ** 0.5)
     cfg.lr_schedule = "cosine"  # with a time budget the cosine follows the spent fraction, not the steps
-    assert asr.train.lr_at(4, cfg, 110, budget_spent=0.0) == pytest.approx(5e-4)  # still warming up
-    assert asr.train.lr_at(50, cfg, 110, budget_spent=0.5) == pytest.approx(1e-3 * (0.1 + 0.9 * 0.5))
-    assert asr.train.lr_at(50, cfg, 110, budget_spent=1.2) == pytest.approx(1e-4)
+    assert asr.schedule.lr_at(4, cfg, 110, budget_spent=0.0) == pytest.approx(5e-4)  # still warming up
+    assert asr.schedule.lr_at(50, cfg, 110, budget_spent=0.5) == pytest.approx(1e-3 * (0.1 + 0.9 * 0.5))
+    assert asr.schedule.lr_at(50, cfg, 110, budget_spent=1.2) == pytest.approx(1e-4)
 
 
 def test_time_budget_stops_training_and_counts_resumed_time(tmp_path, monkeypatch):

@@ -1,0 +1,84 @@
+"""Where a training run's network starts: a trained model's weights (``init_from``: fine-tuning, continuing with
+a new schedule, or a warm start into a deeper, re-vocabularied or streaming network, asr.warmstart) and, for a
+streaming network, the feature statistics its causal normalization starts from."""
+
+from __future__ import annotations
+
+import random
+from typing import Callable
+
+import torch
+
+from .audio import load_audio
+from .checkpoint import load_model_dir
+from .errors import AudioError, ConfigError
+from .model import CTCModel
+from .tokenizer import Tokenizer
+from .warmstart import grow, to_streaming, with_vocabulary
+
+__all__ = ["init_from", "has_feature_prior", "set_feature_prior"]
+
+
+def init_from(
+    model: CTCModel, directory: str, tokenizer: Tokenizer, new_vocabulary: bool, say: Callable[[str], None]
+) -> None:
+    """Fill ``model`` with the weights of the model directory ``directory`` (its optimizer and schedule are not
+    carried): directly when the networks match, through asr.warmstart when ``model`` is deeper, streaming where
+    the other is not, or (``new_vocabulary``) reads ``tokenizer``'s pieces. ``say`` reports what was done."""
+    other, other_tokenizer, _ = load_model_dir(directory)
+    if new_vocabulary:
+        other = with_vocabulary(other, other_tokenizer.token_names(), tokenizer.token_names())
+        say(
+            f"new vocabulary: {tokenizer.vocab_size} ids instead of {other_tokenizer.vocab_size}; the output "
+            "layer's rows start from the old rows of each new token's pieces"
+        )
+    if model.cfg.streaming and not other.cfg.streaming:
+        other = to_streaming(other)
+        say(f"made {directory} a streaming network: causal normalization and subsampling")
+    if other.cfg.n_layers < model.cfg.n_layers:  # a deeper model, warm-started by depth growth
+        try:
+            positions = grow(model, other)
+        except ConfigError as e:
+            raise ConfigError(f"init_from {directory}: {e}") from None
+        say(
+            f"initialized the weights from {directory}, grown from {other.cfg.n_layers} to "
+            f"{model.cfg.n_layers} encoder blocks (its blocks at {positions}, identity blocks between)"
+        )
+        return
+    try:  # regularization or the convolution's future taps may differ; the shapes may not
+        model.load_state_dict(other.state_dict())
+    except RuntimeError as e:
+        lines = str(e).splitlines()
+        raise ConfigError(
+            f"init_from {directory}: its network differs from this config's model section "
+            f"({lines[1].strip() if len(lines) > 1 else e})"
+        ) from None
+    say(f"initialized the weights from {directory}")
+
+
+def has_feature_prior(model: CTCModel) -> bool:
+    """Whether the causal normalization's stored statistics were set (they start as zero mean, unit variance)."""
+    front = model.frontend
+    return not (bool((front.prior_mean == 0).all()) and bool((front.prior_var == 1).all()))
+
+
+@torch.no_grad()
+def set_feature_prior(
+    model: CTCModel, utts: list, seed: int, manifest: str, say: Callable[[str], None], count: int = 200
+) -> None:
+    """Causal normalization's stored statistics: the log-mel mean and variance of up to ``count`` of the
+    training utterances ``utts`` (of ``manifest``), drawn with ``seed``; unreadable ones are left out."""
+    device = model.frontend.prior_mean.device
+    feats = []
+    for utt in random.Random(seed).sample(utts, min(count, len(utts))):
+        try:
+            wave = load_audio(utt.audio).to(device)
+        except AudioError:
+            continue
+        if wave.numel():
+            feats.append(model.frontend.log_mel(wave[None])[0])
+    if not feats:
+        raise ConfigError(f"{manifest}: no readable audio to set the feature statistics from")
+    frames = torch.cat(feats)
+    model.frontend.set_prior(frames[None], torch.tensor([frames.shape[0]], device=device))
+    say(f"feature statistics for causal normalization from {len(feats)} training utterances")
