@@ -7,7 +7,7 @@ Beam search runs flashlight-text's CTC decoder through ``torchaudio.models.decod
   scored with a KenLM-readable ARPA model (``asr lm build``). Words outside the LM's vocabulary cannot
   be produced: that is the price of the LM's help, and what *hotwords* are for: words and phrases a
   user expects (names, terms), added to the lexicon when the LM lacks them and made more probable in a
-  temporary copy of the LM that KenLM then loads (:func:`asr.lm.boosted_arpa`; contextual biasing, as
+  temporary copy of the LM that KenLM then loads (:func:`asr.arpa.boosted_arpa`; contextual biasing, as
   "word boosting" elsewhere): each hotword word wherever it ends a word, and each later word of a
   phrase after the words before it (THE of "open the door" only after OPEN).
 
@@ -30,7 +30,7 @@ import torch
 from .audio import quiet_stderr
 from .errors import ASRError, ModelError, TokenizerError
 from .features import lengths_to_mask
-from .lm import BOS, EOS, UNK, arpa_unigrams, boosted_arpa
+from .arpa import BOS, EOS, UNK, arpa_unigrams, boosted_arpa
 from .tokenizer import BLANK, BLANK_NAME, CharTokenizer, Tokenizer, normalize_text
 
 __all__ = [

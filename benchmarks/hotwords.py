@@ -40,7 +40,7 @@ import asr
 from asr.confidence import auroc, calibration_error, word_outcomes
 from asr.data import read_manifest
 from asr.decoding import HOTWORD_SCORE, load_lm_config
-from asr.lm import arpa_unigrams
+from asr.arpa import arpa_unigrams
 from asr.metrics import score
 from asr.tokenizer import normalize_text
 

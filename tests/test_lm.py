@@ -5,18 +5,8 @@ import random
 import pytest
 
 from asr.errors import ASRError
-from asr.lm import (
-    BOS,
-    EOS,
-    UNK,
-    ArpaLM,
-    NgramCounts,
-    arpa_words,
-    boosted_arpa,
-    build_lm,
-    estimate_kneser_ney,
-    read_arpa,
-)
+from asr.arpa import BOS, EOS, UNK, ArpaLM, arpa_words, boosted_arpa, read_arpa
+from asr.lm import NgramCounts, build_lm, estimate_kneser_ney
 
 NOUNS = "CAT DOG MAN WOMAN SHIP HOUSE GARDEN RIVER KING CHILD BIRD HORSE".split()
 VERBS = "SAW LIKED FOUND FOLLOWED CALLED HEARD PAINTED WATCHED".split()

@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 
 import asr
-from asr.lm import arpa_words
+from asr.arpa import arpa_words
 from asr.metrics import score
 from asr.loading import pretrained_dir
 from conftest import bundled_examples, quiet_clips

@@ -13,7 +13,7 @@ import pytest
 
 from asr.audio import SAMPLE_RATE, load_audio
 from asr.data import read_manifest
-from asr.lm import arpa_words
+from asr.arpa import arpa_words
 
 REPO = Path(__file__).parent.parent
 RECIPE = REPO / "recipes" / "synthetic"
