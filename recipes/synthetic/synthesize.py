@@ -434,7 +434,7 @@ def _chosen_voices(
     return chosen
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--text", required=True, help="folder with train.txt, dev.txt, test.txt")
     parser.add_argument("--out", required=True)
@@ -499,17 +499,62 @@ def main(argv: list[str] | None = None) -> int:
         help="re-synthesize each training utterance by the WORLD vocoder as a new speaker (median F0 "
         "drawn from 85-240 Hz, formants moved with it; needs pyworld: pip install -e '.[synth]')",
     )
-    args = parser.parse_args(argv)
-    text, out = Path(args.text), Path(args.out)
+    return parser
+
+
+def _start(parser: argparse.ArgumentParser, args: argparse.Namespace, out: Path) -> int:
+    """--start as a sentence index ('next': after the sentences the --after manifests used)."""
     if args.start == "next":
         manifests = [out / f"{name}.jsonl" for name in args.after.split(",")]
         missing = [str(m) for m in manifests if not m.is_file()]
         if missing:
             parser.error(f"--start next: no {', '.join(missing)} to continue after")
-        args.start = max(next_sentence(m) for m in manifests)
-    elif not args.start.isdigit():
+        return max(next_sentence(m) for m in manifests)
+    if not args.start.isdigit():
         parser.error(f"--start {args.start}: expected a sentence index or 'next'")
-    args.start = int(args.start)
+    return int(args.start)
+
+
+def _training_speakers(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, voices: dict[str, list[str]], out: Path, splits: list
+) -> tuple[list[str], str]:
+    """Who speaks the training sentences (--engine, --random-voices, --voices), and the folder of the
+    random espeak-ng voices ('' without them)."""
+    chosen = _chosen_voices(parser, args, voices)
+    speakers, espeak_path = voices["train"], ""
+    if args.random_voices > 0 and "train" in splits:
+        root, names = make_random_voices(
+            out, args.random_voices, variant_names(voices["train"]), args.seed, args.echo and tuple(args.echo)
+        )
+        espeak_path = str(root.resolve())
+        speakers = [f"espeak:{n}" for n in names] + [v for v in voices["train"] if v.startswith("flite:")]
+    if args.engine == "festival":
+        speakers = [f"festival:{n}" for n in FESTIVAL_VOICES]
+    elif args.engine == "piper":
+        speakers = [PIPER_VOICE]
+    elif args.engine != "all":
+        speakers = [v for v in speakers if v.startswith(args.engine + ":")]
+    return chosen or speakers, espeak_path
+
+
+def _write_manifest(out: Path, name: str, records: list[dict], errors: list[str]) -> None:
+    for message in errors:
+        print(f"skipped {message}", file=sys.stderr)
+    with open(out / f"{name}.jsonl", "w") as f:
+        for r in records:
+            f.write(json.dumps({**r, "audio": str(Path(r["audio"]).relative_to(out))}) + "\n")
+    hours_made = sum(r["duration"] for r in records) / 3600
+    print(
+        f"{name}: {len(records)} utterances, {hours_made:.2f} h, {len(set(r['voice'] for r in records))} voices, "
+        f"{len(errors)} failed"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    text, out = Path(args.text), Path(args.out)
+    args.start = _start(parser, args, out)
     _check_engine(parser, args.engine, args.splits, args.world)
     dev_hours, test_hours = held_out_hours(args.hours)
     hours_of = {
@@ -528,22 +573,8 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 <= args.random_voices <= MAX_VOICES:
         parser.error(f"--random-voices {args.random_voices}: 1 to {MAX_VOICES} (espeak-ng lists at most 349 voices)")
     voices = voices_by_split()
-    chosen = _chosen_voices(parser, args, voices)
     speakers = dict(voices)  # who speaks each split here; voices.json keeps the whole split
-    espeak_path = ""
-    if args.random_voices > 0 and "train" in splits:
-        root, names = make_random_voices(
-            out, args.random_voices, variant_names(voices["train"]), args.seed, args.echo and tuple(args.echo)
-        )
-        espeak_path = str(root.resolve())
-        speakers["train"] = [f"espeak:{n}" for n in names] + [v for v in voices["train"] if v.startswith("flite:")]
-    if args.engine == "festival":
-        speakers["train"] = [f"festival:{n}" for n in FESTIVAL_VOICES]
-    elif args.engine == "piper":
-        speakers["train"] = [PIPER_VOICE]
-    elif args.engine != "all":
-        speakers["train"] = [v for v in speakers["train"] if v.startswith(args.engine + ":")]
-    speakers["train"] = chosen or speakers["train"]
+    speakers["train"], espeak_path = _training_speakers(parser, args, voices, out, splits)
     voice_options = {
         "espeak_path": espeak_path,
         "flite_f0": args.flite_f0 and tuple(args.flite_f0),
@@ -567,17 +598,7 @@ def main(argv: list[str] | None = None) -> int:
             name,
             **(voice_options if split == "train" else {}),
         )
-        records, errors = run_jobs(jobs, args.jobs, name)
-        for message in errors:
-            print(f"skipped {message}", file=sys.stderr)
-        with open(out / f"{name}.jsonl", "w") as f:
-            for r in records:
-                f.write(json.dumps({**r, "audio": str(Path(r["audio"]).relative_to(out))}) + "\n")
-        hours_made = sum(r["duration"] for r in records) / 3600
-        print(
-            f"{name}: {len(records)} utterances, {hours_made:.2f} h, {len(set(r['voice'] for r in records))} voices, "
-            f"{len(errors)} failed"
-        )
+        _write_manifest(out, name, *run_jobs(jobs, args.jobs, name))
     (out / "voices.json").write_text(json.dumps(voices, indent=1))
     return 0
 
