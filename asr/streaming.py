@@ -44,7 +44,7 @@ from .confidence import with_confidence
 from .audio import SAMPLE_RATE, check_sample_rate, resample
 from .encoder import EncoderCache
 from .errors import ASRError, AudioError, ModelError
-from .features import N_FFT, CausalStats, normalize_causal
+from .stream_frontend import StreamFrontEnd
 from .tokenizer import BLANK
 from .transcript import Segment, Transcript
 
@@ -124,18 +124,7 @@ class Stream:
         self.asr, self.model, self.tokenizer = asr_model, model, asr_model.tokenizer
         self.device = asr_model.device
         self.frame_seconds = model.frame_seconds
-        self.hop = model.cfg.hop_length
-        self.factor = model.subsampling.factor
-        # Feature frames kept before the next subsampled frame's own: its receptive field, whole output frames.
-        self.sub_history = math.ceil(model.subsampling.receptive_field / self.factor)
-        self._samples = torch.zeros(0)  # audio not yet fully used by the front end ...
-        self._samples_start = 0  # ... starting at this sample of the stream
-        self._received = 0
-        self._feat_done = 0  # feature frames computed so far
-        self._stats = CausalStats.empty(1, model.cfg.n_mels, self.device)
-        self._feats = torch.zeros(1, 0, model.cfg.n_mels, device=self.device)  # normalized, from _feats_start
-        self._feats_start = 0
-        self._sub_done = 0  # encoder input frames computed so far
+        self._front = StreamFrontEnd(model, self.device)  # audio -> encoder input frames
         self._pending = torch.zeros(1, 0, model.cfg.d_model, device=self.device)  # encoder input not yet run
         self._cache = EncoderCache()
         self._onnx = asr_model.stream_step()  # the encoder step in onnxruntime (backend="onnx"), else None
@@ -193,7 +182,7 @@ class Stream:
     @property
     def seconds(self) -> float:
         """Seconds of audio accepted so far."""
-        return self._received / SAMPLE_RATE
+        return self._front.received / SAMPLE_RATE
 
     def accept(self, samples, sample_rate: int = SAMPLE_RATE) -> Update:
         """Feed the next piece of audio (float samples in [-1, 1], or int16), mono; returns the words completed
@@ -218,19 +207,9 @@ class Stream:
     def _take(self, wave: torch.Tensor) -> None:
         """Append checked 16 kHz audio; once it completes a chunk, compute its features and subsampled frames
         (not the encoder). Waiting for a whole chunk changes no output and spares small front-end calls."""
-        self._received += len(wave)
-        self._samples = torch.cat([self._samples, wave])
-        ready = int(self.model.subsampling.output_lengths(torch.tensor([self._feature_count(final=False)]))[0])
-        if self._pending.shape[1] + ready - self._sub_done >= self.chunk:
-            self._front_end(final=False)
-            self._subsample()
-
-    def _feature_count(self, final: bool) -> int:
-        """Feature frames the audio so far gives: all of them at the end, else those whose window is complete."""
-        half = N_FFT // 2
-        if final:
-            return self._received // self.hop + 1
-        return (self._received - half) // self.hop + 1 if self._received >= half else 0
+        self._front.add(wave)
+        if self._pending.shape[1] + self._front.ready() >= self.chunk:
+            self._pending = torch.cat([self._pending, self._front.take()], dim=1)
 
     @torch.inference_mode()
     def finish(self):
@@ -244,7 +223,7 @@ class Stream:
                 self._search.release()
                 self._search = None
         text = self.tokenizer.decode(self._output)
-        duration = self._received / SAMPLE_RATE
+        duration = self._front.received / SAMPLE_RATE
         words: list[Word] = []
         if self._output:
             words = align_words(self.log_probs, self._output, self.tokenizer, self.frame_seconds)
@@ -323,8 +302,7 @@ class Stream:
         return with_confidence([word], self._calibration)[0]
 
     def _advance(self, final: bool) -> None:
-        self._front_end(final)
-        self._subsample()
+        self._pending = torch.cat([self._pending, self._front.take(final)], dim=1)
         self._run_chunks(final)
 
     def _run_chunks(self, final: bool) -> None:
@@ -338,48 +316,6 @@ class Stream:
             x, self._pending = self._pending[:, : self.chunk], self._pending[:, self.chunk :]
             return x
         return None
-
-    def _front_end(self, final: bool) -> None:
-        """New feature frames: frame t covers samples [t * hop - N_FFT/2, t * hop + N_FFT/2), zeros outside
-        the audio, as the offline front end's centred frames."""
-        half = N_FFT // 2
-        count = self._feature_count(final)
-        if count <= self._feat_done:
-            return
-        begin, end = self._feat_done * self.hop - half, (count - 1) * self.hop + half
-        lo, hi = begin - self._samples_start, end - self._samples_start
-        window = self._samples[max(lo, 0) : max(min(hi, len(self._samples)), 0)]
-        window = torch.nn.functional.pad(window, (max(-lo, 0), max(hi - len(self._samples), 0)))
-        front = self.model.frontend
-        raw = front.log_mel(window[None].to(self.device), center=False)  # (1, new frames, n_mels)
-        frames = torch.tensor([raw.shape[1]], device=self.device)
-        feats = normalize_causal(raw, frames, front.prior_mean, front.prior_var, front.prior_frames, self._stats)
-        self._stats = self._stats.add(raw)
-        self._feat_done = count
-        self._feats = torch.cat([self._feats, feats], dim=1)
-        keep_from = count * self.hop - half - self._samples_start  # the next frame's first sample
-        if keep_from > 0:
-            self._samples = self._samples[keep_from:]
-            self._samples_start += keep_from
-
-    def _subsample(self) -> None:
-        """New encoder input frames from the features: the convolutions run from ``sub_history`` output frames
-        back, and the outputs that saw the window's edge instead of real frames are dropped."""
-        sub = self.model.subsampling
-        count = int(sub.output_lengths(torch.tensor([self._feat_done]))[0])
-        if count <= self._sub_done:
-            return
-        first = max(self._sub_done - self.sub_history, 0)  # first output frame the window computes
-        offset = first * self.factor - self._feats_start
-        window = self._feats[:, offset:]
-        out, _ = sub(window, torch.tensor([window.shape[1]], device=self.device))
-        new = out[:, self._sub_done - first : count - first]
-        self._pending = torch.cat([self._pending, new], dim=1)
-        self._sub_done = count
-        drop = max(count - self.sub_history, 0) * self.factor - self._feats_start
-        if drop > 0:
-            self._feats = self._feats[:, drop:]
-            self._feats_start += drop
 
     def _encode(self, x: torch.Tensor) -> None:
         if self._onnx is not None:
