@@ -32,7 +32,7 @@ def _cmd_train(args) -> int:
 def _cmd_tokenizer(args) -> int:
     from .config import load_train_config
     from .data import read_manifest
-    from .train import prepare_tokenizer
+    from .initialize import prepare_tokenizer
 
     cfg = load_train_config(args.config, args.overrides)
     texts = [u.text for u in read_manifest(cfg.train_manifest)]
@@ -44,7 +44,7 @@ def _cmd_tokenizer(args) -> int:
 def _cmd_average(args) -> int:
     from .checkpoint import average_checkpoints, average_model_dirs, list_checkpoints, load_checkpoint, save_model_dir
     from .model import ModelConfig
-    from .train import load_exp_tokenizer
+    from .initialize import load_exp_tokenizer
 
     stored = " (parameters stored as float16)" if args.half else ""
     if args.models:

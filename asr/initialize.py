@@ -1,22 +1,50 @@
-"""Where a training run's network starts: a trained model's weights (``init_from``: fine-tuning, continuing with
-a new schedule, or a warm start into a deeper, re-vocabularied or streaming network, asr.warmstart) and, for a
-streaming network, the feature statistics its causal normalization starts from."""
+"""Where a training run starts: its tokenizer (the experiment's own on a resume, ``init_from``'s, or a new one),
+a trained model's weights (``init_from``: fine-tuning, continuing with a new schedule, or a warm start into a
+deeper, re-vocabularied or streaming network, asr.warmstart) and, for a streaming network, the feature
+statistics its causal normalization starts from."""
 
 from __future__ import annotations
 
+import json
 import random
+from pathlib import Path
 from typing import Callable
 
 import torch
 
 from .audio import load_audio
-from .checkpoint import load_model_dir
+from .checkpoint import load_model_dir, read_model_config
+from .config import TrainConfig
 from .errors import AudioError, ConfigError
 from .model import CTCModel
-from .tokenizer import Tokenizer
+from .tokenizer import CharTokenizer, Tokenizer, load_tokenizer, train_bpe
 from .warmstart import grow, to_streaming, with_vocabulary
 
-__all__ = ["init_from", "has_feature_prior", "set_feature_prior"]
+__all__ = ["load_exp_tokenizer", "prepare_tokenizer", "init_from", "has_feature_prior", "set_feature_prior"]
+
+
+def load_exp_tokenizer(out_dir: Path) -> Tokenizer:
+    """The tokenizer an experiment folder holds (``OUT_DIR/tokenizer``, written by :func:`prepare_tokenizer`)."""
+    folder = Path(out_dir) / "tokenizer"
+    return load_tokenizer(json.loads((folder / "tokenizer.json").read_text()), folder)
+
+
+def prepare_tokenizer(cfg: TrainConfig, out: Path, texts: list[str]) -> Tokenizer:
+    """Load the experiment's tokenizer if it exists (resume), else take ``init_from``'s (unless
+    ``new_vocabulary``), else build one; a new one is saved under ``out/tokenizer``."""
+    folder = out / "tokenizer"
+    if (folder / "tokenizer.json").is_file():
+        return load_exp_tokenizer(out)
+    if cfg.init_from and not cfg.new_vocabulary:
+        tokenizer = load_tokenizer(read_model_config(cfg.init_from)["tokenizer"], Path(cfg.init_from))
+    elif cfg.tokenizer == "char":
+        tokenizer = CharTokenizer()
+    else:
+        tokenizer = train_bpe(texts, cfg.bpe_vocab_size)
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer.save(folder)
+    (folder / "tokenizer.json").write_text(json.dumps(tokenizer.to_dict(), indent=2) + "\n")
+    return tokenizer
 
 
 def init_from(

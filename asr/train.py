@@ -20,7 +20,6 @@ Layout of ``out_dir``::
 from __future__ import annotations
 
 import gc
-import json
 import math
 import os
 import random
@@ -36,7 +35,6 @@ from .audio import SAMPLE_RATE
 from .checkpoint import (
     list_checkpoints,
     load_checkpoint,
-    read_model_config,
     remove_stale_temp_files,
     rng_state,
     save_checkpoint,
@@ -47,14 +45,14 @@ from .config import TrainConfig
 from .data import AudioDataset, DurationBatchSampler, collate, encode_targets, existing_audio, read_manifest
 from .decoding import greedy_decode
 from .errors import ConfigError, ModelError
-from .initialize import has_feature_prior, init_from, set_feature_prior
+from .initialize import has_feature_prior, init_from, prepare_tokenizer, set_feature_prior
 from .metrics import score
 from .model import CTCModel, ModelConfig, ctc_loss, min_ctc_frames
-from .tokenizer import CharTokenizer, Tokenizer, load_tokenizer, train_bpe
+from .tokenizer import Tokenizer
 from .schedule import lr_at
 from .trainlog import NoLog, RunLog
 
-__all__ = ["train", "resolve_device", "load_exp_tokenizer", "prepare_tokenizer"]
+__all__ = ["train", "resolve_device"]
 
 
 def resolve_device(name: str, local_rank: int = 0) -> torch.device:
@@ -65,29 +63,6 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device {name!r} requested but CUDA is not available")
     return device
-
-
-def load_exp_tokenizer(out_dir: Path) -> Tokenizer:
-    folder = Path(out_dir) / "tokenizer"
-    return load_tokenizer(json.loads((folder / "tokenizer.json").read_text()), folder)
-
-
-def prepare_tokenizer(cfg: TrainConfig, out: Path, texts: list[str]) -> Tokenizer:
-    """Load the experiment's tokenizer if it exists (resume), else take ``init_from``'s (unless
-    ``new_vocabulary``), else build one; a new one is saved under ``out/tokenizer``."""
-    folder = out / "tokenizer"
-    if (folder / "tokenizer.json").is_file():
-        return load_exp_tokenizer(out)
-    if cfg.init_from and not cfg.new_vocabulary:
-        tokenizer = load_tokenizer(read_model_config(cfg.init_from)["tokenizer"], Path(cfg.init_from))
-    elif cfg.tokenizer == "char":
-        tokenizer = CharTokenizer()
-    else:
-        tokenizer = train_bpe(texts, cfg.bpe_vocab_size)
-    folder.mkdir(parents=True, exist_ok=True)
-    tokenizer.save(folder)
-    (folder / "tokenizer.json").write_text(json.dumps(tokenizer.to_dict(), indent=2) + "\n")
-    return tokenizer
 
 
 def _loader(dataset, sampler, cfg: TrainConfig, seed: int) -> torch.utils.data.DataLoader:
