@@ -265,8 +265,13 @@ def _cmd_stream(args) -> int:
 
 def register(sub) -> None:
     """Add this module's commands to the ``asr`` parser's subcommands."""
-    from .adapt import SpeakerAdaptation
+    _register_evaluate(sub)
+    _register_transcribe(sub)
+    _register_adapt(sub)
+    _register_stream(sub)
 
+
+def _register_evaluate(sub) -> None:
     p = sub.add_parser("evaluate", help="WER/CER of a model on one or more manifests")
     add_model_option(p)
     p.add_argument(
@@ -282,6 +287,8 @@ def register(sub) -> None:
     add_inference_options(p, batch_size=16)
     p.set_defaults(func=_cmd_evaluate)
 
+
+def _register_transcribe(sub) -> None:
     p = sub.add_parser("transcribe", help="transcribe audio files")
     p.add_argument("paths", nargs="+", metavar="PATH", help="audio files (wav, flac, ogg, mp3, ...)")
     add_model_option(p)
@@ -300,6 +307,10 @@ def register(sub) -> None:
     add_inference_options(p, batch_size=8)
     add_no_lm_option(p, "greedy, or lexicon-free beam search with --beam-size")
     p.set_defaults(func=_cmd_transcribe)
+
+
+def _register_adapt(sub) -> None:
+    from .adapt import SpeakerAdaptation
 
     p = sub.add_parser(
         "adapt",
@@ -325,6 +336,8 @@ def register(sub) -> None:
     add_device_options(p)
     p.set_defaults(func=_cmd_adapt)
 
+
+def _register_stream(sub) -> None:
     p = sub.add_parser("stream", help="live recognition: audio from stdin, a file or a microphone; words as spoken")
     p.add_argument("source", nargs="?", help="- for stdin (raw 16-bit PCM, or a WAV stream), or an audio file")
     p.add_argument("--model", help="a streaming model directory or bundled name (default: the bundled streaming model)")

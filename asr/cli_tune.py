@@ -140,6 +140,12 @@ def _cmd_tune_confidence(args) -> int:
 
 def register(sub) -> None:
     """Add this module's commands to the ``asr`` parser's subcommands."""
+    _register_tune_hop(sub)
+    _register_tune_confidence(sub)
+    _register_lm(sub)
+
+
+def _register_tune_hop(sub) -> None:
     p = sub.add_parser(
         "tune-hop",
         help="greedy WER of a model read at several feature hops (more frames per "
@@ -158,6 +164,8 @@ def register(sub) -> None:
     p.add_argument("--save", action="store_true", help="write the best hop into the model's config.json")
     p.set_defaults(func=_cmd_tune_hop)
 
+
+def _register_tune_confidence(sub) -> None:
     p = sub.add_parser(
         "tune-confidence",
         help="fit word confidence (the probability that a word is right) to a model's output on a dev "
@@ -172,6 +180,8 @@ def register(sub) -> None:
     p.add_argument("--save", action="store_true", help="write it into the model's config.json (info.confidence)")
     p.set_defaults(func=_cmd_tune_confidence)
 
+
+def _register_lm(sub) -> None:
     p = sub.add_parser("lm", help="n-gram language models")
     lm_sub = p.add_subparsers(dest="lm_command", required=True)
     p = lm_sub.add_parser("build", help="estimate a Kneser-Ney n-gram LM (ARPA) from text, one sentence per line")

@@ -202,6 +202,21 @@ class BeamSearchDecoder:
             word_score=lm.word_score if word_score is None else word_score,
             unk_word=UNK,
         )
+        self._decoder = self._lm_decoder(lm, names, sil, options, hotwords, hotword_score)
+
+    def _lm_decoder(
+        self,
+        lm: LMConfig,
+        names: list[str],
+        sil: str,
+        options: dict,
+        hotwords: Sequence[str],
+        hotword_score: float | None,
+    ):
+        """flashlight's decoder with the LM: a temporary lexicon of the LM's words (and the hotwords), and with
+        hotwords a temporary ARPA copy in which they are more probable (both deleted once KenLM has read them)."""
+        from torchaudio.models.decoder import ctc_decoder
+
         bonus = HOTWORD_SCORE if hotword_score is None else hotword_score
         if self.hotwords and options["lm_weight"] <= 0:
             raise ASRError(f"hotwords need a positive LM weight (their bonus rides on it), got {options['lm_weight']}")
@@ -225,7 +240,7 @@ class BeamSearchDecoder:
                 temporary.append(decoder_lm)
                 boosted_arpa(lm.arpa_file, decoder_lm, self.boosted, phrases, bonus / options["lm_weight"])
             with quiet_stderr():  # KenLM draws a progress bar of stars on stderr while it reads the file
-                self._decoder = ctc_decoder(lexicon=lexicon, tokens=names, lm=decoder_lm, **options)
+                return ctc_decoder(lexicon=lexicon, tokens=names, lm=decoder_lm, **options)
         except RuntimeError as e:
             raise ModelError(f"{lm.model_file}: cannot load the LM ({e})") from None
         finally:
