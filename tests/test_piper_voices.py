@@ -81,7 +81,7 @@ def test_shapes_are_seeded_tied_and_bounded():
 
 
 def test_engine_builds_a_training_manifest_and_refuses_dev_and_test(tmp_path):
-    from synthesize import voices_by_split
+    from classic_voices import voices_by_split
 
     text = tmp_path / "text"
     text.mkdir()

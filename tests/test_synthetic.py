@@ -309,7 +309,8 @@ def test_random_voices_are_new_variants_made_from_training_variants_only(tmp_pat
     writes the same files, and synthesize.py --random-voices speaks a split with them alone."""
     from random_voices import espeak_data_dir, make_random_voices, read_variant, variant_names
     from random_voices import MAX_VOICES
-    from synthesize import ACCENTS, Job, _speak, voices_by_split
+    from classic_voices import ACCENTS, speak, voices_by_split
+    from synthesize import Job
 
     voices = voices_by_split()
     train = variant_names(voices["train"])
@@ -339,7 +340,7 @@ def test_random_voices_are_new_variants_made_from_training_variants_only(tmp_pat
     waves = []
     for path in ("", str(root)):  # without its data folder espeak-ng would speak its default voice instead
         job = Job("x", "THE CAT SAT ON THE MAT", f"espeak:{names[0]}", 1.0, 0.5, False, 0, "", path)
-        _speak(job, str(tmp_path / f"{len(waves)}.wav"), random.Random(0))
+        speak(job, str(tmp_path / f"{len(waves)}.wav"), random.Random(0))
         waves.append(load_audio(tmp_path / f"{len(waves)}.wav"))
     assert waves[0].shape != waves[1].shape or not (waves[0] == waves[1]).all()
     # as many voices as espeak-ng can list: the last one still speaks in every accent (a full voice list
@@ -387,7 +388,8 @@ def test_echo_voices_get_a_strong_late_echo(tmp_path):
     import re
 
     from random_voices import ECHO_AMPLITUDE, make_random_voices, variant_names
-    from synthesize import Job, _speak, voices_by_split
+    from classic_voices import speak, voices_by_split
+    from synthesize import Job
 
     root, names = make_random_voices(tmp_path / "a", 20, variant_names(voices_by_split()["train"]), 10, (60, 300))
     folder = root / "espeak-ng-data" / "voices" / "!v"
@@ -398,7 +400,7 @@ def test_echo_voices_get_a_strong_late_echo(tmp_path):
     (folder / "plain").write_text(plain)
     waves = []
     for voice in (names[0], "+plain"):
-        _speak(
+        speak(
             Job("x", "THE CAT SAT ON THE MAT", f"espeak:{voice}", 1.0, 0.5, False, 0, "", str(root)),
             str(tmp_path / "a.wav"),
             random.Random(0),
@@ -423,7 +425,8 @@ def _median_pitch(wave) -> float:
 @needs_voices
 def test_flite_f0_range_moves_the_pitch(tmp_path):
     """--flite-f0 sets flite's mean pitch: slt, the female training voice, spoken at a male 90 Hz and at 250 Hz."""
-    from synthesize import PITCH_DRAW, Job, _speak
+    from classic_voices import PITCH_DRAW, speak
+    from synthesize import Job
 
     medians = []
     for f0 in (90.0, 250.0):
@@ -439,7 +442,7 @@ def test_flite_f0_range_moves_the_pitch(tmp_path):
             "",
             (f0, f0 + 10),
         )
-        _speak(job, str(tmp_path / "a.wav"), random.Random(0))
+        speak(job, str(tmp_path / "a.wav"), random.Random(0))
         medians.append(_median_pitch(load_audio(tmp_path / "a.wav").numpy()))
     assert medians[0] < 115 and medians[1] > 200, medians
 
@@ -452,19 +455,20 @@ def test_festival_engine_speaks_training_sentences_with_festivals_voices(tmp_pat
     voices are refused for dev/test."""
     import numpy as np
 
-    from synthesize import FESTIVAL_VOICES, Job, _speak, voices_by_split
+    from classic_voices import FESTIVAL_VOICES, speak, voices_by_split
+    from synthesize import Job
 
-    def speak(voice: str, rate: float, pitch: float) -> np.ndarray:
-        _speak(
+    def spoken(voice: str, rate: float, pitch: float) -> np.ndarray:
+        speak(
             Job("x", "THE TRAVELLER CAME BACK FROM THE FUTURE", voice, rate, pitch, False, 0, ""),
             str(tmp_path / "a.wav"),
             random.Random(0),
         )
         return load_audio(tmp_path / "a.wav").numpy()
 
-    medians = [_median_pitch(speak("festival:ked_diphone", 1.0, p)) for p in (0.1, 0.9)]
+    medians = [_median_pitch(spoken("festival:ked_diphone", 1.0, p)) for p in (0.1, 0.9)]
     assert medians[0] < 110 and medians[1] > 170, medians  # means asked: 94 and 206 Hz
-    slow, fast = (len(speak("festival:cmu_us_slt_arctic_hts", r, 0.5)) for r in (0.8, 1.25))
+    slow, fast = (len(spoken("festival:cmu_us_slt_arctic_hts", r, 0.5)) for r in (0.8, 1.25))
     assert slow > 1.3 * fast, (slow, fast)
     text = tmp_path / "text"
     text.mkdir()
@@ -518,9 +522,10 @@ def test_world_makes_a_new_speaker_at_the_drawn_pitch(tmp_path):
     at ~180 Hz, spoken as a low and a high voice); the manifest marks the voice; dev/test and Piper refused."""
     import math
 
-    from synthesize import WORLD_F0, Job, _speak, new_speaker
+    from classic_voices import speak
+    from synthesize import WORLD_F0, Job, new_speaker
 
-    _speak(
+    speak(
         Job("x", "THE TRAVELLER CAME BACK FROM THE FUTURE", "flite:slt", 1.0, 0.5, False, 0, ""),
         str(tmp_path / "a.wav"),
         random.Random(0),

@@ -20,7 +20,8 @@ import sys
 from pathlib import Path
 
 import kokoro_voices
-from synthesize import Job, synthesize, voices_by_split
+from classic_voices import voices_by_split
+from synthesize import Job, synthesize
 
 
 def human_examples(args, sentence: str, first: int, out: Path) -> list[dict]:

@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    from synthesize import voices_by_split  # the split of espeak's own variants
+    from classic_voices import voices_by_split  # the split of espeak's own variants
 
     root, names = make_random_voices(Path(args.out), args.count, variant_names(voices_by_split()["train"]), args.seed)
     print(f"{len(names)} voices in {root / 'espeak-ng-data' / 'voices' / '!v'}; speak with espeak-ng --path {root}")
