@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import math
 import os
 import sys
 import warnings
 from pathlib import Path
-from typing import Union
+from typing import BinaryIO, Callable, Union
 
 import numpy as np
 import soundfile as sf
@@ -26,6 +27,7 @@ __all__ = [
     "AudioInput",
     "AudioWarning",
     "load_audio",
+    "as_samples",
     "load_audio_files",
     "audio_duration",
     "audio_info",
@@ -38,6 +40,7 @@ SAMPLE_RATE = 16000  # Hz; every model in this package consumes 16 kHz mono
 # What a header may declare: rates outside these (a corrupt field: 1 Hz makes a 126 KB WAV 17 hours long,
 # 2.1 GHz makes the resampler ask for 18 GB) are errors, not audio.
 MIN_RATE, MAX_RATE, MAX_CHANNELS = 1000, 384000, 32
+_HEAD_BYTES = 65536  # how much of a WAV file is searched for its data chunk's size
 # A compressed stream cannot hold more than this many seconds per byte of file (128 bit/s: below any real
 # codec's rate; FLAC of digital silence, the most compressible, needs ~60 bytes per second): a header that
 # declares more (a flipped byte made a 24 KB MP3 declare 112 days) is corrupt.
@@ -62,7 +65,7 @@ class AudioWarning(UserWarning):
     """Audio that can be read but not as its header promises (a truncated file); the message names the file."""
 
 
-AudioInput = Union[str, os.PathLike, np.ndarray, torch.Tensor]
+AudioInput = Union[str, os.PathLike, bytes, BinaryIO, np.ndarray, torch.Tensor]
 
 
 @functools.lru_cache(maxsize=16)
@@ -125,7 +128,7 @@ def quiet_stderr():
         os.close(saved)
 
 
-def _unreadable(path: Path, error: Exception) -> AudioError:
+def _unreadable(path: Path | str, error: Exception) -> AudioError:
     message = str(error).strip()
     if "does not exist or is not a regular file" in message or "Format not recognised" in message:
         message = "format not recognized"  # libsndfile's words for bytes it cannot parse
@@ -143,32 +146,40 @@ def audio_info(path: str | os.PathLike):
             info = sf.info(str(path))
     except Exception as e:  # libsndfile raises several types for unreadable input
         raise _unreadable(path, e) from None
-    check_sample_rate(info.samplerate, f"{path}: header")
+
+    def head() -> bytes:
+        with open(path, "rb") as f:
+            return f.read(_HEAD_BYTES)
+
+    _check_header(info, str(path), path.stat().st_size, head)
+    return info
+
+
+def _check_header(info, name: str, size: int, head: Callable[[], bytes]) -> None:
+    """audio_info's checks of a header ``info`` of ``size`` bytes of audio named ``name``; ``head`` gives the
+    first bytes (read only for a WAV file, whose data chunk's size is compared with what it holds)."""
+    check_sample_rate(info.samplerate, f"{name}: header")
     if not 1 <= info.channels <= MAX_CHANNELS:
-        raise AudioError(f"{path}: header declares {info.channels} channels (1..{MAX_CHANNELS} can be read)")
-    size = path.stat().st_size
+        raise AudioError(f"{name}: header declares {info.channels} channels (1..{MAX_CHANNELS} can be read)")
     seconds = info.frames / info.samplerate
     width = _PCM_BYTES.get(info.subtype) if info.format in _UNCOMPRESSED else None
     if width is None and seconds > size * MAX_SECONDS_PER_BYTE:
         raise AudioError(
-            f"{path}: header declares {seconds:.0f} s, more than a {size}-byte {info.format} file "
+            f"{name}: header declares {seconds:.0f} s, more than a {size}-byte {info.format} file "
             "can hold (a corrupt header)"
         )
-    declared = _wav_data_bytes(path) if info.format in ("WAV", "WAVEX") else None
+    declared = _wav_data_bytes(head()) if info.format in ("WAV", "WAVEX") else None
     if width is not None and declared is not None and declared > info.frames * info.channels * width + width:
         declared_seconds = declared / (info.channels * width * info.samplerate)
         warnings.warn(
-            f"{path}: truncated: the header declares {declared_seconds:.2f} s, the file holds "
+            f"{name}: truncated: the header declares {declared_seconds:.2f} s, the file holds "
             f"{seconds:.2f} s; reading what it holds",
             AudioWarning,
         )
-    return info
 
 
-def _wav_data_bytes(path: Path) -> int | None:
-    """The size a RIFF/WAVE file's ``data`` chunk declares (None when not found in its first 64 KB)."""
-    with open(path, "rb") as f:
-        head = f.read(65536)
+def _wav_data_bytes(head: bytes) -> int | None:
+    """The size a RIFF/WAVE file's ``data`` chunk declares, from the file's first bytes (None when not found)."""
     if head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
         return None
     order = "little" if head[:4] == b"RIFF" else "big"
@@ -191,23 +202,78 @@ def _read_file(path: Path) -> tuple[np.ndarray, int]:
     return data, rate
 
 
+def _read_encoded(data: bytes, name: str) -> tuple[np.ndarray, int]:
+    """An audio file's bytes (read from a file object or received whole), checked and decoded as a file is."""
+    if not data:
+        raise AudioError(f"{name}: no bytes (an empty file)")
+    try:
+        with quiet_stderr():
+            info = sf.info(io.BytesIO(data))
+    except Exception as e:
+        raise _unreadable(name, e) from None
+    _check_header(info, name, len(data), lambda: data[:_HEAD_BYTES])
+    try:
+        with quiet_stderr():
+            return sf.read(io.BytesIO(data), frames=max(info.frames, 0), dtype="float32", always_2d=True)
+    except Exception as e:
+        raise _unreadable(name, e) from None
+
+
+def as_samples(audio, name: str = "audio array") -> torch.Tensor:
+    """An array of samples as a float32 tensor; integer PCM (int8, int16, int32, uint8) is scaled to [-1, 1) by
+    its type's range, as a file's samples would be. Raises AudioError for anything else that is not floats."""
+    if isinstance(audio, torch.Tensor):
+        array = audio.detach().cpu()
+        if array.dtype == torch.bfloat16:
+            array = array.float()
+        array = array.numpy()
+    else:
+        try:
+            array = np.asarray(audio)
+        except (TypeError, ValueError):
+            array = np.asarray(None)
+    if array.dtype.kind not in "fiu":
+        what = f"an array of {array.dtype}" if array.dtype.kind != "O" else type(audio).__name__
+        raise AudioError(
+            "audio: expected a path, an audio file's bytes, a binary file object or an array of real-valued "
+            f"samples (with sample_rate), got {what}"
+        )
+    if array.dtype == np.uint8:  # 8-bit PCM (as in WAV) is unsigned, centred on 128
+        return torch.from_numpy((array.astype(np.float32) - 128) / 128)
+    if array.dtype in (np.int8, np.int16, np.int32):
+        return torch.from_numpy(array.astype(np.float64) / -float(np.iinfo(array.dtype).min)).float()
+    if array.dtype.kind in "iu":
+        raise AudioError(
+            f"{name}: integer samples must be PCM of type int8, int16, int32 or uint8, got {array.dtype}; "
+            "pass floats in [-1, 1] instead"
+        )
+    return torch.from_numpy(np.ascontiguousarray(array)).float()
+
+
 def load_audio(audio: AudioInput, sample_rate: int | None = None, target_rate: int = SAMPLE_RATE) -> torch.Tensor:
     """Return float32 mono audio at ``target_rate`` as a 1-D tensor.
 
-    ``audio`` is a path (wav, flac, ogg, mp3: anything libsndfile reads) or an array of samples,
-    shaped (samples,) or (samples, channels), in which case ``sample_rate`` is required.
+    ``audio`` is a path (wav, flac, ogg, mp3: anything libsndfile reads), the bytes of such a file, a file object
+    opened in binary mode, or an array of samples (NumPy, PyTorch, a list), shaped (samples,) or (samples,
+    channels), in which case ``sample_rate`` is required; integer PCM samples are scaled by their type's range.
     Raises :class:`AudioError` naming the file for missing, unreadable, empty or non-finite audio.
     """
     if isinstance(audio, (str, os.PathLike)):
         name = str(audio)
         data, rate = _read_file(Path(audio))
         wave = torch.from_numpy(data).mean(dim=1)  # (samples,) mono
+    elif isinstance(audio, (bytes, bytearray, memoryview)) or hasattr(audio, "read"):
+        name = str(getattr(audio, "name", "") or ("audio file object" if hasattr(audio, "read") else "audio bytes"))
+        content = audio.read() if hasattr(audio, "read") else bytes(audio)
+        if not isinstance(content, bytes):
+            raise AudioError(f"{name}: a file object must be opened in binary mode ('rb')")
+        data, rate = _read_encoded(content, name)
+        wave = torch.from_numpy(data).mean(dim=1)
     else:
         name = "audio array"
+        wave = as_samples(audio, name)
         if sample_rate is None:
             raise AudioError("an audio array needs its sample_rate")
-        wave = torch.as_tensor(np.asarray(audio) if not isinstance(audio, torch.Tensor) else audio)
-        wave = wave.detach().to("cpu", torch.float32)
         if wave.dim() == 2:
             # (samples, channels) as soundfile gives it; a (channels, samples) array is taken as such too.
             wave = wave.mean(dim=1) if wave.shape[0] >= wave.shape[1] else wave.mean(dim=0)

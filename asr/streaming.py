@@ -36,12 +36,11 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 
 from .align import Word, align_words
 from .confidence import with_confidence
-from .audio import SAMPLE_RATE, check_sample_rate, resample
+from .audio import SAMPLE_RATE, as_samples, check_sample_rate, resample
 from .encoder import EncoderCache
 from .errors import ASRError, AudioError, ModelError
 from .stream_frontend import StreamFrontEnd
@@ -185,21 +184,19 @@ class Stream:
         return self._front.received / SAMPLE_RATE
 
     def accept(self, samples, sample_rate: int = SAMPLE_RATE) -> Update:
-        """Feed the next piece of audio (float samples in [-1, 1], or int16), mono; returns the words completed
-        by it and the current partial word. Pieces at another ``sample_rate`` are resampled one by one."""
+        """Feed the next piece of audio, mono: float samples in [-1, 1], or integer PCM (int16, int32, int8,
+        uint8) scaled by its range; returns the words completed by it and the current partial word. Pieces at
+        another ``sample_rate`` are resampled one by one."""
         return accept_many([self], [samples], sample_rate)[0]
 
     def _audio(self, samples, sample_rate: int) -> torch.Tensor:
         """A piece of audio checked and resampled to 16 kHz float; raises before any state changes."""
         if self.finished:
             raise ModelError("this stream is finished; start a new one with model.stream()")
-        wave = np.asarray(samples)
-        if wave.dtype == np.int16:
-            wave = wave.astype(np.float32) / 32768.0
-        if wave.ndim != 1:
-            raise AudioError(f"stream audio must be mono (one dimension), got shape {wave.shape}")
+        wave = as_samples(samples, "stream audio")
+        if wave.dim() != 1:
+            raise AudioError(f"stream audio must be mono (one dimension), got shape {tuple(wave.shape)}")
         check_sample_rate(sample_rate, "stream audio")
-        wave = torch.from_numpy(np.ascontiguousarray(wave, dtype=np.float32))
         if not torch.isfinite(wave).all():
             raise AudioError("stream audio holds NaN or infinite samples")
         return resample(wave, sample_rate, SAMPLE_RATE)

@@ -172,7 +172,8 @@ class ASRModel:
         progress: bool = False,
         **weights,
     ) -> Transcript:
-        """Transcribe one file path (any length), or an array of samples with its ``sample_rate``.
+        """Transcribe one file path (any length), an audio file's bytes or binary file object, or an array of
+        samples with its ``sample_rate`` (integer PCM scaled by its type's range; asr.audio.load_audio).
 
         ``beam_size``: beam search instead of greedy; ``lm``: beam search with the model's LM (True) or
         an LM directory; ``lm_weight=`` / ``word_score=`` override the LM's tuned weights; ``hotwords``

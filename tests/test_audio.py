@@ -1,3 +1,4 @@
+import io
 import warnings
 
 import numpy as np
@@ -129,3 +130,60 @@ def test_an_odd_sample_rate_is_resampled_quickly(tmp_path):
     wave = load_audio(tmp_path / "odd.wav")
     assert time.perf_counter() - started < 1.0
     assert abs(wave.numel() - SAMPLE_RATE) <= 2 and 0.2 < float(wave.abs().max()) < 0.4
+
+
+@pytest.mark.parametrize("fmt", ["WAV", "FLAC", "MP3"])
+def test_an_audio_files_bytes_and_binary_file_objects_read_as_the_file(tmp_path, fmt):
+    path = tmp_path / f"a.{fmt.lower()}"
+    sf.write(path, _tone(22050, channels=2), 22050, format=fmt)
+    expected = load_audio(path)
+    assert torch.equal(load_audio(path.read_bytes()), expected)
+    assert torch.equal(load_audio(bytearray(path.read_bytes())), expected)
+    assert torch.equal(load_audio(io.BytesIO(path.read_bytes())), expected)
+    with open(path, "rb") as f:
+        assert torch.equal(load_audio(f), expected)
+
+
+def test_bad_audio_bytes_and_text_mode_files_are_audio_errors_naming_them(tmp_path):
+    with pytest.raises(AudioError, match=r"^audio bytes: not a readable audio file \(format not recognized\)"):
+        load_audio(b"RIFF but not really a wave file")
+    with pytest.raises(AudioError, match=r"^audio bytes: no bytes"):
+        load_audio(b"")
+    sf.write(tmp_path / "a.wav", _tone(SAMPLE_RATE), SAMPLE_RATE)
+    with (
+        open(tmp_path / "a.wav", errors="ignore") as f,
+        pytest.raises(AudioError, match=r"a.wav: .*binary mode \('rb'\)"),
+    ):
+        load_audio(f)
+    data = _wav_bytes(tmp_path)  # the header's checks hold for bytes as for files
+    with pytest.warns(AudioWarning, match=r"^audio bytes: truncated: the header declares 1.00 s"):
+        load_audio(data[: len(data) // 2])
+
+
+def test_integer_pcm_arrays_are_scaled_as_a_files_samples_would_be():
+    wave = _tone(SAMPLE_RATE)
+    pcm16 = np.round(wave * 32767).astype(np.int16)
+    assert torch.allclose(load_audio(pcm16, sample_rate=SAMPLE_RATE), torch.from_numpy(wave), atol=1e-4)
+    assert torch.allclose(
+        load_audio(pcm16.astype(np.int32) << 16, sample_rate=SAMPLE_RATE), torch.from_numpy(wave), atol=1e-4
+    )
+    pcm8 = (np.round(wave * 127) + 128).astype(np.uint8)
+    assert torch.allclose(load_audio(pcm8, sample_rate=SAMPLE_RATE), torch.from_numpy(wave), atol=1e-2)
+    with pytest.raises(AudioError, match="integer samples must be PCM of type int8, int16, int32 or uint8, got int64"):
+        load_audio(pcm16.astype(np.int64), sample_rate=SAMPLE_RATE)
+
+
+@pytest.mark.parametrize(
+    "audio,shown",
+    [
+        ({"samples": [0.0]}, "got dict"),
+        (None, "got NoneType"),
+        (["a", "b"], "got an array of <U1"),
+        (np.zeros(100, dtype=complex), "got an array of complex128"),
+        (np.zeros(100, dtype=bool), "got an array of bool"),
+        ([[0.0, 0.1], [0.0]], "got list"),
+    ],
+)
+def test_what_is_not_audio_is_an_audio_error_not_a_type_error(audio, shown):
+    with pytest.raises(AudioError, match=rf"^audio: expected a path, an audio file's bytes, .*{shown}"):
+        load_audio(audio, sample_rate=SAMPLE_RATE)

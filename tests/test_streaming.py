@@ -163,6 +163,10 @@ def test_stream_rejects_bad_audio(tmp_path):
         stream.accept(np.zeros((2, 100), dtype=np.float32))
     with pytest.raises(asr.AudioError, match="NaN"):
         stream.accept(np.array([0.0, np.nan], dtype=np.float32))
+    with pytest.raises(asr.AudioError, match="^stream audio: integer samples must be PCM"):
+        stream.accept(np.zeros(10, dtype=np.int64))
+    with pytest.raises(asr.AudioError, match="^audio: expected a path, .* got an array of <U"):
+        stream.accept(["not", "samples"])
     stream.accept(np.zeros(800, dtype=np.int16))  # int16 PCM is taken as it comes from a device
     assert stream.seconds == pytest.approx(0.05)
     stream.finish()
