@@ -126,10 +126,10 @@ def _evaluate_one(model, manifest: str, name: str, decoding: dict, args) -> int:
 def output_names(paths: list[str]) -> dict[str, str]:
     """A distinct output name (without suffix) per input: its stem, or where stems collide (d1/x.wav,
     d2/x.wav) its path from the colliding files' common folder with '/' as '__' (d1__x, d2__x), the
-    extension kept if that is not enough (a/x.wav, a/x.flac -> x.wav, x.flac)."""
+    extension kept if that is not enough (a/x.wav, a/x.flac -> x.wav, x.flac); ``-`` (stdin) is ``stdin``."""
     groups: dict[str, list[Path]] = {}
     for p in dict.fromkeys(paths):
-        groups.setdefault(Path(p).stem, []).append(Path(p))
+        groups.setdefault("stdin" if p == "-" else Path(p).stem, []).append(Path(p))
     names = {}
     for stem, group in groups.items():
         if len(group) == 1:
@@ -144,6 +144,21 @@ def output_names(paths: list[str]) -> dict[str, str]:
     return {p: names[str(Path(p))] for p in paths}
 
 
+def _inputs(paths: list[str]) -> dict:
+    """What each PATH argument stands for: the path itself, or for ``-`` the bytes of the audio file on stdin
+    (``ffmpeg -i talk.mp4 -f wav - | asr transcribe -``)."""
+    audio: dict = {path: path for path in paths}
+    if "-" in audio:
+        audio["-"] = _Stdin(sys.stdin.buffer.read())
+    return audio
+
+
+class _Stdin(bytes):
+    """The bytes read from stdin, named so in messages (asr.audio.load_audio reads ``name``)."""
+
+    name = "stdin"
+
+
 def _cmd_transcribe(args) -> int:
     from tqdm import tqdm
 
@@ -151,8 +166,9 @@ def _cmd_transcribe(args) -> int:
     from .output import SUFFIXES, format_transcript
 
     model = load_for_inference(args)
+    audio = _inputs(args.paths)
     if args.adapt_speaker:
-        model = _speaker_adapted(model, args.paths, "the input")
+        model = _speaker_adapted(model, list(audio.values()), "the input")
     output_dir = Path(args.output_dir) if args.output_dir else None
     if output_dir:
         output_dir.mkdir(parents=True, exist_ok=True)
@@ -178,14 +194,15 @@ def _cmd_transcribe(args) -> int:
     for start in range(0, len(args.paths), args.batch_size):
         chunk = args.paths[start : start + args.batch_size]
         try:  # a batch at once; if any file in it is bad, file by file so the others still come out
+            inputs = [audio[path] for path in chunk]
             results = list(
-                zip(chunk, model.transcribe_batch(chunk, batch_size=args.batch_size, progress=not many, **options))
+                zip(chunk, model.transcribe_batch(inputs, batch_size=args.batch_size, progress=not many, **options))
             )
         except AudioError:
             results = []
             for path in chunk:
                 try:
-                    results.append((path, model.transcribe(path, progress=not many, **options)))
+                    results.append((path, model.transcribe(audio[path], progress=not many, **options)))
                 except AudioError as e:
                     print(f"asr: error: {e}", file=sys.stderr)
                     failed += 1
@@ -290,7 +307,9 @@ def _register_evaluate(sub) -> None:
 
 def _register_transcribe(sub) -> None:
     p = sub.add_parser("transcribe", help="transcribe audio files")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="audio files (wav, flac, ogg, mp3, ...)")
+    p.add_argument(
+        "paths", nargs="+", metavar="PATH", help="audio files (wav, flac, ogg, mp3, ...); - reads one from stdin"
+    )
     add_model_option(p)
     p.add_argument(
         "--format",

@@ -2,6 +2,7 @@ import json
 import subprocess
 import shutil
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -116,6 +117,19 @@ def test_transcribe_reports_bad_files_and_keeps_going(model_dir, tmp_path):
     _assert_clean_error(none_readable, "no audio of the input to adapt to", "missing.wav: no such file", "1 of 1")
     quantized = asr("transcribe", "--model", model_dir, "--adapt-speaker", "--quantize", FILES[0])
     _assert_clean_error(quantized, "adapt needs the PyTorch backend's float network")
+
+
+def test_transcribe_reads_an_audio_file_from_stdin(model_dir, tmp_path):
+    """``-`` is the bytes of an audio file on stdin (what ffmpeg or sox write to a pipe), beside paths."""
+    audio = Path(FILES[0]).read_bytes()
+    both = run_cli("transcribe", "--model", model_dir, "-", FILES[1], stdin=audio)
+    assert both.returncode == 0, both.stderr
+    assert both.stdout.splitlines() == [f"-\t{TEXTS[0]}", f"{FILES[1]}\t{TEXTS[1]}"]
+    out_dir = tmp_path / "out"
+    written = run_cli("transcribe", "--model", model_dir, "--output-dir", out_dir, "-", stdin=audio)
+    assert written.returncode == 0 and (out_dir / "stdin.txt").read_text().strip() == TEXTS[0], written.stderr
+    garbage = run_cli("transcribe", "--model", model_dir, "-", stdin=b"not audio at all")
+    _assert_clean_error(garbage, "stdin: not a readable audio file", "1 of 1 file(s) failed")
 
 
 def test_adapt_writes_a_speaker_model_and_skips_bad_files(model_dir, tmp_path):
