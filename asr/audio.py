@@ -1,4 +1,5 @@
-"""Audio input: read any file libsndfile reads, mix to mono, resample, validate.
+"""Audio input: read any file libsndfile reads (and, when ffmpeg is installed, what ffmpeg reads: m4a, mp4,
+webm, ...), mix to mono, resample, validate.
 
 The model's sample rate lives here, once; every other module imports it.
 """
@@ -10,6 +11,8 @@ import functools
 import io
 import math
 import os
+import shutil
+import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -41,6 +44,9 @@ SAMPLE_RATE = 16000  # Hz; every model in this package consumes 16 kHz mono
 # 2.1 GHz makes the resampler ask for 18 GB) are errors, not audio.
 MIN_RATE, MAX_RATE, MAX_CHANNELS = 1000, 384000, 32
 _HEAD_BYTES = 65536  # how much of a WAV file is searched for its data chunk's size
+# Containers libsndfile does not read and ffmpeg does (phone and meeting recordings, video soundtracks): named in
+# the error for such a file when ffmpeg is not installed.
+FFMPEG_FORMATS = {".m4a", ".mp4", ".aac", ".mov", ".webm", ".mkv", ".wma", ".amr", ".3gp", ".avi", ".opus", ".ac3"}
 # A compressed stream cannot hold more than this many seconds per byte of file (128 bit/s: below any real
 # codec's rate; FLAC of digital silence, the most compressible, needs ~60 bytes per second): a header that
 # declares more (a flipped byte made a 24 KB MP3 declare 112 days) is corrupt.
@@ -128,10 +134,15 @@ def quiet_stderr():
         os.close(saved)
 
 
+class _NotRecognized(AudioError):
+    """libsndfile does not know the file's format (ffmpeg may)."""
+
+
 def _unreadable(path: Path | str, error: Exception) -> AudioError:
     message = str(error).strip()
     if "does not exist or is not a regular file" in message or "Format not recognised" in message:
-        message = "format not recognized"  # libsndfile's words for bytes it cannot parse
+        # libsndfile's words for bytes it cannot parse
+        return _NotRecognized(f"{path}: not a readable audio file (format not recognized)")
     return AudioError(f"{path}: not a readable audio file ({message})")
 
 
@@ -193,13 +204,40 @@ def _wav_data_bytes(head: bytes) -> int | None:
 
 
 def _read_file(path: Path) -> tuple[np.ndarray, int]:
-    info = audio_info(path)
+    try:
+        info = audio_info(path)
+    except _NotRecognized as e:
+        return _read_with_ffmpeg(path, e)
     try:
         with quiet_stderr():  # at most what the header declares: a broken stream cannot run on
             data, rate = sf.read(str(path), frames=max(info.frames, 0), dtype="float32", always_2d=True)
     except Exception as e:
         raise _unreadable(path, e) from None
     return data, rate
+
+
+def _read_with_ffmpeg(path: Path, error: AudioError) -> tuple[np.ndarray, int]:
+    """A file whose format libsndfile does not know, decoded by ffmpeg when it is on PATH: mono float32 at
+    SAMPLE_RATE, (samples, 1). Without ffmpeg, ``error`` (with a hint for the containers ffmpeg reads)."""
+    tool = shutil.which("ffmpeg")
+    if tool is None:
+        if path.suffix.lower() in FFMPEG_FORMATS:
+            raise AudioError(f"{error} (to read {path.suffix} files, install ffmpeg: apt-get install ffmpeg)") from None
+        raise error
+    command = [tool, "-nostdin", "-hide_banner", "-loglevel", "error", "-i", str(path)]
+    command += ["-vn", "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "f32le", "-"]
+    try:
+        done = subprocess.run(command, capture_output=True, check=False)
+    except OSError as e:
+        raise AudioError(f"{error} (ffmpeg could not run: {e.strerror})") from None
+    if done.returncode != 0:
+        lines = done.stderr.decode(errors="replace").strip().splitlines()
+        why = lines[-1].removeprefix(f"{path}: ") if lines else f"exit status {done.returncode}"
+        if "does not contain any stream" in why:  # what ffmpeg says of a video without sound
+            why = "no audio stream"
+        raise AudioError(f"{path}: not a readable audio file (format not recognized; ffmpeg: {why})")
+    samples = np.frombuffer(done.stdout, dtype="<f4", count=len(done.stdout) // 4).astype(np.float32)
+    return samples[:, None], SAMPLE_RATE
 
 
 def _read_encoded(data: bytes, name: str) -> tuple[np.ndarray, int]:

@@ -308,7 +308,10 @@ def _register_evaluate(sub) -> None:
 def _register_transcribe(sub) -> None:
     p = sub.add_parser("transcribe", help="transcribe audio files")
     p.add_argument(
-        "paths", nargs="+", metavar="PATH", help="audio files (wav, flac, ogg, mp3, ...); - reads one from stdin"
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="audio files (wav, flac, ogg, mp3; m4a, mp4, webm ... with ffmpeg); - reads one from stdin",
     )
     add_model_option(p)
     p.add_argument(

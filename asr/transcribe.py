@@ -61,6 +61,18 @@ class _Piece:
     pad: float = 0.0
 
 
+def _streamable_seconds(audio: AudioInput) -> float:
+    """The duration of a file that can be read a block at a time (libsndfile's formats; asr.segment), else 0:
+    arrays, bytes, and files only ffmpeg decodes are read whole (load_audio, which also says why a file cannot
+    be read at all)."""
+    if not isinstance(audio, (str, os.PathLike)):
+        return 0.0
+    try:
+        return audio_duration(audio)
+    except AudioError:
+        return 0.0
+
+
 class ASRModel:
     """A loaded model directory: network, tokenizer and the device they run on.
 
@@ -241,7 +253,7 @@ class ASRModel:
         limit, shortest = self.max_segment_seconds, min(self.min_segment_seconds, self.max_segment_seconds / 2)
         zeros = torch.zeros(int(round(self.segment_pad * SAMPLE_RATE)))
         for index, audio in enumerate(audios):
-            seconds = audio_duration(audio) if isinstance(audio, (str, os.PathLike)) else 0.0
+            seconds = _streamable_seconds(audio)
             if seconds > limit:
                 durations[index] = seconds
                 segments = iter_segments(

@@ -1,4 +1,6 @@
 import io
+import json
+import sys
 import warnings
 
 import numpy as np
@@ -105,7 +107,8 @@ def test_a_truncated_wav_is_read_with_a_warning_naming_it(tmp_path):
         load_audio(tmp_path / "src.wav")
 
 
-def test_random_bytes_named_mp3_get_one_plain_message(tmp_path, capfd):
+def test_random_bytes_named_mp3_get_one_plain_message(tmp_path, capfd, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # libsndfile's verdict alone: no ffmpeg to try after it
     path = tmp_path / "noise.mp3"
     path.write_bytes(np.random.default_rng(0).integers(0, 256, 20000, dtype=np.uint8).tobytes())
     with pytest.raises(AudioError) as e:
@@ -187,3 +190,72 @@ def test_integer_pcm_arrays_are_scaled_as_a_files_samples_would_be():
 def test_what_is_not_audio_is_an_audio_error_not_a_type_error(audio, shown):
     with pytest.raises(AudioError, match=rf"^audio: expected a path, an audio file's bytes, .*{shown}"):
         load_audio(audio, sample_rate=SAMPLE_RATE)
+
+
+def _fake_ffmpeg(bin_dir, samples: np.ndarray | None, error: str = "") -> None:
+    """An ``ffmpeg`` on PATH that writes ``samples`` as float32 to stdout for any input (or fails with ``error``)
+    and records its arguments: what asr.audio asks of ffmpeg, tested without it."""
+    bin_dir.mkdir(exist_ok=True)
+    np.save(bin_dir / "samples.npy", samples if samples is not None else np.zeros(0, np.float32))
+    script = bin_dir / "ffmpeg"
+    script.write_text(
+        f"#!{sys.executable}\n"
+        "import json, sys, numpy as np\n"
+        f"open({str(bin_dir / 'args.json')!r}, 'w').write(json.dumps(sys.argv[1:]))\n"
+        f"error = {error!r}\n"
+        "if error:\n"
+        "    sys.stderr.write(sys.argv[sys.argv.index('-i') + 1] + ': ' + error + '\\n'); sys.exit(1)\n"
+        f"sys.stdout.buffer.write(np.load({str(bin_dir / 'samples.npy')!r}).astype('<f4').tobytes())\n"
+    )
+    script.chmod(0o755)
+
+
+def test_formats_libsndfile_lacks_are_decoded_by_ffmpeg_when_installed(tmp_path, monkeypatch):
+    memo = tmp_path / "memo.m4a"
+    memo.write_bytes(b"\x00\x00\x00\x20ftypM4A not something libsndfile knows")
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    with pytest.raises(
+        AudioError,
+        match=r"memo.m4a: not a readable audio file \(format not recognized\) \(to read "
+        r"\.m4a files, install ffmpeg",
+    ):
+        load_audio(memo)
+    wave = _tone(SAMPLE_RATE)
+    _fake_ffmpeg(tmp_path / "bin", wave)
+    assert torch.equal(load_audio(memo), torch.from_numpy(wave))
+    args = json.loads((tmp_path / "bin" / "args.json").read_text())
+    assert args[args.index("-i") + 1] == str(memo) and ["-ac", "1"] == args[args.index("-ac") : args.index("-ac") + 2]
+    assert args[args.index("-ar") + 1] == str(SAMPLE_RATE) and args[args.index("-f") + 1] == "f32le"
+    _fake_ffmpeg(tmp_path / "bin", None, error="Invalid data found when processing input")
+    with pytest.raises(
+        AudioError,
+        match=r"^\S*memo.m4a: not a readable audio file \(format not recognized; ffmpeg: "
+        r"Invalid data found when processing input\)$",
+    ):
+        load_audio(memo)
+    (tmp_path / "notes.wav").write_text("text, not audio")  # a broken file libsndfile knows is not ffmpeg's
+    sf.write(tmp_path / "ok.wav", wave, SAMPLE_RATE)
+    data = bytearray((tmp_path / "ok.wav").read_bytes())
+    data[24:28] = (2).to_bytes(4, "little")
+    (tmp_path / "bad-rate.wav").write_bytes(data)
+    with pytest.raises(AudioError, match=r"bad-rate.wav: header: sample rate 2 Hz"):
+        load_audio(tmp_path / "bad-rate.wav")
+
+
+def test_a_long_file_only_ffmpeg_reads_is_cut_and_transcribed_whole(tmp_path, monkeypatch):
+    """Files libsndfile cannot stream are read whole and cut in memory (ASRModel._pieces)."""
+    import asr
+
+    model = asr.load_model()
+    wave = load_audio(model.path / "examples" / "example-1.flac").numpy()
+    silence = np.zeros(SAMPLE_RATE // 2, np.float32)
+    _fake_ffmpeg(tmp_path / "bin", np.concatenate([wave, silence] * 4))  # about 16 s: over the 12 s segments
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    (tmp_path / "talk.mp4").write_bytes(b"not read by libsndfile")
+    model.segmenter = "energy"  # Silero VAD would be loaded for this one test
+    transcript = model.transcribe(tmp_path / "talk.mp4")
+    assert len(transcript.segments) >= 2 and transcript.duration == pytest.approx(
+        4 * (len(wave) + len(silence)) / SAMPLE_RATE
+    )
+    alone = model.transcribe(wave, sample_rate=SAMPLE_RATE).text
+    assert transcript.text.split().count(alone.split()[1]) >= 3, (transcript.text, alone)
