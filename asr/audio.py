@@ -27,6 +27,7 @@ from .errors import AudioError
 
 __all__ = [
     "SAMPLE_RATE",
+    "AUDIO_EXTENSIONS",
     "AudioInput",
     "AudioWarning",
     "load_audio",
@@ -47,6 +48,8 @@ _HEAD_BYTES = 65536  # how much of a WAV file is searched for its data chunk's s
 # Containers libsndfile does not read and ffmpeg does (phone and meeting recordings, video soundtracks): named in
 # the error for such a file when ffmpeg is not installed.
 FFMPEG_FORMATS = {".m4a", ".mp4", ".aac", ".mov", ".webm", ".mkv", ".wma", ".amr", ".3gp", ".avi", ".opus", ".ac3"}
+# What a directory given to `asr transcribe` is searched for: libsndfile's common formats and ffmpeg's above.
+AUDIO_EXTENSIONS = {".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".au", ".caf", ".w64"} | FFMPEG_FORMATS
 # A compressed stream cannot hold more than this many seconds per byte of file (128 bit/s: below any real
 # codec's rate; FLAC of digital silence, the most compressible, needs ~60 bytes per second): a header that
 # declares more (a flipped byte made a 24 KB MP3 declare 112 days) is corrupt.

@@ -22,7 +22,8 @@ from .cli_options import (
     load_for_inference,
     models_lm,
 )
-from .errors import ASRError, ModelError
+from .audio import AUDIO_EXTENSIONS
+from .errors import ASRError, AudioError, ModelError
 
 __all__ = ["register", "output_names"]
 
@@ -144,6 +145,21 @@ def output_names(paths: list[str]) -> dict[str, str]:
     return {p: names[str(Path(p))] for p in paths}
 
 
+def expand_directories(paths: list[str]) -> list[str]:
+    """PATH arguments with each directory replaced by the audio files under it (any depth, by extension:
+    asr.audio.AUDIO_EXTENSIONS), sorted; a directory without any is an AudioError."""
+    expanded = []
+    for path in paths:
+        if path == "-" or not Path(path).is_dir():
+            expanded.append(path)
+            continue
+        found = sorted(str(f) for f in Path(path).rglob("*") if f.suffix.lower() in AUDIO_EXTENSIONS and f.is_file())
+        if not found:
+            raise AudioError(f"{path}: a directory with no audio files ({', '.join(sorted(AUDIO_EXTENSIONS))})")
+        expanded += found
+    return expanded
+
+
 def _inputs(paths: list[str]) -> dict:
     """What each PATH argument stands for: the path itself, or for ``-`` the bytes of the audio file on stdin
     (``ffmpeg -i talk.mp4 -f wav - | asr transcribe -``)."""
@@ -162,9 +178,9 @@ class _Stdin(bytes):
 def _cmd_transcribe(args) -> int:
     from tqdm import tqdm
 
-    from .errors import AudioError
     from .output import SUFFIXES, format_transcript
 
+    args.paths = expand_directories(args.paths)
     model = load_for_inference(args)
     audio = _inputs(args.paths)
     if args.adapt_speaker:
@@ -220,7 +236,7 @@ def _cmd_adapt(args) -> int:
     from .data import read_manifest
     from .loading import load_model
 
-    paths = list(args.paths) + ([u.audio for u in read_manifest(args.manifest)] if args.manifest else [])
+    paths = expand_directories(args.paths) + ([u.audio for u in read_manifest(args.manifest)] if args.manifest else [])
     if not paths:
         raise ModelError("adapt: no audio: give the speaker's files, or --manifest")
     settings = SpeakerAdaptation(steps=args.steps, lr=args.lr, batch_size=args.batch_size, seed=args.seed)
@@ -311,7 +327,8 @@ def _register_transcribe(sub) -> None:
         "paths",
         nargs="+",
         metavar="PATH",
-        help="audio files (wav, flac, ogg, mp3; m4a, mp4, webm ... with ffmpeg); - reads one from stdin",
+        help="audio files (wav, flac, ogg, mp3; m4a, mp4, webm ... with ffmpeg) or directories of them; - reads "
+        "one from stdin",
     )
     add_model_option(p)
     p.add_argument(
@@ -339,7 +356,9 @@ def _register_adapt(sub) -> None:
         help="adapt a model to one speaker's voice and recording from their audio (no transcripts); writes a "
         "model directory that transcribes that speaker at the cost of plain decoding",
     )
-    p.add_argument("paths", nargs="*", metavar="PATH", help="the speaker's audio files (any length)")
+    p.add_argument(
+        "paths", nargs="*", metavar="PATH", help="the speaker's audio files (any length), or directories of them"
+    )
     p.add_argument("--manifest", help="also (or instead) the audio of a JSON-lines manifest (its texts are not read)")
     add_model_option(p)
     p.add_argument("--out", required=True, help="the adapted model directory to write")

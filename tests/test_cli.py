@@ -132,6 +132,22 @@ def test_transcribe_reads_an_audio_file_from_stdin(model_dir, tmp_path):
     _assert_clean_error(garbage, "stdin: not a readable audio file", "1 of 1 file(s) failed")
 
 
+def test_a_directory_stands_for_the_audio_files_under_it(model_dir, tmp_path):
+    for i, sub in enumerate(["a", "b/deeper"]):
+        (tmp_path / "recs" / sub).mkdir(parents=True)
+        shutil.copy(FILES[i], tmp_path / "recs" / sub / "take.flac")
+    (tmp_path / "recs" / "notes.txt").write_text("not audio, not listed")
+    listed = run_cli("transcribe", "--model", model_dir, tmp_path / "recs", FILES[2])
+    assert listed.returncode == 0, listed.stderr
+    expected = [tmp_path / "recs" / "a" / "take.flac", tmp_path / "recs" / "b" / "deeper" / "take.flac", FILES[2]]
+    assert listed.stdout.splitlines() == [f"{path}\t{text}" for path, text in zip(expected, TEXTS)]
+    (tmp_path / "empty").mkdir()
+    _assert_clean_error(run_cli("transcribe", "--model", model_dir, tmp_path / "empty"), "a directory with no audio")
+    speaker = run_cli("adapt", "--model", model_dir, "--out", tmp_path / "spk", "--steps", "2", tmp_path / "recs")
+    assert speaker.returncode == 0, speaker.stderr
+    assert json.loads((tmp_path / "spk" / "config.json").read_text())["info"]["speaker_adaptation"]["segments"] == 2
+
+
 def test_adapt_writes_a_speaker_model_and_skips_bad_files(model_dir, tmp_path):
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"RIFF not audio")
