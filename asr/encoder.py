@@ -13,6 +13,7 @@ import math
 import torch
 from torch import nn
 
+from .dropout import Dropout
 from .features import lengths_to_mask
 
 __all__ = ["ConformerBlock", "TransformerBlock", "Encoder", "chunk_mask", "EncoderCache"]
@@ -25,9 +26,9 @@ class _FeedForward(nn.Module):
             nn.LayerNorm(d_model),
             nn.Linear(d_model, ff_dim),
             nn.SiLU(),
-            nn.Dropout(dropout),
+            Dropout(dropout),
             nn.Linear(ff_dim, d_model),
-            nn.Dropout(dropout),
+            Dropout(dropout),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -75,7 +76,7 @@ class _SelfAttention(nn.Module):
         super().__init__()
         self.norm = nn.LayerNorm(d_model)
         self.attn = MultiHeadSelfAttention(d_model, n_heads, dropout)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
     def forward(self, x: torch.Tensor, allowed: torch.Tensor | None, past=None):
         y, kv = self.attn(self.norm(x), allowed, past)
@@ -108,7 +109,7 @@ class _ConvModule(nn.Module):
         self.depthwise = nn.Conv1d(d_model, d_model, kernel_size, padding=self.half, groups=d_model)
         self.conv_norm = nn.LayerNorm(d_model)
         self.pointwise_out = nn.Conv1d(d_model, d_model, 1)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
     def kernel(self) -> torch.Tensor:
         """The depthwise weights (D, 1, K) with the taps after ``future`` zeroed."""
@@ -289,7 +290,7 @@ class Encoder(nn.Module):
         else:
             blocks = [TransformerBlock(d_model, n_heads, ff_dim, dropout) for _ in range(n_layers)]
         self.blocks = nn.ModuleList(blocks)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.final_norm = nn.LayerNorm(d_model)
 
     def forward(
