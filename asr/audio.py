@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import warnings
 from pathlib import Path
 from typing import BinaryIO, Callable, Union
@@ -251,7 +252,15 @@ def _read_encoded(data: bytes, name: str) -> tuple[np.ndarray, int]:
         with quiet_stderr():
             info = sf.info(io.BytesIO(data))
     except Exception as e:
-        raise _unreadable(name, e) from None
+        error = _unreadable(name, e)
+        if not isinstance(error, _NotRecognized) or shutil.which("ffmpeg") is None:
+            raise error from None
+        with tempfile.TemporaryDirectory() as folder:  # ffmpeg seeks (an MP4's index may come last): a file
+            (Path(folder) / "audio").write_bytes(data)
+            try:
+                return _read_with_ffmpeg(Path(folder) / "audio", error)
+            except AudioError as failed:
+                raise AudioError(str(failed).replace(str(Path(folder) / "audio"), name)) from None
     _check_header(info, name, len(data), lambda: data[:_HEAD_BYTES])
     try:
         with quiet_stderr():

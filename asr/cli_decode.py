@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -22,10 +21,10 @@ from .cli_options import (
     load_for_inference,
     models_lm,
 )
-from .audio import AUDIO_EXTENSIONS
+from .cli_inputs import expand_directories, output_names, read_inputs
 from .errors import ASRError, AudioError, ModelError
 
-__all__ = ["register", "output_names"]
+__all__ = ["register"]
 
 
 def _speaker_adapted(model, audios: list[str], source: str):
@@ -124,57 +123,6 @@ def _evaluate_one(model, manifest: str, name: str, decoding: dict, args) -> int:
     return 1 if failures else 0
 
 
-def output_names(paths: list[str]) -> dict[str, str]:
-    """A distinct output name (without suffix) per input: its stem, or where stems collide (d1/x.wav,
-    d2/x.wav) its path from the colliding files' common folder with '/' as '__' (d1__x, d2__x), the
-    extension kept if that is not enough (a/x.wav, a/x.flac -> x.wav, x.flac); ``-`` (stdin) is ``stdin``."""
-    groups: dict[str, list[Path]] = {}
-    for p in dict.fromkeys(paths):
-        groups.setdefault("stdin" if p == "-" else Path(p).stem, []).append(Path(p))
-    names = {}
-    for stem, group in groups.items():
-        if len(group) == 1:
-            names[str(group[0])] = stem
-            continue
-        full = [p.resolve() for p in group]
-        common = Path(os.path.commonpath([str(f.parent) for f in full]))
-        relative = [f.relative_to(common) for f in full]
-        bare = [r.with_suffix("") for r in relative]
-        for p, r, b in zip(group, relative, bare):
-            names[str(p)] = "__".join((r if bare.count(b) > 1 else b).parts)
-    return {p: names[str(Path(p))] for p in paths}
-
-
-def expand_directories(paths: list[str]) -> list[str]:
-    """PATH arguments with each directory replaced by the audio files under it (any depth, by extension:
-    asr.audio.AUDIO_EXTENSIONS), sorted; a directory without any is an AudioError."""
-    expanded = []
-    for path in paths:
-        if path == "-" or not Path(path).is_dir():
-            expanded.append(path)
-            continue
-        found = sorted(str(f) for f in Path(path).rglob("*") if f.suffix.lower() in AUDIO_EXTENSIONS and f.is_file())
-        if not found:
-            raise AudioError(f"{path}: a directory with no audio files ({', '.join(sorted(AUDIO_EXTENSIONS))})")
-        expanded += found
-    return expanded
-
-
-def _inputs(paths: list[str]) -> dict:
-    """What each PATH argument stands for: the path itself, or for ``-`` the bytes of the audio file on stdin
-    (``ffmpeg -i talk.mp4 -f wav - | asr transcribe -``)."""
-    audio: dict = {path: path for path in paths}
-    if "-" in audio:
-        audio["-"] = _Stdin(sys.stdin.buffer.read())
-    return audio
-
-
-class _Stdin(bytes):
-    """The bytes read from stdin, named so in messages (asr.audio.load_audio reads ``name``)."""
-
-    name = "stdin"
-
-
 def _cmd_transcribe(args) -> int:
     from tqdm import tqdm
 
@@ -182,7 +130,7 @@ def _cmd_transcribe(args) -> int:
 
     args.paths = expand_directories(args.paths)
     model = load_for_inference(args)
-    audio = _inputs(args.paths)
+    audio = read_inputs(args.paths)
     if args.adapt_speaker:
         model = _speaker_adapted(model, list(audio.values()), "the input")
     output_dir = Path(args.output_dir) if args.output_dir else None

@@ -148,7 +148,7 @@ def test_an_audio_files_bytes_and_binary_file_objects_read_as_the_file(tmp_path,
 
 
 def test_bad_audio_bytes_and_text_mode_files_are_audio_errors_naming_them(tmp_path):
-    with pytest.raises(AudioError, match=r"^audio bytes: not a readable audio file \(format not recognized\)"):
+    with pytest.raises(AudioError, match=r"^audio bytes: not a readable audio file \(format not recognized"):
         load_audio(b"RIFF but not really a wave file")
     with pytest.raises(AudioError, match=r"^audio bytes: no bytes"):
         load_audio(b"")
@@ -226,7 +226,10 @@ def test_formats_libsndfile_lacks_are_decoded_by_ffmpeg_when_installed(tmp_path,
     args = json.loads((tmp_path / "bin" / "args.json").read_text())
     assert args[args.index("-i") + 1] == str(memo) and ["-ac", "1"] == args[args.index("-ac") : args.index("-ac") + 2]
     assert args[args.index("-ar") + 1] == str(SAMPLE_RATE) and args[args.index("-f") + 1] == "f32le"
+    assert torch.equal(load_audio(memo.read_bytes()), torch.from_numpy(wave))  # bytes too, through a file
     _fake_ffmpeg(tmp_path / "bin", None, error="Invalid data found when processing input")
+    with pytest.raises(AudioError, match=r"^audio bytes: not a readable audio file \(format not recognized; ffmpeg"):
+        load_audio(memo.read_bytes())
     with pytest.raises(
         AudioError,
         match=r"^\S*memo.m4a: not a readable audio file \(format not recognized; ffmpeg: "
