@@ -19,7 +19,7 @@ import math
 import torch
 from torch import nn
 
-__all__ = ["Dropout", "SPARSE_MAX_P"]
+__all__ = ["Dropout", "dropout", "SPARSE_MAX_P"]
 
 SPARSE_MAX_P = 0.3
 
@@ -40,6 +40,16 @@ class _SparseDropout(torch.autograd.Function):
         return grad * scale, None
 
 
+def dropout(x: torch.Tensor, p: float, training: bool = True) -> torch.Tensor:
+    """``nn.functional.dropout(x, p, training)``, the mask drawn sparsely on the CPU at rates up to
+    :data:`SPARSE_MAX_P`."""
+    if not training or p == 0.0:
+        return x
+    if x.device.type != "cpu" or p > SPARSE_MAX_P or x.numel() == 0:
+        return nn.functional.dropout(x, p, True)
+    return _SparseDropout.apply(x, p)
+
+
 class Dropout(nn.Module):
     """``nn.Dropout(p)`` with the same behaviour (each element zeroed with probability ``p`` in training, the
     rest scaled by ``1 / (1 - p)``; the identity in eval mode), its mask drawn sparsely on the CPU."""
@@ -51,11 +61,7 @@ class Dropout(nn.Module):
         self.p = p
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or self.p == 0.0:
-            return x
-        if x.device.type != "cpu" or self.p > SPARSE_MAX_P or x.numel() == 0:
-            return nn.functional.dropout(x, self.p, True)
-        return _SparseDropout.apply(x, self.p)
+        return dropout(x, self.p, self.training)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

@@ -22,6 +22,7 @@ import torch
 
 from asr.config import load_train_config
 from asr.dropout import Dropout
+from asr.encoder import MultiHeadSelfAttention
 from asr.model import CTCModel, ModelConfig, ctc_loss
 
 REPO = Path(__file__).resolve().parent.parent
@@ -29,8 +30,11 @@ PRESETS = ["small", "small_4x", "medium", "medium_4x", "large"]
 
 
 def _torch_dropout(model: torch.nn.Module) -> None:
-    """Put torch's nn.Dropout wherever the network has asr.dropout.Dropout (the comparison's other column)."""
+    """Torch's dropout throughout (the comparison's other column): nn.Dropout wherever the network has
+    asr.dropout.Dropout, and attention weights dropped inside scaled_dot_product_attention."""
     for module in list(model.modules()):
+        if isinstance(module, MultiHeadSelfAttention):
+            module.explicit_dropout = False
         for name, child in module.named_children():
             if isinstance(child, Dropout):
                 setattr(module, name, torch.nn.Dropout(child.p))

@@ -40,3 +40,27 @@ def test_eval_mode_p_zero_and_empty_input_are_the_identity_and_seeds_fix_the_mas
     assert torch.equal(masks[0], masks[1])
     with pytest.raises(ValueError, match="between 0 and 1"):
         Dropout(1.5)
+
+
+def test_attention_written_out_for_cpu_dropout_computes_what_scaled_dot_product_attention_does(monkeypatch):
+    """Training on the CPU with dropout, MultiHeadSelfAttention computes attention itself (to drop weights with
+    asr.dropout): with the dropping taken out, it equals the fused path, padding and chunk masks included."""
+    import asr.encoder
+    from asr.encoder import MultiHeadSelfAttention, chunk_mask
+
+    torch.manual_seed(3)
+    attn = MultiHeadSelfAttention(32, 4, dropout=0.1)
+    x = torch.randn(3, 20, 32)
+    keep = torch.arange(20)[None, :] < torch.tensor([20, 13, 6])[:, None]
+    allowed = keep[:, None, None, :] & chunk_mask(20, 4, 1)[None, None]
+    allowed = allowed | ~keep[:, None, :, None]
+    for mask in (None, keep[:, None, None, :], allowed):
+        attn.eval()
+        expected, _ = attn(x, mask)
+        attn.train()
+        monkeypatch.setattr(asr.encoder, "dropout", lambda weights, p: weights)
+        written_out, _ = attn(x, mask)
+        monkeypatch.undo()
+        assert torch.allclose(written_out, expected, atol=1e-5)
+        dropped, _ = attn(x, mask)  # and with asr.dropout, the weights are dropped
+        assert not torch.allclose(dropped, expected, atol=1e-3)
