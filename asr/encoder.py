@@ -69,8 +69,8 @@ class MultiHeadSelfAttention(nn.Module):
         if past is not None:
             k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
         if self.training and self.dropout > 0 and self.explicit_dropout and x.device.type == "cpu":
-            # Dropping attention weights takes scaled_dot_product_attention off its fused CPU kernel and draws a
-            # Bernoulli mask: the same computation written out, with asr.dropout's mask, is faster.
+            # scaled_dot_product_attention drops weights with a Bernoulli draw per weight, slow on the CPU: the
+            # same computation written out, with asr.dropout's mask, is faster (benchmarks/RESULTS.md).
             scores = (q @ k.transpose(-2, -1)) * self.head_dim**-0.5
             if allowed is not None:
                 scores = scores.masked_fill(~allowed, float("-inf"))
