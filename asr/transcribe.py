@@ -292,23 +292,7 @@ class ASRModel:
         """
         self._check_float_network("adapt")
         settings = settings or SpeakerAdaptation()
-        waves, seconds, segments = [], 0.0, 0
-        sampler = random.Random(settings.seed)
-        for audio in audios:
-            duration = [0.0]
-            try:
-                for piece in self._pieces([audio], sample_rate, duration):  # reservoir sampling: memory
-                    segments += 1  # bounded by what the steps can draw, however long the audio
-                    if len(waves) < settings.pool_size:
-                        waves.append(piece.wave.to(self.device))
-                    elif (slot := sampler.randrange(segments)) < settings.pool_size:
-                        waves[slot] = piece.wave.to(self.device)
-            except AudioError as e:
-                if on_error is None:
-                    raise
-                on_error(e)
-                continue
-            seconds += duration[0]
+        waves, seconds, segments = self._speaker_segments(audios, sample_rate, settings, on_error)
         if waves and 0 < seconds < SHORT_SPEAKER_AUDIO:
             warnings.warn(
                 f"adapt: {seconds / 60:.1f} minutes of the speaker's audio; adaptation gains little below about "
@@ -332,6 +316,36 @@ class ASRModel:
         info["speaker_adaptation"] = {**dataclasses.asdict(settings), **record}
         adapted.config = {**self.config, "info": info}
         return adapted
+
+    def _speaker_segments(
+        self,
+        audios: Sequence[AudioInput],
+        sample_rate: int | None,
+        settings: SpeakerAdaptation,
+        on_error: Callable[[AudioError], None] | None,
+    ) -> tuple[list[torch.Tensor], float, int]:
+        """The segments of ``audios`` speaker adaptation draws from: at most ``settings.pool_size`` of them, a
+        uniform sample (reservoir sampling: memory bounded however long the audio), with the seconds of audio
+        read and the number of segments in all. A bad input raises AudioError, or with ``on_error`` is
+        passed to it and skipped."""
+        waves, seconds, segments = [], 0.0, 0
+        sampler = random.Random(settings.seed)
+        for audio in audios:
+            duration = [0.0]
+            try:
+                for piece in self._pieces([audio], sample_rate, duration):
+                    segments += 1
+                    if len(waves) < settings.pool_size:
+                        waves.append(piece.wave.to(self.device))
+                    elif (slot := sampler.randrange(segments)) < settings.pool_size:
+                        waves[slot] = piece.wave.to(self.device)
+            except AudioError as e:
+                if on_error is None:
+                    raise
+                on_error(e)
+                continue
+            seconds += duration[0]
+        return waves, seconds, segments
 
     def calibration(self, decoding: str) -> Calibration | None:
         """The word-confidence calibration of this model for ``decoding`` ("greedy" or "lm") from its config's
