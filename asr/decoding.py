@@ -251,19 +251,14 @@ class BeamSearchDecoder:
         """``WORD piece piece ...`` for every LM word the tokenizer can spell, then the ``extra`` words the LM
         does not hold."""
         names = self.tokenizer.token_names()
-        lines = []
         known = set(vocabulary)
-        for word in vocabulary + [w for w in extra if w not in known]:
-            if word in (BOS, EOS, UNK):
-                continue
-            try:
-                ids = self.tokenizer.encode(word)
-            except TokenizerError:
-                continue  # a word the model cannot spell cannot be recognized either
-            if not ids:
-                continue
-            spelling = [names[i] for i in ids] + (["|"] if sil == "|" else [])
-            lines.append(f"{word}\t{' '.join(spelling)}")
+        words = [w for w in vocabulary + [w for w in extra if w not in known] if w not in (BOS, EOS, UNK)]
+        end = ["|"] if sil == "|" else []
+        lines = [
+            f"{word}\t{' '.join([names[i] for i in ids] + end)}"
+            for word, ids in zip(words, self.tokenizer.encode_words(words))
+            if ids  # a word the model cannot spell cannot be recognized either
+        ]
         lines.append(f"{UNK}\t{names[1]}")  # flashlight needs <unk> in the word list; unk_score keeps it out
         return lines
 

@@ -23,6 +23,7 @@ BLANK = 0
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u02bc": "'"})
 _NOT_WORD = re.compile(r"[^\w']+")
 _EDGE_QUOTES = re.compile(r"(?<!\w)'+|'+(?!\w)")
+_NORMAL_WORD = re.compile(r"[A-Z]+(?:'[A-Z]+)*")  # a word normalize_text leaves as it is
 
 
 def normalize_text(text: str) -> str:
@@ -44,6 +45,7 @@ class Tokenizer(Protocol):
     vocab_size: int  # including the blank
 
     def encode(self, text: str) -> list[int]: ...
+    def encode_words(self, words: list[str]) -> list[list[int] | None]: ...  # None: cannot be spelled
     def decode(self, ids: Iterable[int]) -> str: ...
     def to_dict(self) -> dict: ...
     def save(self, directory: Path) -> None: ...
@@ -71,6 +73,11 @@ def _spans(starts: list[bool], separators: list[bool]) -> list[tuple[int, int]]:
     return spans
 
 
+def _normalize_words(words: list[str]) -> list[str]:
+    """normalize_text of each word; the many that are already normal (an LM's word list) pass as they are."""
+    return [w if _NORMAL_WORD.fullmatch(w) else normalize_text(w) for w in words]
+
+
 def _raise_oov(text: str, bad: Iterable[str]) -> None:
     chars = " ".join(repr(c) for c in sorted(set(bad)))
     raise TokenizerError(f"characters outside the vocabulary: {chars} in {text!r}")
@@ -90,6 +97,11 @@ class CharTokenizer:
         if bad:
             _raise_oov(text, bad)
         return [self._ids[c] for c in norm]
+
+    def encode_words(self, words: list[str]) -> list[list[int] | None]:
+        """Each word's ids, as ``encode`` gives them, or None where it has characters outside the vocabulary."""
+        ids = self._ids
+        return [None if any(c not in ids for c in n) else [ids[c] for c in n] for n in _normalize_words(words)]
 
     def decode(self, ids: Iterable[int]) -> str:
         return " ".join("".join(self.symbols[i - 1] for i in ids if i != BLANK).split())
@@ -127,6 +139,13 @@ class BPETokenizer:
         if self.sp.unk_id() in ids:
             _raise_oov(text, [c for c in norm if c != " " and self.sp.piece_to_id(c) == self.sp.unk_id()] or ["?"])
         return [i + 1 for i in ids]
+
+    def encode_words(self, words: list[str]) -> list[list[int] | None]:
+        """Each word's ids, as ``encode`` gives them, or None where it has characters outside the vocabulary:
+        one SentencePiece call for the whole list (a lexicon of 100,000 words)."""
+        unk = self.sp.unk_id()
+        pieces = self.sp.encode(_normalize_words(words))
+        return [None if unk in ids else [i + 1 for i in ids] for ids in pieces]
 
     def decode(self, ids: Iterable[int]) -> str:
         return self.sp.decode([i - 1 for i in ids if i != BLANK])

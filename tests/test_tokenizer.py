@@ -38,3 +38,21 @@ def test_bpe_train_save_load(tmp_path):
     assert again.vocab_size == tok.vocab_size
     with pytest.raises(TokenizerError, match="'É'"):
         tok.encode("café")  # É never occurs in the training text
+
+
+@pytest.mark.parametrize("kind", ["char", "bpe"])
+def test_encode_words_spells_each_word_as_encode_does(kind):
+    texts = ["the quick brown fox jumps over the lazy dog", "don't o'neil stop", "hello there"] * 20
+    tok = CharTokenizer() if kind == "char" else train_bpe(texts, vocab_size=40)
+    # already normal, quoted, doubled apostrophes, digits, lower case, hyphens, and one that cannot be spelled
+    words = ["THE", "DON'T", "'TIS", "O''NEIL", "7", "lazy", "WELL-KNOWN", "CAFÉ", ""]
+
+    def spelled(word):
+        try:
+            return tok.encode(word) or None
+        except TokenizerError:
+            return None
+
+    got = [ids or None for ids in tok.encode_words(words)]
+    assert got == [spelled(w) for w in words]
+    assert got[0] is not None and got[-2] is None and got[-1] is None
