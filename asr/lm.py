@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 import shutil
 import subprocess
+import warnings
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -39,21 +40,43 @@ from .arpa import BOS, EOS, LOG10_ZERO, UNK, ArpaLM, write_arpa
 from .errors import ASRError
 from .tokenizer import normalize_text
 
-__all__ = ["NgramCounts", "estimate_kneser_ney", "read_sentences", "build_lm", "read_vocabulary"]
+__all__ = ["TextWarning", "NgramCounts", "estimate_kneser_ney", "read_sentences", "build_lm", "read_vocabulary"]
+
+
+class TextWarning(UserWarning):
+    """Lines of a text file that could not be read were skipped."""
 
 
 def read_sentences(paths: Iterable[str | Path]) -> Iterator[list[str]]:
-    """Normalized word lists, one per non-empty line of each text file (UTF-8)."""
+    """Normalized word lists, one per non-empty line of each text file (UTF-8).
+
+    A file with a NUL byte is not text: an ASRError naming it and the line. Lines that are not valid UTF-8
+    are skipped, and each file with any gets one warning that counts them and names the first.
+    """
     for path in paths:
         path = Path(path)
+        bad, first_bad = 0, 0
         try:
-            with path.open(encoding="utf-8", errors="replace") as f:
-                for line in f:
+            with path.open("rb") as f:
+                for number, raw in enumerate(f, 1):
+                    if b"\0" in raw:
+                        raise ASRError(f"{path}:{number}: a NUL byte: not a text file")
+                    try:
+                        line = raw.decode("utf-8")
+                    except UnicodeDecodeError:
+                        bad, first_bad = bad + 1, first_bad or number
+                        continue
                     words = normalize_text(line).split()
                     if words:
                         yield words
         except OSError as e:
             raise ASRError(f"{path}: cannot read ({e.strerror})") from None
+        if bad:
+            warnings.warn(
+                f"{path}: skipped {bad} line(s) that are not UTF-8 text, the first at line {first_bad} "
+                "(convert the file, e.g. iconv -f latin1 -t utf-8)",
+                TextWarning,
+            )
 
 
 class NgramCounts:

@@ -6,7 +6,7 @@ import pytest
 
 from asr.errors import ASRError
 from asr.arpa import BOS, EOS, UNK, ArpaLM, arpa_words, boosted_arpa, read_arpa
-from asr.lm import NgramCounts, build_lm, estimate_kneser_ney
+from asr.lm import NgramCounts, TextWarning, build_lm, estimate_kneser_ney
 
 NOUNS = "CAT DOG MAN WOMAN SHIP HOUSE GARDEN RIVER KING CHILD BIRD HORSE".split()
 VERBS = "SAW LIKED FOUND FOLLOWED CALLED HEARD PAINTED WATCHED".split()
@@ -160,3 +160,15 @@ def test_bad_input_is_a_clear_error(tmp_path):
     bad.write_text("\\data\\\nngram 1=1\n\n\\1-grams:\nnot-a-number THE\n")
     with pytest.raises(ASRError, match="bad.arpa:5: malformed 1-gram"):
         read_arpa(bad)
+
+
+def test_binary_files_are_refused_and_lines_not_utf8_skipped_with_a_warning(tmp_path):
+    binary = tmp_path / "corpus.txt.gz"
+    binary.write_bytes(b"THE CAT\n\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\n")
+    with pytest.raises(ASRError, match=r"corpus.txt.gz:2: a NUL byte: not a text file"):
+        build_lm([binary], 2, tmp_path / "out")
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes(b"THE CAT SAT\ncaf\xe9 au lait\nTHE DOG SAT\n\xff\n")
+    with pytest.warns(TextWarning, match=r"latin.txt: skipped 2 line\(s\) .* the first at line 2"):
+        summary = build_lm([latin], 2, tmp_path / "out")
+    assert summary["sentences"] == 2 and "CAF" not in arpa_words(tmp_path / "out" / "lm.arpa")
