@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from .cli_options import add_model_option
+from .cli_options import add_model_option, positive, whole
 from .errors import ASRError
 
 __all__ = ["main"]
@@ -132,12 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--weights",
         nargs="+",
-        type=float,
+        type=positive,
         metavar="W",
         help="with --models: one positive weight per directory (normalized to sum to one), e.g. 0.75 0.25 "
         "keeps three quarters of a fine-tune and a quarter of the model it started from",
     )
-    p.add_argument("--last", type=int, default=5, help="number of newest checkpoints to average (default 5)")
+    p.add_argument("--last", type=whole(1), default=5, help="number of newest checkpoints to average (default 5)")
     p.add_argument("--out", help="output model directory (default EXP_DIR/model-avgN)")
     p.add_argument(
         "--half",

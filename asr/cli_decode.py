@@ -9,6 +9,9 @@ import time
 from pathlib import Path
 
 from .cli_options import (
+    nonnegative,
+    positive,
+    whole,
     add_device_options,
     add_hotword_options,
     add_inference_options,
@@ -313,14 +316,17 @@ def _register_adapt(sub) -> None:
     defaults = SpeakerAdaptation()
     p.add_argument(
         "--steps",
-        type=int,
+        type=whole(1),
         help=f"Adam steps (default: {defaults.passes:g} passes over the segments, at most {defaults.max_steps})",
     )
-    p.add_argument("--lr", type=float, default=defaults.lr, help=f"learning rate (default {defaults.lr})")
+    p.add_argument("--lr", type=positive, default=defaults.lr, help=f"learning rate (default {defaults.lr})")
     p.add_argument(
-        "--batch-size", type=int, default=defaults.batch_size, help=f"segments per step (default {defaults.batch_size})"
+        "--batch-size",
+        type=whole(1),
+        default=defaults.batch_size,
+        help=f"segments per step (default {defaults.batch_size})",
     )
-    p.add_argument("--seed", type=int, default=defaults.seed, help="order of the segments")
+    p.add_argument("--seed", type=whole(0), default=defaults.seed, help="order of the segments")
     add_reading_options(p)
     add_device_options(p)
     p.set_defaults(func=_cmd_adapt)
@@ -331,11 +337,13 @@ def _register_stream(sub) -> None:
     p.add_argument("source", nargs="?", help="- for stdin (raw 16-bit PCM, or a WAV stream), or an audio file")
     p.add_argument("--model", help="a streaming model directory or bundled name (default: the bundled streaming model)")
     p.add_argument("--mic", action="store_true", help="the default microphone (needs: pip install 'asr[mic]')")
-    p.add_argument("--rate", type=int, default=16000, help="sample rate of raw PCM on stdin (default 16000)")
-    p.add_argument("--channels", type=int, default=1, help="interleaved channels of raw PCM on stdin (default 1)")
+    p.add_argument("--rate", type=whole(1), default=16000, help="sample rate of raw PCM on stdin (default 16000)")
+    p.add_argument("--channels", type=whole(1), default=1, help="interleaved channels of raw PCM on stdin (default 1)")
     p.add_argument("--realtime", action="store_true", help="read FILE no faster than it plays")
-    p.add_argument("--chunk-ms", type=float, default=320, help="audio per decoding step (default 320)")
-    p.add_argument("--left-ms", type=float, default=3600, help="attention context before each chunk (default 3600)")
+    p.add_argument("--chunk-ms", type=positive, default=320, help="audio per decoding step (default 320)")
+    p.add_argument(
+        "--left-ms", type=nonnegative, default=3600, help="attention context before each chunk (default 3600)"
+    )
     p.add_argument(
         "--vad",
         choices=["auto", "silero", "ctc"],
@@ -345,13 +353,13 @@ def _register_stream(sub) -> None:
     )
     p.add_argument(
         "--endpoint-silence",
-        type=float,
+        type=positive,
         help="seconds of silence that end a segment (default 0.5 with silero, 0.8 with ctc)",
     )
-    p.add_argument("--max-segment", type=float, default=20.0, help="longest segment in seconds (default 20)")
+    p.add_argument("--max-segment", type=positive, default=20.0, help="longest segment in seconds (default 20)")
     p.add_argument(
         "--commit-pause",
-        type=float,
+        type=nonnegative,
         help="with the LM: seconds of silence after which the words so far are final, the search starting "
         "afresh (default 0.2; 0: only at the segment's end)",
     )

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import math
+from typing import Callable
 
 __all__ = [
+    "finite",
+    "positive",
+    "nonnegative",
+    "whole",
+    "parse_floats",
     "decoding_options",
     "hotwords_of",
     "hotword_options",
@@ -103,9 +110,52 @@ def add_backend_options(p) -> None:
 
 def parse_floats(text: str) -> list[float]:
     try:
-        return [float(x) for x in text.split(",")]
+        return [finite(x) for x in text.split(",")]
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated finite numbers, got {text!r}") from None
+
+
+def finite(text: str) -> float:
+    """An argparse type: a finite number (no nan or inf)."""
+    try:
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def positive(text: str) -> float:
+    """An argparse type: a finite number above 0."""
+    value = finite(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
+    return value
+
+
+def nonnegative(text: str) -> float:
+    """An argparse type: a finite number, 0 or more."""
+    value = finite(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of 0 or more, got {text!r}")
+    return value
+
+
+def whole(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected a whole number of at least {minimum}, got {text!r}")
+        return value
+
+    parse.__name__ = f"whole number >= {minimum}"
+    return parse
 
 
 def add_hotword_options(p) -> None:
@@ -118,7 +168,7 @@ def add_hotword_options(p) -> None:
     p.add_argument("--hotwords-file", metavar="FILE", help="hotwords from a file: one word or phrase per line")
     p.add_argument(
         "--hotword-score",
-        type=float,
+        type=finite,
         help="bonus for each hotword a hypothesis completes (default: asr.decoding.HOTWORD_SCORE)",
     )
 
@@ -151,12 +201,12 @@ def models_lm(args, model, command: str) -> bool:
 
 def add_decoding_options(p) -> None:
     p.add_argument(
-        "--beam-size", type=int, help="beam width (default: the LM's with an LM; without one, greedy decoding)"
+        "--beam-size", type=whole(1), help="beam width (default: the LM's with an LM; without one, greedy decoding)"
     )
     p.add_argument("--lm", action="store_true", help="beam search with the model's own n-gram LM (its lm/ directory)")
     p.add_argument("--lm-dir", help="beam search with this LM directory (from `asr lm build`)")
-    p.add_argument("--lm-weight", type=float, help="LM weight (default: the LM directory's tuned value)")
-    p.add_argument("--word-score", type=float, help="word insertion score (default: the tuned value)")
+    p.add_argument("--lm-weight", type=finite, help="LM weight (default: the LM directory's tuned value)")
+    p.add_argument("--word-score", type=finite, help="word insertion score (default: the tuned value)")
     add_hotword_options(p)
     p.add_argument(
         "--vtln",
@@ -182,7 +232,7 @@ def add_adapt_option(p) -> None:
         "not with --quantize)",
     )
     p.add_argument(
-        "--adapt-steps", type=int, metavar="N", help="adaptation with N steps instead of 10 (implies --adapt)"
+        "--adapt-steps", type=whole(1), metavar="N", help="adaptation with N steps instead of 10 (implies --adapt)"
     )
 
 
@@ -194,17 +244,19 @@ def add_model_option(p) -> None:
 def add_device_options(p) -> None:
     """Where a command that runs the network runs it: device and CPU threads (main applies --threads)."""
     p.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--threads", type=whole(0), default=0, help="torch CPU threads (default: torch's choice)")
 
 
 def add_reading_options(p) -> None:
     """How a command reads audio with the model (applied by apply_reading_options): segmenting, chunks."""
     p.add_argument(
         "--chunk-ms",
-        type=float,
+        type=positive,
         help="a streaming model run as `asr stream` runs it, in chunks of this many ms (whole files at once)",
     )
-    p.add_argument("--left-ms", type=float, default=3600, help="with --chunk-ms: attention context (default 3600)")
+    p.add_argument(
+        "--left-ms", type=nonnegative, default=3600, help="with --chunk-ms: attention context (default 3600)"
+    )
     p.add_argument(
         "--vad",
         choices=["silero", "energy"],
@@ -216,7 +268,7 @@ def add_reading_options(p) -> None:
 
 def add_inference_options(p, batch_size: int) -> None:
     """What evaluate and transcribe share: batching, reading, device, threads, backend and decoding."""
-    p.add_argument("--batch-size", type=int, default=batch_size)
+    p.add_argument("--batch-size", type=whole(1), default=batch_size, help=f"inputs per batch (default {batch_size})")
     add_reading_options(p)
     add_device_options(p)
     add_backend_options(p)

@@ -6,6 +6,8 @@ import time
 from pathlib import Path
 
 from .cli_options import (
+    finite,
+    whole,
     adaptation_settings,
     add_adapt_option,
     add_device_options,
@@ -155,7 +157,7 @@ def _register_tune_hop(sub) -> None:
     p.add_argument("--manifest", required=True, help="dev manifest (never the test set)")
     p.add_argument(
         "--hops",
-        type=int,
+        type=whole(1),
         nargs="+",
         default=[160, 144, 136, 128, 120],
         help="hops in samples at 16 kHz (default 160 144 136 128 120; 160 = 10 ms)",
@@ -174,7 +176,7 @@ def _register_tune_confidence(sub) -> None:
     add_model_option(p)
     p.add_argument("--manifest", required=True, help="dev manifest with reference texts (never the test set)")
     p.add_argument("--lm", action="store_true", help="fit it for output decoded with the model's LM (default: greedy)")
-    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--batch-size", type=whole(1), default=16)
     add_reading_options(p)  # --chunk-ms: a streaming model's output as `asr stream` gives it
     add_device_options(p)
     p.add_argument("--save", action="store_true", help="write it into the model's config.json (info.confidence)")
@@ -187,10 +189,10 @@ def _register_lm(sub) -> None:
     p = lm_sub.add_parser("build", help="estimate a Kneser-Ney n-gram LM (ARPA) from text, one sentence per line")
     p.add_argument("--text-dir", help="every *.txt file under this directory")
     p.add_argument("--text", nargs="*", default=[], metavar="FILE", help="text files")
-    p.add_argument("--order", type=int, default=3, help="n-gram order (default 3)")
+    p.add_argument("--order", type=whole(1), default=3, help="n-gram order (default 3)")
     p.add_argument(
         "--prune",
-        type=int,
+        type=whole(0),
         nargs="*",
         default=[0, 1, 1],
         metavar="N",
@@ -211,9 +213,9 @@ def _register_lm(sub) -> None:
     add_model_option(p)
     p.add_argument("--lm-dir", help="LM directory (default: the model's lm/)")
     p.add_argument("--manifest", required=True, help="dev manifest (never the test set)")
-    p.add_argument("--lm-weights", type=float, nargs="+", default=[0.3, 0.5, 0.7, 1.0, 1.3])
-    p.add_argument("--word-scores", type=float, nargs="+", default=[-0.5, 0.0, 0.5, 1.0, 1.5])
-    p.add_argument("--beam-size", type=int, default=50)
+    p.add_argument("--lm-weights", type=finite, nargs="+", default=[0.3, 0.5, 0.7, 1.0, 1.3])
+    p.add_argument("--word-scores", type=finite, nargs="+", default=[-0.5, 0.0, 0.5, 1.0, 1.5])
+    p.add_argument("--beam-size", type=whole(1), default=50)
     add_adapt_option(p)
     add_device_options(p)
     p.add_argument("--save", action="store_true", help="write the best setting into the LM's lm.json")

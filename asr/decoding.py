@@ -28,7 +28,7 @@ from typing import Sequence
 import torch
 
 from .audio import quiet_stderr
-from .errors import ASRError, ModelError, TokenizerError
+from .errors import ASRError, ModelError, TokenizerError, check_count, check_finite
 from .features import lengths_to_mask
 from .arpa import BOS, EOS, UNK, arpa_unigrams, boosted_arpa
 from .tokenizer import BLANK, BLANK_NAME, CharTokenizer, Tokenizer, normalize_text
@@ -131,9 +131,11 @@ def load_lm_config(directory: str | os.PathLike) -> LMConfig:
     data: dict = {}
     if path.is_file():
         try:
-            data = json.loads(path.read_text())
-        except json.JSONDecodeError as e:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise ModelError(f"{path}: invalid JSON ({e})") from None
+        if not isinstance(data, dict):
+            raise ModelError(f"{path}: expected a JSON object, got {type(data).__name__}")
     elif (directory / "lm.bin").is_file():
         data = {"file": "lm.bin"}
     known = {"file", "lm_weight", "word_score", "beam_size", "info", "adapted"}
@@ -143,6 +145,11 @@ def load_lm_config(directory: str | os.PathLike) -> LMConfig:
     cfg = LMConfig(directory, **data)
     if not isinstance(cfg.adapted, dict) or set(cfg.adapted) - {"lm_weight", "word_score"}:
         raise ModelError(f"{path}: adapted must hold lm_weight and/or word_score, got {cfg.adapted!r}")
+    if not isinstance(cfg.file, str) or not isinstance(cfg.info, dict):
+        raise ModelError(f"{path}: file must be a string and info an object, got {cfg.file!r} and {cfg.info!r}")
+    check_count(cfg.beam_size, f"{path}: beam_size", error=ModelError)
+    for name, value in [("lm_weight", cfg.lm_weight), ("word_score", cfg.word_score), *cfg.adapted.items()]:
+        check_finite(value, f"{path}: {name}", error=ModelError)
     if not cfg.model_file.is_file():
         raise ModelError(f"{cfg.model_file}: LM file is missing")
     return cfg
@@ -173,6 +180,7 @@ class BeamSearchDecoder:
             from torchaudio.models.decoder import ctc_decoder
         except ImportError as e:  # flashlight-text missing
             raise ASRError(f"beam search needs flashlight-text (pip install flashlight-text): {e}") from None
+        _check_search(beam_size, lm_weight, word_score, beam_threshold, beam_size_token, hotword_score)
         self.tokenizer, self.lm = tokenizer, lm
         self.release = lambda: None  # online decoders: back to the idle ones of their ASRModel
         names = tokenizer.token_names()
@@ -317,6 +325,26 @@ class BeamSearchDecoder:
         self._decoder.decode_end()
         results = self._decoder.get_final_hypothesis()
         return self._from_torchaudio(results[0]) if results else Hypothesis([], [])
+
+
+def _check_search(
+    beam_size: int | None,
+    lm_weight: float | None,
+    word_score: float | None,
+    beam_threshold: float,
+    beam_size_token: int | None,
+    hotword_score: float | None,
+) -> None:
+    """An ASRError naming the first search setting that is not a whole number of at least 1 (beam sizes) or
+    not a finite number (weights, scores; the threshold also positive)."""
+    for name, value in (("beam_size", beam_size), ("beam_size_token", beam_size_token)):
+        if value is not None:
+            check_count(value, name)
+    for name, value in (("lm_weight", lm_weight), ("word_score", word_score), ("hotword_score", hotword_score)):
+        if value is not None:
+            check_finite(value, name)
+    if not check_finite(beam_threshold, "beam_threshold") > 0:
+        raise ASRError(f"beam_threshold must be positive, got {beam_threshold!r}")
 
 
 def _arpa_unigrams_of(lm: LMConfig) -> dict[str, float]:

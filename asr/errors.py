@@ -1,6 +1,19 @@
-"""Exceptions a user can cause. Each message names the file, line or field at fault."""
+"""Exceptions a user can cause, and the checks of options that raise them. Each message names the file,
+line or field at fault."""
 
-__all__ = ["ASRError", "AudioError", "ConfigError", "ManifestError", "ModelError", "TokenizerError"]
+import math
+import numbers
+
+__all__ = [
+    "ASRError",
+    "AudioError",
+    "ConfigError",
+    "ManifestError",
+    "ModelError",
+    "TokenizerError",
+    "check_count",
+    "check_finite",
+]
 
 
 class ASRError(ValueError):
@@ -25,3 +38,17 @@ class ConfigError(ASRError):
 
 class ModelError(ASRError):
     """A model directory that is missing or incomplete."""
+
+
+def check_count(value, name: str, minimum: int = 1, error: type[ASRError] = ASRError) -> int:
+    """``value`` when it is a whole number of at least ``minimum`` (not a bool), else ``error`` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise error(f"{name} must be a whole number of at least {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_finite(value, name: str, error: type[ASRError] = ASRError) -> float:
+    """``value`` as a float when it is a finite real number (not a bool), else ``error`` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise error(f"{name} must be a finite number, got {value!r}")
+    return float(value)

@@ -8,7 +8,7 @@ from pathlib import Path
 from .adapt import Adaptation
 from .audio import load_audio_files
 from .data import read_manifest
-from .errors import ManifestError, ModelError
+from .errors import ManifestError, ModelError, check_count
 from .metrics import ScoreReport, score
 from .model import CTCModel, ModelConfig
 from .transcribe import ASRModel
@@ -25,6 +25,7 @@ def evaluate_manifest(
     Returns (report, error messages for unreadable audio, seconds of audio decoded). Bad audio is skipped
     and reported, never fatal for the rest.
     """
+    check_count(batch_size, "batch_size")
     utts = read_manifest(manifest)
     good, hyps, failures = [], [], []
     chunk = 16 * batch_size  # audio held in memory at once: enough to batch by length, bounded
@@ -96,6 +97,7 @@ def tune_lm_weights(
     from .audio import load_audio
     from .decoding import BeamSearchDecoder, load_lm_config
 
+    check_count(batch_size, "batch_size")
     utts = _dev_manifest(manifest)
     lm = load_lm_config(lm_dir)
     emissions = []

@@ -34,7 +34,7 @@ from .decoding import (
     hotword_phrases,
     load_lm_config,
 )
-from .errors import ASRError, AudioError, ModelError
+from .errors import ASRError, AudioError, ModelError, check_count
 from .model import CTCModel
 from .segment import EDGE, MAX_SEGMENT_SECONDS, MIN_SEGMENT_SECONDS, SEGMENT_PAD, iter_segments, split_wave
 from .tokenizer import Tokenizer
@@ -143,6 +143,8 @@ class ASRModel:
         ``adapted``: the LM's weights for output after test-time adaptation, when it has them; ``weights``
         may override ``lm_weight`` / ``word_score``; ``hotwords`` (with an LM): words and phrases to favour,
         each word earning ``hotword_score`` (default :data:`~asr.decoding.HOTWORD_SCORE`)."""
+        if beam_size is not None:  # 0 is not "greedy": None is
+            check_count(beam_size, "beam_size")
         lm_cfg: LMConfig | None = None
         if lm is True:
             if not self.has_lm:
@@ -230,6 +232,7 @@ class ASRModel:
         Raises AudioError on the first unreadable input (the CLI goes file by file instead, to skip and
         report bad ones).
         """
+        check_count(batch_size, "batch_size")
         factors, settings = vtln_factors(vtln), adaptation(adapt)
         decode = self.decoder(beam_size, lm, adapted=settings is not None, hotwords=hotwords, **weights)
         calibration = None if settings is not None else self.calibration("lm" if lm else "greedy")

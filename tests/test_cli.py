@@ -11,6 +11,7 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
+from asr.errors import ASRError
 from asr.loading import load_model
 from conftest import TINY, run_cli, tiny_train_config
 
@@ -107,7 +108,7 @@ def test_transcribe_reports_bad_files_and_keeps_going(model_dir, tmp_path):
     flag_then_path = asr("transcribe", "--model", model_dir, "--adapt", FILES[2])  # the path is not read as steps
     assert flag_then_path.returncode == 0 and flag_then_path.stdout.strip() == TEXTS[2], flag_then_path.stderr
     bad_steps = asr("transcribe", "--model", model_dir, "--adapt-steps", "-1", FILES[2])
-    _assert_clean_error(bad_steps, "adapt: steps must be a whole number of at least 1, got -1")
+    _assert_clean_error(bad_steps, "argument --adapt-steps: expected a whole number of at least 1, got '-1'")
 
     one_speaker = asr("transcribe", "--model", model_dir, "--adapt-speaker", *paths)
     _assert_clean_error(one_speaker, "adapted to 2 file(s) of the input as one speaker", "3 of 5 file(s) failed")
@@ -162,7 +163,7 @@ def test_adapt_writes_a_speaker_model_and_skips_bad_files(model_dir, tmp_path):
     assert transcribed.returncode == 0 and transcribed.stdout.strip(), transcribed.stderr
     _assert_clean_error(asr("adapt", "--model", model_dir, "--out", tmp_path / "x"), "adapt: no audio")
     zero = asr("adapt", "--model", model_dir, "--out", tmp_path / "x", "--steps", "0", FILES[0])
-    _assert_clean_error(zero, "adapt: steps must be a whole number of at least 1, got 0")
+    _assert_clean_error(zero, "argument --steps: expected a whole number of at least 1, got '0'")
     onto_itself = asr("adapt", "--model", model_dir, "--out", model_dir, FILES[0])
     _assert_clean_error(onto_itself, "the model's own directory")
     chunked = asr("adapt", "--model", model_dir, "--out", tmp_path / "x", "--chunk-ms", "320", FILES[0])
@@ -319,7 +320,7 @@ def test_tune_hop_measures_each_hop_and_saves_the_best(model_dir):
     evaluated = asr("evaluate", "--model", model_dir, "--manifest", TINY / "train.jsonl", "--output-dir", model_dir)
     assert evaluated.returncode == 0 and f"WER {rows[160]:.2f}%" in evaluated.stdout, evaluated.stdout
     _assert_clean_error(
-        asr("tune-hop", "--model", model_dir, "--manifest", TINY / "train.jsonl", "--hops", "0"), "hop_length must be"
+        asr("tune-hop", "--model", model_dir, "--manifest", TINY / "train.jsonl", "--hops", "500"), "hop_length must be"
     )
 
 
@@ -505,3 +506,49 @@ def test_tune_confidence_fits_saves_and_transcripts_carry_it(model_dir, tmp_path
 
     all_right = asr("tune-confidence", "--model", model_dir, "--manifest", TINY / "train.jsonl")
     _assert_clean_error(all_right, "train.jsonl: calibration needs both right and wrong words")
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["transcribe", "--beam-size", "0"], "argument --beam-size: expected a whole number of at least 1, got '0'"),
+        (["transcribe", "--batch-size", "-1"], "argument --batch-size: expected a whole number of at least 1"),
+        (["transcribe", "--lm-weight", "nan"], "argument --lm-weight: expected a finite number, got 'nan'"),
+        (["transcribe", "--word-score", "inf"], "argument --word-score: expected a finite number"),
+        (["transcribe", "--threads", "-2"], "argument --threads: expected a whole number of at least 0"),
+        (["evaluate", "--manifest", "m.jsonl", "--chunk-ms", "0"], "argument --chunk-ms: expected a number above 0"),
+        (["stream", "-", "--channels", "0"], "argument --channels: expected a whole number of at least 1"),
+        (["lm", "tune", "--manifest", "m", "--word-scores", "0", "x"], "argument --word-scores: expected a finite"),
+        (["average", "--models", "a", "b", "--weights", "1", "-1"], "argument --weights: expected a number above 0"),
+    ],
+)
+def test_out_of_range_options_are_usage_errors_naming_the_option(args, message):
+    result = asr(*args, "x.flac")
+    _assert_clean_error(result, message)
+    assert result.returncode == 2
+
+
+def test_decoding_settings_and_lm_json_are_checked_before_decoding(model_dir, tmp_path):
+    model = load_model(model_dir)
+    wave = torch.zeros(16000)
+    for options, message in [
+        ({"beam_size": 0}, "beam_size must be a whole number of at least 1, got 0"),
+        ({"batch_size": 0}, "batch_size must be a whole number of at least 1"),
+        ({"beam_size": 8, "word_score": float("nan")}, "word_score must be a finite number"),
+    ]:
+        with pytest.raises(ASRError, match=message):
+            model.transcribe_batch([wave], **options)
+    lm, text = tmp_path / "lm", tmp_path / "text.txt"
+    text.write_text("\n".join(TEXTS) + "\n")
+    assert asr("lm", "build", "--text", text, "--order", "2", "--out", lm).returncode == 0
+    settings = json.loads((lm / "lm.json").read_text())
+    for bad, message in [
+        ({"beam_size": -5}, "lm.json: beam_size must be a whole number of at least 1, got -5"),
+        ({"lm_weight": "abc"}, "lm.json: lm_weight must be a finite number, got 'abc'"),
+        ({"adapted": {"word_score": None}}, "lm.json: word_score must be a finite number, got None"),
+    ]:
+        (lm / "lm.json").write_text(json.dumps({**settings, **bad}))
+        with pytest.raises(ASRError, match=message):
+            model.transcribe(wave, lm=lm)
+    (lm / "lm.json").write_text("[1, 2]")
+    _assert_clean_error(asr("transcribe", "--model", model_dir, "--lm-dir", lm, TINY / "tiny-00.flac"), "JSON object")
