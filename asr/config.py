@@ -208,9 +208,14 @@ def load_train_config(path: str | Path | None, overrides: Sequence[str] = ()) ->
     if path is not None:
         where = str(path)
         try:
-            data = yaml.safe_load(Path(path).read_text()) or {}
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
         except FileNotFoundError:
             raise ConfigError(f"{path}: no such config file") from None
+        except OSError as e:
+            raise ConfigError(f"{path}: cannot read ({e.strerror})") from None
+        except UnicodeDecodeError as e:
+            line = e.object[: e.start].count(b"\n") + 1
+            raise ConfigError(f"{path}: line {line}: not UTF-8 text (byte {e.object[e.start]:#04x})") from None
         except yaml.YAMLError as e:  # one line: the problem and where, not PyYAML's multi-line excerpt
             mark = getattr(e, "problem_mark", None)
             where_in = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

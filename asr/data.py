@@ -48,11 +48,17 @@ def read_manifest(path: str | os.PathLike) -> list[Utterance]:
         raise ManifestError(f"{path}: no such manifest")
     utts = []
     seen: set[str] = set()
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            where = f"{path}:{lineno}"
+            try:
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")  # a BOM some editors write
+            except UnicodeDecodeError as e:
+                raise ManifestError(
+                    f"{where}: not UTF-8 text (byte {raw[e.start]:#04x} at column {e.start + 1})"
+                ) from None
             if not line.strip():
                 continue
-            where = f"{path}:{lineno}"
             try:
                 item = json.loads(line)
             except json.JSONDecodeError as e:

@@ -163,3 +163,16 @@ def test_train_config_yaml_and_overrides(tmp_path):
         load_train_config(conf, ["model.n_layers=many"])
     with pytest.raises(ConfigError, match="no such config file"):
         load_train_config(tmp_path / "missing.yaml")
+
+
+def test_manifest_and_config_that_are_not_utf8_are_named_errors(tmp_path):
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_bytes(b"\xef\xbb\xbf" + json.dumps(GOOD).encode() + b'\n{"id": "b", "text": "caf\xe9"}\n')
+    with pytest.raises(ManifestError, match=r"m.jsonl:2: not UTF-8 text \(byte 0xe9 at column 25\)"):
+        read_manifest(manifest)  # line 1 starts with a byte-order mark and reads
+    conf = tmp_path / "c.yaml"
+    conf.write_bytes(b"lr: 0.001\nout_dir: caf\xe9\n")
+    with pytest.raises(ConfigError, match=r"c.yaml: line 2: not UTF-8 text \(byte 0xe9\)"):
+        load_train_config(conf)
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_train_config(tmp_path)  # a directory
