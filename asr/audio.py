@@ -10,6 +10,7 @@ import contextlib
 import functools
 import io
 import math
+import numbers
 import os
 import shutil
 import subprocess
@@ -104,8 +105,11 @@ def resample(wave: torch.Tensor, orig_freq: int, new_freq: int = SAMPLE_RATE) ->
 
 
 def check_sample_rate(rate, name: str = "audio array") -> int:
-    """``rate`` as an int, or AudioError when it is not a whole number of Hz in MIN_RATE..MAX_RATE."""
-    if isinstance(rate, bool) or not isinstance(rate, (int, np.integer)) or not MIN_RATE <= rate <= MAX_RATE:
+    """``rate`` as an int (16000.0 is 16000), or AudioError when it is not a whole number of Hz in
+    MIN_RATE..MAX_RATE."""
+    if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or rate != rate or rate % 1:
+        raise AudioError(f"{name}: sample rate must be a whole number of Hz, got {rate!r}")
+    if not MIN_RATE <= rate <= MAX_RATE:
         raise AudioError(f"{name}: sample rate {rate!r} Hz is outside {MIN_RATE}..{MAX_RATE} Hz")
     return int(rate)
 

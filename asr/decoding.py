@@ -40,6 +40,7 @@ __all__ = [
     "LMConfig",
     "load_lm_config",
     "BeamSearchDecoder",
+    "SEARCH_SETTINGS",
     "HOTWORD_SCORE",
     "COMMON_LOG10",
     "hotword_list",
@@ -153,6 +154,11 @@ def load_lm_config(directory: str | os.PathLike) -> LMConfig:
     if not cfg.model_file.is_file():
         raise ModelError(f"{cfg.model_file}: LM file is missing")
     return cfg
+
+
+# the keyword settings of BeamSearchDecoder that ASRModel.transcribe / decoder pass through (beside beam_size,
+# lm and the hotwords)
+SEARCH_SETTINGS = ("lm_weight", "word_score", "beam_threshold", "beam_size_token")
 
 
 class BeamSearchDecoder:

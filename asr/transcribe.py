@@ -28,6 +28,7 @@ from .checkpoint import save_model_dir
 from .decoding import (
     BeamSearchDecoder,
     Hypothesis,
+    SEARCH_SETTINGS,
     LMConfig,
     greedy_decode,
     hotword_list,
@@ -143,6 +144,11 @@ class ASRModel:
         ``adapted``: the LM's weights for output after test-time adaptation, when it has them; ``weights``
         may override ``lm_weight`` / ``word_score``; ``hotwords`` (with an LM): words and phrases to favour,
         each word earning ``hotword_score`` (default :data:`~asr.decoding.HOTWORD_SCORE`)."""
+        unknown = set(weights) - set(SEARCH_SETTINGS)
+        if unknown:
+            raise TypeError(
+                f"unexpected keyword argument(s) {', '.join(sorted(unknown))}; the search takes {SEARCH_SETTINGS}"
+            )
         if beam_size is not None:  # 0 is not "greedy": None is
             check_count(beam_size, "beam_size")
         lm_cfg: LMConfig | None = None
@@ -154,6 +160,13 @@ class ASRModel:
             lm_cfg = load_lm_config(lm)
         if hotwords and lm_cfg is None:
             raise ASRError("hotwords need beam search with an LM: pass lm=True (the model's lm/) or an LM directory")
+        if hotword_score is not None and not hotwords:
+            raise ASRError("hotword_score: only with hotwords")
+        needs_lm = sorted(k for k in weights if k in ("lm_weight", "word_score"))
+        if needs_lm and lm_cfg is None:
+            raise ASRError(f"{', '.join(needs_lm)}: only with an LM (lm=True or an LM directory)")
+        if weights and lm_cfg is None and not beam_size:
+            raise ASRError(f"{', '.join(sorted(weights))}: only with beam search (beam_size= or lm=)")
         if lm_cfg is None and not beam_size:
             return greedy_decode
         if adapted and lm_cfg is not None:

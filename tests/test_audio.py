@@ -1,5 +1,6 @@
 import io
 import json
+import re
 import sys
 import warnings
 
@@ -117,10 +118,26 @@ def test_random_bytes_named_mp3_get_one_plain_message(tmp_path, capfd, monkeypat
     assert "Note:" not in capfd.readouterr().err  # libmpg123's chatter is silenced
 
 
-@pytest.mark.parametrize("rate", [0, -1, 44100.5, 10**9, True])
-def test_array_sample_rates_out_of_range_are_audio_errors(rate):
-    with pytest.raises(AudioError, match="audio array: sample rate .* Hz is outside 1000..384000 Hz"):
+@pytest.mark.parametrize(
+    "rate,shown",
+    [
+        (0, "0 Hz is outside 1000..384000 Hz"),
+        (-1, "-1 Hz is outside"),
+        (10**9, "1000000000 Hz is outside"),
+        (44100.5, "must be a whole number of Hz, got 44100.5"),
+        (float("nan"), "must be a whole number of Hz, got nan"),
+        (True, "must be a whole number of Hz, got True"),
+        ("16000", "must be a whole number of Hz, got '16000'"),
+    ],
+)
+def test_array_sample_rates_out_of_range_are_audio_errors(rate, shown):
+    with pytest.raises(AudioError, match=f"audio array: sample rate {re.escape(shown)}"):
         load_audio(np.zeros(1600, np.float32), sample_rate=rate)
+
+
+def test_a_whole_sample_rate_given_as_a_float_is_that_rate():
+    wave = np.sin(np.arange(8000) / 10).astype(np.float32)
+    assert torch.equal(load_audio(wave, sample_rate=8000.0), load_audio(wave, sample_rate=8000))
 
 
 def test_an_odd_sample_rate_is_resampled_quickly(tmp_path):

@@ -534,10 +534,17 @@ def test_decoding_settings_and_lm_json_are_checked_before_decoding(model_dir, tm
     for options, message in [
         ({"beam_size": 0}, "beam_size must be a whole number of at least 1, got 0"),
         ({"batch_size": 0}, "batch_size must be a whole number of at least 1"),
-        ({"beam_size": 8, "word_score": float("nan")}, "word_score must be a finite number"),
+        ({"beam_size": 8, "beam_threshold": float("nan")}, "beam_threshold must be a finite number"),
+        ({"lm_weight": 0.5}, "lm_weight: only with an LM"),  # not silently greedy
+        ({"beam_threshold": 10.0}, "beam_threshold: only with beam search"),
+        ({"hotword_score": 3.0}, "hotword_score: only with hotwords"),
+        ({"vtln": "yes"}, "vtln: expected True or a list of warp factors, got 'yes'"),
     ]:
         with pytest.raises(ASRError, match=message):
-            model.transcribe_batch([wave], **options)
+            model.transcribe_batch([wave], sample_rate=16000, **options)
+    with pytest.raises(TypeError, match="unexpected keyword argument.*lm_wieght"):
+        model.transcribe(wave, sample_rate=16000, lm_wieght=0.5)  # a typo is not ignored
+    assert model.transcribe(wave, sample_rate=16000, beam_size=4, beam_threshold=10.0).text == ""
     lm, text = tmp_path / "lm", tmp_path / "text.txt"
     text.write_text("\n".join(TEXTS) + "\n")
     assert asr("lm", "build", "--text", text, "--order", "2", "--out", lm).returncode == 0
@@ -549,6 +556,6 @@ def test_decoding_settings_and_lm_json_are_checked_before_decoding(model_dir, tm
     ]:
         (lm / "lm.json").write_text(json.dumps({**settings, **bad}))
         with pytest.raises(ASRError, match=message):
-            model.transcribe(wave, lm=lm)
+            model.transcribe(wave, sample_rate=16000, lm=lm)
     (lm / "lm.json").write_text("[1, 2]")
     _assert_clean_error(asr("transcribe", "--model", model_dir, "--lm-dir", lm, TINY / "tiny-00.flac"), "JSON object")
