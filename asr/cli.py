@@ -84,6 +84,8 @@ def _cmd_export(args) -> int:
 
     model = load_model(args.model, device="cpu")
     out = Path(args.out) if args.out else model.path / ONNX_FILE
+    if out.is_dir():  # a folder to export into, not a file name
+        out = out / ONNX_FILE
     started = time.perf_counter()
     export_onnx(model.model, out)
     print(
@@ -152,7 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="export a model to ONNX (waveform -> CTC log-probs, front end included)")
     add_model_option(p)
     p.add_argument("--format", choices=["onnx"], default="onnx")
-    p.add_argument("--out", help="output file (default MODEL_DIR/model.onnx, which load_model(backend='onnx') uses)")
+    p.add_argument(
+        "--out",
+        help="output file, or an existing directory to write model.onnx into (default MODEL_DIR/model.onnx, "
+        "which load_model(backend='onnx') uses)",
+    )
     p.set_defaults(func=_cmd_export)
     return parser
 

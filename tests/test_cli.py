@@ -442,6 +442,9 @@ def test_export_out_onnx_backend_quantize_and_device_options(model_dir, tmp_path
     elsewhere = asr("export", "--model", model_dir, "--out", tmp_path / "copy.onnx")
     assert elsewhere.returncode == 0, elsewhere.stderr
     assert (tmp_path / "copy.onnx").stat().st_size > 10_000 and not (model_dir / "model.onnx").exists()
+    (tmp_path / "deploy").mkdir()
+    into = asr("export", "--model", model_dir, "--out", tmp_path / "deploy")  # a directory: model.onnx in it
+    assert into.returncode == 0 and (tmp_path / "deploy" / "model.onnx").stat().st_size > 10_000, into.stderr
     assert asr("export", "--model", model_dir).returncode == 0 and (model_dir / "model.onnx").is_file()
     expected = [f"{f}\t{t}" for f, t in zip(FILES[:3], TEXTS[:3])]
     for options in (["--backend", "onnx"], ["--quantize"], ["--device", "cpu"]):
