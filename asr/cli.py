@@ -168,6 +168,15 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
     print(f"asr: warning: {message}", file=file or sys.stderr)
 
 
+def _os_error(e: OSError) -> str:
+    """One line for an OSError: the path and what went wrong with it."""
+    if e.filename is None:
+        return e.strerror or str(e)
+    if isinstance(e, FileExistsError) and not Path(e.filename).is_dir():
+        return f"{e.filename}: a file is in the way (a directory is needed there)"
+    return f"{e.filename}: {e.strerror or e}"
+
+
 def main(argv: list[str] | None = None) -> int:
     import warnings
 
@@ -181,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except ASRError as e:
         print(f"asr: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # what the file system refused: an output folder that is a file, no space, no permission
+        print(f"asr: error: {_os_error(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("asr: interrupted", file=sys.stderr)

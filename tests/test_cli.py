@@ -562,3 +562,20 @@ def test_decoding_settings_and_lm_json_are_checked_before_decoding(model_dir, tm
             model.transcribe(wave, sample_rate=16000, lm=lm)
     (lm / "lm.json").write_text("[1, 2]")
     _assert_clean_error(asr("transcribe", "--model", model_dir, "--lm-dir", lm, TINY / "tiny-00.flac"), "JSON object")
+
+
+def test_an_output_folder_that_is_a_file_is_a_one_line_error(model_dir, tmp_path):
+    in_the_way = tmp_path / "out"
+    in_the_way.write_text("not a folder")
+    for args in (
+        ["transcribe", "--model", model_dir, "--output-dir", in_the_way, FILES[0]],
+        ["lm", "build", "--text", TINY / "train.jsonl", "--out", in_the_way],
+        ["lm", "build", "--text", TINY / "train.jsonl", "--out", in_the_way / "lm"],
+    ):
+        result = asr(*args)
+        _assert_clean_error(result, f"asr: error: {in_the_way}")
+        assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert (
+        "a file is in the way"
+        in asr(*["transcribe", "--model", model_dir, "--output-dir", in_the_way, FILES[0]]).stderr
+    )
