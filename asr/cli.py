@@ -108,7 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a model from a YAML TrainConfig")
     p.add_argument("--config", help="YAML file whose keys are TrainConfig fields")
-    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in out_dir")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from the newest checkpoint in out_dir (without it, an out_dir that holds checkpoints is "
+        "refused rather than overwritten)",
+    )
     p.add_argument("overrides", nargs="*", metavar="key=value", help="override fields, e.g. lr=5e-4 model.n_layers=4")
     p.set_defaults(func=_cmd_train)
 

@@ -115,6 +115,12 @@ class Trainer:
 
     def __init__(self, cfg: TrainConfig, resume: bool = False):
         self.cfg, self.out = cfg, Path(cfg.out_dir)
+        earlier = list_checkpoints(self.out / "checkpoints")
+        if earlier and not resume:  # a new run would prune them and truncate the log
+            raise ConfigError(
+                f"{self.out}: holds an earlier run's checkpoints (newest {earlier[-1].name}); continue it with "
+                "--resume (resume=True), or give another out_dir (delete the folder to start over)"
+            )
         self.rank, self.world_size, local_rank = _distributed()
         self.device = resolve_device(cfg.device, local_rank)
         self._own_group = False

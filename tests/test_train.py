@@ -177,6 +177,19 @@ def test_manifest_whose_audio_is_all_missing_fails_clearly(tmp_path):
         asr.train.Trainer(tiny_train_config(tmp_path / "exp", train_manifest=str(manifest)))
 
 
+def test_a_new_run_does_not_overwrite_an_earlier_runs_checkpoints(tmp_path):
+    cfg = tiny_train_config(tmp_path / "exp", max_steps=2, checkpoint_every=2, valid_manifest=None)
+    asr.train.train(cfg)
+    first = list_checkpoints(tmp_path / "exp" / "checkpoints")
+    log = (tmp_path / "exp" / "log.jsonl").read_text()
+    with pytest.raises(asr.errors.ConfigError, match="holds an earlier run's checkpoints .*ckpt-00000002.pt.*--resume"):
+        asr.train.Trainer(cfg)
+    assert list_checkpoints(tmp_path / "exp" / "checkpoints") == first
+    assert (tmp_path / "exp" / "log.jsonl").read_text() == log
+    resumed = asr.train.Trainer(cfg, resume=True)
+    assert resumed.step == 2
+
+
 def test_bpe_experiment_saves_its_tokenizer_with_the_model(tmp_path):
     cfg = tiny_train_config(tmp_path, tokenizer="bpe", bpe_vocab_size=40, max_steps=2, batch_seconds=30.0)
     cfg.model.strides = [2, 2, 2]  # BPE pieces make 8x feasible
