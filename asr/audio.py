@@ -232,7 +232,8 @@ def _read_with_ffmpeg(path: Path, error: AudioError) -> tuple[np.ndarray, int]:
         if path.suffix.lower() in FFMPEG_FORMATS:
             raise AudioError(f"{error} (to read {path.suffix} files, install ffmpeg: apt-get install ffmpeg)") from None
         raise error
-    command = [tool, "-nostdin", "-hide_banner", "-loglevel", "error", "-i", str(path)]
+    source = f"file:{path}"  # a file's name, whatever it looks like ("pipe:1.m4a" is not ffmpeg's pipe protocol)
+    command = [tool, "-nostdin", "-hide_banner", "-loglevel", "error", "-i", source]
     command += ["-vn", "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "f32le", "-"]
     try:
         done = subprocess.run(command, capture_output=True, check=False)
@@ -240,7 +241,7 @@ def _read_with_ffmpeg(path: Path, error: AudioError) -> tuple[np.ndarray, int]:
         raise AudioError(f"{error} (ffmpeg could not run: {e.strerror})") from None
     if done.returncode != 0:
         lines = done.stderr.decode(errors="replace").strip().splitlines()
-        why = lines[-1].removeprefix(f"{path}: ") if lines else f"exit status {done.returncode}"
+        why = lines[-1].removeprefix(f"{source}: ") if lines else f"exit status {done.returncode}"
         if "does not contain any stream" in why:  # what ffmpeg says of a video without sound
             why = "no audio stream"
         raise AudioError(f"{path}: not a readable audio file (format not recognized; ffmpeg: {why})")

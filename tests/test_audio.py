@@ -241,9 +241,15 @@ def test_formats_libsndfile_lacks_are_decoded_by_ffmpeg_when_installed(tmp_path,
     _fake_ffmpeg(tmp_path / "bin", wave)
     assert torch.equal(load_audio(memo), torch.from_numpy(wave))
     args = json.loads((tmp_path / "bin" / "args.json").read_text())
-    assert args[args.index("-i") + 1] == str(memo) and ["-ac", "1"] == args[args.index("-ac") : args.index("-ac") + 2]
+    assert (
+        args[args.index("-i") + 1] == f"file:{memo}" and ["-ac", "1"] == args[args.index("-ac") : args.index("-ac") + 2]
+    )
     assert args[args.index("-ar") + 1] == str(SAMPLE_RATE) and args[args.index("-f") + 1] == "f32le"
     assert torch.equal(load_audio(memo.read_bytes()), torch.from_numpy(wave))  # bytes too, through a file
+    protocol_like = tmp_path / "pipe:1.m4a"  # a file's name, not ffmpeg's pipe protocol
+    protocol_like.write_bytes(memo.read_bytes())
+    assert torch.equal(load_audio(protocol_like), torch.from_numpy(wave))
+    assert json.loads((tmp_path / "bin" / "args.json").read_text())[args.index("-i") + 1] == f"file:{protocol_like}"
     _fake_ffmpeg(tmp_path / "bin", None, error="Invalid data found when processing input")
     with pytest.raises(AudioError, match=r"^audio bytes: not a readable audio file \(format not recognized; ffmpeg"):
         load_audio(memo.read_bytes())
