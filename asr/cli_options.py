@@ -154,7 +154,6 @@ def whole(minimum: int) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"expected a whole number of at least {minimum}, got {text!r}")
         return value
 
-    parse.__name__ = f"whole number >= {minimum}"
     return parse
 
 
