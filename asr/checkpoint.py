@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from .errors import ConfigError, ModelError
+from .errors import ASRError, ConfigError, ModelError
 from .model import LEGACY_MODEL_FIELDS, CTCModel, ModelConfig
 from .warmstart import grow
 from .tokenizer import Tokenizer, load_tokenizer
@@ -34,6 +34,7 @@ __all__ = [
     "average_checkpoints",
     "rng_state",
     "set_rng_state",
+    "usable_device",
 ]
 
 FORMAT_VERSION = 1
@@ -336,3 +337,18 @@ def set_rng_state(state: dict) -> None:
     random.setstate(state["python"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def usable_device(name: str | torch.device, error: type[ASRError] = ModelError) -> torch.device:
+    """``name`` as a torch.device that works on this machine, else ``error``: an unknown name, or a GPU that is
+    not there (CUDA without a driver, cuda:3 on a machine with one GPU)."""
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError, ValueError):
+        raise error(f"device {str(name)!r}: not a device name (cpu, cuda, cuda:N, mps, ...)") from None
+    try:
+        torch.empty(1, device=device)  # torch only finds out when something is put there
+    except (RuntimeError, AssertionError) as e:  # AssertionError: torch built without CUDA
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise error(f"device {str(name)!r} is not usable here ({reason})") from None
+    return device

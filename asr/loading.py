@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import load_model_dir
+from .checkpoint import load_model_dir, usable_device
 from .errors import ModelError
 from .transcribe import ASRModel
 
@@ -72,7 +72,9 @@ def load_model(
             raise ModelError(
                 f"{path}: no such model directory (bundled models: {', '.join(available_models()) or 'none'})"
             )
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = (
+        usable_device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    )
     model, tokenizer, config = load_model_dir(path, device)
     if quantize:
         if device.type != "cpu" or backend != "torch":

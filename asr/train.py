@@ -40,6 +40,7 @@ from .checkpoint import (
     save_checkpoint,
     save_model_dir,
     set_rng_state,
+    usable_device,
 )
 from .config import TrainConfig
 from .data import AudioDataset, DurationBatchSampler, collate, encode_targets, existing_audio, read_manifest
@@ -59,10 +60,7 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     """``auto``: this process's GPU (``cuda:LOCAL_RANK`` under torchrun) if there is one, else the CPU."""
     if name == "auto":
         return torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device {name!r} requested but CUDA is not available")
-    return device
+    return usable_device(name, ConfigError)
 
 
 def _loader(dataset, sampler, cfg: TrainConfig, seed: int) -> torch.utils.data.DataLoader:

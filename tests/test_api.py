@@ -217,3 +217,12 @@ def test_speaker_adaptation_holds_only_what_its_steps_can_draw(model_dir, monkey
     assert len(set(sample)) == 6 and sample != [(i + 1) / 64 for i in range(6)]  # not just the first six
     assert set(sample) <= {(i + 1) / 64 for i in range(20)}
     assert few == [(i + 1) / 64 for i in range(5)] and few_steps == 2  # fewer: all of them, in order
+
+
+def test_a_device_this_machine_lacks_is_a_model_error(model_dir):
+    with pytest.raises(ModelError, match="device 'tpu': not a device name"):
+        asr.load_model(model_dir, device="tpu")
+    missing = f"cuda:{torch.cuda.device_count()}"  # one past the last GPU: none on a CPU machine
+    with pytest.raises(ModelError, match=f"device '{missing}' is not usable here"):
+        asr.load_model(model_dir, device=missing)
+    assert asr.load_model(model_dir, device="cpu").device == torch.device("cpu")
