@@ -36,8 +36,14 @@ def _cmd_tokenizer(args) -> int:
 
     cfg = load_train_config(args.config, args.overrides)
     texts = [u.text for u in read_manifest(cfg.train_manifest)]
+    folder = Path(cfg.out_dir) / "tokenizer"
+    existed = (folder / "tokenizer.json").is_file()
     tokenizer = prepare_tokenizer(cfg, Path(cfg.out_dir), texts)
-    print(f"{cfg.tokenizer} tokenizer with {tokenizer.vocab_size} ids (blank included) in {cfg.out_dir}/tokenizer")
+    kind = tokenizer.to_dict()["type"]
+    print(
+        f"{kind} tokenizer with {tokenizer.vocab_size} ids (blank included) in {folder}"
+        + (" (already there, kept: delete the folder to build it again)" if existed else "")
+    )
     return 0
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+import warnings
 from pathlib import Path
 from typing import Callable
 
@@ -41,6 +42,12 @@ def prepare_tokenizer(cfg: TrainConfig, out: Path, texts: list[str]) -> Tokenize
         tokenizer = CharTokenizer()
     else:
         tokenizer = train_bpe(texts, cfg.bpe_vocab_size)
+        if tokenizer.vocab_size - 1 < cfg.bpe_vocab_size:
+            warnings.warn(
+                f"bpe_vocab_size {cfg.bpe_vocab_size}: the training transcripts yield only "
+                f"{tokenizer.vocab_size - 1} BPE pieces, so the tokenizer has that many",
+                stacklevel=2,
+            )
     folder.mkdir(parents=True, exist_ok=True)
     tokenizer.save(folder)
     (folder / "tokenizer.json").write_text(json.dumps(tokenizer.to_dict(), indent=2) + "\n")

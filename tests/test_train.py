@@ -14,7 +14,7 @@ from asr.checkpoint import average_checkpoints, list_checkpoints, load_checkpoin
 from asr.metrics import score
 from asr.warmstart import grow
 from asr.data import read_manifest
-from conftest import TINY, tiny_train_config
+from conftest import TINY, run_cli, tiny_train_config
 
 
 def test_tiny_model_learns_its_training_utterances(trained_exp, tiny_manifest):
@@ -487,3 +487,15 @@ def test_amp_setting_is_inert_on_the_cpu(tmp_path):
         runs.append(trainer.model.state_dict())
     for key in runs[0]:
         assert torch.equal(runs[0][key], runs[1][key]), key
+
+
+def test_a_bpe_vocabulary_larger_than_the_text_yields_is_reported(tmp_path):
+    from asr.initialize import prepare_tokenizer
+
+    texts = [u.text for u in read_manifest(TINY / "train.jsonl")]
+    cfg = tiny_train_config(tmp_path, tokenizer="bpe", bpe_vocab_size=5000)
+    with pytest.warns(UserWarning, match=r"bpe_vocab_size 5000: the training transcripts yield only \d+ BPE pieces"):
+        tokenizer = prepare_tokenizer(cfg, tmp_path, texts)
+    assert tokenizer.vocab_size < 5000
+    result = run_cli("tokenizer", f"train_manifest={TINY / 'train.jsonl'}", f"out_dir={tmp_path}", "tokenizer=bpe")
+    assert result.returncode == 0 and "already there, kept" in result.stdout, result.stdout + result.stderr
