@@ -24,7 +24,7 @@ from .cli_options import (
     load_for_inference,
     models_lm,
 )
-from .cli_inputs import expand_directories, output_names, read_inputs
+from .cli_inputs import expand_directories, output_names, read_inputs, write_output
 from .errors import ASRError, AudioError, ModelError
 
 __all__ = ["register"]
@@ -132,11 +132,21 @@ def _cmd_transcribe(args) -> int:
     from .output import SUFFIXES, format_transcript
 
     args.paths = expand_directories(args.paths)
+    output_dir = Path(args.output_dir) if args.output_dir else None
+    names = output_names(args.paths)
+    if args.skip_existing:
+        if output_dir is None or args.adapt_speaker:
+            raise ASRError("--skip-existing needs --output-dir (and not --adapt-speaker, which adapts to all inputs)")
+        done = [p for p in args.paths if (output_dir / (names[p] + SUFFIXES[args.format])).is_file()]
+        if done:
+            print(f"asr: skipping {len(done)} input(s) already transcribed in {output_dir}", file=sys.stderr)
+            args.paths = [p for p in args.paths if p not in set(done)]
+        if not args.paths:
+            return 0
     model = load_for_inference(args)
     audio = read_inputs(args.paths)
     if args.adapt_speaker:
         model = _speaker_adapted(model, list(audio.values()), "the input")
-    output_dir = Path(args.output_dir) if args.output_dir else None
     if output_dir:
         output_dir.mkdir(parents=True, exist_ok=True)
     options = decoding_options(args)
@@ -145,12 +155,11 @@ def _cmd_transcribe(args) -> int:
     options["word_timestamps"] = args.word_timestamps or args.format in ("json", "srt", "vtt")
     many = len(args.paths) > 1
     failed = 0
-    names = output_names(args.paths)
 
     def emit(path: str, transcript) -> None:
         if output_dir is not None:
-            (output_dir / (names[path] + SUFFIXES[args.format])).write_text(
-                format_transcript(transcript, args.format, path)
+            write_output(
+                output_dir / (names[path] + SUFFIXES[args.format]), format_transcript(transcript, args.format, path)
             )
         elif args.format == "text" and many:
             tqdm.write(f"{path}\t{transcript.text}")
@@ -294,6 +303,12 @@ def _register_transcribe(sub) -> None:
         help="word start/end times in jsonl (json, srt and vtt always have them)",
     )
     p.add_argument("--output-dir", help="write one file per input here instead of printing")
+    p.add_argument(
+        "--skip-existing",
+        action="store_true",
+        help="with --output-dir: skip the inputs whose output file is already there (a killed batch goes on "
+        "where it stopped)",
+    )
     add_inference_options(p, batch_size=8)
     add_no_lm_option(p, "greedy, or lexicon-free beam search with --beam-size")
     p.set_defaults(func=_cmd_transcribe)

@@ -10,7 +10,7 @@ from pathlib import Path
 from .audio import AUDIO_EXTENSIONS
 from .errors import AudioError
 
-__all__ = ["output_names", "expand_directories", "read_inputs"]
+__all__ = ["output_names", "expand_directories", "read_inputs", "write_output"]
 
 
 def output_names(paths: list[str]) -> dict[str, str]:
@@ -32,6 +32,14 @@ def output_names(paths: list[str]) -> dict[str, str]:
         for p, r, b in zip(group, relative, bare):
             names[str(p)] = "__".join((r if bare.count(b) > 1 else b).parts)
     return {p: names[str(Path(p))] for p in paths}
+
+
+def write_output(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temp file and a rename: a run killed mid-write leaves no half
+    file under the output's name (so ``--skip-existing`` never takes one for done)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def expand_directories(paths: list[str]) -> list[str]:

@@ -579,3 +579,16 @@ def test_an_output_folder_that_is_a_file_is_a_one_line_error(model_dir, tmp_path
         "a file is in the way"
         in asr(*["transcribe", "--model", model_dir, "--output-dir", in_the_way, FILES[0]]).stderr
     )
+
+
+def test_skip_existing_goes_on_with_a_killed_batch(model_dir, tmp_path):
+    out = tmp_path / "out"
+    first = asr("transcribe", "--model", model_dir, "--output-dir", out, *FILES[:2])
+    assert first.returncode == 0, first.stderr
+    (out / "tiny-00.txt").write_text("kept\n")  # skipped inputs keep their file as it is
+    again = asr("transcribe", "--model", model_dir, "--output-dir", out, "--skip-existing", *FILES[:4])
+    assert again.returncode == 0 and "skipping 2 input(s) already transcribed" in again.stderr, again.stderr
+    assert (out / "tiny-00.txt").read_text() == "kept\n"
+    assert [(out / f"tiny-0{i}.txt").read_text().strip() for i in (1, 2, 3)] == TEXTS[1:4]
+    assert not list(out.glob(".*.tmp"))  # written through a temp file and a rename
+    _assert_clean_error(asr("transcribe", "--model", model_dir, "--skip-existing", FILES[0]), "needs --output-dir")
