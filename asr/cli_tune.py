@@ -38,13 +38,23 @@ def _cmd_lm_build(args) -> int:
     cfg.save()
     print(
         f"{args.order}-gram LM from {summary['sentences']} sentences / {summary['words']} words "
-        f"in {time.perf_counter() - started:.1f} s: n-grams per order {summary['ngrams']}"
+        f"in {time.perf_counter() - started:.1f} s (peak memory {_peak_memory_gib():.2f} GiB): "
+        f"n-grams per order {summary['ngrams']}"
         + (f", {summary['vocab_added']} words added from --vocab" if args.vocab else "")
         + f"; written to {args.out}"
     )
     if summary["fallback_discount_orders"]:
         print(f"note: orders {summary['fallback_discount_orders']} used fallback discounts (too little text)")
     return 0
+
+
+def _peak_memory_gib() -> float:
+    """This process's peak resident memory so far (ru_maxrss: KiB on Linux, bytes on macOS)."""
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (2**30 if sys.platform == "darwin" else 2**20)
 
 
 def _cmd_lm_tune(args) -> int:

@@ -1,5 +1,6 @@
 """The LibriSpeech recipe end to end on a tiny corpus laid out exactly like LibriSpeech (espeak-ng speech)."""
 
+import gzip
 import json
 import os
 import shutil
@@ -13,6 +14,7 @@ import soundfile as sf
 import yaml
 
 import asr
+import asr.cli
 from asr.evaluate import evaluate_manifest
 from asr.testaudio import SENTENCES, speak
 from conftest import tiny_train_config
@@ -82,32 +84,16 @@ def test_every_stage_of_run_sh(tmp_path):
     conf.write_text(yaml.safe_dump(cfg.to_dict()))
     data, exp = tmp_path / "data", tmp_path / "exp"
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    result = subprocess.run(
-        [
-            "bash",
-            str(REPO / "recipes/librispeech/run.sh"),
-            "--root",
-            str(tmp_path / "corpus"),
-            "--data",
-            str(data),
-            "--conf",
-            str(conf),
-            "--exp",
-            str(exp),
-            "--avg",
-            "2",
-            "--beam",
-            "5",
-            "--ngpu",
-            "1",
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+    def run_sh(*extra: str) -> subprocess.CompletedProcess:
+        options = ["--root", tmp_path / "corpus", "--data", data, "--conf", conf, "--exp", exp, "--avg", "2"]
+        options += ["--beam", "5", "--ngpu", "1", *extra]
+        command = ["bash", REPO / "recipes/librispeech/run.sh", *options]
+        done = subprocess.run([str(x) for x in command], cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        return done
+
+    result = run_sh()
 
     # stage 0: manifests, with the broken parts reported and skipped
     for subset, n in counts.items():
@@ -148,6 +134,21 @@ def test_every_stage_of_run_sh(tmp_path):
         beam, _, _ = evaluate_manifest(model, data / f"{s}.jsonl", beam_size=5)  # the recipe's --beam 5
         row = next(line for line in table.splitlines() if line.startswith(f"| {s} | beam |"))
         assert row.split("|")[3].strip() == f"{100 * beam.wer.rate:.2f}", (row, beam.summary())
+
+    # stage 4 with a ready ARPA file (gzipped, as OpenSLR ships them): installed, tuned, decoded with
+    lm_text = tmp_path / "lm.txt"
+    lm_text.write_text("".join(json.loads(line)["text"] + "\n" for line in (data / "train.jsonl").open()))
+    assert asr.cli.main(["lm", "build", "--text", str(lm_text), "--order", "3", "--out", str(tmp_path / "built")]) == 0
+    arpa = (tmp_path / "built" / "lm.arpa").read_bytes()
+    (tmp_path / "ready.arpa.gz").write_bytes(gzip.compress(arpa))
+    run_sh("--stage", "4", "--lm-arpa", str(tmp_path / "ready.arpa.gz"))
+    assert (model_dir / "lm" / "lm.arpa").read_bytes() == arpa
+    assert json.loads((model_dir / "lm" / "lm.json").read_text())["info"]["tuned_on"].endswith("dev-clean.jsonl")
+    assert all((exp / "decode" / "lm" / f"wer-{s}.json").is_file() for s in sets)
+    assert (
+        sum(line.startswith(f"| {s} | lm |") for s in sets for line in (exp / "RESULTS.md").read_text().splitlines())
+        == 4
+    )
 
 
 def test_prepare_without_network_fails_fast(tmp_path):
