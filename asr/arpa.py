@@ -4,9 +4,10 @@ Estimation is asr.lm's."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from .errors import ASRError
 
@@ -121,82 +122,132 @@ def boosted_arpa(
       missing contexts (with back-off weight 0, which leaves every other word's probability as it was).
 
     Words the LM lacks join it as unigrams at <unk>'s probability (the lowest unigram's, without <unk>).
-    Every other line is copied as it stands: one pass, no sorting, since decoders build one per list.
+    Every other line is copied as it stands. The file is streamed twice (what to add, then the copy), so
+    memory does not grow with it: a LibriSpeech 4-gram of gigabytes is read like the bundled LM.
     """
-    lines = Path(src).read_text(encoding="utf-8").split("\n")
-    counts, count_line = _header(lines, src)
-    order = max(counts)
     words = set(words)
+    found, sections, lowest = _scan(src, words, phrases)
+    counts = sections[0]
+    order = max(counts)
     targets: set[tuple[str, ...]] = set()  # phrase n-grams: a later word with the phrase's words before it
     for phrase in phrases:
         for i in range(1, len(phrase)):
             targets.add(tuple(phrase[max(0, i - order + 1) : i + 1]))
-    found, last_line, lowest = _boost_lines(lines, src, words, targets, boost)
     added = _missing_ngrams(found, lowest, words, targets, order, boost)
-    for n in sorted(added, reverse=True):  # bottom up, so earlier indices stay put
-        if n not in last_line:
+    for n in added:
+        if n not in sections[1]:
             raise ASRError(f"{src}: no \\{n}-grams: section")
-        at = last_line[n] + 1
-        lines[at:at] = added[n]
-    for n, i in count_line.items():  # the header is above every insertion
-        lines[i] = f"ngram {n}={counts[n] + len(added.get(n, ()))}"
-    Path(dst).write_text("\n".join(lines), encoding="utf-8")
+    ends = {gram[-1] for gram in targets} | words
+    lengths = sorted({len(gram) for gram in targets})
+
+    def boosted(gram: tuple[str, ...], section: int) -> bool:
+        return gram[-1] in ends and (gram[-1] in words or any(gram[-n:] in targets for n in lengths if n <= section))
+
+    _copy_boosted(src, dst, counts, added, ends, boosted, boost)
     return Path(dst)
 
 
-def _header(lines: list[str], src: str | Path) -> tuple[dict[int, int], dict[int, int]]:
-    """The \\data\\ header: order -> n-gram count, and order -> index of its "ngram N=count" line."""
-    counts: dict[int, int] = {}
-    count_line: dict[int, int] = {}
-    for i, line in enumerate(lines):
-        line = line.strip()
-        if line.startswith("ngram ") and "=" in line:
-            n, _, count = line[6:].partition("=")
-            counts[int(n)], count_line[int(n)] = int(count), i
-        elif line.startswith("\\") and line.endswith("-grams:"):
-            break
-    if not counts or sorted(counts) != list(range(1, len(counts) + 1)):
-        raise ASRError(f"{src}: not an ARPA file (no \\data\\ header with n-gram counts)")
-    return counts, count_line
+def _ngram_line(line: str, section: int, src: str | Path, lineno: int) -> tuple[float, tuple[str, ...], list[str]]:
+    """(log10 p, the n-gram, the fields after it: the back-off weight, if any) of one n-gram line."""
+    fields = line.split()
+    try:
+        p = float(fields[0])
+        if len(fields) > 1 + section:
+            float(fields[1 + section])
+        if len(fields) < 1 + section:
+            raise IndexError
+    except (ValueError, IndexError):
+        raise ASRError(f"{src}:{lineno}: malformed {section}-gram line") from None
+    return p, tuple(fields[1 : 1 + section]), fields[1 + section :]
 
 
-def _boost_lines(
-    lines: list[str], src: str | Path, words: set[str], targets: set[tuple[str, ...]], boost: float
-) -> tuple[dict[tuple[str, ...], tuple[float, float]], dict[int, int], float]:
-    """Raise, in place, the n-gram lines that end in one of ``words`` or in a phrase n-gram of ``targets``.
-    Returns the entries the back-off rule reads to price the phrase n-grams and words the file lacks (log10 p,
-    log10 back-off), order -> index of its section's last line, and the lowest unigram log10 p but <s>'s."""
-    vocabulary = words | {w for gram in targets for w in gram}
-    needed = {gram[i:j] for gram in targets for i in range(len(gram)) for j in range(i + 1, len(gram) + 1)}
-    needed |= {(w,) for w in vocabulary} | {(UNK,)}
-    ends = {gram[-1] for gram in targets} | words
-    lengths = sorted({len(gram) for gram in targets})
+def _sections(src: str | Path) -> Iterator[tuple[int, int, str]]:
+    """(line number, section, line without its newline) of every line of an ARPA file; section 0 is the
+    header (and the end marker's line is reported in the last section). Raises ASRError if it cannot be read."""
+    section = 0
+    try:
+        with Path(src).open(encoding="utf-8") as f:
+            for lineno, line in enumerate(f, 1):
+                line = line.rstrip("\n")
+                stripped = line.strip()
+                if stripped.startswith("\\") and stripped.endswith("-grams:"):
+                    section = int(stripped[1:-7])
+                yield lineno, section, line
+    except OSError as e:
+        raise ASRError(f"{src}: cannot read ({e.strerror})") from None
+
+
+def _scan(
+    src: str | Path, words: set[str], phrases: Iterable[Sequence[str]]
+) -> tuple[dict[tuple[str, ...], tuple[float, float]], tuple[dict[int, int], set[int]], float]:
+    """First pass: the entries the back-off rule reads to price the phrase n-grams and words the file lacks
+    (log10 p, log10 back-off: every n-gram made of consecutive phrase words, each word, <unk>), the header's
+    counts (order -> count) with the orders that have a section, and the lowest unigram log10 p but <s>'s."""
+    needed = {tuple(p[i:j]) for p in phrases for i in range(len(p)) for j in range(i + 1, len(p) + 1)}
+    needed |= {(w,) for w in words} | {(UNK,)}
     found: dict[tuple[str, ...], tuple[float, float]] = {}
-    last_line: dict[int, int] = {}  # order -> index of its header, then of its last n-gram line
-    lowest, section = 0.0, 0
-    for i, line in enumerate(lines):
-        if line.startswith("\\"):
-            if line.strip().endswith("-grams:"):
-                section = int(line.strip()[1:-7])
-                last_line[section] = i
+    counts: dict[int, int] = {}
+    present: set[int] = set()
+    lowest = 0.0
+    for lineno, section, line in _sections(src):
+        stripped = line.strip()
+        if section == 0:
+            if stripped.startswith("ngram ") and "=" in stripped:
+                n, _, count = stripped[6:].partition("=")
+                counts[int(n)] = int(count)
             continue
-        if not section or not line.strip():
+        if stripped.startswith("\\"):
+            present.add(section)
             continue
-        fields = line.split()
-        gram = tuple(fields[1 : 1 + section])
-        try:
-            p = float(fields[0])
-            b = float(fields[1 + section]) if len(fields) > 1 + section else 0.0
-        except (ValueError, IndexError):
-            raise ASRError(f"{src}:{i + 1}: malformed {section}-gram line") from None
-        last_line[section] = i
+        if not stripped:
+            continue
+        p, gram, rest = _ngram_line(line, section, src, lineno)
         if section == 1 and gram[0] != BOS:
             lowest = min(lowest, p)
         if gram in needed:
-            found[gram] = (p, b)
-        if gram[-1] in ends and (gram[-1] in words or any(gram[-n:] in targets for n in lengths if n <= section)):
-            lines[i] = "\t".join([f"{min(p + boost, 0.0):.6f}", " ".join(gram), *fields[1 + section :]])
-    return found, last_line, lowest
+            found[gram] = (p, float(rest[0]) if rest else 0.0)
+    if not counts or sorted(counts) != list(range(1, len(counts) + 1)):
+        raise ASRError(f"{src}: not an ARPA file (no \\data\\ header with n-gram counts)")
+    return found, (counts, present), lowest
+
+
+def _copy_boosted(
+    src: str | Path,
+    dst: str | Path,
+    counts: dict[int, int],
+    added: dict[int, list[str]],
+    ends: set[str],
+    boosted: Callable[[tuple[str, ...], int], bool],
+    boost: float,
+) -> None:
+    """Second pass: ``src`` to ``dst`` with the header's counts grown by ``added``, the ``boosted`` n-gram lines
+    (which end in a word of ``ends``) raised by ``boost``, and each order's added lines right after its last
+    n-gram line (blank lines between a section and the next header stay after them, as the format wants)."""
+    held: list[str] = []  # blank lines, written once it is clear whether the section goes on
+    section = 0
+    may_end = re.compile("|".join(re.escape(e) for e in sorted(ends))).search if ends else lambda line: None
+    with Path(dst).open("w", encoding="utf-8") as out:
+        for lineno, now, line in _sections(src):
+            stripped = line.strip()
+            if section == 0 and stripped.startswith("ngram ") and "=" in stripped:
+                n = int(stripped[6:].partition("=")[0])
+                line = f"ngram {n}={counts[n] + len(added.get(n, ()))}"
+            elif stripped.startswith("\\") and section:  # the next section, or the end: this one is over
+                held = [*added.pop(section, ()), *held]
+            elif now and stripped and not stripped.startswith("\\") and may_end(line):
+                p, gram, rest = _ngram_line(line, now, src, lineno)  # (the first pass checked every line)
+                if boosted(gram, now):
+                    line = "\t".join([f"{min(p + boost, 0.0):.6f}", " ".join(gram), *rest])
+            if not stripped:
+                held.append(line)
+                continue
+            for kept in held:
+                out.write(kept + "\n")
+            held = []
+            section = now
+            out.write(line + "\n")
+        for kept in [*added.pop(section, ()), *held]:  # a file cut off before its end marker
+            out.write(kept + "\n")
 
 
 def _missing_ngrams(
@@ -229,7 +280,7 @@ def _missing_ngrams(
     for w in sorted(words | {w for gram in targets for w in gram}):
         if (w,) not in found:
             add((w,), unk, w in words)
-    for gram in sorted(targets, key=len):
+    for gram in sorted(targets, key=lambda g: (len(g), g)):  # one order whatever the set's
         for k in range(2, len(gram) + 1):
             if gram[:k] not in found:
                 add(gram[:k], price(gram[:k]), gram[:k] in targets or gram[k - 1] in words)

@@ -144,6 +144,15 @@ def test_boosted_arpa_raises_listed_words_and_phrase_words_only(text_file, tmp_p
     assert read_arpa(copy).tables[1][("HORSE",)][0] == 0.0
     with pytest.raises(ASRError, match="not an ARPA file"):
         boosted_arpa(text_file, copy, {"HORSE"}, [], 1.0)
+    cut = tmp_path / "cut.arpa"  # a file cut off before its end marker: the added n-grams still come last
+    cut.write_text(arpa.read_text().replace("\n\\end\\\n", "\n"))
+    boosted_arpa(cut, copy, {"HORSE", "ZEBRA"}, phrases, 0.25)
+    assert read_arpa(copy).tables == out.tables
+    sections = copy.read_text().split("-grams:\n")[1:]
+    header = dict(line[6:].split("=") for line in copy.read_text().splitlines() if line.startswith("ngram "))
+    assert [len([x for x in part.split("\n\n")[0].splitlines() if x]) for part in sections] == [
+        int(header[n]) for n in sorted(header)
+    ]  # the header counts what each section holds
 
 
 def test_bad_input_is_a_clear_error(tmp_path):
