@@ -202,6 +202,9 @@ def main(argv: list[str] | None = None) -> int:
     except ASRError as e:
         print(f"asr: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`asr transcribe DIR | head`): stop quietly, as cat does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error as Python exits
+        return 1
     except OSError as e:  # what the file system refused: an output folder that is a file, no space, no permission
         print(f"asr: error: {_os_error(e)}", file=sys.stderr)
         return 2

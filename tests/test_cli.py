@@ -592,3 +592,13 @@ def test_skip_existing_goes_on_with_a_killed_batch(model_dir, tmp_path):
     assert [(out / f"tiny-0{i}.txt").read_text().strip() for i in (1, 2, 3)] == TEXTS[1:4]
     assert not list(out.glob(".*.tmp"))  # written through a temp file and a rename
     _assert_clean_error(asr("transcribe", "--model", model_dir, "--skip-existing", FILES[0]), "needs --output-dir")
+
+
+def test_a_reader_that_goes_away_ends_the_run_quietly(model_dir):
+    """`asr transcribe DIR | head`: once the pipe is closed, no traceback and no error line."""
+    command = [sys.executable, "-m", "asr.cli", "transcribe", "--model", str(model_dir), *map(str, FILES[:4])]
+    reader = subprocess.Popen(["true"], stdin=subprocess.PIPE)  # reads nothing and is gone at once
+    reader.wait()
+    result = subprocess.run(command, stdout=reader.stdin, stderr=subprocess.PIPE, text=True)
+    reader.stdin.close()
+    assert result.returncode == 1 and result.stderr == "", result.stderr
