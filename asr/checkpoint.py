@@ -81,13 +81,18 @@ def save_model_dir(
     info: dict | None = None,
     half: bool = False,
 ) -> Path:
-    """Write config.json, model.safetensors and the tokenizer's files; returns the directory.
+    """Write config.json, model.safetensors and the tokenizer's files; returns the directory. A folder that
+    holds other files but no config.json is refused (``--out .`` by mistake); a model directory is overwritten.
 
     ``half`` stores the network's parameters as float16, halving the file; buffers (the mel filterbank,
     the window) stay float32. Loading copies them into the float32 model, so inference runs in float32
     either way; only the rounding of the weights differs.
     """
     directory = Path(directory)
+    if directory.is_dir() and not (directory / CONFIG_FILE).is_file() and any(directory.iterdir()):
+        raise ModelError(
+            f"{directory}: holds other files and is not a model directory; write the model to a new or empty folder"
+        )
     directory.mkdir(parents=True, exist_ok=True)
     tokenizer.save(directory)
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in state.items()}

@@ -124,3 +124,16 @@ def test_an_empty_checkpoint_is_a_model_error_not_an_index_error(tmp_path):
     (tmp_path / "ckpt-00000010.pt").write_bytes(b"")
     with pytest.raises(ModelError, match="ckpt-00000010.pt: unreadable checkpoint"):
         load_checkpoint(tmp_path / "ckpt-00000010.pt")
+
+
+def test_a_model_is_not_written_into_a_folder_of_other_files(model_copy, tmp_path):
+    model, tokenizer, config = load_model_dir(model_copy)
+    busy = tmp_path / "home"
+    busy.mkdir()
+    (busy / "notes.txt").write_text("mine")
+    with pytest.raises(ModelError, match="holds other files and is not a model directory"):
+        save_model_dir(busy, model.cfg, model.state_dict(), tokenizer)
+    assert sorted(p.name for p in busy.iterdir()) == ["notes.txt"]
+    save_model_dir(model_copy, model.cfg, model.state_dict(), tokenizer)  # a model directory: written again
+    (tmp_path / "empty").mkdir()
+    assert (save_model_dir(tmp_path / "empty", model.cfg, model.state_dict(), tokenizer) / "config.json").is_file()
