@@ -10,7 +10,6 @@ import contextlib
 import functools
 import io
 import math
-import numbers
 import os
 import shutil
 import subprocess
@@ -25,7 +24,7 @@ import soundfile as sf
 import torch
 import torchaudio
 
-from .errors import AudioError
+from .errors import AudioError, is_real
 
 __all__ = [
     "SAMPLE_RATE",
@@ -107,7 +106,7 @@ def resample(wave: torch.Tensor, orig_freq: int, new_freq: int = SAMPLE_RATE) ->
 def check_sample_rate(rate, name: str = "audio array") -> int:
     """``rate`` as an int (16000.0 is 16000), or AudioError when it is not a whole number of Hz in
     MIN_RATE..MAX_RATE."""
-    if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or rate != rate or rate % 1:
+    if not is_real(rate) or not math.isfinite(rate) or rate % 1:
         raise AudioError(f"{name}: sample rate must be a whole number of Hz, got {rate!r}")
     if not MIN_RATE <= rate <= MAX_RATE:
         raise AudioError(f"{name}: sample rate {rate!r} Hz is outside {MIN_RATE}..{MAX_RATE} Hz")

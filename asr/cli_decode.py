@@ -140,7 +140,8 @@ def _cmd_transcribe(args) -> int:
         done = [p for p in args.paths if (output_dir / (names[p] + SUFFIXES[args.format])).is_file()]
         if done:
             print(f"asr: skipping {len(done)} input(s) already transcribed in {output_dir}", file=sys.stderr)
-            args.paths = [p for p in args.paths if p not in set(done)]
+            skipped = set(done)
+            args.paths = [p for p in args.paths if p not in skipped]
         if not args.paths:
             return 0
     model = load_for_inference(args)

@@ -13,6 +13,7 @@ __all__ = [
     "TokenizerError",
     "check_count",
     "check_finite",
+    "is_real",
 ]
 
 
@@ -40,6 +41,11 @@ class ModelError(ASRError):
     """A model directory that is missing or incomplete."""
 
 
+def is_real(value) -> bool:
+    """Whether ``value`` is a real number (Python's or NumPy's), a bool not counting as one."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 def check_count(value, name: str, minimum: int = 1, error: type[ASRError] = ASRError) -> int:
     """``value`` when it is a whole number of at least ``minimum`` (not a bool), else ``error`` naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
@@ -49,6 +55,6 @@ def check_count(value, name: str, minimum: int = 1, error: type[ASRError] = ASRE
 
 def check_finite(value, name: str, error: type[ASRError] = ASRError) -> float:
     """``value`` as a float when it is a finite real number (not a bool), else ``error`` naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+    if not is_real(value) or not math.isfinite(value):
         raise error(f"{name} must be a finite number, got {value!r}")
     return float(value)

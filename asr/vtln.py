@@ -6,12 +6,11 @@ voices is moved towards them. Frame counts do not depend on the factor. Cost: on
 
 from __future__ import annotations
 
-import numbers
 from typing import Iterable, Sequence
 
 import torch
 
-from .errors import ModelError
+from .errors import ModelError, is_real
 from .features import lengths_to_mask
 from .model import CTCModel
 
@@ -31,13 +30,9 @@ def vtln_factors(vtln: bool | Sequence[float] | None) -> tuple[float, ...]:
     if isinstance(vtln, (str, bytes)) or not isinstance(vtln, Iterable):
         raise ModelError(f"vtln: expected True or a list of warp factors, got {vtln!r}")
     factors = tuple(vtln)
-    if not factors or not all(_is_number(f) and 0.5 <= f <= 2.0 for f in factors):
+    if not factors or not all(is_real(f) and 0.5 <= f <= 2.0 for f in factors):
         raise ModelError(f"vtln: warp factors must be between 0.5 and 2.0, got {list(vtln)}")
     return tuple(float(f) for f in factors)
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def vtln_encode(
